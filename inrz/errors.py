@@ -1,0 +1,54 @@
+"""One exception hierarchy for everything inrz raises on bad input.
+
+The CLI converts these to a message and an exit code in one place (`inrz.cli.main`).
+Embedding applications catch `InrzError` to handle any failure of ours.
+"""
+from __future__ import annotations
+
+
+class InrzError(Exception):
+    """Base class: a problem the user can act on (never a bug in inrz)."""
+
+    exit_code = 1
+
+
+class SpecError(InrzError):
+    """A spec or a component config is malformed: the message names file, line and field."""
+
+    exit_code = 2
+
+
+class PluginError(InrzError):
+    """A plugin failed to load or registered something invalid: the message names the plugin."""
+
+
+class UnknownComponentError(InrzError):
+    """A component id is not registered: the message lists the ids that are."""
+
+    exit_code = 2
+
+
+class MissingDependencyError(InrzError):
+    """An optional library is missing: the message says which extra to install."""
+
+
+class ContainerError(InrzError):
+    """An `.inrz` file is truncated, corrupted, of an unknown version, or cannot be decoded."""
+
+    exit_code = 3
+
+
+class DatasetError(InrzError):
+    """A dataset cannot be read or fetched (missing files, checksum mismatch, no network)."""
+
+
+def require(module: str, extra: str):
+    """Import an optional dependency or explain which extra provides it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{module} is required for this feature: pip install 'inrz[{extra}]' ({exc})"
+        ) from exc
