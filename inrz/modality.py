@@ -74,6 +74,10 @@ class Modality(Component):
         out["shape"] = list(grid_shape) + list(meta["shape"][len(grid_shape):])
         return out
 
+    def peak(self, meta: dict[str, Any]) -> float:
+        """The largest representable value, for PSNR (255 for 8-bit data)."""
+        return 1.0
+
     def num_points(self, signal: Signal) -> int:
         """How many grid points the rate is normalised by (pixels for bpp)."""
         return int(np.prod(self.grid_shape(signal)))

@@ -1,0 +1,147 @@
+"""COIN (Dupont et al. 2021): overfit one SIREN per datum and store its weights.
+
+Architectures come from the paper's presets (named by their bpp on a 768x512 Kodak image
+at 16 bits per weight), an explicit depth x width, or a bits-per-point budget solved by
+`architecture_for_bpp`. Fitting is Adam on the exact full-batch MSE gradient, computed in
+chunks (`inrz.siren.loss_and_grad`); the weights with the lowest loss seen are kept.
+"""
+from __future__ import annotations
+
+import math
+from typing import ClassVar, Literal, Sequence
+
+import numpy as np
+import torch
+from pydantic import Field, model_validator
+
+from .. import siren
+from ..component import ComponentConfig
+from .base import Backend, EncodeContext, EncodeResult, Tensors
+
+#: the paper's Kodak architectures: name -> (depth, width)
+PRESETS: dict[str, tuple[int, int]] = {
+    "0.07bpp": (5, 20), "0.15bpp": (5, 30), "0.3bpp": (10, 28), "0.6bpp": (10, 40), "1.2bpp": (13, 49),
+}
+
+
+def architecture_for_bpp(bpp: float, num_points: int, d_in: int, d_out: int, weight_bits: int = 16) -> tuple[int, int]:
+    """The widest network within `bpp` bits per point, at the depth the paper used nearby.
+
+    Depth follows the presets (5 layers at <= 0.15 bpp, 10 up to 0.6, 13 above), then width is
+    the largest that fits the parameter budget; depth shrinks if even width 2 does not fit.
+    """
+    budget = bpp * num_points / weight_bits
+    depth = 5 if bpp <= 0.15 else 10 if bpp <= 0.6 else 13
+    while depth >= 1:
+        width = _max_width(budget, depth, d_in, d_out)
+        if width >= 2:
+            return depth, width
+        depth -= 1
+    raise ValueError(f"no SIREN fits {bpp} bpp on {num_points} points")
+
+
+def _max_width(budget: float, depth: int, d_in: int, d_out: int) -> int:
+    # params(w) = (depth-1) w^2 + (d_in + depth + d_out) w + d_out  <= budget
+    a, b, c = depth - 1, d_in + depth + d_out, d_out - budget
+    w = (-b + math.sqrt(b * b - 4 * a * c)) / (2 * a) if a else -c / b
+    width = int(w)
+    while width > 0 and siren.SirenShape(d_in, d_out, depth, width).num_params() > budget:
+        width -= 1
+    return width
+
+
+class CoinConfig(ComponentConfig):
+    preset: Literal["0.07bpp", "0.15bpp", "0.3bpp", "0.6bpp", "1.2bpp"] | None = "0.3bpp"  # paper architecture
+    depth: int | None = Field(None, ge=1, le=64)  # sine layers; with `width`, overrides preset
+    width: int | None = Field(None, ge=1, le=4096)  # hidden units per layer
+    bpp: float | None = Field(None, gt=0)  # or: size the network for this budget (16-bit weights)
+    steps: int = Field(50_000, ge=1)  # Adam steps (paper: 50k)
+    lr: float = Field(2e-4, gt=0)  # Adam learning rate (paper)
+    w0: float = Field(30.0, gt=0)  # first-layer frequency (paper)
+    chunk: int = Field(8192, ge=64)  # points per chunk in the fit step (cache-sized on CPUs)
+
+    @model_validator(mode="after")
+    def _depth_and_width_together(self):
+        if (self.depth is None) != (self.width is None):
+            raise ValueError("set both depth and width, or neither")
+        return self
+
+
+class Coin(Backend):
+    id = "coin"
+    Config: ClassVar = CoinConfig
+
+    def shape(self, grid_shape: Sequence[int], d_in: int, d_out: int) -> siren.SirenShape:
+        c = self.config
+        if c.depth is not None:
+            depth, width = c.depth, c.width
+        elif c.bpp is not None:
+            depth, width = architecture_for_bpp(c.bpp, int(np.prod(grid_shape)), d_in, d_out)
+        else:
+            depth, width = PRESETS[c.preset or "0.3bpp"]
+        return siren.SirenShape(d_in, d_out, depth, width, c.w0)
+
+    def layout(self, grid_shape, d_in, d_out):
+        out = {}
+        for i, (fan_in, fan_out) in enumerate(self.shape(grid_shape, d_in, d_out).layer_dims()):
+            out[f"l{i}.W"], out[f"l{i}.b"] = (fan_out, fan_in), (fan_out,)
+        return out
+
+    def encode(self, coords, features, ctx: EncodeContext) -> list[EncodeResult]:
+        B, grid, d_out = features.shape[0], features.shape[1:-1], features.shape[-1]
+        shape = self.shape(grid, coords.shape[-1], d_out)
+        x = torch.from_numpy(coords.reshape(1, -1, coords.shape[-1])).to(ctx.device).expand(B, -1, -1)  # (B, N, d_in)
+        y = torch.from_numpy(features.reshape(B, -1, d_out)).to(ctx.device)  # (B, N, d_out)
+        params, best_loss, steps = self._fit(shape, x, y, ctx)
+        return [EncodeResult(self._to_tensors(params, i),
+                             {"fit_psnr": -10 * math.log10(max(float(best_loss[i]), 1e-20)), "steps": steps})
+                for i in range(B)]
+
+    def _fit(self, shape: siren.SirenShape, x: torch.Tensor, y: torch.Tensor, ctx: EncodeContext):
+        c = self.config
+        params = siren.init_params(shape, x.shape[0], torch.Generator().manual_seed(ctx.seed), ctx.device)
+        flat = [t for pair in params for t in pair]
+        opt = torch.optim.Adam(flat, lr=c.lr)
+        best = [t.clone() for t in flat]
+        best_loss = torch.full((x.shape[0],), math.inf, device=x.device)
+        for step in range(c.steps):
+            loss, grads = siren.loss_and_grad(params, x, y, shape.w0, c.chunk)  # loss (B,) before this update
+            _keep_best(best, flat, best_loss, loss)
+            for t, g in zip(flat, (g for pair in grads for g in pair)):
+                t.grad = g
+            opt.step()
+            if ctx.progress:
+                ctx.progress(step + 1, c.steps, {"psnr": -10 * math.log10(max(float(loss.min()), 1e-20))})
+        final = ((siren.predict(params, x, shape.w0) - y) ** 2).mean(dim=(1, 2))
+        _keep_best(best, flat, best_loss, final)
+        return _pairs(best), best_loss.cpu(), c.steps
+
+    def _to_tensors(self, params: siren.Params, i: int) -> Tensors:
+        out = {}
+        for layer, (W, b) in enumerate(params):
+            out[f"l{layer}.W"] = W[i].detach().cpu().numpy().astype(np.float32)
+            out[f"l{layer}.b"] = b[i].detach().cpu().numpy().astype(np.float32)
+        return out
+
+    def decode(self, tensors: Tensors, coords: np.ndarray, d_out: int, ctx: EncodeContext) -> np.ndarray:
+        n_layers = len(tensors) // 2
+        params = [(torch.from_numpy(np.ascontiguousarray(tensors[f"l{i}.W"]))[None].to(ctx.device),
+                   torch.from_numpy(np.ascontiguousarray(tensors[f"l{i}.b"]))[None].to(ctx.device))
+                  for i in range(n_layers)]
+        x = torch.from_numpy(np.ascontiguousarray(coords.reshape(1, -1, coords.shape[-1]))).to(ctx.device)
+        out = siren.predict(params, x, self.config.w0)  # (1, N, d_out)
+        return out[0].cpu().numpy().reshape(*coords.shape[:-1], d_out)
+
+
+@torch.no_grad()
+def _keep_best(best: list[torch.Tensor], current: list[torch.Tensor], best_loss: torch.Tensor, loss: torch.Tensor) -> None:
+    improved = loss < best_loss
+    if not bool(improved.any()):
+        return
+    best_loss[improved] = loss[improved]
+    for b, t in zip(best, current):
+        b[improved] = t[improved]
+
+
+def _pairs(flat: list[torch.Tensor]) -> siren.Params:
+    return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]

@@ -1,0 +1,38 @@
+"""The components that ship in the core, registered through the same hooks as any plugin."""
+from __future__ import annotations
+
+from .backends.coin import Coin
+from .datasets import Folder
+from .entropy import Raw, Zstd
+from .hookspecs import hookimpl
+from .metrics import MSE, PSNR, MaxAbsError
+from .quantize import Float16, Uniform
+
+
+@hookimpl
+def register_backends(register):
+    register(Coin)
+
+
+@hookimpl
+def register_quantizers(register):
+    register(Float16)
+    register(Uniform)
+
+
+@hookimpl
+def register_entropy_models(register):
+    register(Raw)
+    register(Zstd)
+
+
+@hookimpl
+def register_datasets(register):
+    register(Folder)
+
+
+@hookimpl
+def register_metrics(register):
+    register(PSNR)
+    register(MSE)
+    register(MaxAbsError)

@@ -1,0 +1,44 @@
+"""`inrz run` and `inrz plugins`."""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def add(sub) -> None:
+    p = sub.add_parser("run", help="run a spec: encode a dataset, decode, compare with classical codecs, report")
+    p.add_argument("spec", help="YAML spec, e.g. specs/kodak-quick.yaml")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override a spec field, e.g. --set backend.steps=2000 (repeatable)")
+    p.add_argument("--fresh", action="store_true", help="redo items that a previous run finished")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("plugins", help="list loaded plugins and their components as JSON")
+    p.add_argument("--all", action="store_true", help="include the built-in core plugin")
+    p.set_defaults(func=_plugins)
+
+
+def _run(args) -> int:
+    from ..run import run
+
+    results = run(args.spec, args.overrides, progress=not args.no_progress, fresh=args.fresh)
+    out = results["spec"].get("output") or f"results/{results['spec']['name']}"
+    means = {"inrz": results["results"], **{k: v["results"] for k, v in results["baselines"].items()}}
+    for codec, m in means.items():
+        figures = ", ".join(f"{k} {v[0]:.4g}" for k, v in m.items() if k in ("bpp", "psnr", "payload_bpp"))
+        print(f"{codec:>10}: {figures}")
+    print(f"report: {out}/report.md (results.json, results.csv, rd.png)", file=sys.stderr)
+    return 0
+
+
+def _plugins(args) -> int:
+    from ..plugins import get_host
+
+    host = get_host()
+    listed = [
+        {"name": info.name, "version": info.version, "module": info.module, "components": info.components}
+        for info in host.info.values() if args.all or info.name != "inrz"
+    ]
+    print(json.dumps(listed, indent=2))
+    return 0

@@ -1,0 +1,169 @@
+"""`inrz run SPEC`: dataset -> encode -> containers -> decode from the files -> metrics ->
+baselines at the same file size -> report. Finished items are recorded one file each
+(keyed by content hash + spec hash), so a killed run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import container, report
+from .codec import Codec, decode
+from .device import resolve_device
+from .errors import InrzError
+from .fsutil import atomic_write
+from .modality import Modality, Signal
+from .spec import Spec, load_spec, spec_hash
+
+
+@dataclass
+class Pending:
+    name: str
+    path: Path
+    key: str
+    modality: Modality
+    signal: Signal
+
+
+def run(spec_path: str | Path, overrides: list[str] = (), host=None, progress: bool = True,
+        fresh: bool = False) -> dict[str, Any]:
+    """Run a spec end to end and return the results dict written to `results.json`."""
+    from .plugins import get_host
+
+    host = host or get_host()
+    spec_path = Path(spec_path)
+    spec = load_spec(spec_path, overrides, host)
+    out = Path(spec.output or Path("results") / spec.name)
+    device = resolve_device(spec.device)
+    shash = spec_hash(spec)
+    items = host.create("dataset", spec.dataset).items(spec_path.parent)
+    records, pending = _split_done(items, spec, host, out, shash, fresh)
+    bar = _bar(len(items), len(records), progress)
+    for batch in _batches(pending, spec.batch_size):
+        records.extend(_run_batch(batch, spec, host, out, device, bar))
+    bar.close()
+    order = {item.name: i for i, item in enumerate(items)}
+    records.sort(key=lambda r: order.get(r["name"], 0))
+    env = report.environment(spec, shash, device, host)
+    return report.write_all(out, spec, records, env)
+
+
+def _split_done(items, spec: Spec, host, out: Path, shash: str, fresh: bool):
+    records, pending = [], []
+    for item in items:
+        key = f"{_file_hash(item.path)}-{shash}"
+        record = _load_record(_record_path(out, item.name))
+        if record is not None and record.get("key") == key and not fresh:
+            records.append(record)
+            continue
+        modality = _modality_for(item.path, spec, host)
+        pending.append(Pending(item.name, item.path, key, modality, modality.load(item.path)))
+    return records, pending
+
+
+def _run_batch(batch: list[Pending], spec: Spec, host, out: Path, device, bar) -> list[dict]:
+    modality = batch[0].modality
+    codec = Codec(modality, host.create("backend", spec.backend), host.create("quantizer", spec.quantizer),
+                  host.create("entropy", spec.entropy), device, spec.seed)
+    start = time.perf_counter()
+    encoded = codec.encode_batch([p.signal for p in batch], progress=_fit_progress(bar, batch))
+    encode_seconds = (time.perf_counter() - start) / len(batch)
+    records = []
+    for p, enc in zip(batch, encoded):
+        path = out / "containers" / f"{_safe(p.name)}.inrz"
+        container.write_file(path, enc.data)
+        start = time.perf_counter()
+        decoded = decode(container.read_file(path), host, device).signal
+        decode_seconds = time.perf_counter() - start
+        file_bytes = path.stat().st_size
+        points = modality.num_points(p.signal)
+        inrz_row = {"bytes": file_bytes, "payload_bytes": enc.payload_bytes, "bpp": 8 * file_bytes / points,
+                    "payload_bpp": 8 * enc.payload_bytes / points, "encode_seconds": encode_seconds,
+                    "decode_seconds": decode_seconds, **enc.info,
+                    **_metrics(p.signal, decoded, modality, spec, host)}
+        record = {"name": p.name, "key": p.key, "source": str(p.path), "modality": modality.id,
+                  "points": points, "unit": modality.unit, "inrz": inrz_row,
+                  "baselines": _baselines(p.signal, file_bytes, modality, spec, host)}
+        atomic_write(_record_path(out, p.name), json.dumps(record, indent=1))
+        records.append(record)
+        bar.update(1)
+    return records
+
+
+def _metrics(original: Signal, decoded: Signal, modality: Modality, spec: Spec, host) -> dict[str, float]:
+    ids = spec.metrics or list(modality.default_metrics)
+    return {mid: host.create("metric", mid).compute(original, decoded, modality) for mid in ids}
+
+
+def _baselines(signal: Signal, target_bytes: int, modality: Modality, spec: Spec, host) -> dict[str, dict]:
+    rows = {}
+    points = modality.num_points(signal)
+    for config in spec.baselines:
+        baseline = host.create("baseline", config)
+        if modality.id not in baseline.modalities:
+            continue
+        reason = baseline.available()
+        if reason:
+            rows[baseline.id] = {"unavailable": reason}
+            continue
+        res = baseline.at_size(signal, target_bytes)
+        rows[baseline.id] = {"bytes": len(res.data), "bpp": 8 * len(res.data) / points, "quality": res.quality,
+                             **_metrics(signal, res.decoded, modality, spec, host)}
+    return rows
+
+
+def _modality_for(path: Path, spec: Spec, host) -> Modality:
+    if spec.modality is not None:
+        return host.create("modality", spec.modality)
+    suffix = path.suffix.lower()
+    for mid, entry in host.registry.entries("modality").items():
+        if suffix in entry.cls.extensions:
+            return host.create("modality", mid)
+    raise InrzError(f"no modality reads {suffix!r} files ({path}); set `modality:` in the spec")
+
+
+def _batches(pending: list[Pending], size: int):
+    groups: dict[tuple, list[Pending]] = {}
+    for p in pending:
+        groups.setdefault((p.modality.id, p.modality.grid_shape(p.signal)), []).append(p)
+    for group in groups.values():
+        for i in range(0, len(group), size):
+            yield group[i:i + size]
+
+
+def _bar(total: int, done: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=done, unit="item", disable=not enabled, dynamic_ncols=True)
+
+
+def _fit_progress(bar, batch: list[Pending]):
+    names = ",".join(p.name for p in batch)
+
+    def update(step: int, total: int, figures: dict[str, float]) -> None:
+        if step % 25 == 0 or step == total:
+            bar.set_postfix_str(f"{names} step {step}/{total} psnr {figures.get('psnr', 0):.2f}")
+    return update
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _record_path(out: Path, name: str) -> Path:
+    return out / "items" / f"{_safe(name)}.json"
+
+
+def _safe(name: str) -> str:
+    return name.replace("/", "__").replace("\\", "__")
+
+
+def _load_record(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None

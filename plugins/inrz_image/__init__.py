@@ -1,0 +1,30 @@
+"""The image plugin: an `image` modality (Pillow), the `kodak` dataset, and JPEG / WebP /
+JPEG 2000 baselines. Registered through the `inrz` entry point like any third-party plugin;
+Pillow is imported only when an image is read, written or coded.
+"""
+from __future__ import annotations
+
+from inrz.hookspecs import hookimpl
+
+from .baselines import Jpeg, Jpeg2000, Webp
+from .datasets import Kodak
+from .modality import ImageError, ImageModality
+
+__all__ = ["ImageError", "ImageModality", "Jpeg", "Jpeg2000", "Kodak", "Webp"]
+
+
+@hookimpl
+def register_modalities(register):
+    register(ImageModality)
+
+
+@hookimpl
+def register_datasets(register):
+    register(Kodak)
+
+
+@hookimpl
+def register_baselines(register):
+    register(Jpeg)
+    register(Webp)
+    register(Jpeg2000)
