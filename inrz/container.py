@@ -6,8 +6,6 @@ every malformed input raises `ContainerError`, and header decompression is size-
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import struct
 import zlib
 from pathlib import Path
@@ -15,6 +13,7 @@ from pathlib import Path
 import zstandard
 
 from .errors import ContainerError
+from .fsutil import atomic_write
 
 MAGIC = b"INRZ"
 FORMAT_VERSION = 1
@@ -190,33 +189,10 @@ def read_header(data: bytes) -> dict:
 
 def write_file(path, data: bytes) -> None:
     """Atomic replace: readers see the old file or the new one, never a partial write."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(8)}")  # matches .gitignore
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        _fsync_dir(path.parent)
+        atomic_write(path, data)
     except OSError as exc:
         raise ContainerError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Persist the rename itself; best effort, since not every platform can fsync a directory."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
 
 
 def read_file(path) -> bytes:

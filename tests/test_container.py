@@ -12,7 +12,7 @@ import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inrz import container
+from inrz import container, fsutil
 from inrz.container import FORMAT_VERSION, MAGIC, overhead, read, read_file, read_header, write, write_file
 from inrz.errors import ContainerError, InrzError
 
@@ -257,14 +257,20 @@ def test_write_file_failure_keeps_old_file_and_no_temp(tmp_path, monkeypatch):
     def boom(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(container.os, "replace", boom)
+    monkeypatch.setattr(fsutil.os, "replace", boom)
     with pytest.raises(ContainerError, match="x.inrz"):
         write_file(target, b"new")
     assert target.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["x.inrz"]
 
 
-def test_write_file_into_missing_directory(tmp_path):
+def test_write_file_creates_missing_directories(tmp_path):
+    write_file(tmp_path / "new" / "x.inrz", b"data")
+    assert (tmp_path / "new" / "x.inrz").read_bytes() == b"data"
+
+
+def test_write_file_where_a_file_blocks_the_directory(tmp_path):
+    (tmp_path / "nope").write_bytes(b"")
     with pytest.raises(ContainerError, match="nope"):
         write_file(tmp_path / "nope" / "x.inrz", b"data")
 
