@@ -83,6 +83,8 @@ class PluginHost:
             self._add(module, ep.name, ep.dist.version if ep.dist else None)
 
     def _add(self, module: ModuleType, name: str, version: str | None) -> None:
+        if self.pm.has_plugin(name):  # pluggy would raise a bare ValueError
+            raise PluginError(f"plugin {name!r} is already loaded; remove_plugin({name!r}) first or pick another name")
         try:
             self.pm.register(module, name=name)
             self.pm.check_pending()
@@ -114,10 +116,14 @@ class PluginHost:
     def add_plugin(self, module: ModuleType, name: str) -> None:
         """Register a plugin object after construction (tests, embedding apps)."""
         self._add(module, name, None)
-        for hook_name, kind in HOOK_KINDS.items():
-            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-                if impl.plugin_name == name:
-                    self._call(impl, kind)
+        try:
+            for hook_name, kind in HOOK_KINDS.items():
+                for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                    if impl.plugin_name == name:
+                        self._call(impl, kind)
+        except PluginError:  # leave no half-registered plugin behind
+            self.remove_plugin(name)
+            raise
 
     def remove_plugin(self, name: str) -> None:
         self.pm.unregister(name=name)

@@ -68,6 +68,10 @@ def validate(raw: dict, source: str = "<spec>", lines: dict | None = None, host=
             _check_component(host, kind, value, (section,), source, lines)
     for i, value in enumerate(spec.baselines):
         _check_component(host, "baseline", value, ("baselines", i), source, lines)
+    for i, metric in enumerate(spec.metrics or []):  # a typo must fail here, not after the first fit
+        if metric not in host.registry.names("metric"):
+            raise SpecError(f"{_loc(source, lines, ('metrics', i))}: metrics.{i}: unknown metric {metric!r}; "
+                            f"available: {', '.join(host.registry.names('metric'))}")
     return spec
 
 
