@@ -37,7 +37,10 @@ def codec_from_spec(spec: str | Path | Spec, overrides: list[str] = (), path_hin
                     device: str | None = None, host=None) -> Codec:
     """The codec a spec describes (its dataset is ignored)."""
     host = _host(host)
-    spec = spec if isinstance(spec, Spec) else load_spec(spec, overrides, host)
+    if not isinstance(spec, Spec):
+        from .training import resolve_auto_models
+
+        spec = resolve_auto_models(load_spec(spec, overrides, host), Path(spec), host)
     if spec.modality is not None:
         modality = host.create("modality", spec.modality)
     elif path_hint is not None:

@@ -2,8 +2,9 @@
 
 A baseline MUST implement `encode(signal, quality) -> bytes` (larger quality, larger file,
 monotone enough to bisect) and `decode(data, signal) -> Signal` in the original's native
-form, and list the modality ids it applies to. `available()` returns None or the reason it
-cannot run here (e.g. Pillow built without JPEG 2000).
+form, and list the modality ids it applies to. The classmethod `available()` (from
+`Component`) returns None or the reason it cannot run here (e.g. Pillow built without
+JPEG 2000); runs record that reason instead of failing.
 """
 from __future__ import annotations
 
@@ -25,9 +26,6 @@ class Baseline(Component):
     kind = "baseline"
     modalities: ClassVar[tuple[str, ...]] = ()
     quality_range: ClassVar[tuple[int, int]] = (1, 100)
-
-    def available(self) -> str | None:
-        return None
 
     def encode(self, signal: Signal, quality: int) -> bytes:
         raise NotImplementedError

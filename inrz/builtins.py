@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from .backends.coin import Coin
+from .backends.coinpp import CoinPP
 from .datasets import Folder
 from .entropy import Raw, Zstd
 from .hookspecs import hookimpl
+from .latent_coding import LatentUniform, Table
 from .metrics import MSE, PSNR, MaxAbsError
 from .quantize import Float16, Uniform
 
@@ -12,18 +14,21 @@ from .quantize import Float16, Uniform
 @hookimpl
 def register_backends(register):
     register(Coin)
+    register(CoinPP)
 
 
 @hookimpl
 def register_quantizers(register):
     register(Float16)
     register(Uniform)
+    register(LatentUniform)
 
 
 @hookimpl
 def register_entropy_models(register):
     register(Raw)
     register(Zstd)
+    register(Table)
 
 
 @hookimpl

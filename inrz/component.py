@@ -8,6 +8,10 @@ A component MUST define:
 
 Equality, hashing and repr derive from `(id, config)`, so a container header that stores
 `get_config()` rebuilds an equal component with `from_config()` and no YAML.
+
+A component MAY override the classmethod `available()` to return why it cannot run here
+(a missing optional library, a codec its library was built without); `inrz plugins --all`
+shows that reason. It must be cheap and must not raise.
 """
 from __future__ import annotations
 
@@ -47,6 +51,11 @@ class Component:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Component":
         return cls(config)
+
+    @classmethod
+    def available(cls) -> str | None:
+        """None if this component can run here, else the reason (e.g. `inrz.errors.missing(...)`)."""
+        return None
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and other.get_config() == self.get_config()  # type: ignore[union-attr]

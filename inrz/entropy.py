@@ -99,9 +99,15 @@ class Zstd(EntropyModel):
 
         expected = (layout_size(layout) * bits + 7) // 8
         try:
-            packed = zstandard.ZstdDecompressor().decompress(data, max_output_size=expected)
+            size = zstandard.frame_content_size(data)
+            if size != expected:  # checked first: a forged size must not allocate memory
+                raise ValueError(f"zstd payload holds {size} bytes, the layout needs {expected}")
+            dobj = zstandard.ZstdDecompressor().decompressobj()
+            packed = dobj.decompress(data)
         except zstandard.ZstdError as exc:
             raise ValueError(f"zstd payload is corrupt: {exc}") from exc
+        if not dobj.eof or dobj.unused_data:  # one-shot decompress would ignore trailing bytes
+            raise ValueError("zstd payload is truncated or has trailing bytes")
         return _split(unpack_bits(self._shuffle(packed, bits, forward=False), layout_size(layout), bits), layout)
 
     def _shuffle(self, packed: bytes, bits: int, forward: bool) -> bytes:

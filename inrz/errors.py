@@ -43,7 +43,11 @@ class DatasetError(InrzError):
 
 
 def require(module: str, extra: str):
-    """Import an optional dependency or explain which extra provides it."""
+    """Import an optional dependency or explain which extra provides it.
+
+    A plugin calls this where it first needs the library (not at import time), so the plugin
+    still loads and `inrz plugins --all` can report it as unavailable with this message.
+    """
     import importlib
 
     try:
@@ -52,3 +56,12 @@ def require(module: str, extra: str):
         raise MissingDependencyError(
             f"{module} is required for this feature: pip install 'inrz[{extra}]' ({exc})"
         ) from exc
+
+
+def missing(module: str, extra: str) -> str | None:
+    """None if `module` imports, else `require`'s message: what `Component.available()` returns."""
+    try:
+        require(module, extra)
+    except MissingDependencyError as exc:
+        return str(exc)
+    return None

@@ -12,6 +12,13 @@ A modality MUST:
 Coordinates default to a regular grid in [-1, 1] per axis; override `coordinates` for other
 geometries (the sphere, time scaled to [-5, 5]...). Rendering at another resolution or a
 region uses the same function, since an INR is defined everywhere.
+
+A modality MAY:
+- override the classmethod `example_signal()` to return a tiny real sample (a few hundred
+  points), so the conformance kit (`inrz.testing`) and the core's conformance tests can
+  check it without a sample file; the default None means "pass a sample yourself";
+- override the classmethod `available()` (see `inrz.component`) to say why it cannot run
+  here, e.g. `return inrz.errors.missing("PIL.Image", "image")`.
 """
 from __future__ import annotations
 
@@ -40,6 +47,11 @@ class Modality(Component):
     unit: ClassVar[str] = "sample"
     #: metrics reported by default (ids of registered `Metric`s)
     default_metrics: ClassVar[tuple[str, ...]] = ("psnr",)
+
+    @classmethod
+    def example_signal(cls) -> Signal | None:
+        """A tiny real sample for conformance checks, or None (the caller supplies one)."""
+        return None
 
     # --- file I/O -----------------------------------------------------------------------
     def load(self, path: str | Path) -> Signal:

@@ -20,10 +20,15 @@ class Entry:
 
 
 class Registry:
-    """Maps (kind, id) to component classes; `bases` fixes which base class each kind needs."""
+    """Maps (kind, id) to component classes; `bases` fixes which base class each kind needs.
 
-    def __init__(self, bases: dict[str, type[Component]]):
+    `hooks` (kind -> hook name) only improves messages: a class sent through the wrong hook is
+    told which hook to use.
+    """
+
+    def __init__(self, bases: dict[str, type[Component]], hooks: dict[str, str] | None = None):
         self.bases = dict(bases)
+        self.hooks = dict(hooks or {})
         self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in bases}
 
     def register(self, kind: str, cls: type[Component], plugin: str) -> None:
@@ -31,18 +36,26 @@ class Registry:
         if base is None:
             raise PluginError(f"plugin {plugin!r}: unknown component kind {kind!r} (kinds: {', '.join(self.bases)})")
         if not (isinstance(cls, type) and issubclass(cls, base)):
-            raise PluginError(
-                f"plugin {plugin!r}: {cls!r} registered as a {kind} must subclass {base.__module__}.{base.__name__}"
-            )
+            raise PluginError(f"plugin {plugin!r}: {cls!r} registered as a {kind} must subclass "
+                              f"{base.__module__}.{base.__name__}{self._wrong_kind_hint(cls, kind)}")
         if not cls.id:
             raise PluginError(f"plugin {plugin!r}: {cls.__name__} has no `id`; set a class attribute id = '...'")
         existing = self._entries[kind].get(cls.id)
         if existing is not None and existing.cls is not cls:
             raise PluginError(
                 f"plugin {plugin!r}: {kind} id {cls.id!r} is already registered by plugin {existing.plugin!r}; "
-                "choose another id"
+                f"choose another id (ids are global per kind: prefix yours, e.g. '{plugin}_{cls.id}')"
             )
         self._entries[kind][cls.id] = Entry(cls, plugin)
+
+    def _wrong_kind_hint(self, cls, kind: str) -> str:
+        """The fix when a class went through the wrong hook (a quantizer passed to register_backends)."""
+        if not isinstance(cls, type):
+            return f"; pass the class itself, not an instance (register({type(cls).__name__}))"
+        actual = [k for k, b in self.bases.items() if issubclass(cls, b)]
+        if actual:
+            return f"; {cls.__name__} is a {actual[0]}: register it from {self.hooks.get(actual[0], 'its own hook')}"
+        return f"; declare it as class {cls.__name__}({self.bases[kind].__name__})"
 
     def callback(self, kind: str, plugin: str) -> Callable[[type[Component]], None]:
         """The `register` function handed to one plugin's hook for one kind."""

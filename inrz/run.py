@@ -18,6 +18,7 @@ from .errors import InrzError
 from .fsutil import atomic_write
 from .modality import Modality, Signal
 from .spec import Spec, load_spec, spec_hash
+from .training import resolve_auto_models
 
 
 @dataclass
@@ -36,7 +37,7 @@ def run(spec_path: str | Path, overrides: list[str] = (), host=None, progress: b
 
     host = host or get_host()
     spec_path = Path(spec_path)
-    spec = load_spec(spec_path, overrides, host)
+    spec = resolve_auto_models(load_spec(spec_path, overrides, host), spec_path, host)
     out = Path(spec.output or Path("results") / spec.name)
     device = resolve_device(spec.device)
     shash = spec_hash(spec)

@@ -32,6 +32,7 @@ class Spec(BaseModel):
     entropy: dict[str, Any] = {"id": "zstd"}
     baselines: list[dict[str, Any]] = []  # classical codecs compared at the same file size
     metrics: list[str] | None = None  # default: the modality's
+    train: dict[str, Any] | None = None  # COIN++: how to meta-learn the base network (see inrz.meta.TrainConfig)
     batch_size: int = Field(1, ge=1)  # data fitted together (same grid shape); raise on GPUs
     output: str | None = None  # default: results/<name> (relative to the working directory)
 
@@ -66,6 +67,8 @@ def validate(raw: dict, source: str = "<spec>", lines: dict | None = None, host=
         value = getattr(spec, section)
         if value is not None:
             _check_component(host, kind, value, (section,), source, lines)
+    if spec.train is not None:
+        _check_train(host, spec.train, source, lines)
     for i, value in enumerate(spec.baselines):
         _check_component(host, "baseline", value, ("baselines", i), source, lines)
     for i, metric in enumerate(spec.metrics or []):  # a typo must fail here, not after the first fit
@@ -88,6 +91,18 @@ def _check_component(host, kind: str, config: dict, where: tuple, source: str, l
         cls.Config.model_validate(settings)
     except ValidationError as exc:
         raise SpecError(_format(exc, source, lines, where)) from exc
+
+
+def _check_train(host, train: dict, source: str, lines: dict) -> None:
+    from .meta import TrainConfig
+
+    try:
+        TrainConfig.model_validate(train)
+    except ValidationError as exc:
+        raise SpecError(_format(exc, source, lines, ("train",))) from exc
+    for key in ("dataset", "val_dataset"):
+        if train.get(key) is not None:
+            _check_component(host, "dataset", train[key], ("train", key), source, lines)
 
 
 def spec_hash(spec: Spec) -> str:
@@ -134,7 +149,12 @@ def _apply_override(raw: dict, item: str, lines: dict) -> None:
     for i, part in enumerate(parts[:-1]):
         if isinstance(target, list) and part.isdigit():
             parts[i] = int(part)
-        nxt = target[parts[i]] if isinstance(target, list) else target.setdefault(part, {})
+        if isinstance(target, list) and not (isinstance(parts[i], int) and parts[i] < len(target)):
+            raise SpecError(f"--set {key}: {_dotted(tuple(parts[:i]))} has {len(target)} items; "
+                            f"use an index 0..{len(target) - 1}")
+        default = Spec.model_fields[part].default if i == 0 and part in Spec.model_fields else None
+        start = dict(default) if isinstance(default, dict) else {}  # --set backend.steps=9 keeps the default id
+        nxt = target[parts[i]] if isinstance(target, list) else target.setdefault(part, start)
         if not isinstance(nxt, (dict, list)):
             raise SpecError(f"--set {key}: {'.'.join(map(str, parts[:i + 1]))} is not a mapping")
         target = nxt

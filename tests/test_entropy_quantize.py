@@ -123,15 +123,6 @@ def test_constant_symbols_round_trip(model):
     assert all(np.array_equal(decoded[k], symbols[k]) for k in layout)
 
 
-def test_zstd_shuffle_helps_on_fp16_weights():
-    rng = np.random.default_rng(0)
-    weights = {"l0.W": (rng.standard_normal((64, 64)) * 0.05).astype(np.float32)}
-    symbols, _ = Float16().quantize(weights)
-    layout = {"l0.W": (64, 64)}
-    assert len(Zstd().encode(symbols, 16)) < len(Zstd(shuffle=False).encode(symbols, 16))
-    np.testing.assert_array_equal(Zstd().decode(Zstd().encode(symbols, 16), layout, 16)["l0.W"], symbols["l0.W"])
-
-
 @SETTINGS
 @given(tensors=st.dictionaries(
     st.from_regex(r"l[0-9]\.[Wb]", fullmatch=True),
@@ -139,13 +130,15 @@ def test_zstd_shuffle_helps_on_fp16_weights():
     max_size=4))
 def test_fp16_round_trip_equals_astype_float16(tensors):
     quantizer = Float16()
-    symbols, side = quantizer.quantize(tensors)
+    with np.errstate(over="ignore"):  # beyond +-65504 both sides become inf, as documented for IEEE half
+        symbols, side = quantizer.quantize(tensors)
+        expected = {name: value.astype(np.float16).astype(np.float32) for name, value in tensors.items()}
     assert side == b"" and quantizer.bits == 16
     assert all(s.dtype == np.int64 and s.min(initial=0) >= 0 and s.max(initial=0) < 1 << 16 for s in symbols.values())
     out = quantizer.dequantize(symbols, side)
-    for name, value in tensors.items():
+    for name in tensors:
         assert out[name].dtype == np.float32
-        np.testing.assert_array_equal(out[name], value.astype(np.float16).astype(np.float32))
+        np.testing.assert_array_equal(out[name], expected[name])  # NaNs compare equal here
 
 
 def test_fp16_rejects_side_information():

@@ -163,3 +163,17 @@ def test_shipped_specs_validate(path, host):
 
 def test_specs_are_shipped():
     assert SPECS, "no specs/*.yaml found next to tests/"
+
+
+def test_override_of_a_defaulted_section_keeps_the_default_id(write, host):
+    spec = load_spec(write("name: demo\ndataset: {id: folder, path: .}\n"), ["backend.steps=3", "entropy.level=3"], host)
+    assert spec.backend == {"id": "coin", "steps": 3}
+    assert spec.entropy == {"id": "zstd", "level": 3}
+
+
+def test_override_of_a_list_item(write, host):
+    path = write(VALID + "baselines:\n  - {id: jpeg}\n")
+    assert load_spec(path, ["baselines.0.optimize=false"], host).baselines == [{"id": "jpeg", "optimize": False}]
+    assert spec_error(path, host, ["baselines.0.method=1"]).startswith("--set baselines.0.method: baselines.0.method:")
+    for bad in ["baselines.3.id=webp", "baselines.first.id=webp"]:
+        assert "baselines has 1 items; use an index 0..0" in spec_error(path, host, [bad])

@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 
 from .. import siren
 from ..component import ComponentConfig
+from ..errors import SpecError
 from .base import Backend, EncodeContext, EncodeResult, Tensors
 
 #: the paper's Kodak architectures: name -> (depth, width)
@@ -76,7 +77,10 @@ class Coin(Backend):
         if c.depth is not None:
             depth, width = c.depth, c.width
         elif c.bpp is not None:
-            depth, width = architecture_for_bpp(c.bpp, int(np.prod(grid_shape)), d_in, d_out)
+            try:
+                depth, width = architecture_for_bpp(c.bpp, int(np.prod(grid_shape)), d_in, d_out)
+            except ValueError as exc:  # user input, not a bug: say what to change
+                raise SpecError(f"backend coin: {exc}; raise `bpp` or set `depth` and `width`") from exc
         else:
             depth, width = PRESETS[c.preset or "0.3bpp"]
         return siren.SirenShape(d_in, d_out, depth, width, c.w0)

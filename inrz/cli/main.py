@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from ..errors import InrzError
-from . import codec_commands, run_commands
+from . import codec_commands, run_commands, train_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run_commands.add(sub)
     codec_commands.add(sub)
+    train_commands.add(sub)
     return parser
 
 

@@ -14,7 +14,7 @@ def add(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_run)
 
-    p = sub.add_parser("plugins", help="list loaded plugins and their components as JSON")
+    p = sub.add_parser("plugins", help="list plugins, their components and whether they can run here, as JSON")
     p.add_argument("--all", action="store_true", help="include the built-in core plugin")
     p.set_defaults(func=_plugins)
 
@@ -33,12 +33,11 @@ def _run(args) -> int:
 
 
 def _plugins(args) -> int:
-    from ..plugins import get_host
+    """Never strict: a plugin that fails to import is listed as unavailable with the reason,
+    which is what someone debugging a broken install needs to see."""
+    from ..plugins import PluginHost
 
-    host = get_host()
-    listed = [
-        {"name": info.name, "version": info.version, "module": info.module, "components": info.components}
-        for info in host.info.values() if args.all or info.name != "inrz"
-    ]
+    host = PluginHost(strict=False)
+    listed = [host.describe(name) for name in host.info if args.all or name != "inrz"]
     print(json.dumps(listed, indent=2))
     return 0

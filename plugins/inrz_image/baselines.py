@@ -79,7 +79,8 @@ class Jpeg(PillowBaseline):
     format = "JPEG"
     modes = ("L", "RGB")
 
-    def available(self) -> str | None:
+    @classmethod
+    def available(cls) -> str | None:
         return pillow_feature("jpg", "libjpeg")
 
     def save_options(self, quality: int, image) -> dict:
@@ -99,7 +100,8 @@ class Webp(PillowBaseline):
     format = "WEBP"
     modes = ("L", "LA", "RGB", "RGBA")
 
-    def available(self) -> str | None:
+    @classmethod
+    def available(cls) -> str | None:
         return pillow_feature("webp", "libwebp")
 
     def save_options(self, quality: int, image) -> dict:
@@ -121,7 +123,8 @@ class Jpeg2000(PillowBaseline):
     format = "JPEG2000"
     modes = ("L", "LA", "RGB", "RGBA", "I;16")
 
-    def available(self) -> str | None:
+    @classmethod
+    def available(cls) -> str | None:
         return pillow_feature("jpg_2000", "OpenJPEG")
 
     def ratio(self, quality: int) -> float:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from inrz.errors import InrzError, require
+from inrz.errors import InrzError, missing, require
 from inrz.modality import Modality, Signal
 
 #: array dtype -> {channels: the Pillow mode that stores it}; None: no Pillow mode can write it
@@ -98,6 +98,10 @@ class ImageModality(Modality):
     id = "image"
     extensions = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".ppm", ".pgm")
     unit = "pixel"
+
+    @classmethod
+    def available(cls) -> str | None:
+        return missing("PIL.Image", "image")
 
     def load(self, path: str | Path) -> Signal:
         try:

@@ -1,0 +1,84 @@
+"""COIN++ (Dupont et al. 2022): a meta-learned base network shared by sender and receiver;
+each patch of a datum is stored as a latent vector found by a few SGD steps from zero.
+
+The base network is an artifact named by its content hash (`inrz.artifacts`), recorded in
+the container header through this backend's config, so decoding with another network fails.
+"""
+from __future__ import annotations
+
+from typing import ClassVar, Sequence
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from .. import artifacts, patches
+from ..component import ComponentConfig
+from ..errors import InrzError
+from ..modality import grid_coordinates
+from ..modulated import inner_loop
+from .base import Backend, EncodeContext, EncodeResult, Tensors
+
+
+class CoinPPConfig(ComponentConfig):
+    model: str  # base network hash (`inrz train` prints it; `auto` in a spec trains one)
+    inner_steps: int = Field(3, ge=0, le=10_000)  # SGD steps on the latents when encoding (paper: 3)
+    inner_lr: float = Field(1e-2, gt=0)  # inner-loop learning rate (paper)
+    memory_mb: int = Field(1024, ge=16)  # activation budget: patches are fitted in chunks within it
+
+
+class CoinPP(Backend):
+    id = "coinpp"
+    Config: ClassVar = CoinPPConfig
+
+    def network(self) -> artifacts.BaseNetwork:
+        return artifacts.load(self.config.model)
+
+    def layout(self, grid_shape, d_in, d_out):
+        net = self.network()
+        counts = [-(-n // p) for n, p in zip(grid_shape, net.patch)]
+        return {"latents": (int(np.prod(counts)), net.shape.latent_dim)}
+
+    def encode(self, coords, features, ctx: EncodeContext) -> list[EncodeResult]:
+        net = self.network()
+        self._check(net, features.shape[1:-1], features.shape[-1])
+        model = net.model(ctx.device)
+        split = [patches.split(f, net.patch)[0] for f in features]  # each (P, *patch, C)
+        counts = [len(s) for s in split]
+        flat = np.concatenate(split).reshape(sum(counts), -1, features.shape[-1])  # (P_total, n, C)
+        x = torch.from_numpy(grid_coordinates(net.patch).reshape(-1, len(net.patch))).to(ctx.device)
+        latents = []
+        for start in range(0, len(flat), self._chunk(net)):
+            y = torch.from_numpy(flat[start:start + self._chunk(net)]).to(ctx.device)
+            z = inner_loop(model, x, y, self.config.inner_steps, self.config.inner_lr, second_order=False)
+            latents.append(z.cpu().numpy().astype(np.float32))
+            if ctx.progress:
+                ctx.progress(min(start + self._chunk(net), len(flat)), len(flat), {})
+        z_all = np.concatenate(latents)
+        bounds = np.cumsum([0] + counts)
+        return [EncodeResult({"latents": z_all[a:b]}, {"patches": int(b - a)}) for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def decode(self, tensors: Tensors, coords, d_out: int, ctx: EncodeContext) -> np.ndarray:
+        net = self.network()
+        grid = coords.shape[:-1]
+        model = net.model(ctx.device)
+        if len(tensors["latents"]) != self.layout(grid, coords.shape[-1], d_out)["latents"][0]:
+            raise InrzError("COIN++ decodes at the native grid only (--scale/--region are COIN features)")
+        z = torch.from_numpy(np.ascontiguousarray(tensors["latents"])).to(ctx.device)
+        x = torch.from_numpy(grid_coordinates(net.patch).reshape(-1, len(net.patch))).to(ctx.device)
+        outs = []
+        with torch.no_grad():
+            for start in range(0, len(z), self._chunk(net)):
+                outs.append(model(x, z[start:start + self._chunk(net)]).cpu().numpy())
+        flat = np.concatenate(outs).reshape(len(z), *net.patch, d_out)
+        return patches.merge(flat, grid)
+
+    def _chunk(self, net: artifacts.BaseNetwork) -> int:
+        points = int(np.prod(net.patch))
+        per_patch = points * net.shape.width * net.shape.depth * 16  # bytes of saved activations, roughly
+        return max(1, self.config.memory_mb * 2**20 // per_patch)
+
+    def _check(self, net: artifacts.BaseNetwork, grid: Sequence[int], d_out: int) -> None:
+        if len(grid) != len(net.patch) or d_out != net.shape.d_out:
+            raise InrzError(f"base network {net.hash} codes {len(net.patch)}-D patches with {net.shape.d_out} "
+                            f"channels; this datum has a {len(grid)}-D grid with {d_out} channels")

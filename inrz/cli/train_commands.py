@@ -1,0 +1,41 @@
+"""`inrz train` and `inrz models`: COIN++ base networks."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def add(sub) -> None:
+    p = sub.add_parser("train", help="meta-learn a COIN++ base network from a spec's `train:` section")
+    p.add_argument("spec")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE")
+    p.add_argument("--force", action="store_true", help="train even if this spec and data were trained before")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("models", help="list the base networks in the models dir as JSON")
+    p.add_argument("--history", action="store_true", help="include validation history")
+    p.set_defaults(func=_models)
+
+
+def _train(args) -> int:
+    from ..plugins import get_host
+    from ..spec import load_spec
+    from ..training import train_from_spec
+
+    host = get_host()
+    spec = load_spec(args.spec, args.overrides, host)
+    digest = train_from_spec(spec, Path(args.spec), host, log=lambda m: print(m, file=sys.stderr), force=args.force)
+    print(digest)
+    return 0
+
+
+def _models(args) -> int:
+    from ..artifacts import list_models
+
+    models = list_models()
+    if not args.history:
+        for m in models:
+            m.pop("history", None)
+    print(json.dumps(models, indent=2))
+    return 0
