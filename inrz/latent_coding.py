@@ -2,13 +2,14 @@
 
 Both components name a base network artifact (`model: <hash>`); the statistics and the
 frequency tables live in the artifact, so a container header stays a few hundred bytes.
-Tables are integer counts (add-one smoothed); the coder turns them into probabilities with
-one float64 division, which is exact-rounded IEEE arithmetic and so identical on every
+Tables are integer counts per latent dimension, for symbols quantized with global and with
+per-dimension statistics; the coder turns them into probabilities with a few float64 sums and
+divisions in a fixed order, which is exact-rounded IEEE arithmetic and so identical on every
 machine, and `constriction` quantizes those to its fixed-point model deterministically.
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -82,17 +83,28 @@ class LatentUniform(Quantizer):
         return {k: uniform_values(v, mean, std, self.bits, r) for k, v in symbols.items()}
 
 
-def count_table(symbols: np.ndarray, bits: int, per_dim: bool) -> list:
-    """Add-one smoothed symbol counts: (2**bits,) or (D, 2**bits) as nested int lists."""
+def count_table(symbols: np.ndarray, bits: int) -> list:
+    """Raw symbol counts per latent dimension, (D, 2**bits), as nested int lists."""
     n = 1 << bits
-    if per_dim:
-        return [(np.bincount(symbols[:, d], minlength=n)[:n] + 1).tolist() for d in range(symbols.shape[1])]
-    return (np.bincount(symbols.ravel(), minlength=n)[:n] + 1).tolist()
+    return [np.bincount(symbols[:, d], minlength=n)[:n].tolist() for d in range(symbols.shape[1])]
+
+
+def table_probabilities(counts: np.ndarray, per_dim: bool) -> np.ndarray:
+    """Probabilities from counts (D, n): pooled add-one for the global table; per dimension,
+    counts shrunk towards the pooled distribution with a prior weight of n samples, so sparse
+    dimensions fall back on the global shape instead of on a flat add-one guess."""
+    pooled = counts.sum(axis=0) + 1.0
+    p_pool = pooled / pooled.sum()
+    if not per_dim:
+        return p_pool
+    n = counts.shape[1]
+    return (counts + n * p_pool) / (counts.sum(axis=1, keepdims=True) + n)
 
 
 class TableConfig(ComponentConfig):
     model: str  # base network hash holding the frequency tables
     per_dim: bool = False  # one table per latent dimension instead of one for all
+    stats: Literal["global", "per_dim"] = "global"  # the quantizer statistics the symbols come from (match it)
 
 
 class Table(EntropyModel):
@@ -107,8 +119,7 @@ class Table(EntropyModel):
         if tables is None:
             raise InrzError(f"base network {self.config.model} has no {bits}-bit tables; "
                             "retrain with that width in train.quant_bits")
-        counts = np.asarray(tables["per_dim" if self.config.per_dim else "global"], np.float64)
-        probs = counts / counts.sum(axis=-1, keepdims=True)
+        probs = table_probabilities(np.asarray(tables[self.config.stats], np.float64), self.config.per_dim)
         if not self.config.per_dim:
             return np.broadcast_to(probs, (layout_size(layout), probs.shape[-1]))
         rows = [np.tile(probs, (int(np.prod(shape[:-1])), 1)) for shape in layout.values()]

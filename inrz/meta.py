@@ -101,7 +101,7 @@ def train(cfg: TrainConfig, data: TrainData, seed: int, device: torch.device, wo
         opt.step()
         state["step"] = step + 1
         if state["step"] % cfg.val_every == 0 or state["step"] == cfg.steps:
-            _validate(model, x, y_val, cfg, state, log, float(loss), time.perf_counter() - start)
+            _validate(model, x, y_val, cfg, state, log, loss.item(), time.perf_counter() - start)
         if state["step"] % cfg.checkpoint_every == 0 or state["step"] == cfg.steps:
             _checkpoint(workdir / "checkpoint.pt", model, opt, gen, state)
     model.load_state_dict(state["best"])
@@ -132,7 +132,7 @@ def _finish(model, shape, cfg: TrainConfig, data: TrainData, state: dict, x, gen
         sym_global = uniform_symbols(z, np.float32(stats["mean"]), np.float32(stats["std"]), bits, r)
         sym_dim = uniform_symbols(z, np.asarray(stats["mean_per_dim"], np.float32),
                                   np.asarray(stats["std_per_dim"], np.float32), bits, r)
-        tables[str(bits)] = {"global": count_table(sym_global, bits, False), "per_dim": count_table(sym_dim, bits, True)}
+        tables[str(bits)] = {"global": count_table(sym_global, bits), "per_dim": count_table(sym_dim, bits)}
     last = state["history"][-1] if state["history"] else {}
     info = {"data": data.description, "steps": state["step"], "train_config": cfg.model_dump(mode="json"),
             "best_val_psnr_k": state["best_psnr"], "history": state["history"][-20:], "final": last}

@@ -134,7 +134,8 @@ def plot(path: Path, records: list[dict], means: dict) -> None:
     ax.set_xlabel("bits per point (whole file)")
     ax.set_ylabel("PSNR (dB)")
     ax.grid(alpha=0.3)
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:  # modalities without PSNR (time series) plot no points
+        ax.legend()
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

@@ -69,33 +69,40 @@ def loss_and_grad(params: Params, x: torch.Tensor, y: torch.Tensor, w0: float, c
     """Per-instance MSE (mean over points and channels) and its exact gradient, chunk by chunk.
 
     x: (B, N, d_in), y: (B, N, d_out). Returns loss (B,) and grads shaped like `params`.
+    Activations are kept feature-major, (B, features, points), with a constant-one row, so
+    `[W b] @ [h; 1]` is one GEMM with a long inner dimension, `sin` writes contiguous rows,
+    and one more GEMM gives weight and bias gradients together.
     """
     B, N, d_out = y.shape
     scale = 2.0 / (N * d_out)
-    scaled_W = [W * w0 for W, _ in params[:-1]]  # d(w0 (W h + b))/dh = w0 W
-    grads = [(torch.zeros_like(W), torch.zeros_like(b)) for W, b in params]
+    weights = [torch.cat([W, b.unsqueeze(2)], dim=2) for W, b in params]  # (B, out, in + 1)
+    weights = [Wb * w0 for Wb in weights[:-1]] + [weights[-1]]  # hidden layers compute a = w0 (W h + b)
+    grads = [torch.zeros_like(Wb) for Wb in weights]
+    buffers = [_ones(x, B, Wb.shape[2], min(chunk, N)) for Wb in weights]  # (B, in + 1, chunk), last row ones
     sq_err = torch.zeros(B, dtype=torch.float64, device=y.device)
     for s in range(0, N, chunk):
-        hs, pre = [x[:, s:s + chunk]], []
-        for W, b in params[:-1]:
-            a = torch.baddbmm(b.unsqueeze(1), hs[-1], W.transpose(1, 2), beta=w0, alpha=w0)  # (B, C, width)
+        c = min(chunk, N - s)
+        hs = [buf[..., :c] for buf in buffers]
+        hs[0][:, :-1] = x[:, s:s + c].transpose(1, 2)
+        pre = []
+        for layer, Wb in enumerate(weights[:-1]):
+            a = torch.bmm(Wb, hs[layer])  # (B, width, c) = w0 (W h + b)
             pre.append(a)
-            hs.append(torch.sin(a))
-        W, b = params[-1]
-        g = torch.baddbmm(b.unsqueeze(1), hs[-1], W.transpose(1, 2)).sub_(y[:, s:s + chunk])  # (B, C, d_out)
+            torch.sin(a, out=hs[layer + 1][:, :-1])
+        g = torch.bmm(weights[-1], hs[-1]).sub_(y[:, s:s + c].transpose(1, 2))  # (B, d_out, c)
         sq_err += g.square().sum(dim=(1, 2), dtype=torch.float64)
         g.mul_(scale)
-        _accumulate(grads[-1], g, hs[-1], 1.0)
-        gh = torch.bmm(g, W)  # (B, C, width)
-        for layer in range(len(params) - 2, -1, -1):
-            ga = pre[layer].cos_().mul_(gh)  # (B, C, width) d loss / d a; dW = w0 ga^T h
-            _accumulate(grads[layer], ga, hs[layer], w0)
+        grads[-1].baddbmm_(g, hs[-1].transpose(1, 2))
+        gh = torch.bmm(weights[-1][..., :-1].transpose(1, 2), g)  # (B, width, c)
+        for layer in range(len(weights) - 2, -1, -1):
+            ga = pre[layer].cos_().mul_(gh)  # (B, width, c) d loss / d a
+            grads[layer].baddbmm_(ga, hs[layer].transpose(1, 2), alpha=w0)  # da/dW = w0 h, da/db = w0
             if layer > 0:
-                gh = torch.bmm(ga, scaled_W[layer])
-    return (sq_err / (N * d_out)).to(y.dtype), grads
+                gh = torch.bmm(weights[layer][..., :-1].transpose(1, 2), ga)  # weights are pre-scaled: w0 W
+    return (sq_err / (N * d_out)).to(y.dtype), [(g[..., :-1], g[..., -1]) for g in grads]
 
 
-def _accumulate(grad: tuple[torch.Tensor, torch.Tensor], g_out: torch.Tensor, h_in: torch.Tensor, alpha: float) -> None:
-    gW, gb = grad
-    gW.baddbmm_(g_out.transpose(1, 2), h_in, alpha=alpha)  # (B, out, in)
-    gb.add_(g_out.sum(dim=1), alpha=alpha)
+def _ones(like: torch.Tensor, batch: int, rows: int, cols: int) -> torch.Tensor:
+    buf = like.new_empty(batch, rows, cols)
+    buf[:, -1] = 1.0
+    return buf

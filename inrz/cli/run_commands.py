@@ -4,6 +4,10 @@ from __future__ import annotations
 import json
 import sys
 
+#: result columns that are not distortion metrics (printed: bpp and payload_bpp, then metrics)
+NOT_METRICS = {"bpp", "payload_bpp", "bytes", "payload_bytes", "encode_seconds", "decode_seconds", "steps",
+               "quality", "fit_psnr"}
+
 
 def add(sub) -> None:
     p = sub.add_parser("run", help="run a spec: encode a dataset, decode, compare with classical codecs, report")
@@ -26,7 +30,8 @@ def _run(args) -> int:
     out = results["spec"].get("output") or f"results/{results['spec']['name']}"
     means = {"inrz": results["results"], **{k: v["results"] for k, v in results["baselines"].items()}}
     for codec, m in means.items():
-        figures = ", ".join(f"{k} {v[0]:.4g}" for k, v in m.items() if k in ("bpp", "psnr", "payload_bpp"))
+        keys = ["bpp", "payload_bpp"] + [k for k in m if k not in NOT_METRICS]  # metrics: the spec's or modality's
+        figures = ", ".join(f"{k} {m[k][0]:.4g}" for k in keys if k in m)
         print(f"{codec:>10}: {figures}")
     print(f"report: {out}/report.md (results.json, results.csv, rd.png)", file=sys.stderr)
     return 0

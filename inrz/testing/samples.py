@@ -3,8 +3,9 @@ center crops that keep fits fast, and a tiny COIN codec.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -66,3 +67,17 @@ def tiny_codec(modality: Modality, host=None, *, steps: int = 20, depth: int = 2
     host = host or get_host()
     backend = host.create("backend", {"id": "coin", "depth": depth, "width": width, "steps": steps, "lr": 1e-3})
     return Codec(modality, backend, host.create("quantizer", quantizer), host.create("entropy", entropy), seed=seed)
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Tiny fits run fastest on one thread, and never oversubscribe a shared CI machine
+    (two torch threads on a busy 2-core box can be 20x slower than one)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
