@@ -42,11 +42,12 @@ class DatasetError(InrzError):
     """A dataset cannot be read or fetched (missing files, checksum mismatch, no network)."""
 
 
-def require(module: str, extra: str):
+def require(module: str, extra: str, package: str = "inrz"):
     """Import an optional dependency or explain which extra provides it.
 
     A plugin calls this where it first needs the library (not at import time), so the plugin
     still loads and `inrz plugins --all` can report it as unavailable with this message.
+    Third-party plugins pass their own distribution name: `require("h5py", "hdf5", "inrz-foo")`.
     """
     import importlib
 
@@ -54,14 +55,14 @@ def require(module: str, extra: str):
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingDependencyError(
-            f"{module} is required for this feature: pip install 'inrz[{extra}]' ({exc})"
+            f"{module} is required for this feature: pip install '{package}[{extra}]' ({exc})"
         ) from exc
 
 
-def missing(module: str, extra: str) -> str | None:
+def missing(module: str, extra: str, package: str = "inrz") -> str | None:
     """None if `module` imports, else `require`'s message: what `Component.available()` returns."""
     try:
-        require(module, extra)
+        require(module, extra, package)
     except MissingDependencyError as exc:
         return str(exc)
     return None

@@ -100,6 +100,8 @@ class PluginHost:
     def _failed(self, info: PluginInfo, error: PluginError, cause: BaseException | None) -> None:
         if self.strict:
             raise error from cause
+        if self.pm.has_plugin(info.name):  # the name is taken by a plugin that works: keep its record
+            return
         info.error = str(error)
         self.info[info.name] = info
 
