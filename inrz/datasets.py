@@ -51,17 +51,23 @@ def resolve(path: str | Path, base_dir: Path | None) -> Path:
     return p if p.is_absolute() or base_dir is None else (base_dir / p)
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
+def sha256_of(path: Path, algorithm: str = "sha256") -> str:
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
 
 
-def fetch(url: str, dest: Path, sha256: str, timeout: float = 60.0) -> Path:
-    """Download `url` to `dest` atomically unless a file with the right checksum is there."""
-    if dest.exists() and sha256_of(dest) == sha256:
+def fetch(url: str, dest: Path, sha256: str | None = None, timeout: float = 60.0, *, md5: str | None = None) -> Path:
+    """Download `url` to `dest` atomically unless a file with the right checksum is there.
+
+    Give the SHA-256; `md5` is accepted only for archives whose publisher states nothing else.
+    """
+    algorithm, expected = ("sha256", sha256) if sha256 else ("md5", md5)
+    if not expected:
+        raise ValueError("fetch needs a checksum")
+    if dest.exists() and sha256_of(dest, algorithm) == expected:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
@@ -69,9 +75,9 @@ def fetch(url: str, dest: Path, sha256: str, timeout: float = 60.0) -> Path:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
             for block in iter(lambda: resp.read(1 << 20), b""):
                 out.write(block)
-        got = sha256_of(Path(tmp))
-        if got != sha256:
-            raise DatasetError(f"checksum mismatch for {url}: expected sha256 {sha256}, got {got}")
+        got = sha256_of(Path(tmp), algorithm)
+        if got != expected:
+            raise DatasetError(f"checksum mismatch for {url}: expected {algorithm} {expected}, got {got}")
         os.replace(tmp, dest)
     except OSError as exc:
         raise DatasetError(

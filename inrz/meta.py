@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import artifacts
+from . import artifacts, distributed
 from .fsutil import atomic_write
 from .latent_coding import count_table, latent_stats, std_range_for, uniform_symbols
 from .modality import grid_coordinates
@@ -80,30 +80,38 @@ def evaluate(model: ModulatedSiren, x: torch.Tensor, y: torch.Tensor, steps: int
 
 
 def train(cfg: TrainConfig, data: TrainData, seed: int, device: torch.device, workdir: Path,
-          log: Callable[[str], None] = print) -> artifacts.BaseNetwork:
-    torch.manual_seed(seed)
-    gen = np.random.default_rng(seed)
+          log: Callable[[str], None] = print) -> artifacts.BaseNetwork | None:
+    """Meta-learn; returns the network on rank 0 (None on the other ranks of a DDP run)."""
+    torch.manual_seed(seed)  # same init on every rank
+    gen = np.random.default_rng([seed, distributed.rank()])  # different patches on every rank
     d_out = data.train[0].shape[-1]
     shape = ModulatedShape(len(cfg.patch), d_out, cfg.depth, cfg.width, cfg.latent_dim, cfg.w0)
     model = ModulatedSiren(shape).to(device)
+    outer = distributed.wrap(model, device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.outer_lr)
     x = torch.from_numpy(grid_coordinates(cfg.patch).reshape(-1, len(cfg.patch))).to(device)  # (n, d_in)
     y_val = torch.from_numpy(random_patches(data.val, cfg.patch, cfg.val_patches, np.random.default_rng(seed + 1)))
     y_val = y_val.to(device)
     state = _resume(workdir / "checkpoint.pt", model, opt, gen)
+    if not distributed.is_main():  # rank 0's checkpoint holds rank 0's sampler state
+        gen = np.random.default_rng([seed, distributed.rank(), state["step"]])
     start = time.perf_counter()
     for step in range(state["step"], cfg.steps):
         y = torch.from_numpy(random_patches(data.train, cfg.patch, cfg.batch_size, gen)).to(device)  # (B, n, C)
         z = inner_loop(model, x, y, cfg.inner_steps, cfg.inner_lr, second_order=True)  # (B, latent_dim)
-        loss = per_datum_mse(model(x, z), y).mean()
+        loss = per_datum_mse(outer(x, z), y).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         state["step"] = step + 1
+        if not distributed.is_main():
+            continue
         if state["step"] % cfg.val_every == 0 or state["step"] == cfg.steps:
             _validate(model, x, y_val, cfg, state, log, loss.item(), time.perf_counter() - start)
         if state["step"] % cfg.checkpoint_every == 0 or state["step"] == cfg.steps:
             _checkpoint(workdir / "checkpoint.pt", model, opt, gen, state)
+    if not distributed.is_main():
+        return None
     model.load_state_dict(state["best"])
     return _finish(model, shape, cfg, data, state, x, gen, device)
 

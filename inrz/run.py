@@ -68,31 +68,45 @@ def _split_done(items, spec: Spec, host, out: Path, shash: str, fresh: bool):
 
 def _run_batch(batch: list[Pending], spec: Spec, host, out: Path, device, bar) -> list[dict]:
     modality = batch[0].modality
-    codec = Codec(modality, host.create("backend", spec.backend), host.create("quantizer", spec.quantizer),
-                  host.create("entropy", spec.entropy), device, spec.seed)
-    start = time.perf_counter()
-    encoded = codec.encode_batch([p.signal for p in batch], progress=_fit_progress(bar, batch))
-    encode_seconds = (time.perf_counter() - start) / len(batch)
+    rows = _code_batch(_codec(spec.model_dump(), modality, spec, host, device), batch, out / "containers", spec, host,
+                       device, _fit_progress(bar, batch))
+    others = {c.label: _code_batch(_codec(c.model_dump(), modality, spec, host, device), batch,
+                                   out / "containers" / c.label, spec, host, device, None) for c in spec.compare}
     records = []
-    for p, enc in zip(batch, encoded):
-        path = out / "containers" / f"{_safe(p.name)}.inrz"
-        container.write_file(path, enc.data)
-        start = time.perf_counter()
-        decoded = decode(container.read_file(path), host, device).signal
-        decode_seconds = time.perf_counter() - start
-        file_bytes = path.stat().st_size
-        points = modality.num_points(p.signal)
-        inrz_row = {"bytes": file_bytes, "payload_bytes": enc.payload_bytes, "bpp": 8 * file_bytes / points,
-                    "payload_bpp": 8 * enc.payload_bytes / points, "encode_seconds": encode_seconds,
-                    "decode_seconds": decode_seconds, **enc.info,
-                    **_metrics(p.signal, decoded, modality, spec, host)}
+    for i, (p, row) in enumerate(zip(batch, rows)):
+        baselines = {label: other[i] for label, other in others.items()}
+        baselines.update(_baselines(p.signal, row["bytes"], modality, spec, host))
         record = {"name": p.name, "key": p.key, "source": str(p.path), "modality": modality.id,
-                  "points": points, "unit": modality.unit, "inrz": inrz_row,
-                  "baselines": _baselines(p.signal, file_bytes, modality, spec, host)}
+                  "points": modality.num_points(p.signal), "unit": modality.unit, "inrz": row, "baselines": baselines}
         atomic_write(_record_path(out, p.name), json.dumps(record, indent=1))
         records.append(record)
         bar.update(1)
     return records
+
+
+def _codec(sections: dict, modality: Modality, spec: Spec, host, device) -> Codec:
+    return Codec(modality, host.create("backend", sections["backend"]), host.create("quantizer", sections["quantizer"]),
+                 host.create("entropy", sections["entropy"]), device, spec.seed)
+
+
+def _code_batch(codec: Codec, batch: list[Pending], folder: Path, spec: Spec, host, device, progress) -> list[dict]:
+    """Encode a batch, write the containers, decode them from the files, measure."""
+    start = time.perf_counter()
+    encoded = codec.encode_batch([p.signal for p in batch], progress=progress)
+    encode_seconds = (time.perf_counter() - start) / len(batch)
+    rows = []
+    for p, enc in zip(batch, encoded):
+        path = folder / f"{_safe(p.name)}.inrz"
+        container.write_file(path, enc.data)
+        start = time.perf_counter()
+        decoded = decode(container.read_file(path), host, device).signal
+        decode_seconds = time.perf_counter() - start
+        file_bytes, points = path.stat().st_size, codec.modality.num_points(p.signal)
+        rows.append({"bytes": file_bytes, "payload_bytes": enc.payload_bytes, "bpp": 8 * file_bytes / points,
+                     "payload_bpp": 8 * enc.payload_bytes / points, "encode_seconds": encode_seconds,
+                     "decode_seconds": decode_seconds, **enc.info,
+                     **_metrics(p.signal, decoded, codec.modality, spec, host)})
+    return rows
 
 
 def _metrics(original: Signal, decoded: Signal, modality: Modality, spec: Spec, host) -> dict[str, float]:

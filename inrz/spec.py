@@ -18,6 +18,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .errors import SpecError, UnknownComponentError
 
 
+class CompareSpec(BaseModel):
+    """Another inrz pipeline coded on the same items and reported next to the main one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")  # its name in the report, e.g. coin
+    backend: dict[str, Any]
+    quantizer: dict[str, Any] = {"id": "fp16"}
+    entropy: dict[str, Any] = {"id": "zstd"}
+
+
 class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -31,6 +42,7 @@ class Spec(BaseModel):
     quantizer: dict[str, Any] = {"id": "fp16"}
     entropy: dict[str, Any] = {"id": "zstd"}
     baselines: list[dict[str, Any]] = []  # classical codecs compared at the same file size
+    compare: list[CompareSpec] = []  # other inrz pipelines on the same items (e.g. COIN next to COIN++)
     metrics: list[str] | None = None  # default: the modality's
     train: dict[str, Any] | None = None  # COIN++: how to meta-learn the base network (see inrz.meta.TrainConfig)
     batch_size: int = Field(1, ge=1)  # data fitted together (same grid shape); raise on GPUs
@@ -69,6 +81,9 @@ def validate(raw: dict, source: str = "<spec>", lines: dict | None = None, host=
             _check_component(host, kind, value, (section,), source, lines)
     if spec.train is not None:
         _check_train(host, spec.train, source, lines)
+    for i, other in enumerate(spec.compare):
+        for section in ("backend", "quantizer", "entropy"):
+            _check_component(host, section, getattr(other, section), ("compare", i, section), source, lines)
     for i, value in enumerate(spec.baselines):
         _check_component(host, "baseline", value, ("baselines", i), source, lines)
     for i, metric in enumerate(spec.metrics or []):  # a typo must fail here, not after the first fit

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import artifacts
+from . import artifacts, distributed
 from .device import resolve_device
 from .errors import SpecError
 from .fsutil import atomic_write
@@ -69,18 +69,26 @@ def train_from_spec(spec: Spec, spec_path: Path, host, workdir: Path | None = No
             log(f"base network {cached} already trained for this spec and data")
             return cached
     workdir = workdir or Path(spec.output or Path("results") / spec.name) / "train" / key
-    net = train(cfg, data, spec.seed, resolve_device(spec.device), workdir, log)
-    digest = artifacts.save(net)
-    atomic_write(pointer, digest)
-    log(f"base network {digest} saved in {artifacts.models_dir() / digest}")
-    return digest
+    net = train(cfg, data, spec.seed, distributed.setup(resolve_device(spec.device)), workdir, log)
+    digest = None
+    if net is not None:  # rank 0
+        digest = artifacts.save(net)
+        atomic_write(pointer, digest)
+        log(f"base network {digest} saved in {artifacts.models_dir() / digest}")
+    return distributed.broadcast_text(digest)
 
 
 def resolve_auto_models(spec: Spec, spec_path: Path, host, log: Callable[[str], None] = print) -> Spec:
     """A copy of `spec` where every component's `model: auto` is the trained network's hash."""
     sections = ["backend", "quantizer", "entropy"]
-    if not any((getattr(spec, s) or {}).get("model") == AUTO for s in sections):
+    pipelines = [spec] + list(spec.compare)
+    if not any(getattr(p, s).get("model") == AUTO for p in pipelines for s in sections):
         return spec
+
     digest = train_from_spec(spec, spec_path, host, log=log)
-    update = {s: {**getattr(spec, s), "model": digest} for s in sections if getattr(spec, s).get("model") == AUTO}
-    return spec.model_copy(update=update)
+
+    def resolved(pipeline):
+        return pipeline.model_copy(update={s: {**getattr(pipeline, s), "model": digest} for s in sections
+                                           if getattr(pipeline, s).get("model") == AUTO})
+
+    return resolved(spec).model_copy(update={"compare": [resolved(c) for c in spec.compare]})

@@ -7,10 +7,11 @@ from __future__ import annotations
 from inrz.hookspecs import hookimpl
 
 from .baselines import Jpeg, Jpeg2000, Webp
+from .cifar import Cifar10
 from .datasets import Kodak
 from .modality import ImageError, ImageModality
 
-__all__ = ["ImageError", "ImageModality", "Jpeg", "Jpeg2000", "Kodak", "Webp"]
+__all__ = ["Cifar10", "ImageError", "ImageModality", "Jpeg", "Jpeg2000", "Kodak", "Webp"]
 
 
 @hookimpl
@@ -21,6 +22,7 @@ def register_modalities(register):
 @hookimpl
 def register_datasets(register):
     register(Kodak)
+    register(Cifar10)
 
 
 @hookimpl
