@@ -57,7 +57,7 @@ class Codec:
         feats, norms = zip(*(self.modality.to_features(s) for s in signals))
         features = np.stack(feats).astype(np.float32)  # (B, *grid, d_out)
         coords = self.modality.coordinates(grid, meta=signals[0].meta)  # (*grid, d_in)
-        ctx = EncodeContext(self.device, self.seed, progress)
+        ctx = EncodeContext(self.device, self.seed, progress, coordinates_for(self.modality, signals[0].meta))
         results = self.backend.encode(coords, features, ctx)
         return [self._pack(s, n, r.tensors, r.info, grid, coords.shape[-1], features.shape[-1])
                 for s, n, r in zip(signals, norms, results)]
@@ -89,12 +89,18 @@ def decode(data: bytes, host=None, device: str | torch.device = "cpu", scale: fl
         tensors = components["quantizer"].dequantize(symbols, sections.get("side", b""))
         out_grid, coord_region = render_grid(grid, scale, region)
         coords = modality.coordinates(out_grid, coord_region, header["meta"])
-        ctx = EncodeContext(resolve_device(device) if isinstance(device, str) else device)
+        ctx = EncodeContext(resolve_device(device) if isinstance(device, str) else device,
+                            coordinates=coordinates_for(modality, header["meta"]))
         features = components["backend"].decode(tensors, coords, d_out, ctx)
         meta = header["meta"] if tuple(out_grid) == tuple(grid) else modality.resized_meta(header["meta"], out_grid)
         return Decoded(modality.from_features(features, meta, header["norm"]), header)
     except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
         raise ContainerError(f"container is well-formed but its contents cannot be decoded: {type(exc).__name__}: {exc}") from exc
+
+
+def coordinates_for(modality: Modality, meta: dict[str, Any]):
+    """The modality's coordinate function for one datum, as backends receive it."""
+    return lambda shape: modality.coordinates(shape, meta=meta)
 
 
 def build_components(header: dict[str, Any], host=None) -> dict[str, Any]:

@@ -54,6 +54,8 @@ class TrainData:
     train: list[np.ndarray]  # features (*grid, C) in [0, 1]
     val: list[np.ndarray]
     description: dict[str, Any]
+    #: coordinates of one patch (the modality's; a regular [-1, 1] grid by default)
+    coordinates: Callable[[list[int]], np.ndarray] = grid_coordinates
 
 
 def random_patches(arrays: list[np.ndarray], patch: list[int], count: int, gen: np.random.Generator) -> np.ndarray:
@@ -85,11 +87,13 @@ def train(cfg: TrainConfig, data: TrainData, seed: int, device: torch.device, wo
     torch.manual_seed(seed)  # same init on every rank
     gen = np.random.default_rng([seed, distributed.rank()])  # different patches on every rank
     d_out = data.train[0].shape[-1]
-    shape = ModulatedShape(len(cfg.patch), d_out, cfg.depth, cfg.width, cfg.latent_dim, cfg.w0)
+    coords = np.asarray(data.coordinates(cfg.patch), np.float32)
+    coords = coords.reshape(-1, coords.shape[-1])  # (n, d_in)
+    shape = ModulatedShape(coords.shape[-1], d_out, cfg.depth, cfg.width, cfg.latent_dim, cfg.w0)
     model = ModulatedSiren(shape).to(device)
     outer = distributed.wrap(model, device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.outer_lr)
-    x = torch.from_numpy(grid_coordinates(cfg.patch).reshape(-1, len(cfg.patch))).to(device)  # (n, d_in)
+    x = torch.from_numpy(coords).to(device)  # (n, d_in)
     y_val = torch.from_numpy(random_patches(data.val, cfg.patch, cfg.val_patches, np.random.default_rng(seed + 1)))
     y_val = y_val.to(device)
     state = _resume(workdir / "checkpoint.pt", model, opt, gen)

@@ -26,11 +26,15 @@ AUTO = "auto"
 def load_data(cfg: TrainConfig, spec: Spec, base_dir: Path, host) -> TrainData:
     from .api import modality_for_path
 
+    metas = []
+
     def features(items):
         out = []
         for item in items:
             modality = host.create("modality", spec.modality) if spec.modality else modality_for_path(item.path, host)
-            out.append(modality.to_features(modality.load(item.path))[0].astype(np.float32))
+            signal = modality.load(item.path)
+            metas.append((modality, signal.meta))
+            out.append(modality.to_features(signal)[0].astype(np.float32))
         return out
 
     items = host.create("dataset", cfg.dataset).items(base_dir)
@@ -46,7 +50,9 @@ def load_data(cfg: TrainConfig, spec: Spec, base_dir: Path, host) -> TrainData:
         digest.update(item.path.read_bytes())
     description = {"dataset": cfg.dataset, "train_files": len(train_items), "val_files": len(val_items),
                    "sha256": digest.hexdigest()[:16]}
-    return TrainData(features(train_items), features(val_items), description)
+    train, val = features(train_items), features(val_items)
+    modality, meta = metas[0]
+    return TrainData(train, val, description, lambda shape: modality.coordinates(shape, meta=meta))
 
 
 def train_hash(cfg: TrainConfig, seed: int, data: TrainData) -> str:

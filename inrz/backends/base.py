@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..component import Component
+from ..modality import grid_coordinates
 
 Tensors = dict[str, np.ndarray]
 Progress = Callable[[int, int, dict[str, float]], None]  # (step, total, figures)
@@ -28,6 +29,8 @@ class EncodeContext:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     seed: int = 0
     progress: Progress | None = None
+    #: the modality's coordinates for a grid shape (patch-based backends ask for one patch's)
+    coordinates: Callable[[Sequence[int]], np.ndarray] = grid_coordinates
 
 
 @dataclass

@@ -15,7 +15,6 @@ from pydantic import Field
 from .. import artifacts, patches
 from ..component import ComponentConfig
 from ..errors import InrzError
-from ..modality import grid_coordinates
 from ..modulated import inner_loop
 from .base import Backend, EncodeContext, EncodeResult, Tensors
 
@@ -46,7 +45,7 @@ class CoinPP(Backend):
         split = [patches.split(f, net.patch)[0] for f in features]  # each (P, *patch, C)
         counts = [len(s) for s in split]
         flat = np.concatenate(split).reshape(sum(counts), -1, features.shape[-1])  # (P_total, n, C)
-        x = torch.from_numpy(grid_coordinates(net.patch).reshape(-1, len(net.patch))).to(ctx.device)
+        x = self._patch_coords(net, ctx)
         latents = []
         for start in range(0, len(flat), self._chunk(net)):
             y = torch.from_numpy(flat[start:start + self._chunk(net)]).to(ctx.device)
@@ -65,13 +64,21 @@ class CoinPP(Backend):
         if len(tensors["latents"]) != self.layout(grid, coords.shape[-1], d_out)["latents"][0]:
             raise InrzError("COIN++ decodes at the native grid only (--scale/--region are COIN features)")
         z = torch.from_numpy(np.ascontiguousarray(tensors["latents"])).to(ctx.device)
-        x = torch.from_numpy(grid_coordinates(net.patch).reshape(-1, len(net.patch))).to(ctx.device)
+        x = self._patch_coords(net, ctx)
         outs = []
         with torch.no_grad():
             for start in range(0, len(z), self._chunk(net)):
                 outs.append(model(x, z[start:start + self._chunk(net)]).cpu().numpy())
         flat = np.concatenate(outs).reshape(len(z), *net.patch, d_out)
         return patches.merge(flat, grid)
+
+    def _patch_coords(self, net: artifacts.BaseNetwork, ctx: EncodeContext) -> torch.Tensor:
+        """One patch's coordinates (n, d_in), from the modality: every patch shares them."""
+        coords = np.asarray(ctx.coordinates(net.patch), np.float32)
+        if coords.shape[-1] != net.shape.d_in:
+            raise InrzError(f"base network {net.hash} takes {net.shape.d_in}-D coordinates, the modality gives "
+                            f"{coords.shape[-1]}-D")
+        return torch.from_numpy(np.ascontiguousarray(coords.reshape(-1, coords.shape[-1]))).to(ctx.device)
 
     def _chunk(self, net: artifacts.BaseNetwork) -> int:
         points = int(np.prod(net.patch))

@@ -1,0 +1,1 @@
+"""Audio through soundfile (being built: registers nothing yet)."""

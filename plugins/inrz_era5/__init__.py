@@ -1,0 +1,1 @@
+"""Climate grids on the sphere through xarray (being built: registers nothing yet)."""

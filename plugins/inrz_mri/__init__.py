@@ -1,0 +1,1 @@
+"""MRI volumes through nibabel (being built: registers nothing yet)."""
