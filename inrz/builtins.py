@@ -8,7 +8,13 @@ from .entropy import Raw, Zstd
 from .hookspecs import hookimpl
 from .latent_coding import LatentUniform, Table
 from .metrics import MSE, PSNR, MaxAbsError
+from .ndarray import NdArray
 from .quantize import Float16, Uniform
+
+
+@hookimpl
+def register_modalities(register):
+    register(NdArray)
 
 
 @hookimpl

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from pydantic import ValidationError
 
-from . import container
+from . import container, errorbound
 from .backends.base import Backend, EncodeContext, Progress
 from .device import resolve_device
 from .entropy import EntropyModel
@@ -44,6 +44,7 @@ class Codec:
     entropy: EntropyModel
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     seed: int = 0
+    max_abs_error: float | None = None  # error-bounded mode: store a residual so no value is further off
 
     def encode(self, signal: Signal, progress: Progress | None = None) -> Encoded:
         return self.encode_batch([signal], progress)[0]
@@ -72,16 +73,30 @@ class Codec:
             "meta": signal.meta, "norm": norm, "grid": list(grid), "d_in": d_in, "d_out": d_out,
         }
         sections = {"side": side, "payload": payload} if side else {"payload": payload}
+        if self.max_abs_error is not None:
+            components = {kind: getattr(self, kind) for kind in COMPONENT_KINDS}
+            approx = render(components, header, sections, self.device).data
+            header["error_bound"], extra = errorbound.residual_sections(signal.data, approx, self.max_abs_error)
+            sections.update(extra)
         data = container.write(header, sections)
-        return Encoded(data, len(payload) + len(side), dict(info))
+        return Encoded(data, sum(len(v) for v in sections.values()), dict(info))
 
 
 def decode(data: bytes, host=None, device: str | torch.device = "cpu", scale: float = 1.0,
            region: Sequence[tuple[float, float]] | None = None) -> Decoded:
     """Decode a container; `scale`/`region` (pixel units per grid axis) render at another resolution."""
     header, sections = container.read(data)
-    components = build_components(header, host)
+    return Decoded(render(build_components(header, host), header, sections, device, scale, region), header)
+
+
+def render(components: dict[str, Any], header: dict[str, Any], sections: dict[str, bytes],
+           device: str | torch.device = "cpu", scale: float = 1.0,
+           region: Sequence[tuple[float, float]] | None = None) -> Signal:
+    """Evaluate a container's representation; the encoder calls this too, so both agree."""
     modality = components["modality"]
+    bounded = "error_bound" in header
+    if bounded and (scale != 1.0 or region is not None):
+        raise InrzError("an error-bounded container decodes at its own grid only (no --scale/--region)")
     try:
         grid, d_in, d_out = [int(n) for n in header["grid"]], int(header["d_in"]), int(header["d_out"])
         layout = components["backend"].layout(grid, d_in, d_out)
@@ -93,7 +108,10 @@ def decode(data: bytes, host=None, device: str | torch.device = "cpu", scale: fl
                             coordinates=coordinates_for(modality, header["meta"]))
         features = components["backend"].decode(tensors, coords, d_out, ctx)
         meta = header["meta"] if tuple(out_grid) == tuple(grid) else modality.resized_meta(header["meta"], out_grid)
-        return Decoded(modality.from_features(features, meta, header["norm"]), header)
+        signal = modality.from_features(features, meta, header["norm"])
+        if bounded and "residual" in sections:
+            signal.data = errorbound.decode(signal.data, header["error_bound"], sections)
+        return signal
     except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
         raise ContainerError(f"container is well-formed but its contents cannot be decoded: {type(exc).__name__}: {exc}") from exc
 

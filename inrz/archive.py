@@ -1,0 +1,57 @@
+"""What the numcodecs and zarr codecs share: one JSON config -> one inrz `Codec` for arrays.
+
+A chunk is coded on its own with the `ndarray` modality; its container carries everything
+needed to decode it (the base network hash for COIN++), so chunks decompress without the
+config. Codecs are cached per config, so repeated chunks don't rebuild components.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from .codec import Codec, decode
+from .device import resolve_device
+from .plugins import PluginHost
+
+
+class ArchiveConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: dict[str, Any] = {"id": "coin", "bpp": 2.0, "steps": 1000}  # any backend config (coinpp: + model)
+    quantizer: dict[str, Any] = {"id": "fp16"}
+    entropy: dict[str, Any] = {"id": "zstd"}
+    max_abs_error: float | None = Field(None, gt=0)  # error-bounded mode: no decoded value further off
+    seed: int = 0
+    device: str = "cpu"  # chunks are small: the CPU is usually the right place
+
+
+@functools.lru_cache(maxsize=1)
+def _host() -> PluginHost:
+    return PluginHost()
+
+
+@functools.lru_cache(maxsize=32)
+def _codec(config_json: str) -> Codec:
+    cfg = ArchiveConfig.model_validate_json(config_json)
+    host = _host()
+    return Codec(host.create("modality", "ndarray"), host.create("backend", cfg.backend),
+                 host.create("quantizer", cfg.quantizer), host.create("entropy", cfg.entropy),
+                 resolve_device(cfg.device), cfg.seed, cfg.max_abs_error)
+
+
+def canonical(config: dict[str, Any]) -> str:
+    """Validated, defaults filled, stable key order: the cache key and the stored config."""
+    return json.dumps(ArchiveConfig.model_validate(config).model_dump(mode="json"), sort_keys=True)
+
+
+def encode_array(array: np.ndarray, config_json: str) -> bytes:
+    codec = _codec(config_json)
+    return codec.encode(codec.modality.from_array(np.ascontiguousarray(array))).data
+
+
+def decode_array(data: bytes) -> np.ndarray:
+    return decode(bytes(data), _host()).signal.data

@@ -1,0 +1,96 @@
+"""Embedding: the numcodecs and zarr codecs, and error-bounded mode's guarantee."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from inrz.archive import canonical, decode_array, encode_array
+
+from .conftest import data_file
+
+numcodecs = pytest.importorskip("numcodecs")
+
+FAST = {"backend": {"id": "coin", "depth": 1, "width": 4, "steps": 2}}  # the bound must hold for any INR
+
+
+@pytest.fixture(scope="module")
+def t2m():
+    return np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"]  # (744, 33, 49) float32, K
+
+
+def test_numcodecs_registry_round_trip(t2m):
+    codec = numcodecs.get_codec({"id": "inrz", "max_abs_error": 0.25, **FAST})
+    config = codec.get_config()
+    assert json.loads(json.dumps(config)) == config and config["id"] == "inrz"
+    assert numcodecs.get_codec(config).get_config() == config
+    data = codec.encode(t2m[0])
+    out = codec.decode(data)
+    assert out.dtype == t2m.dtype and out.shape == t2m[0].shape
+    assert np.abs(out.astype(np.float64) - t2m[0]).max() <= 0.25
+    buf = np.empty_like(t2m[0])
+    codec.decode(data, out=buf)
+    assert np.array_equal(buf, out)
+
+
+def test_same_chunk_same_bytes(t2m):
+    cfg = canonical({"max_abs_error": 0.1, **FAST})
+    assert encode_array(t2m[3], cfg) == encode_array(t2m[3], cfg)
+
+
+SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=9)
+arrays = st.one_of(
+    hnp.arrays(st.sampled_from([np.float32, np.float64]), SHAPES,
+               elements={"allow_nan": False, "allow_infinity": False, "min_value": -1e4, "max_value": 1e4,
+                         "allow_subnormal": False}),
+    hnp.arrays(st.sampled_from([np.int16, np.uint8, np.int32]), SHAPES),
+)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(array=arrays, bound=st.floats(1e-6, 50.0))
+def test_error_bound_is_never_exceeded(array, bound):
+    out = decode_array(encode_array(array, canonical({"max_abs_error": bound, **FAST})))
+    assert out.dtype == array.dtype and out.shape == array.shape
+    assert np.abs(out.astype(np.float64) - array.astype(np.float64)).max() <= bound
+
+
+def _real_grids():
+    xr = pytest.importorskip("xarray")
+    grids = [np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"][0]]
+    for name in ("era5_t2m_2019-03_uk.nc", "eraint_uvz_monthly_global.nc", "ccsm_b003_TS_monthly_global_64x128.nc",
+                 "t2m_global_1x1.nc"):
+        with xr.open_dataset(data_file("climate", name), decode_times=False) as ds:
+            for var in ds.data_vars:
+                values = ds[var].values
+                grids.append(values.reshape(-1, *values.shape[-2:])[0])
+    return grids
+
+
+def test_error_bound_holds_on_every_real_grid():
+    for grid in _real_grids():
+        bound = 1e-3 * float(grid.max() - grid.min())
+        out = decode_array(encode_array(grid, canonical({"max_abs_error": bound,
+                                                         "backend": {"id": "coin", "bpp": 2.0, "steps": 50}})))
+        assert np.abs(out.astype(np.float64) - grid.astype(np.float64)).max() <= bound
+
+
+def test_zarr_store_reads_back_within_bound_in_a_fresh_process(t2m, tmp_path):
+    zarr = pytest.importorskip("zarr")
+    from inrz.zarr_codec import InrzZarrCodec
+
+    path = tmp_path / "t2m.zarr"
+    arr = zarr.create_array(str(path), shape=(4, 33, 49), chunks=(1, 33, 49), dtype="float32",
+                            serializer=InrzZarrCodec(max_abs_error=0.2, **FAST), compressors=None)
+    arr[:] = t2m[:4]
+    script = ("import sys, zarr, numpy as np; a = zarr.open_array(sys.argv[1], mode='r'); "
+              "sys.stdout.write(np.asarray(a[:]).tobytes().hex())")
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True)
+    back = np.frombuffer(bytes.fromhex(done.stdout), np.float32).reshape(4, 33, 49)
+    assert np.abs(back.astype(np.float64) - t2m[:4]).max() <= 0.2
