@@ -3,6 +3,7 @@ default `PluginHost`; pass `host=` to use an isolated one.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,9 @@ def _host(host):
 def modality_for_path(path: str | Path, host=None) -> Modality:
     """The modality whose `extensions` include the file's suffix."""
     host = _host(host)
-    suffix = Path(path).suffix.lower()
+    suffix, name = Path(path).suffix.lower(), Path(path).name.lower()
     for mid, entry in host.registry.entries("modality").items():
-        if suffix in entry.cls.extensions:
+        if any(name.endswith(ext) for ext in entry.cls.extensions):  # multi-part suffixes too (.nii.gz)
             return host.create("modality", mid)
     known = sorted({e for entry in host.registry.entries("modality").values() for e in entry.cls.extensions})
     raise InrzError(f"no modality reads {suffix or 'suffix-less'} files ({path}); known suffixes: {', '.join(known)}")
@@ -64,8 +65,13 @@ def codec_from_preset(preset: str, modality: Modality | str, steps: int | None =
 
 def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec: str | Path | None = None,
              preset: str | None = None, modality: str | None = None, meta: dict[str, Any] | None = None,
-             host=None) -> bytes:
-    """Compress an array (give `modality`) or a file path into `.inrz` bytes."""
+             max_abs_error: float | None = None, target_bpp: float | None = None,
+             target_psnr: float | None = None, host=None) -> bytes:
+    """Compress an array (give `modality`, e.g. "ndarray" or "image") or a file into `.inrz` bytes.
+
+    `max_abs_error` adds a residual so that no decoded value is further off; `target_bpp` or
+    `target_psnr` lets the codec pick its configuration on this datum (`inrz.ratecontrol`).
+    """
     host = _host(host)
     is_path = isinstance(data, (str, Path))
     if codec is None and spec is not None:
@@ -75,7 +81,13 @@ def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec:
             raise InrzError("compressing an array needs `modality=` (e.g. 'image'), a spec or a codec")
         mod = host.create("modality", modality) if modality else modality_for_path(data, host)
         codec = codec_from_preset(preset or "0.3bpp", mod, host=host)
+    if max_abs_error is not None:
+        codec = dataclasses.replace(codec, max_abs_error=max_abs_error)
     signal = codec.modality.load(data) if is_path else codec.modality.from_array(np.asarray(data), meta)
+    if target_bpp is not None or target_psnr is not None:
+        from .ratecontrol import encode_to_target
+
+        return encode_to_target(codec, signal, bpp=target_bpp, psnr=target_psnr, host=host)[0].data
     return codec.encode(signal).data
 
 

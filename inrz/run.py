@@ -134,9 +134,9 @@ def _baselines(signal: Signal, target_bytes: int, modality: Modality, spec: Spec
 def _modality_for(path: Path, spec: Spec, host) -> Modality:
     if spec.modality is not None:
         return host.create("modality", spec.modality)
-    suffix = path.suffix.lower()
+    suffix, name = path.suffix.lower(), path.name.lower()
     for mid, entry in host.registry.entries("modality").items():
-        if suffix in entry.cls.extensions:
+        if any(name.endswith(ext) for ext in entry.cls.extensions):  # multi-part suffixes too (.nii.gz)
             return host.create("modality", mid)
     raise InrzError(f"no modality reads {suffix!r} files ({path}); set `modality:` in the spec")
 

@@ -28,16 +28,15 @@ PRESETS: dict[str, tuple[int, int]] = {
 def architecture_for_bpp(bpp: float, num_points: int, d_in: int, d_out: int, weight_bits: int = 16) -> tuple[int, int]:
     """The widest network within `bpp` bits per point, at the depth the paper used nearby.
 
-    Depth follows the presets (5 layers at <= 0.15 bpp, 10 up to 0.6, 13 above), then width is
-    the largest that fits the parameter budget; depth shrinks if even width 2 does not fit.
+    Depth starts from the presets (5 layers at <= 0.15 bpp, 10 up to 0.6, 13 above) and shrinks
+    until the widest network that fits is at least 2.5 times as wide as it is deep (the presets'
+    shape: 5x20 ... 13x49), so small data get shallow, wide networks rather than deep, thin ones.
     """
     budget = bpp * num_points / weight_bits
-    depth = 5 if bpp <= 0.15 else 10 if bpp <= 0.6 else 13
-    while depth >= 1:
+    for depth in range(5 if bpp <= 0.15 else 10 if bpp <= 0.6 else 13, 0, -1):
         width = _max_width(budget, depth, d_in, d_out)
-        if width >= 2:
+        if width >= max(2.0, 2.5 * depth) or (depth == 1 and width >= 2):
             return depth, width
-        depth -= 1
     raise ValueError(f"no SIREN fits {bpp} bpp on {num_points} points")
 
 

@@ -1,6 +1,7 @@
 """`inrz compress`, `inrz decompress`, `inrz info`: one file at a time."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -18,6 +19,11 @@ def add(sub) -> None:
     p.add_argument("--steps", type=int, default=None, help="fit steps (default: 1000 without --spec; paper: 50000)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE")
     p.add_argument("--device", default=None, help="auto, cpu, cuda, mps")
+    p.add_argument("--max-abs-error", type=float, default=None,
+                   help="error-bounded mode: no decoded value differs by more (in the data's units)")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--target-bpp", type=float, default=None, help="pick the configuration meeting this rate")
+    target.add_argument("--target-psnr", type=float, default=None, help="pick the configuration reaching this PSNR")
     p.set_defaults(func=_compress)
 
     p = sub.add_parser("decompress", help="decode an .inrz container to a file")
@@ -45,9 +51,17 @@ def _compress(args) -> int:
                                   device=args.device or "auto")
     from tqdm.auto import tqdm
 
+    if args.max_abs_error is not None:
+        codec = dataclasses.replace(codec, max_abs_error=args.max_abs_error)
     signal = codec.modality.load(args.input)
-    with tqdm(total=getattr(codec.backend.config, "steps", None), unit="step", disable=not sys.stderr.isatty()) as bar:
-        encoded = codec.encode(signal, progress=lambda step, total, fig: bar.update(1))
+    if args.target_bpp is not None or args.target_psnr is not None:
+        from ..ratecontrol import encode_to_target
+
+        encoded, codec = encode_to_target(codec, signal, bpp=args.target_bpp, psnr=args.target_psnr)
+    else:
+        with tqdm(total=getattr(codec.backend.config, "steps", None), unit="step",
+                  disable=not sys.stderr.isatty()) as bar:
+            encoded = codec.encode(signal, progress=lambda step, total, fig: bar.update(1))
     from .. import container
 
     container.write_file(args.output, encoded.data)

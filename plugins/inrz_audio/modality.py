@@ -73,6 +73,11 @@ def from_unit(x: np.ndarray, meta: dict[str, Any]) -> np.ndarray:
     return np.clip(np.rint(x * scale), -scale, scale - 1).astype(meta["dtype"])
 
 
+def writable(data: np.ndarray, meta: dict[str, Any]) -> np.ndarray:
+    """Samples as libsndfile takes them: int32 left-justified again, other dtypes as they are."""
+    return data << (32 - INT32_BITS.get(meta["subtype"], 32)) if data.dtype == np.int32 else data
+
+
 def audio_meta(data: np.ndarray, samplerate: int, subtype: str, fmt: str) -> dict[str, Any]:
     return {"samplerate": int(samplerate), "channels": int(data.shape[1]), "frames": int(data.shape[0]),
             "subtype": subtype, "format": fmt, "dtype": data.dtype.name}
@@ -139,11 +144,8 @@ class AudioModality(Modality):
         """Write the format the suffix names (the original's if it names none), keeping the subtype if it fits."""
         soundfile, meta = sf(), signal.meta
         fmt, subtype = self._format_for(Path(path), meta)
-        data = signal.data
-        if data.dtype == np.int32:
-            data = data << (32 - INT32_BITS.get(meta["subtype"], 32))
         try:
-            soundfile.write(str(path), data, meta["samplerate"], subtype=subtype, format=fmt)
+            soundfile.write(str(path), writable(signal.data, meta), meta["samplerate"], subtype=subtype, format=fmt)
         except (OSError, RuntimeError, ValueError, TypeError) as exc:
             raise AudioError(f"cannot write {meta['subtype']} audio as {fmt}/{subtype} to {path}: {exc}") from exc
 

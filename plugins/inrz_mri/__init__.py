@@ -1,1 +1,32 @@
-"""MRI volumes through nibabel (being built: registers nothing yet)."""
+"""The MRI plugin: an `mri` modality (NIfTI-1/2 through nibabel, FastMRI `.h5` through h5py),
+slice-wise JPEG / JPEG 2000 and raw-voxel zstd baselines, and the `psnr_norm` metric.
+Registered through the `inrz` entry point like any third-party plugin; nibabel, h5py and
+Pillow are imported only when a volume is read, written or coded.
+"""
+from __future__ import annotations
+
+from inrz.hookspecs import hookimpl
+
+from .baselines import Jpeg2000Slices, JpegSlices, ZstdVoxels
+from .metrics import NormalizedPSNR
+from .modality import MriModality
+from .volume import MriError
+
+__all__ = ["Jpeg2000Slices", "JpegSlices", "MriError", "MriModality", "NormalizedPSNR", "ZstdVoxels"]
+
+
+@hookimpl
+def register_modalities(register):
+    register(MriModality)
+
+
+@hookimpl
+def register_baselines(register):
+    register(JpegSlices)
+    register(Jpeg2000Slices)
+    register(ZstdVoxels)
+
+
+@hookimpl
+def register_metrics(register):
+    register(NormalizedPSNR)
