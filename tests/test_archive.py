@@ -94,3 +94,14 @@ def test_zarr_store_reads_back_within_bound_in_a_fresh_process(t2m, tmp_path):
     done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True)
     back = np.frombuffer(bytes.fromhex(done.stdout), np.float32).reshape(4, 33, 49)
     assert np.abs(back.astype(np.float64) - t2m[:4]).max() <= 0.2
+
+
+def test_xarray_example_writes_and_reads_back_within_bound(tmp_path):
+    pytest.importorskip("xarray")
+    pytest.importorskip("zarr")
+    example = __import__("pathlib").Path(__file__).parents[1] / "examples" / "xarray" / "era5_to_zarr.py"
+    nc = data_file("climate", "era5_t2m_2019-03_uk.nc")
+    done = subprocess.run([sys.executable, str(example), str(nc), "--days", "1", "--steps", "5", "--bound", "0.2",
+                           "--store", str(tmp_path / "s.zarr")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "max abs error" in done.stdout
