@@ -36,6 +36,7 @@ def measure(host, modality, signals, encoded_bytes, decoded, payload_bytes=None)
     row = {"bits/pt": bits, "x_vs_f32": 32 / bits, "note": ""}
     if payload_bytes is not None:
         row["payload_bits/pt"] = float(np.mean([8 * n / points for n in payload_bytes]))
+        row["x_payload"] = 32 / row["payload_bits/pt"]
     for name, m in metric.items():
         row[{"field_rmse": "rmse_K", "lat_weighted_rmse": "lat_rmse_K", "psnr": "psnr_dB"}[name]] = float(
             np.mean([m.compute(s, d, modality) for s, d in zip(signals, decoded)]))
@@ -92,7 +93,7 @@ def main() -> None:
         rows.append({"codec": "coin", "setting": f"{depth}x{width} 8-bit, {args.coin_steps} steps", **run_inr(
             host, modality, signals, {"id": "coin", "depth": depth, "width": width, "steps": args.coin_steps,
                                       "lr": 2e-3}, {"id": "uniform", "bits": 8}, "zstd")})
-    cols = ["codec", "setting", "bits/pt", "payload_bits/pt", "x_vs_f32", "rmse_K", "lat_rmse_K", "psnr_dB",
+    cols = ["codec", "setting", "bits/pt", "payload_bits/pt", "x_vs_f32", "x_payload", "rmse_K", "lat_rmse_K", "psnr_dB",
             "enc_s/grid"]
     print("1. INR codecs (means over the grids; bits/pt counts every byte of the .inrz file)")
     print(table(rows, cols) + "\n")

@@ -162,6 +162,12 @@ def test_coin_through_the_codec_reports_rmse_in_kelvin(host, climate, global_46x
     climate.save(decoded, tmp_path / "coin.nc")
     with open_nc(tmp_path / "coin.nc") as out:
         assert out["TS"].shape == (1, 46, 90) and out["TS"].dtype == np.float32 and out["TS"].attrs["units"] == "K"
+    fine = decode(encoded.data, host, scale=2).signal  # an INR renders anywhere: a 2-degree grid, same extent
+    climate.save(fine, tmp_path / "fine.nc")
+    with open_nc(tmp_path / "fine.nc") as out:
+        assert out["TS"].shape == (1, 92, 180)
+        np.testing.assert_allclose(out["lat"].values[[0, -1]], [-87.8638, 87.8638], atol=1e-3)
+        np.testing.assert_allclose(out["lon"].values[[0, -1]], [0.0, 356.0], atol=1e-3)
 
 
 def test_tiny_coinpp_trains_and_codes_whole_global_grids(host, climate, global_46x90, tmp_path, monkeypatch):

@@ -26,7 +26,7 @@ EXPECTED = {
     "modality": {"image"},
     "baseline": {"jpeg", "webp", "jpeg2000"},
 }
-IMAGE_COMPONENTS = {"modality": ["image"], "dataset": ["kodak"], "baseline": ["jpeg", "webp", "jpeg2000"]}
+IMAGE_COMPONENTS = {"modality": ["image"], "dataset": ["kodak", "cifar10"], "baseline": ["jpeg", "webp", "jpeg2000"]}
 
 #: example values for required settings (no default), by field name, so every component can be built
 EXAMPLE_SETTINGS = {"path": ".", "model": "0123456789abcdef"}
@@ -205,7 +205,7 @@ def test_inrz_plugins_env_var_limits_entry_points(monkeypatch):
     monkeypatch.setenv("INRZ_PLUGINS", "none")
     host = PluginHost()
     assert "image" not in host.info
-    assert host.registry.names("modality") == []
+    assert host.registry.names("modality") == ["ndarray"]  # the core's own; no plugin modality
     assert "coin" in host.registry.names("backend")  # built-ins always load
     monkeypatch.setenv("INRZ_PLUGINS", "image")
     assert "image" in PluginHost().info

@@ -1,0 +1,138 @@
+"""Audio rate-distortion on real LibriSpeech speech (16 kHz), CPU-sized:
+
+1. MP3, Opus and Vorbis at fixed rates (8-48 kbps) and FLAC's lossless size: the classical curve;
+2. COIN (one SIREN per 3 s clip) and COIN++ (a base network meta-learned here on 5 other
+   utterances, then 10 inner steps per patch) on 3 held-out clips, each next to MP3 and Opus
+   coded to the same file size in the same process.
+
+    python benchmarks/audio.py [--train-steps 600] [--coin-steps 300] [--model HASH]
+
+Rates are whole-file kbps (every byte of the .inrz container); PSNR is the COIN++ convention
+(amplitudes mapped to [0, 1], peak 1), SNR is signal over error power. Both are mean over clips.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from _common import data_path, table
+
+from inrz import artifacts
+from inrz.codec import Codec, decode
+from inrz.meta import TrainConfig, TrainData, train
+from inrz.plugins import PluginHost
+
+SECONDS = 3.0
+EVAL = ["librispeech_1272-141231-0002.flac", "librispeech_2412-153948-0000.flac", "librispeech_2412-153948-0001.flac"]
+TRAIN = ["librispeech_1088-134315-0000.wav", "librispeech_1995-1837-0001.wav", "librispeech_198-209-0000.ogg",
+         "librispeech_3436-172162-0000.ogg", "librispeech_5703-47212-0000.ogg"]
+
+
+def measure(host, modality, signal, decoded, num_bytes) -> dict:
+    return {"kbps": modality.kbps(num_bytes, signal.meta),
+            "psnr": host.create("metric", "psnr").compute(signal, decoded, modality),
+            "snr": host.create("metric", "snr").compute(signal, decoded, modality)}
+
+
+def mean_rows(label: str, rows: list[dict], **extra) -> dict:
+    return {"codec": label, **{k: float(np.mean([r[k] for r in rows])) for k in ("kbps", "psnr", "snr")}, **extra}
+
+
+def classical_curve(host, modality, signals) -> list[dict]:
+    out = []
+    for id in ("mp3", "opus", "vorbis"):
+        codec = host.create("baseline", id)
+        if codec.available():
+            out.append({"codec": id, "note": f"unavailable: {codec.available()}"})
+            continue
+        for kbps in (8, 16, 24, 32, 48):
+            rows = []
+            for s in signals:
+                res = codec.at_size(s, int(kbps * 1000 / 8 * modality.seconds(s.meta)))
+                rows.append(measure(host, modality, s, res.decoded, len(res.data)))
+            out.append(mean_rows(id, rows, target_kbps=kbps))
+    flac = host.create("baseline", "flac")
+    rows = [measure(host, modality, s, flac.at_size(s, 0).decoded, len(flac.at_size(s, 0).data)) for s in signals]
+    return out + [mean_rows("flac", rows, target_kbps="lossless")]
+
+
+def inrz_vs_baselines(host, modality, codec: Codec, label: str, signals) -> list[dict]:
+    """The inrz codec, then MP3 and Opus at each clip's inrz file size."""
+    start = time.perf_counter()
+    encoded = [codec.encode(s) for s in signals]
+    seconds = (time.perf_counter() - start) / len(signals)
+    rows = {label: [measure(host, modality, s, decode(e.data, host).signal, len(e.data))
+                    for s, e in zip(signals, encoded)]}
+    for id in ("mp3", "opus"):
+        base = host.create("baseline", id)
+        if base.available():
+            continue
+        results = [base.at_size(s, len(e.data)) for s, e in zip(signals, encoded)]
+        rows[f"{id} @ {label} size"] = [measure(host, modality, s, r.decoded, len(r.data))
+                                       for s, r in zip(signals, results)]
+    out = [mean_rows(k, v) for k, v in rows.items()]
+    out[0]["encode_s"] = seconds
+    return out
+
+
+def train_base(modality, steps: int) -> str:
+    folder = data_path("audio")
+    feats = [modality.to_features(modality.load(folder / name))[0] for name in TRAIN]
+    cfg = TrainConfig(dataset={"id": "folder", "path": "."}, patch=[200], depth=5, width=64, latent_dim=64, w0=30.0,
+                      steps=steps, batch_size=16, inner_lr=1e-1, outer_lr=3e-4, val_every=max(1, steps // 3),
+                      val_patches=64, checkpoint_every=steps, stats_patches=1024, quant_bits=[4, 5, 6])
+    start = time.perf_counter()
+    net = train(cfg, TrainData(feats[:-1], feats[-1:], {"benchmark": TRAIN}, lambda shape: modality.coordinates(shape)),
+                0, torch.device("cpu"), artifacts.models_dir() / "bench-audio-work" / str(steps),
+                log=lambda m: print("   " + m))
+    digest = artifacts.save(net)
+    print(f"   (meta-learned {steps} steps in {time.perf_counter() - start:.0f} s: base network {digest})\n")
+    return digest
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--train-steps", type=int, default=600, help="COIN++ meta-learning steps (~0.15 s each)")
+    ap.add_argument("--coin-steps", type=int, default=300, help="COIN fit steps per clip")
+    ap.add_argument("--model", default=None, help="an existing audio base network hash (skips training)")
+    ap.add_argument("--bits", type=int, default=5)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    host = PluginHost()
+    modality = host.create("modality", {"id": "audio", "first_seconds": SECONDS})
+    signals = [modality.load(data_path("audio", name)) for name in EVAL]
+    print(f"{len(signals)} held-out LibriSpeech clips, first {SECONDS:g} s at 16 kHz, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} thread\n")
+    start = time.perf_counter()
+    cols = ["codec", "target_kbps", "kbps", "psnr", "snr", "note"]
+    print("1. classical codecs at fixed rates (mean over clips)")
+    print(table(classical_curve(host, modality, signals), cols) + "\n")
+
+    rows = []
+    for depth, width in ((3, 16), (5, 32)):
+        coin = Codec(modality, host.create("backend", {"id": "coin", "depth": depth, "width": width,
+                                                       "steps": args.coin_steps, "lr": 1e-3}),
+                     host.create("quantizer", {"id": "uniform", "bits": 8}), host.create("entropy", "zstd"))
+        rows += inrz_vs_baselines(host, modality, coin, f"coin {depth}x{width}", signals)
+    model = args.model or train_base(modality, args.train_steps)
+    coinpp = Codec(modality, host.create("backend", {"id": "coinpp", "model": model, "inner_steps": 10,
+                                                     "inner_lr": artifacts.load(model).info["train_config"]["inner_lr"]}),
+                   host.create("quantizer", {"id": "latent_uniform", "model": model, "bits": args.bits}),
+                   host.create("entropy", {"id": "table", "model": model}))
+    rows += inrz_vs_baselines(host, modality, coinpp, f"coin++ {args.bits}-bit", signals)
+    print(f"2. inrz vs MP3/Opus at the same file size (COIN: {args.coin_steps} steps, 8-bit weights; COIN++: base "
+          f"network {model}, 10 inner steps)")
+    print(table(rows, ["codec", "kbps", "psnr", "snr", "encode_s"]))
+    by = {r["codec"]: r for r in rows}
+    for label in [r["codec"] for r in rows if "@" not in r["codec"]]:
+        mp3 = by.get(f"mp3 @ {label} size")
+        if mp3:
+            print(f"   {label}: PSNR {by[label]['psnr'] - mp3['psnr']:+.2f} dB, SNR {by[label]['snr'] - mp3['snr']:+.2f} "
+                  f"dB vs MP3 at the same size")
+    print(f"\ntotal {time.perf_counter() - start:.0f} s on CPU")
+
+
+if __name__ == "__main__":
+    main()
