@@ -110,4 +110,11 @@ class Folder(Dataset):
         if not files:
             raise DatasetError(f"no files match {self.config.glob!r} in {root}")
         files = files[: self.config.limit] if self.config.limit else files
-        return [DatasetItem(str(p.relative_to(root).with_suffix("")), p) for p in files]
+        return [DatasetItem(item_name(p.relative_to(root)), p) for p in files]
+
+
+def item_name(path: Path) -> str:
+    """The path without its suffix, compression suffixes included (`a/b.nii.gz` -> `a/b`)."""
+    if path.suffix.lower() in (".gz", ".bz2", ".xz", ".zst"):
+        path = path.with_suffix("")
+    return str(path.with_suffix(""))
