@@ -62,7 +62,8 @@ def run_baseline(host, modality, signals, id: str, targets: list[int] | None = N
         results = [baseline.at_error(s, rmse) for s in signals]
     else:
         results = [baseline.at_size(s, t) for s, t in zip(signals, targets or [1 << 30] * len(signals))]
-    return {"codec": id, **measure(host, modality, signals, [len(r.data) for r in results], [r.decoded for r in results])}
+    sizes, decoded = [len(r.data) for r in results], [r.decoded for r in results]
+    return {"codec": id, **measure(host, modality, signals, sizes, decoded)}
 
 
 def main() -> None:
@@ -86,15 +87,15 @@ def main() -> None:
 
     rows = []
     for bits in (4, 5, 6, 8):
+        quantizer = {"id": "latent_uniform", "model": model, "bits": bits}
         rows.append({"codec": "coin++", "setting": f"latent {bits}-bit", **run_inr(
-            host, modality, signals, {**spec.backend, "model": model}, {"id": "latent_uniform", "model": model,
-                                                                          "bits": bits}, {"id": "table", "model": model})})
+            host, modality, signals, {**spec.backend, "model": model}, quantizer, {"id": "table", "model": model})})
     for depth, width in ((2, 8), (3, 16), (4, 32)):
         rows.append({"codec": "coin", "setting": f"{depth}x{width} 8-bit, {args.coin_steps} steps", **run_inr(
             host, modality, signals, {"id": "coin", "depth": depth, "width": width, "steps": args.coin_steps,
                                       "lr": 2e-3}, {"id": "uniform", "bits": 8}, "zstd")})
-    cols = ["codec", "setting", "bits/pt", "payload_bits/pt", "x_vs_f32", "x_payload", "rmse_K", "lat_rmse_K", "psnr_dB",
-            "enc_s/grid"]
+    cols = ["codec", "setting", "bits/pt", "payload_bits/pt", "x_vs_f32", "x_payload", "rmse_K", "lat_rmse_K",
+            "psnr_dB", "enc_s/grid"]
     print("1. INR codecs (means over the grids; bits/pt counts every byte of the .inrz file)")
     print(table(rows, cols) + "\n")
 

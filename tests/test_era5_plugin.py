@@ -221,7 +221,8 @@ def test_baselines_fit_the_size_and_decode_in_native_form(host, climate, global_
 def test_datasets_list_steps_and_explain_downloads(host, tmp_path):
     items = steps(host, *UK, start=740)
     assert [i.name for i in items] == [f"era5_t2m_2019-03_uk_t{i:05d}" for i in range(740, 744)]
-    local = host.create("dataset", {"id": "era5", "path": str(data_file(*UK).parent), "glob": "era5*.nc", "stop": 2}).items()
+    config = {"id": "era5", "path": str(data_file(*UK).parent), "glob": "era5*.nc", "stop": 2}
+    local = host.create("dataset", config).items()
     assert len(local) == 2 and local[0].path.suffix == ".nc"
     if "cdsapi" not in sys.modules:
         with pytest.raises(MissingDependencyError, match="era5_t2m_2020-01.nc.*cdsapi.*cdsapirc"):

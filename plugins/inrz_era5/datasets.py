@@ -101,7 +101,8 @@ class NetcdfSteps(Dataset):
             except (KeyError, ValueError) as exc:
                 raise DatasetError(f"{source}: cannot select {self.config.select}: {exc}") from exc
             dim = self._time_dim(da, source)
-            indices = list(range(da.sizes[dim])[self.config.start:self.config.stop:self.config.every]) if dim else [None]
+            c = self.config
+            indices = list(range(da.sizes[dim])[c.start:c.stop:c.every]) if dim else [None]
             if not indices:
                 raise DatasetError(f"{source}: steps [{self.config.start}:{self.config.stop}] select nothing "
                                    f"({dim} has {da.sizes[dim]})")
@@ -116,7 +117,8 @@ class NetcdfSteps(Dataset):
         lat, lon = netcdf.find_latlon(da)
         if self.config.time_dim is not None:
             if self.config.time_dim not in da.dims:
-                raise DatasetError(f"{source}: {da.name!r} has no dim {self.config.time_dim!r} (dims: {tuple(da.dims)})")
+                raise DatasetError(f"{source}: {da.name!r} has no dim {self.config.time_dim!r} "
+                                   f"(dims: {tuple(da.dims)})")
             return self.config.time_dim
         many = [str(d) for d in da.dims if d not in (lat, lon) and da.sizes[d] > 1]
         if len(many) > 1:

@@ -151,7 +151,8 @@ class ClimateModality(Modality):
         for key, n in zip(("lat", "lon"), grid_shape):
             axis = meta[key]
             values = grid.positions(grid.axis_values(axis), n, (-1.0, 1.0)).astype(axis["dtype"])
-            out[key] = {**grid.encode_axis(axis["name"], values), **{k: axis[k] for k in ("attrs", "encoding") if k in axis}}
+            kept = {k: axis[k] for k in ("attrs", "encoding") if k in axis}
+            out[key] = {**grid.encode_axis(axis["name"], values), **kept}
         return out
 
     def peak(self, meta: dict[str, Any]) -> float:

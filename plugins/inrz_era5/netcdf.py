@@ -171,7 +171,9 @@ def json_value(value: Any) -> Any:
     if isinstance(value, np.dtype):
         return value.name
     if isinstance(value, np.ndarray):
-        return json_value(value.item()) if value.ndim == 0 or value.size == 1 else [json_value(v) for v in value.tolist()]
+        if value.size == 1:
+            return json_value(value.item())
+        return [json_value(v) for v in value.tolist()]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, bytes):
@@ -201,10 +203,12 @@ def to_dataset(signal: Signal):
     data = np.asarray(signal.data)[..., 0].reshape([1] * len(others) + list(signal.data.shape[:2]))
     da = xr.DataArray(data, dims=others + [lat["name"], lon["name"]], name=meta["variable"],
                       attrs=dict(meta.get("attrs", {}))).transpose(*meta["dims"])
-    da = da.assign_coords({axis["name"]: _coord_array(xr, [axis["name"]], axis_values(axis), axis) for axis in (lat, lon)})
+    for axis in (lat, lon):
+        da = da.assign_coords({axis["name"]: _coord_array(xr, [axis["name"]], axis_values(axis), axis)})
     for name, c in meta.get("coords", {}).items():
         shape = [da.sizes[d] for d in c["dims"]]
-        da = da.assign_coords({name: _coord_array(xr, c["dims"], np.asarray(c["values"], c["dtype"]).reshape(shape), c)})
+        values = np.asarray(c["values"], c["dtype"]).reshape(shape)
+        da = da.assign_coords({name: _coord_array(xr, c["dims"], values, c)})
     da.encoding = _from_json_packing(meta.get("encoding", {}))
     ds = da.to_dataset()
     ds.attrs = dict(meta.get("global_attrs", {}))
