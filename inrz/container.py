@@ -5,6 +5,8 @@ every malformed input raises `ContainerError`, and header decompression is size-
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import struct
 import zlib
@@ -37,10 +39,27 @@ def _canonical_json(header: dict) -> bytes:
     return text.encode("ascii")
 
 
+FLAG_HEADER_DICT = 0x01  # the header is compressed with the built-in dictionary (header_dict_v1.json)
+_KNOWN_FLAGS = FLAG_HEADER_DICT
+HEADER_DICT_SHA256 = "c6ebd149995142fa117ee558335874a17be3144973db04dc5c489d5185587834"
+
+
+@functools.lru_cache(maxsize=1)
+def _header_dict() -> "zstandard.ZstdCompressionDict":
+    """Typical headers as raw zstd dictionary content: a header costs tens of bytes, not hundreds.
+
+    Its bytes are part of the format: never edit the file; a new dictionary needs a new flag.
+    """
+    data = (Path(__file__).parent / "header_dict_v1.json").read_bytes()
+    if hashlib.sha256(data).hexdigest() != HEADER_DICT_SHA256:
+        raise ContainerError("inrz/header_dict_v1.json is damaged: reinstall inrz")
+    return zstandard.ZstdCompressionDict(data, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+
+
 def _compress(raw: bytes) -> bytes:
     """Fixed level and frame flags so the output never varies between runs."""
     flags = dict(write_checksum=False, write_content_size=True, write_dict_id=False, threads=0)
-    return zstandard.ZstdCompressor(level=ZSTD_LEVEL, **flags).compress(raw)
+    return zstandard.ZstdCompressor(level=ZSTD_LEVEL, dict_data=_header_dict(), **flags).compress(raw)
 
 
 def _valid_name(name) -> bool:
@@ -65,7 +84,7 @@ def write(header: dict, sections: dict[str, bytes]) -> bytes:
     blob = _compress(_canonical_json(header))
     if len(sections) > 255:
         raise ContainerError(f"at most 255 sections, got {len(sections)}")
-    parts = [_PREAMBLE.pack(MAGIC, FORMAT_VERSION, 0, len(blob)), blob, bytes([len(sections)])]
+    parts = [_PREAMBLE.pack(MAGIC, FORMAT_VERSION, FLAG_HEADER_DICT, len(blob)), blob, bytes([len(sections)])]
     parts += [_section_bytes(name, payload) for name, payload in sections.items()]
     body = b"".join(parts)
     return body + _U32.pack(zlib.crc32(body))
@@ -109,8 +128,8 @@ def _check_envelope(data) -> _Cursor:
         raise ContainerError(f"written by a newer inrz (format v{data[4]}); upgrade")
     if len(data) > 4 and data[4] != FORMAT_VERSION:
         raise ContainerError(f"invalid format version {data[4]}")
-    if len(data) > 5 and data[5] != 0:
-        raise ContainerError(f"unknown flags 0x{data[5]:02x} (format v1 defines none)")
+    if len(data) > 5 and data[5] & ~_KNOWN_FLAGS:
+        raise ContainerError(f"unknown flags 0x{data[5]:02x} (format v1 defines 0x{_KNOWN_FLAGS:02x})")
     if len(data) < _MIN_SIZE:
         raise ContainerError(f"truncated container: {len(data)} bytes, at least {_MIN_SIZE} needed")
     stored, computed = _U32.unpack_from(data, len(data) - 4)[0], zlib.crc32(data[:-4])
@@ -120,13 +139,14 @@ def _check_envelope(data) -> _Cursor:
     return _Cursor(data, 6, len(data) - 4)
 
 
-def _decompress(blob: bytes) -> bytes:
+def _decompress(blob: bytes, flags: int) -> bytes:
     """Check the declared size against the cap first: zstd would otherwise allocate it blindly."""
     try:
         size = zstandard.frame_content_size(blob)
         if size < 0 or size > MAX_HEADER_JSON:
             raise ContainerError(f"bad header: declared size {size} outside 0..{MAX_HEADER_JSON}")
-        dobj = zstandard.ZstdDecompressor(max_window_size=MAX_HEADER_JSON).decompressobj()
+        dictionary = _header_dict() if flags & FLAG_HEADER_DICT else None
+        dobj = zstandard.ZstdDecompressor(dict_data=dictionary, max_window_size=MAX_HEADER_JSON).decompressobj()
         raw = dobj.decompress(blob)
     except zstandard.ZstdError as exc:
         raise ContainerError(f"bad header: zstd error: {exc}") from exc
@@ -150,7 +170,7 @@ def _unique_keys(pairs: list) -> dict:
 def _parse_header(cur: _Cursor) -> dict:
     """Decode the header blob; any JSON that is not an object is corruption, not a header."""
     blob = cur.take(cur.u32("header length"), "header")
-    raw = _decompress(blob)
+    raw = _decompress(blob, cur.data[5])
     try:
         text = raw.decode("ascii")
         header = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)

@@ -7,6 +7,8 @@ import re
 import struct
 import zlib
 
+from pathlib import Path
+
 import pytest
 import zstandard
 from hypothesis import HealthCheck, given, settings
@@ -99,10 +101,12 @@ def test_deterministic(header, sections):
 def test_layout_matches_docs():
     data = write(HEADER, SECTIONS)
     magic, version, flags, hlen = struct.unpack_from("<4sBBI", data)
-    assert (magic, version, flags) == (b"INRZ", 1, 0)
+    assert (magic, version, flags) == (b"INRZ", 1, container.FLAG_HEADER_DICT)
     blob = data[10 : 10 + hlen]
     canonical = json.dumps(HEADER, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-    assert zstandard.ZstdDecompressor().decompress(blob) == canonical
+    dictionary = zstandard.ZstdCompressionDict((Path(container.__file__).parent / "header_dict_v1.json").read_bytes(),
+                                               dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+    assert zstandard.ZstdDecompressor(dict_data=dictionary).decompress(blob) == canonical
     pos = 10 + hlen
     assert data[pos] == len(SECTIONS)
     pos += 1
@@ -178,7 +182,7 @@ ok_blob = zstd(b"{}")
         (b"PK\x03\x04" + bytes(20), "not an .inrz file"),
         (raw_container(ok_blob, b"\x00", version=2), "written by a newer inrz (format v2); upgrade"),
         (raw_container(ok_blob, b"\x00", version=0), "invalid format version"),
-        (raw_container(ok_blob, b"\x00", flags=1), "unknown flags"),
+        (raw_container(ok_blob, b"\x00", flags=2), "unknown flags"),
         (MAGIC + b"\x01\x00\x00", "truncated"),
         (write(HEADER, SECTIONS)[:-1] + b"\x00", "checksum mismatch"),
         (raw_container(zstd(b"[1]"), b"\x00"), "expected an object"),
@@ -280,3 +284,10 @@ def test_read_file_errors_name_the_path(tmp_path):
         read_file(tmp_path / "missing.inrz")
     with pytest.raises(ContainerError, match=str(tmp_path.name)):
         read_file(tmp_path)  # a directory
+
+
+def test_header_dictionary_is_frozen():
+    import hashlib
+
+    data = (Path(container.__file__).parent / "header_dict_v1.json").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == container.HEADER_DICT_SHA256
