@@ -90,6 +90,10 @@ class Modality(Component):
         """The largest representable value, for PSNR (255 for 8-bit data)."""
         return 1.0
 
+    def rate_figures(self, num_bytes: int, meta: dict[str, Any]) -> dict[str, float]:
+        """Rates in the modality's own units for reports, next to bits per point (audio: kbps)."""
+        return {}
+
     def num_points(self, signal: Signal) -> int:
         """How many grid points the rate is normalised by (pixels for bpp)."""
         return int(np.prod(self.grid_shape(signal)))

@@ -20,6 +20,12 @@ class NdArray(Modality):
     extensions = (".npy",)
     unit = "value"
 
+    @classmethod
+    def example_signal(cls) -> Signal:
+        """A 12x16 float32 patch of an analytic field (no data files in the core)."""
+        y, x = np.meshgrid(np.linspace(0, 3, 12), np.linspace(0, 4, 16), indexing="ij")
+        return cls().from_array((280 + 10 * np.sin(x) * np.cos(y)).astype(np.float32))
+
     def load(self, path: str | Path) -> Signal:
         try:
             array = np.load(path, allow_pickle=False)

@@ -88,8 +88,9 @@ def _csv(table: list[dict]) -> str:
 
 
 def markdown(spec, means: dict, records: list[dict], env: dict) -> str:
-    metric_cols = [k for k in ("psnr", "bpp", "payload_bpp", "bytes", "encode_seconds", "decode_seconds")
-                   if any(k in m for m in means.values())]
+    first = ["psnr", "bpp", "payload_bpp", "kbps", "bytes"]
+    extra = sorted({k for m in means.values() for k in m} - set(first) - {"encode_seconds", "decode_seconds"})
+    metric_cols = [k for k in first + extra + ["encode_seconds", "decode_seconds"] if any(k in m for m in means.values())]
     lines = [f"# {spec.name}", "", spec.description, "",
              f"Device `{env['device']}`, inrz {env['inrz']}, torch {env['torch']}, spec hash `{env['spec_hash']}`, "
              f"seed {env['seed']}, {env['date']}.", "", "## Means", "",

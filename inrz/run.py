@@ -103,7 +103,8 @@ def _code_batch(codec: Codec, batch: list[Pending], folder: Path, spec: Spec, ho
         decode_seconds = time.perf_counter() - start
         file_bytes, points = path.stat().st_size, codec.modality.num_points(p.signal)
         rows.append({"bytes": file_bytes, "payload_bytes": enc.payload_bytes, "bpp": 8 * file_bytes / points,
-                     "payload_bpp": 8 * enc.payload_bytes / points, "encode_seconds": encode_seconds,
+                     "payload_bpp": 8 * enc.payload_bytes / points,
+                     **codec.modality.rate_figures(file_bytes, p.signal.meta), "encode_seconds": encode_seconds,
                      "decode_seconds": decode_seconds, **enc.info,
                      **_metrics(p.signal, decoded, codec.modality, spec, host)})
     return rows
@@ -125,8 +126,13 @@ def _baselines(signal: Signal, target_bytes: int, modality: Modality, spec: Spec
         if reason:
             rows[baseline.id] = {"unavailable": reason}
             continue
-        res = baseline.at_size(signal, target_bytes)
+        try:
+            res = baseline.at_size(signal, target_bytes)
+        except InrzError as exc:  # e.g. a codec that cannot take this item's channels or depth
+            rows[baseline.id] = {"unavailable": str(exc)}
+            continue
         rows[baseline.id] = {"bytes": len(res.data), "bpp": 8 * len(res.data) / points, "quality": res.quality,
+                             **modality.rate_figures(len(res.data), signal.meta),
                              **_metrics(signal, res.decoded, modality, spec, host)}
     return rows
 

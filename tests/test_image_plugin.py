@@ -62,7 +62,7 @@ MODES = {"gray8_2d": "L", "gray_alpha": "LA", "rgb": "RGB", "rgba": "RGBA", "gra
 
 # --- registration ----------------------------------------------------------------------------
 def test_plugin_registers_every_component(host):
-    assert host.info["image"].components == {"modality": ["image"], "dataset": ["kodak"],
+    assert host.info["image"].components == {"modality": ["image"], "dataset": ["kodak", "cifar10"],
                                               "baseline": ["jpeg", "webp", "jpeg2000"]}
 
 

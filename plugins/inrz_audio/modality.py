@@ -95,7 +95,7 @@ def check_array(array: np.ndarray, meta: dict[str, Any]) -> tuple[np.ndarray, di
     subtype = meta.get("subtype") or DEFAULT_SUBTYPES[data.dtype.name]
     if native_dtype(subtype) != data.dtype.name:
         raise AudioError(f"subtype {subtype} is stored as {native_dtype(subtype)} arrays, got {data.dtype}")
-    out = audio_meta(data, meta["samplerate"], subtype, meta.get("format") or "WAV")
+    out = {**meta, **audio_meta(data, meta["samplerate"], subtype, meta.get("format") or "WAV")}
     scale = full_scale(out)
     if data.dtype == np.int32 and data.size and (data.min() < -scale or data.max() > scale - 1):
         raise AudioError(f"{subtype} samples must lie in [{-scale:.0f}, {scale - 1:.0f}]")
@@ -160,7 +160,7 @@ class AudioModality(Modality):
         return fmt, soundfile.default_subtype(fmt)
 
     def from_array(self, array: np.ndarray, meta: dict[str, Any] | None = None) -> Signal:
-        """Wrap `(frames, channels)` samples; `meta` must give `samplerate` (and may give subtype, format)."""
+        """Wrap `(frames,)` or `(frames, channels)` samples; `meta` needs `samplerate`, may name subtype and format."""
         data, out = check_array(array, dict(meta or {}))
         return Signal(data, out)
 
@@ -198,3 +198,6 @@ class AudioModality(Modality):
     def kbps(self, num_bytes: int, meta: dict[str, Any]) -> float:
         """The rate in kilobits per second (= bits per sample * samplerate / 1000)."""
         return 8.0 * num_bytes / self.seconds(meta) / 1000.0
+
+    def rate_figures(self, num_bytes: int, meta: dict[str, Any]) -> dict[str, float]:
+        return {"kbps": self.kbps(num_bytes, meta)}
