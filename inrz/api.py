@@ -96,7 +96,7 @@ def decompress(data: bytes, *, device: str = "cpu", host=None) -> np.ndarray:
     return decode(data, _host(host), device).signal.data
 
 
-def open(path: str | Path) -> dict[str, Any]:  # noqa: A001 - mirrors zarr.open / xarray.open_dataset
+def open(path: str | Path) -> dict[str, Any]:  # noqa: A001 - mirrors zarr.open
     """Read a container's header without decoding it."""
     return container.read_header(container.read_file(path))
 

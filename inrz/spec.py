@@ -36,7 +36,7 @@ class Spec(BaseModel):
     description: str = ""
     seed: int = 0  # every fit starts from this seed
     device: str = "auto"  # auto = cuda, then mps, then cpu
-    dataset: dict[str, Any]  # {id: kodak | folder | ..., **settings}
+    dataset: dict[str, Any]  # {id: folder | <a plugin's dataset> | ..., **settings}
     modality: dict[str, Any] | None = None  # default: chosen per file by its extension
     backend: dict[str, Any] = {"id": "coin"}
     quantizer: dict[str, Any] = {"id": "fp16"}

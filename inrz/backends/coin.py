@@ -1,6 +1,6 @@
 """COIN (Dupont et al. 2021): overfit one SIREN per datum and store its weights.
 
-Architectures come from the paper's presets (named by their bpp on a 768x512 Kodak image
+Architectures come from the paper's presets (named by their bpp on the paper's 768x512 benchmark images
 at 16 bits per weight), an explicit depth x width, or a bits-per-point budget solved by
 `architecture_for_bpp`. Fitting is Adam on the exact full-batch MSE gradient, computed in
 chunks (`inrz.siren.loss_and_grad`); the weights with the lowest loss seen are kept.
@@ -19,7 +19,7 @@ from ..component import ComponentConfig
 from ..errors import SpecError
 from .base import Backend, EncodeContext, EncodeResult, Tensors
 
-#: the paper's Kodak architectures: name -> (depth, width)
+#: the paper's image architectures: name -> (depth, width)
 PRESETS: dict[str, tuple[int, int]] = {
     "0.07bpp": (5, 20), "0.15bpp": (5, 30), "0.3bpp": (10, 28), "0.6bpp": (10, 40), "1.2bpp": (13, 49),
 }

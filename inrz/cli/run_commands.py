@@ -11,7 +11,7 @@ NOT_METRICS = {"bpp", "payload_bpp", "bytes", "payload_bytes", "encode_seconds",
 
 def add(sub) -> None:
     p = sub.add_parser("run", help="run a spec: encode a dataset, decode, compare with classical codecs, report")
-    p.add_argument("spec", help="YAML spec, e.g. specs/kodak-quick.yaml")
+    p.add_argument("spec", help="YAML spec file (see specs/)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a spec field, e.g. --set backend.steps=2000 (repeatable)")
     p.add_argument("--fresh", action="store_true", help="redo items that a previous run finished")
