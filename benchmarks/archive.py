@@ -18,6 +18,7 @@ from _common import data_path, table
 
 from inrz.codec import Codec, decode
 from inrz.plugins import PluginHost
+from inrz.ratecontrol import smallest_bounded
 
 
 def quantized_zstd(x: np.ndarray, bound: float) -> tuple[int, float]:
@@ -51,12 +52,13 @@ def sz3(x: np.ndarray, bound: float):
     return data.nbytes, float(np.abs(back.astype(np.float64) - x).max())
 
 
-def inrz_bounded(x: np.ndarray, bound: float, host, steps: int, bpp: float):
+def inrz_bounded(x: np.ndarray, bound: float, host, steps: int, bpp: list[float]):
     codec = Codec(host.create("modality", "ndarray"),
-                  host.create("backend", {"id": "coin", "bpp": bpp, "steps": steps, "lr": 1e-3}),
+                  host.create("backend", {"id": "coin", "bpp": bpp[0], "steps": steps, "lr": 1e-3}),
                   host.create("quantizer", "fp16"), host.create("entropy", "zstd"), max_abs_error=bound)
     start = time.perf_counter()
-    data = codec.encode(codec.modality.from_array(x)).data
+    signal = codec.modality.from_array(x)
+    data = (smallest_bounded(codec, signal, bpp)[0] if len(bpp) > 1 else codec.encode(signal)).data
     seconds = time.perf_counter() - start
     back = decode(data, host).signal.data
     return len(data), float(np.abs(back.astype(np.float64) - x).max()), seconds
@@ -78,7 +80,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bounds", type=float, nargs="+", default=[0.5, 0.1, 0.02])
     ap.add_argument("--steps", type=int, default=500)
-    ap.add_argument("--bpp", type=float, default=1.0, help="INR size in bits per value (16-bit weights)")
+    ap.add_argument("--bpp", type=float, nargs="+", default=[0.05, 0.1, 0.25, 0.5],
+                    help="INR sizes in bits per value (16-bit weights); several: keep the smallest file")
     args = ap.parse_args()
     host = PluginHost()
     rows = []

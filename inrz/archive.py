@@ -21,10 +21,11 @@ from .plugins import PluginHost
 class ArchiveConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    backend: dict[str, Any] = {"id": "coin", "bpp": 2.0, "steps": 1000}  # any backend config (coinpp: + model)
+    backend: dict[str, Any] = {"id": "coin", "bpp": 0.25, "steps": 500, "lr": 1e-3}  # any backend (coinpp: + model)
     quantizer: dict[str, Any] = {"id": "fp16"}
     entropy: dict[str, Any] = {"id": "zstd"}
     max_abs_error: float | None = Field(None, gt=0)  # error-bounded mode: no decoded value further off
+    bpp_search: list[float] | None = None  # error-bounded COIN: try these network budgets, keep the smallest file
     seed: int = 0
     device: str = "cpu"  # chunks are small: the CPU is usually the right place
 
@@ -50,7 +51,13 @@ def canonical(config: dict[str, Any]) -> str:
 
 def encode_array(array: np.ndarray, config_json: str) -> bytes:
     codec = _codec(config_json)
-    return codec.encode(codec.modality.from_array(np.ascontiguousarray(array))).data
+    signal = codec.modality.from_array(np.ascontiguousarray(array))
+    budgets = json.loads(config_json)["bpp_search"]
+    if budgets:
+        from .ratecontrol import smallest_bounded
+
+        return smallest_bounded(codec, signal, budgets)[0].data
+    return codec.encode(signal).data
 
 
 def decode_array(data: bytes) -> np.ndarray:

@@ -82,3 +82,26 @@ def _psnr(codec: Codec, signal: Signal, enc: Encoded, host) -> float:
     from .metrics import PSNR
 
     return PSNR().compute(signal, decode(enc.data, host, codec.device).signal, codec.modality)
+
+
+def smallest_bounded(codec: Codec, signal: Signal, budgets: Iterable[float]) -> tuple[Encoded, Codec]:
+    """Error-bounded mode: the INR size (COIN bpp budget) giving the smallest file in all.
+
+    A bigger network leaves a smaller residual but costs its weights; the best split depends
+    on the data and the bound, so each budget is fitted and the smallest container is kept.
+    """
+    if codec.max_abs_error is None or codec.backend.id != "coin":
+        raise InrzError("the size search is for error-bounded COIN codecs (set max_abs_error, backend coin)")
+    best = None
+    for budget in budgets:
+        variant = dataclasses.replace(codec, backend=type(codec.backend)(
+            {**codec.backend.get_config(), "bpp": budget, "depth": None, "width": None}))
+        try:
+            enc = variant.encode(signal)
+        except SpecError:  # no network that small for this datum
+            continue
+        if best is None or len(enc.data) < len(best[0].data):
+            best = (enc, variant)
+    if best is None:
+        raise InrzError(f"none of the budgets {list(budgets)} gives a network for this datum")
+    return best

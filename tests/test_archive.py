@@ -105,3 +105,22 @@ def test_xarray_example_writes_and_reads_back_within_bound(tmp_path):
                            "--store", str(tmp_path / "s.zarr")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "max abs error" in done.stdout
+
+
+def test_bpp_search_keeps_the_smallest_file_within_bound(t2m):
+    from inrz.ratecontrol import smallest_bounded
+
+    budgets = [0.25, 2.0]
+    base = {"max_abs_error": 0.2, "backend": {"id": "coin", "bpp": 0.25, "steps": 20, "lr": 1e-3}}
+    chosen = encode_array(t2m[:4], canonical({**base, "bpp_search": budgets}))
+    singles = [encode_array(t2m[:4], canonical({**base, "backend": {**base["backend"], "bpp": b}})) for b in budgets]
+    assert len(chosen) == min(len(s) for s in singles)
+    assert np.abs(decode_array(chosen).astype(np.float64) - t2m[:4]).max() <= 0.2
+    with pytest.raises(Exception, match="error-bounded"):
+        from inrz.codec import Codec
+        from inrz.plugins import PluginHost
+
+        host = PluginHost()
+        codec = Codec(host.create("modality", "ndarray"), host.create("backend", {"id": "coin", "steps": 1}),
+                      host.create("quantizer", "fp16"), host.create("entropy", "zstd"))
+        smallest_bounded(codec, codec.modality.from_array(t2m[0]), [0.5])
