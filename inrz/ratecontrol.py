@@ -30,7 +30,8 @@ def encode_to_target(codec: Codec, signal: Signal, *, bpp: float | None = None, 
     if (bpp is None) == (psnr is None):
         raise InrzError("give exactly one target: bpp or psnr")
     points = codec.modality.num_points(signal)
-    predicted = [(v, bits) for v in _variants(codec) if (bits := _predicted_bits(v, signal)) is not None]
+    dims = _dims(codec, signal)  # once: features and coordinates do not depend on the rung
+    predicted = [(v, bits) for v in _variants(codec) if (bits := _predicted_bits(v, signal, dims)) is not None]
     if not predicted:
         raise InrzError("no configuration of the ladder exists for this datum")
     variants = [v for v, _ in predicted]
@@ -65,13 +66,18 @@ def _variants(codec: Codec) -> Iterable[Codec]:
                         f"quantizer {codec.quantizer.id!r}")
 
 
-def _predicted_bits(codec: Codec, signal: Signal) -> float | None:
+def _dims(codec: Codec, signal: Signal) -> tuple[int, int]:
+    """(d_in, d_out): coordinates of a one-point grid give d_in without building the full grid."""
+    grid = codec.modality.grid_shape(signal)
+    d_in = codec.modality.coordinates([1] * len(grid), meta=signal.meta).shape[-1]
+    return d_in, codec.modality.to_features(signal)[0].shape[-1]
+
+
+def _predicted_bits(codec: Codec, signal: Signal, dims: tuple[int, int]) -> float | None:
     """Weights at the quantizer's width (entropy coding only shrinks them) plus the header;
     None when the configuration does not exist for this datum (no network that small)."""
-    grid = codec.modality.grid_shape(signal)
     try:
-        layout = codec.backend.layout(grid, codec.modality.coordinates(grid, meta=signal.meta).shape[-1],
-                                      codec.modality.to_features(signal)[0].shape[-1])
+        layout = codec.backend.layout(codec.modality.grid_shape(signal), *dims)
     except SpecError:
         return None
     symbols = sum(int(np.prod(s)) for s in layout.values())

@@ -27,7 +27,7 @@ class Pending:
     path: Path
     key: str
     modality: Modality
-    signal: Signal
+    signal: Signal | None = None  # loaded only when its batch is formed
 
 
 def run(spec_path: str | Path, overrides: list[str] = (), host=None, progress: bool = True,
@@ -62,7 +62,7 @@ def _split_done(items, spec: Spec, host, out: Path, shash: str, fresh: bool):
             records.append(record)
             continue
         modality = _modality_for(item.path, spec, host)
-        pending.append(Pending(item.name, item.path, key, modality, modality.load(item.path)))
+        pending.append(Pending(item.name, item.path, key, modality))
     return records, pending
 
 
@@ -148,12 +148,17 @@ def _modality_for(path: Path, spec: Spec, host) -> Modality:
 
 
 def _batches(pending: list[Pending], size: int):
+    """Batches of one grid shape, loading items as they are needed: memory holds at most a
+    partly filled batch per shape, not the whole dataset."""
     groups: dict[tuple, list[Pending]] = {}
     for p in pending:
-        groups.setdefault((p.modality.id, p.modality.grid_shape(p.signal)), []).append(p)
-    for group in groups.values():
-        for i in range(0, len(group), size):
-            yield group[i:i + size]
+        p.signal = p.modality.load(p.path)
+        group = groups.setdefault((p.modality.id, p.modality.grid_shape(p.signal)), [])
+        group.append(p)
+        if len(group) == size:
+            yield list(group)
+            group.clear()
+    yield from (group for group in groups.values() if group)
 
 
 def _bar(total: int, done: int, enabled: bool):
