@@ -16,9 +16,9 @@ import numpy as np
 import zstandard
 from _common import data_path, table
 
-from inrz.codec import Codec, decode
-from inrz.plugins import PluginHost
-from inrz.ratecontrol import smallest_bounded
+from inrz.pipeline.codec import Codec, decode
+from inrz.core.host import PluginHost
+from inrz.pipeline.ratecontrol import smallest_bounded
 
 
 def quantized_zstd(x: np.ndarray, bound: float) -> tuple[int, float]:

@@ -21,14 +21,14 @@ import numpy as np
 import torch
 from _common import data_path, median, table, timed
 
-from inrz import artifacts
+from inrz.nets import artifacts
 from inrz.backends.base import EncodeContext
-from inrz.codec import Codec, decode
-from inrz.entropy import pack_bits
-from inrz.meta import TrainConfig, TrainData, train
-from inrz.modality import grid_coordinates
-from inrz.modulated import ModulatedShape, ModulatedSiren, inner_loop, per_datum_mse
-from inrz.plugins import PluginHost
+from inrz.pipeline.codec import Codec, decode
+from inrz.coding.entropy import pack_bits
+from inrz.train.metalearn import TrainConfig, TrainData, train
+from inrz.signal.modality import grid_coordinates
+from inrz.nets.modulated import ModulatedShape, ModulatedSiren, inner_loop, per_datum_mse
+from inrz.core.host import PluginHost
 
 
 def naive_outer_step(model: ModulatedSiren, opt, x: torch.Tensor, y: torch.Tensor, k: int, lr: float) -> None:

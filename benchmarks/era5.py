@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from _common import table
 
-from inrz.codec import Codec, decode
-from inrz.plugins import PluginHost
-from inrz.spec import load_spec
-from inrz.training import train_from_spec
+from inrz.pipeline.codec import Codec, decode
+from inrz.core.host import PluginHost
+from inrz.runs.spec import load_spec
+from inrz.runs.training import train_from_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINES = ("field_jpeg", "field_jpeg2000", "zfp", "sz3")

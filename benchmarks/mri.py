@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from _common import data_path, table
 
-from inrz import artifacts
-from inrz.codec import Codec, decode
-from inrz.meta import TrainConfig, TrainData, train
-from inrz.plugins import PluginHost
+from inrz.nets import artifacts
+from inrz.pipeline.codec import Codec, decode
+from inrz.train.metalearn import TrainConfig, TrainData, train
+from inrz.core.host import PluginHost
 
 HELD_OUT = "niivue_chris_t1.nii.gz"
 TRAIN = ["mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz", "mni_icbm152_gm_tal_nlin_sym_09a_converted.nii.gz",

@@ -13,9 +13,9 @@ import time
 
 from _common import data_path, table
 
-from inrz.codec import Codec, decode
-from inrz.device import resolve_device
-from inrz.plugins import PluginHost
+from inrz.pipeline.codec import Codec, decode
+from inrz.core.device import resolve_device
+from inrz.core.host import PluginHost
 
 
 def main() -> None:

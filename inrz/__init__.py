@@ -1,19 +1,19 @@
 """inrz: compression with implicit neural representations."""
 from __future__ import annotations
 
-from .api import Codec, Decoded, codec_from_preset, codec_from_spec, compress, decode, decompress, modality_for_path, open
+from .pipeline.api import Codec, Decoded, codec_from_preset, codec_from_spec, compress, decode, decompress, modality_for_path, open
 from .backends.base import Backend, EncodeContext, EncodeResult
-from .baselines import Baseline, BaselineResult
-from .component import Component, ComponentConfig
-from .datasets import Dataset, DatasetItem
-from .entropy import EntropyModel
-from .errors import (ContainerError, DatasetError, InrzError, MissingDependencyError, PluginError, SpecError,
+from .runs.baselines import Baseline, BaselineResult
+from .core.component import Component, ComponentConfig
+from .runs.datasets import Dataset, DatasetItem
+from .coding.entropy import EntropyModel
+from .core.errors import (ContainerError, DatasetError, InrzError, MissingDependencyError, PluginError, SpecError,
                      UnknownComponentError)
-from .hookspecs import hookimpl
-from .metrics import Metric
-from .modality import Modality, Signal
-from .plugins import PluginHost, get_host
-from .quantize import Quantizer
+from .core.hookspecs import hookimpl
+from .signal.metrics import Metric
+from .signal.modality import Modality, Signal
+from .core.host import PluginHost, get_host
+from .coding.quantize import Quantizer
 
 __version__ = "0.1.0"
 

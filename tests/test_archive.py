@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from inrz.archive import canonical, decode_array, encode_array
+from inrz.archive.config import canonical, decode_array, encode_array
 
 from .conftest import data_file
 
@@ -83,7 +83,7 @@ def test_error_bound_holds_on_every_real_grid():
 
 def test_zarr_store_reads_back_within_bound_in_a_fresh_process(t2m, tmp_path):
     zarr = pytest.importorskip("zarr")
-    from inrz.zarr_codec import InrzZarrCodec
+    from inrz.archive.zarr_codec import InrzZarrCodec
 
     path = tmp_path / "t2m.zarr"
     arr = zarr.create_array(str(path), shape=(4, 33, 49), chunks=(1, 33, 49), dtype="float32",
@@ -108,7 +108,7 @@ def test_xarray_example_writes_and_reads_back_within_bound(tmp_path):
 
 
 def test_bpp_search_keeps_the_smallest_file_within_bound(t2m):
-    from inrz.ratecontrol import smallest_bounded
+    from inrz.pipeline.ratecontrol import smallest_bounded
 
     budgets = [0.25, 2.0]
     base = {"max_abs_error": 0.2, "backend": {"id": "coin", "bpp": 0.25, "steps": 20, "lr": 1e-3}}
@@ -117,8 +117,8 @@ def test_bpp_search_keeps_the_smallest_file_within_bound(t2m):
     assert len(chosen) == min(len(s) for s in singles)
     assert np.abs(decode_array(chosen).astype(np.float64) - t2m[:4]).max() <= 0.2
     with pytest.raises(Exception, match="error-bounded"):
-        from inrz.codec import Codec
-        from inrz.plugins import PluginHost
+        from inrz.pipeline.codec import Codec
+        from inrz.core.host import PluginHost
 
         host = PluginHost()
         codec = Codec(host.create("modality", "ndarray"), host.create("backend", {"id": "coin", "steps": 1}),
@@ -132,7 +132,7 @@ def test_zarr_store_beats_quantized_zstd_at_the_same_bound(t2m, tmp_path):
     zarr = pytest.importorskip("zarr")
     import zstandard
 
-    from inrz.zarr_codec import InrzZarrCodec
+    from inrz.archive.zarr_codec import InrzZarrCodec
 
     bound, days = 0.1, t2m[:48]
     codec = InrzZarrCodec(max_abs_error=bound, bpp_search=[0.1, 0.25],

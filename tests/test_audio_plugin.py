@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inrz.codec import Codec, decode
-from inrz.errors import DatasetError, InrzError, MissingDependencyError
+from inrz.pipeline.codec import Codec, decode
+from inrz.core.errors import DatasetError, InrzError, MissingDependencyError
 from inrz.testing import (check_config_round_trip, check_container_round_trip, check_metric, check_modality,
                           check_smoke_fit, check_spec, tiny_codec)
 
@@ -194,8 +194,8 @@ def test_coin_container_round_trip(host, modality, tmp_path, parts):
 def test_coinpp_trains_and_codes_short_patches(host, modality, tmp_path, monkeypatch):
     import torch
 
-    from inrz import artifacts
-    from inrz.meta import TrainConfig, TrainData, train
+    from inrz.nets import artifacts
+    from inrz.train.metalearn import TrainConfig, TrainData, train
 
     monkeypatch.setenv(artifacts.MODELS_ENV, str(tmp_path / "models"))
     artifacts._load_cached.cache_clear()
@@ -290,7 +290,7 @@ def offline(monkeypatch):
 
 
 def test_librispeech_downloads_verifies_and_extracts_flacs(host, tmp_path, monkeypatch):
-    from inrz.datasets import sha256_of
+    from inrz.runs.datasets import sha256_of
     from inrz_audio import datasets
 
     tree = librispeech_tree(tmp_path / "src")
@@ -332,7 +332,7 @@ def test_specs_validate(host):
     train = host.create("dataset", spec.train["dataset"]).items(SPECS)
     assert items and train and not {i.path for i in items} & {i.path for i in train}
     assert all(sf.info(str(i.path)).samplerate == 16000 for i in items + train)
-    from inrz.spec import load_spec
+    from inrz.runs.spec import load_spec
 
     assert load_spec(SPECS / "librispeech.yaml", host=host).dataset["id"] == "librispeech"
 

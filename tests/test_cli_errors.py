@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from inrz import container
+from inrz.container import format as container
 from inrz.cli.main import main
 
 

@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from inrz import artifacts
-from inrz.codec import Codec, decode
-from inrz.meta import TrainConfig, TrainData, evaluate, random_patches, train
-from inrz.modality import grid_coordinates
+from inrz.nets import artifacts
+from inrz.pipeline.codec import Codec, decode
+from inrz.train.metalearn import TrainConfig, TrainData, evaluate, random_patches, train
+from inrz.signal.modality import grid_coordinates
 
 from .conftest import data_file
 
@@ -88,7 +88,7 @@ def test_wrong_or_missing_base_network_is_a_clear_error(base, images, host, use_
     modality = host.create("modality", "image")
     signal = modality.from_array((images[1][0] * 255).round().astype(np.uint8))
     data = coinpp_codec(host, base).encode(signal).data
-    from inrz import container
+    from inrz.container import format as container
 
     header, sections = container.read(data)
     header["backend"]["model"] = header["quantizer"]["model"] = header["entropy"]["model"] = "0123456789abcdef"
@@ -106,7 +106,7 @@ def test_wrong_or_missing_base_network_is_a_clear_error(base, images, host, use_
 
 
 def test_range_coding_matches_cross_entropy_and_beats_fixed_width(base, images, host, use_models):
-    from inrz.entropy import pack_bits
+    from inrz.coding.entropy import pack_bits
 
     codec = coinpp_codec(host, base)
     symbols = held_out_symbols(codec, images)

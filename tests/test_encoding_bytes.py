@@ -53,7 +53,7 @@ def _example_cases(host) -> dict[str, bytes]:
 
 
 def _archive_cases() -> dict[str, bytes]:
-    from inrz.archive import canonical, encode_array
+    from inrz.archive.config import canonical, encode_array
 
     t2m = np.load(DATA / "climate" / "era5_t2m_2019-03_uk.npz")["t2m"]
     fast = {"id": "coin", "bpp": 0.25, "steps": 10, "lr": 1e-3}
@@ -66,8 +66,8 @@ def _archive_cases() -> dict[str, bytes]:
 
 def _coinpp_case(host, models_dir: Path) -> dict[str, bytes]:
     """A tiny base network trained here (training is deterministic too), then one image coded with it."""
-    from inrz import artifacts
-    from inrz.meta import TrainConfig, TrainData, train
+    from inrz.nets import artifacts
+    from inrz.train.metalearn import TrainConfig, TrainData, train
 
     images = np.load(DATA / "cifar10" / "cifar10_test_100.npz")["images"]
     features = list(images[:12].astype(np.float32) / 255.0)
@@ -101,7 +101,7 @@ def digests(models_dir: Path) -> dict[str, str]:
 
 @pytest.fixture
 def models_dir(tmp_path, monkeypatch):
-    from inrz import artifacts
+    from inrz.nets import artifacts
 
     monkeypatch.setenv(artifacts.MODELS_ENV, str(tmp_path))
     artifacts._load_cached.cache_clear()
@@ -123,7 +123,7 @@ def test_encodings_are_byte_identical_to_the_recorded_ones(models_dir):
 if __name__ == "__main__" and "--write" in sys.argv:
     import tempfile
 
-    from inrz import artifacts
+    from inrz.nets import artifacts
 
     with tempfile.TemporaryDirectory() as tmp:
         import os

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inrz.errors import DatasetError, InrzError, SpecError
-from inrz.metrics import PSNR
-from inrz.plugins import PluginHost
+from inrz.core.errors import DatasetError, InrzError, SpecError
+from inrz.signal.metrics import PSNR
+from inrz.core.host import PluginHost
 
 Image = pytest.importorskip("PIL.Image", reason="Pillow is not installed (pip install 'inrz[image]')")
 

@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from inrz import artifacts
-from inrz.codec import Codec, decode
-from inrz.errors import InrzError, MissingDependencyError
+from inrz.nets import artifacts
+from inrz.pipeline.codec import Codec, decode
+from inrz.core.errors import InrzError, MissingDependencyError
 from inrz.testing import (check_config_round_trip, check_container_round_trip, check_metric, check_modality,
                           check_smoke_fit, check_spec, tiny_codec)
 
@@ -202,7 +202,7 @@ def test_coin_compress_decompress_writes_a_nifti_that_overlays_the_original(host
 
 
 def test_nii_gz_files_pick_the_mri_modality(host):
-    from inrz.api import modality_for_path
+    from inrz.pipeline.api import modality_for_path
 
     assert modality_for_path("brain.nii.gz", host).id == modality_for_path("brain.NII", host).id == "mri"
 
@@ -213,7 +213,7 @@ def test_tiny_coinpp_train_and_encode(host, tmp_path, monkeypatch):
     the inner steps must fit it far better than the base network alone (zero latents)."""
     import torch
 
-    from inrz.meta import TrainConfig, TrainData, train
+    from inrz.train.metalearn import TrainConfig, TrainData, train
 
     modality = mri(host, max_shape=[24, 24, 24])
     volumes = [modality.to_features(modality.load(data_file(*parts)))[0] for parts in (ANATOMICAL, FLAIR)]
@@ -318,7 +318,7 @@ def test_fastmri_h5_round_trip(host, tmp_path):
 def test_cpu_spec_builds_and_paper_spec_validates(host):
     from pathlib import Path
 
-    from inrz.spec import load_spec
+    from inrz.runs.spec import load_spec
 
     specs = Path(__file__).resolve().parents[1] / "specs"
     data_file("mri")

@@ -10,9 +10,9 @@ import types
 import pytest
 
 import inrz
-from inrz.errors import PluginError
-from inrz.plugins import PluginHost
-from inrz.quantize import Float16
+from inrz.core.errors import PluginError
+from inrz.core.host import PluginHost
+from inrz.coding.quantize import Float16
 
 KEYS = ["name", "version", "module", "components", "status", "reason"]
 

@@ -13,9 +13,9 @@ import types
 import pytest
 
 import inrz
-from inrz.errors import PluginError, UnknownComponentError
-from inrz.plugins import PluginHost
-from inrz.quantize import Float16, Quantizer
+from inrz.core.errors import PluginError, UnknownComponentError
+from inrz.core.host import PluginHost
+from inrz.coding.quantize import Float16, Quantizer
 
 EXPECTED = {
     "backend": {"coin"},

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from inrz.codec import Codec, decode
-from inrz.errors import InrzError
-from inrz.metrics import PSNR
-from inrz.ratecontrol import encode_to_target
+from inrz.pipeline.codec import Codec, decode
+from inrz.core.errors import InrzError
+from inrz.signal.metrics import PSNR
+from inrz.pipeline.ratecontrol import encode_to_target
 
 from .conftest import data_file
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from inrz import codec as codec_module
-from inrz.run import run
+from inrz.pipeline import codec as codec_module
+from inrz.runs.run import run
 
 from .conftest import data_file
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from inrz.errors import SpecError
-from inrz.plugins import PluginHost
-from inrz.spec import Spec, load_spec, spec_hash
+from inrz.core.errors import SpecError
+from inrz.core.host import PluginHost
+from inrz.runs.spec import Spec, load_spec, spec_hash
 
 SPECS = sorted((Path(__file__).resolve().parents[1] / "specs").glob("*.yaml"))
 

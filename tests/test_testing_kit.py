@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import inrz
-from inrz.errors import PluginError
-from inrz.modality import Modality, Signal
-from inrz.quantize import Float16, Quantizer
+from inrz.core.errors import PluginError
+from inrz.signal.modality import Modality, Signal
+from inrz.coding.quantize import Float16, Quantizer
 from inrz.testing import (check_config_round_trip, check_container_round_trip, check_coordinates,
                           check_entropy_model, check_feature_round_trip, check_file_round_trip, check_golden,
                           check_modality, check_quantizer, check_smoke_fit, tiny_codec)
@@ -142,7 +142,7 @@ def test_quantizer_symbols_must_fit_their_width():
 
 
 def test_entropy_model_must_fail_with_value_error():
-    from inrz.entropy import Raw
+    from inrz.coding.entropy import Raw
 
     class Crashy(Raw):
         def decode(self, data, layout, bits):
@@ -182,7 +182,7 @@ def test_temporary_plugin_rejects_a_duplicate_and_leaves_nothing(temporary_plugi
 
 
 def test_golden_check_reports_a_changed_decoder(inrz_host):
-    from inrz.codec import decode
+    from inrz.pipeline.codec import decode
 
     expected = decode(GOLDEN.read_bytes(), inrz_host).signal.data
     check_golden(GOLDEN, expected, inrz_host)

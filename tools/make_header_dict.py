@@ -1,7 +1,7 @@
-"""How inrz/header_dict_v1.json was made (run once; the file is frozen by its SHA-256 in
-inrz/container.py, because every container written since depends on its exact bytes).
+"""How inrz/container/header_dict_v1.json was made (run once; the file is frozen by its SHA-256 in
+inrz/container/format.py, because every container written since depends on its exact bytes).
 
-    python tools/make_header_dict.py CONTAINER... > inrz/header_dict_v1.json
+    python tools/make_header_dict.py CONTAINER... > inrz/container/header_dict_v1.json
 
 It concatenates the canonical headers of representative containers (one per built-in
 modality and backend), with base network hashes zeroed, as a JSON array.
@@ -12,7 +12,7 @@ import json
 import re
 import sys
 
-from inrz import container
+from inrz.container import format as container
 
 
 def main(paths: list[str]) -> None:

@@ -17,8 +17,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from ..component import Component
-from ..modality import grid_coordinates
+from ..core.component import Component
+from ..signal.modality import grid_coordinates
 
 Tensors = dict[str, np.ndarray]
 Progress = Callable[[int, int, dict[str, float]], None]  # (step, total, figures)

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from pydantic import Field, model_validator
 
-from .. import siren
-from ..component import ComponentConfig
-from ..errors import SpecError
+from ..nets import siren
+from ..core.component import ComponentConfig
+from ..core.errors import SpecError
 from .base import Backend, EncodeContext, EncodeResult, Tensors
 
 #: the paper's image architectures: name -> (depth, width)

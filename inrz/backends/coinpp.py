@@ -12,10 +12,11 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from .. import artifacts, patches
-from ..component import ComponentConfig
-from ..errors import InrzError
-from ..modulated import inner_loop
+from ..nets import artifacts
+from ..signal import patches
+from ..core.component import ComponentConfig
+from ..core.errors import InrzError
+from ..nets.modulated import inner_loop
 from .base import Backend, EncodeContext, EncodeResult, Tensors
 
 

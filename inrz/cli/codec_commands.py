@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import InrzError
+from ..core.errors import InrzError
 
 
 def add(sub) -> None:
@@ -40,7 +40,7 @@ def add(sub) -> None:
 
 
 def _compress(args) -> int:
-    from ..api import codec_from_preset, codec_from_spec, modality_for_path
+    from ..pipeline.api import codec_from_preset, codec_from_spec, modality_for_path
 
     if args.spec:
         codec = codec_from_spec(args.spec, args.overrides, path_hint=args.input, device=args.device)
@@ -55,14 +55,14 @@ def _compress(args) -> int:
         codec = dataclasses.replace(codec, max_abs_error=args.max_abs_error)
     signal = codec.modality.load(args.input)
     if args.target_bpp is not None or args.target_psnr is not None:
-        from ..ratecontrol import encode_to_target
+        from ..pipeline.ratecontrol import encode_to_target
 
         encoded, codec = encode_to_target(codec, signal, bpp=args.target_bpp, psnr=args.target_psnr)
     else:
         with tqdm(total=getattr(codec.backend.config, "steps", None), unit="step",
                   disable=not sys.stderr.isatty()) as bar:
             encoded = codec.encode(signal, progress=lambda step, total, fig: bar.update(1))
-    from .. import container
+    from ..container import format as container
 
     container.write_file(args.output, encoded.data)
     points = codec.modality.num_points(signal)
@@ -72,8 +72,8 @@ def _compress(args) -> int:
 
 
 def _decompress(args) -> int:
-    from .. import container
-    from ..codec import build_components, decode
+    from ..container import format as container
+    from ..pipeline.codec import build_components, decode
 
     data = container.read_file(args.input)
     decoded = decode(data, device=args.device, scale=args.scale, region=_parse_region(args.region))
@@ -83,7 +83,7 @@ def _decompress(args) -> int:
 
 
 def _info(args) -> int:
-    from .. import container
+    from ..container import format as container
 
     data = container.read_file(args.input)
     header, sections = container.read(data)

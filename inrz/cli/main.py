@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import InrzError
+from ..core.errors import InrzError
 from . import codec_commands, run_commands, train_commands
 
 

@@ -24,7 +24,7 @@ def add(sub) -> None:
 
 
 def _run(args) -> int:
-    from ..run import run
+    from ..runs.run import run
 
     results = run(args.spec, args.overrides, progress=not args.no_progress, fresh=args.fresh)
     out = results["spec"].get("output") or f"results/{results['spec']['name']}"
@@ -40,7 +40,7 @@ def _run(args) -> int:
 def _plugins(args) -> int:
     """Never strict: a plugin that fails to import is listed as unavailable with the reason,
     which is what someone debugging a broken install needs to see."""
-    from ..plugins import PluginHost
+    from ..core.host import PluginHost
 
     host = PluginHost(strict=False)
     listed = [host.describe(name) for name in host.info if args.all or name != "inrz"]

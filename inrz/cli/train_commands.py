@@ -19,9 +19,9 @@ def add(sub) -> None:
 
 
 def _train(args) -> int:
-    from ..plugins import get_host
-    from ..spec import load_spec
-    from ..training import train_from_spec
+    from ..core.host import get_host
+    from ..runs.spec import load_spec
+    from ..runs.training import train_from_spec
 
     host = get_host()
     spec = load_spec(args.spec, args.overrides, host)
@@ -31,7 +31,7 @@ def _train(args) -> int:
 
 
 def _models(args) -> int:
-    from ..artifacts import list_models
+    from ..nets.artifacts import list_models
 
     models = list_models()
     if not args.history:

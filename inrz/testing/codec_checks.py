@@ -8,9 +8,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .. import container
-from ..codec import Codec, Encoded, decode
-from ..modality import Signal
+from ..container import format as container
+from ..pipeline.codec import Codec, Encoded, decode
+from ..signal.modality import Signal
 from ._expect import expect
 from .samples import one_thread
 
@@ -55,8 +55,8 @@ def check_golden(path: str | Path, expected: np.ndarray, host=None, atol: float 
 
 def check_spec(path: str | Path, host=None, overrides: Sequence[str] = ()):
     """A spec validates, its dataset lists files, and every component it names can be built."""
-    from ..plugins import get_host
-    from ..spec import COMPONENT_SECTIONS, load_spec
+    from ..core.host import get_host
+    from ..runs.spec import COMPONENT_SECTIONS, load_spec
 
     host = host or get_host()
     spec = load_spec(path, list(overrides), host)

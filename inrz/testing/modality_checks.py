@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backends.base import EncodeContext
-from ..modality import Modality, Signal
+from ..signal.modality import Modality, Signal
 from ._expect import expect, json_round_trip, name
 from .samples import MAX_POINTS, as_signal, crop_slices, one_thread
 

@@ -20,7 +20,7 @@ import pytest
 
 @pytest.fixture
 def inrz_host():
-    from inrz.plugins import PluginHost
+    from inrz.core.host import PluginHost
 
     return PluginHost()
 

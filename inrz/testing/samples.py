@@ -9,8 +9,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..codec import Codec
-from ..modality import Modality, Signal
+from ..pipeline.codec import Codec
+from ..signal.modality import Modality, Signal
 from ._expect import expect, name
 
 #: grid points a smoke fit or a tiny signal is cropped to: a second or two of CPU per fit
@@ -62,7 +62,7 @@ def tiny_signal(modality: Modality, sample: str | Path | Signal | np.ndarray | N
 def tiny_codec(modality: Modality, host=None, *, steps: int = 20, depth: int = 2, width: int = 16,
                quantizer: str | dict = "fp16", entropy: str | dict = "zstd", seed: int = 0) -> Codec:
     """COIN with a depth x width SIREN on CPU: seconds per fit, for round-trip checks."""
-    from ..plugins import get_host
+    from ..core.host import get_host
 
     host = host or get_host()
     backend = host.create("backend", {"id": "coin", "depth": depth, "width": width, "steps": steps, "lr": 1e-3})

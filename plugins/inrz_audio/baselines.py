@@ -15,10 +15,10 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from inrz.baselines import Baseline, BaselineResult
-from inrz.component import ComponentConfig
-from inrz.errors import MissingDependencyError
-from inrz.modality import Signal
+from inrz.runs.baselines import Baseline, BaselineResult
+from inrz.core.component import ComponentConfig
+from inrz.core.errors import MissingDependencyError
+from inrz.signal.modality import Signal
 
 from .modality import AudioError, from_unit, sf, to_unit, writable
 

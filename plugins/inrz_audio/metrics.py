@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from inrz.metrics import Metric, mse
+from inrz.signal.metrics import Metric, mse
 
 
 class SNR(Metric):

@@ -23,9 +23,9 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from inrz.component import ComponentConfig
-from inrz.datasets import Dataset, DatasetItem, cache_dir, resolve, sha256_of
-from inrz.errors import DatasetError, MissingDependencyError
+from inrz.core.component import ComponentConfig
+from inrz.runs.datasets import Dataset, DatasetItem, cache_dir, resolve, sha256_of
+from inrz.core.errors import DatasetError, MissingDependencyError
 
 from . import grid, netcdf
 

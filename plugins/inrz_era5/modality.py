@@ -19,9 +19,9 @@ from typing import Any, ClassVar, Literal, Sequence
 import numpy as np
 from pydantic import Field, model_validator
 
-from inrz.component import ComponentConfig
-from inrz.errors import missing
-from inrz.modality import Modality, Signal
+from inrz.core.component import ComponentConfig
+from inrz.core.errors import missing
+from inrz.signal.modality import Modality, Signal
 
 from . import grid, netcdf
 from .netcdf import ClimateError

@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from inrz.errors import InrzError, MissingDependencyError, require
-from inrz.modality import Signal
+from inrz.core.errors import InrzError, MissingDependencyError, require
+from inrz.signal.modality import Signal
 
 from .grid import axis_values, encode_axis
 

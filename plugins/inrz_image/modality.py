@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from inrz.errors import InrzError, missing, require
-from inrz.modality import Modality, Signal
+from inrz.core.errors import InrzError, missing, require
+from inrz.signal.modality import Modality, Signal
 
 #: array dtype -> {channels: the Pillow mode that stores it}; None: no Pillow mode can write it
 NATIVE_MODES: dict[str, dict[int, str | None]] = {

@@ -17,10 +17,10 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from inrz.baselines import Baseline, BaselineResult
-from inrz.component import ComponentConfig
-from inrz.errors import MissingDependencyError, require
-from inrz.modality import Signal
+from inrz.runs.baselines import Baseline, BaselineResult
+from inrz.core.component import ComponentConfig
+from inrz.core.errors import MissingDependencyError, require
+from inrz.signal.modality import Signal
 
 from .volume import denormalize, intensity_range, normalize
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from inrz.errors import require
+from inrz.core.errors import require
 
 from .volume import MriError
 

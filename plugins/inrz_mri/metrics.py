@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from inrz.metrics import Metric, mse
+from inrz.signal.metrics import Metric, mse
 
 from .volume import normalize
 

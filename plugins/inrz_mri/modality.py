@@ -27,9 +27,9 @@ from typing import Annotated, Any, ClassVar, Literal, Sequence
 import numpy as np
 from pydantic import Field
 
-from inrz.component import ComponentConfig
-from inrz.errors import missing
-from inrz.modality import Modality, Signal
+from inrz.core.component import ComponentConfig
+from inrz.core.errors import missing
+from inrz.signal.modality import Modality, Signal
 
 from . import nifti
 from .fastmri import is_h5, read_fastmri, write_fastmri

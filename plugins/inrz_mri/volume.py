@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from inrz.errors import InrzError
+from inrz.core.errors import InrzError
 
 
 class MriError(InrzError):

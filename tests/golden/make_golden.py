@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from inrz.codec import Codec, decode
-from inrz.plugins import PluginHost
+from inrz.pipeline.codec import Codec, decode
+from inrz.core.host import PluginHost
 
 HERE = Path(__file__).parent
 SOURCE = HERE.parents[2] / "shared" / "data" / "kodak" / "kodim23.png"

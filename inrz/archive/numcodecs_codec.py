@@ -1,0 +1,40 @@
+"""A numcodecs codec (`id="inrz"`), registered through the `numcodecs.codecs` entry point:
+
+    numcodecs.get_codec({"id": "inrz", "max_abs_error": 0.1})
+
+Settings are those of `inrz.archive.ArchiveConfig`; `get_config()` is plain JSON.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from .config import canonical, decode_array, encode_array
+from ..core.errors import require
+
+_abc = require("numcodecs.abc", "archive")
+
+
+class InrzCodec(_abc.Codec):
+    codec_id = "inrz"
+
+    def __init__(self, **config: Any):
+        self._config_json = canonical(config)
+        for key, value in json.loads(self._config_json).items():
+            setattr(self, key, value)  # numcodecs derives get_config() and repr from attributes
+
+    def get_config(self) -> dict[str, Any]:
+        return {"id": self.codec_id, **json.loads(self._config_json)}
+
+    def encode(self, buf) -> bytes:
+        from numcodecs.compat import ensure_ndarray_like
+
+        return encode_array(np.asarray(ensure_ndarray_like(buf)), self._config_json)
+
+    def decode(self, buf, out=None):
+        from numcodecs.compat import ensure_bytes, ndarray_copy
+
+        array = decode_array(ensure_bytes(buf))
+        return ndarray_copy(array, out) if out is not None else array

@@ -1,0 +1,49 @@
+"""The components that ship in the core, registered through the same hooks as any plugin."""
+from __future__ import annotations
+
+from ..backends.coin import Coin
+from ..backends.coinpp import CoinPP
+from ..runs.datasets import Folder
+from ..coding.entropy import Raw, Zstd
+from .hookspecs import hookimpl
+from ..coding.latent import LatentUniform, Table
+from ..signal.metrics import MSE, PSNR, MaxAbsError
+from ..signal.ndarray import NdArray
+from ..coding.quantize import Float16, Uniform
+
+
+@hookimpl
+def register_modalities(register):
+    register(NdArray)
+
+
+@hookimpl
+def register_backends(register):
+    register(Coin)
+    register(CoinPP)
+
+
+@hookimpl
+def register_quantizers(register):
+    register(Float16)
+    register(Uniform)
+    register(LatentUniform)
+
+
+@hookimpl
+def register_entropy_models(register):
+    register(Raw)
+    register(Zstd)
+    register(Table)
+
+
+@hookimpl
+def register_datasets(register):
+    register(Folder)
+
+
+@hookimpl
+def register_metrics(register):
+    register(PSNR)
+    register(MSE)
+    register(MaxAbsError)

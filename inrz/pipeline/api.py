@@ -1,0 +1,105 @@
+"""The Python API: arrays or paths in, bytes out, and back. No global state beyond the
+default `PluginHost`; pass `host=` to use an isolated one.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..container import format as container
+from .codec import Codec, Decoded, decode
+from ..core.device import resolve_device
+from ..core.errors import InrzError
+from ..signal.modality import Modality
+from ..runs.spec import Spec, load_spec
+
+
+def _host(host):
+    from ..core.host import get_host
+
+    return host or get_host()
+
+
+def modality_for_path(path: str | Path, host=None) -> Modality:
+    """The modality whose `extensions` include the file's suffix."""
+    host = _host(host)
+    suffix, name = Path(path).suffix.lower(), Path(path).name.lower()
+    for mid, entry in host.registry.entries("modality").items():
+        if any(name.endswith(ext) for ext in entry.cls.extensions):  # multi-part suffixes too (.nii.gz)
+            return host.create("modality", mid)
+    known = sorted({e for entry in host.registry.entries("modality").values() for e in entry.cls.extensions})
+    raise InrzError(f"no modality reads {suffix or 'suffix-less'} files ({path}); known suffixes: {', '.join(known)}")
+
+
+def codec_from_spec(spec: str | Path | Spec, overrides: list[str] = (), path_hint: str | Path | None = None,
+                    device: str | None = None, host=None) -> Codec:
+    """The codec a spec describes (its dataset is ignored)."""
+    host = _host(host)
+    if not isinstance(spec, Spec):
+        from ..runs.training import resolve_auto_models
+
+        spec = resolve_auto_models(load_spec(spec, overrides, host), Path(spec), host)
+    if spec.modality is not None:
+        modality = host.create("modality", spec.modality)
+    elif path_hint is not None:
+        modality = modality_for_path(path_hint, host)
+    else:
+        raise InrzError("the spec sets no modality and there is no file to infer it from")
+    return Codec(modality, host.create("backend", spec.backend), host.create("quantizer", spec.quantizer),
+                 host.create("entropy", spec.entropy), resolve_device(device or spec.device), spec.seed)
+
+
+def codec_from_preset(preset: str, modality: Modality | str, steps: int | None = None, device: str = "auto",
+                      seed: int = 0, host=None) -> Codec:
+    """COIN at a paper architecture preset, fp16 weights, zstd."""
+    host = _host(host)
+    if isinstance(modality, str):
+        modality = host.create("modality", modality)
+    backend = {"id": "coin", "preset": preset, **({"steps": steps} if steps else {})}
+    return Codec(modality, host.create("backend", backend), host.create("quantizer", "fp16"),
+                 host.create("entropy", "zstd"), resolve_device(device), seed)
+
+
+def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec: str | Path | None = None,
+             preset: str | None = None, modality: str | None = None, meta: dict[str, Any] | None = None,
+             max_abs_error: float | None = None, target_bpp: float | None = None,
+             target_psnr: float | None = None, host=None) -> bytes:
+    """Compress an array (give `modality`, e.g. "ndarray" or "image") or a file into `.inrz` bytes.
+
+    `max_abs_error` adds a residual so that no decoded value is further off; `target_bpp` or
+    `target_psnr` lets the codec pick its configuration on this datum (`inrz.ratecontrol`).
+    """
+    host = _host(host)
+    is_path = isinstance(data, (str, Path))
+    if codec is None and spec is not None:
+        codec = codec_from_spec(spec, path_hint=data if is_path else None, host=host)
+    if codec is None:
+        if modality is None and not is_path:
+            raise InrzError("compressing an array needs `modality=` (e.g. 'image'), a spec or a codec")
+        mod = host.create("modality", modality) if modality else modality_for_path(data, host)
+        codec = codec_from_preset(preset or "0.3bpp", mod, host=host)
+    if max_abs_error is not None:
+        codec = dataclasses.replace(codec, max_abs_error=max_abs_error)
+    signal = codec.modality.load(data) if is_path else codec.modality.from_array(np.asarray(data), meta)
+    if target_bpp is not None or target_psnr is not None:
+        from .ratecontrol import encode_to_target
+
+        return encode_to_target(codec, signal, bpp=target_bpp, psnr=target_psnr, host=host)[0].data
+    return codec.encode(signal).data
+
+
+def decompress(data: bytes, *, device: str = "cpu", host=None) -> np.ndarray:
+    """Decode `.inrz` bytes to the array (use `decode` for the metadata too)."""
+    return decode(data, _host(host), device).signal.data
+
+
+def open(path: str | Path) -> dict[str, Any]:  # noqa: A001 - mirrors zarr.open
+    """Read a container's header without decoding it."""
+    return container.read_header(container.read_file(path))
+
+
+__all__ = ["Codec", "Decoded", "codec_from_preset", "codec_from_spec", "compress", "decode", "decompress",
+           "modality_for_path", "open"]

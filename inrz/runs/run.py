@@ -1,0 +1,196 @@
+"""`inrz run SPEC`: dataset -> encode -> containers -> decode from the files -> metrics ->
+baselines at the same file size -> report. Finished items are recorded one file each
+(keyed by content hash + spec hash), so a killed run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import container
+from . import report
+from ..pipeline.codec import Codec, decode
+from ..core.device import resolve_device
+from ..core.errors import InrzError
+from ..core.fsutil import atomic_write
+from ..signal.modality import Modality, Signal
+from .spec import Spec, load_spec, spec_hash
+from .training import resolve_auto_models
+
+
+@dataclass
+class Pending:
+    name: str
+    path: Path
+    key: str
+    modality: Modality
+    signal: Signal | None = None  # loaded only when its batch is formed
+
+
+def run(spec_path: str | Path, overrides: list[str] = (), host=None, progress: bool = True,
+        fresh: bool = False) -> dict[str, Any]:
+    """Run a spec end to end and return the results dict written to `results.json`."""
+    from ..core.host import get_host
+
+    host = host or get_host()
+    spec_path = Path(spec_path)
+    spec = resolve_auto_models(load_spec(spec_path, overrides, host), spec_path, host)
+    out = Path(spec.output or Path("results") / spec.name)
+    device = resolve_device(spec.device)
+    shash = spec_hash(spec)
+    items = host.create("dataset", spec.dataset).items(spec_path.parent)
+    records, pending = _split_done(items, spec, host, out, shash, fresh)
+    bar = _bar(len(items), len(records), progress)
+    for batch in _batches(pending, spec.batch_size):
+        records.extend(_run_batch(batch, spec, host, out, device, bar))
+    bar.close()
+    order = {item.name: i for i, item in enumerate(items)}
+    records.sort(key=lambda r: order.get(r["name"], 0))
+    env = report.environment(spec, shash, device, host)
+    return report.write_all(out, spec, records, env)
+
+
+def _split_done(items, spec: Spec, host, out: Path, shash: str, fresh: bool):
+    records, pending = [], []
+    for item in items:
+        key = f"{_file_hash(item.path)}-{shash}"
+        record = _load_record(_record_path(out, item.name))
+        if record is not None and record.get("key") == key and not fresh:
+            records.append(record)
+            continue
+        modality = _modality_for(item.path, spec, host)
+        pending.append(Pending(item.name, item.path, key, modality))
+    return records, pending
+
+
+def _run_batch(batch: list[Pending], spec: Spec, host, out: Path, device, bar) -> list[dict]:
+    modality = batch[0].modality
+    rows = _code_batch(_codec(spec.model_dump(), modality, spec, host, device), batch, out / "containers", spec, host,
+                       device, _fit_progress(bar, batch))
+    others = {c.label: _code_batch(_codec(c.model_dump(), modality, spec, host, device), batch,
+                                   out / "containers" / c.label, spec, host, device, None) for c in spec.compare}
+    records = []
+    for i, (p, row) in enumerate(zip(batch, rows)):
+        baselines = {label: other[i] for label, other in others.items()}
+        baselines.update(_baselines(p.signal, row["bytes"], modality, spec, host))
+        record = {"name": p.name, "key": p.key, "source": str(p.path), "modality": modality.id,
+                  "points": modality.num_points(p.signal), "unit": modality.unit, "inrz": row, "baselines": baselines}
+        atomic_write(_record_path(out, p.name), json.dumps(record, indent=1))
+        records.append(record)
+        bar.update(1)
+    return records
+
+
+def _codec(sections: dict, modality: Modality, spec: Spec, host, device) -> Codec:
+    return Codec(modality, host.create("backend", sections["backend"]), host.create("quantizer", sections["quantizer"]),
+                 host.create("entropy", sections["entropy"]), device, spec.seed)
+
+
+def _code_batch(codec: Codec, batch: list[Pending], folder: Path, spec: Spec, host, device, progress) -> list[dict]:
+    """Encode a batch, write the containers, decode them from the files, measure."""
+    start = time.perf_counter()
+    encoded = codec.encode_batch([p.signal for p in batch], progress=progress)
+    encode_seconds = (time.perf_counter() - start) / len(batch)
+    rows = []
+    for p, enc in zip(batch, encoded):
+        path = folder / f"{_safe(p.name)}.inrz"
+        container.write_file(path, enc.data)
+        start = time.perf_counter()
+        decoded = decode(container.read_file(path), host, device).signal
+        decode_seconds = time.perf_counter() - start
+        file_bytes, points = path.stat().st_size, codec.modality.num_points(p.signal)
+        rows.append({"bytes": file_bytes, "payload_bytes": enc.payload_bytes, "bpp": 8 * file_bytes / points,
+                     "payload_bpp": 8 * enc.payload_bytes / points,
+                     **codec.modality.rate_figures(file_bytes, p.signal.meta), "encode_seconds": encode_seconds,
+                     "decode_seconds": decode_seconds, **enc.info,
+                     **_metrics(p.signal, decoded, codec.modality, spec, host)})
+    return rows
+
+
+def _metrics(original: Signal, decoded: Signal, modality: Modality, spec: Spec, host) -> dict[str, float]:
+    ids = spec.metrics or list(modality.default_metrics)
+    return {mid: host.create("metric", mid).compute(original, decoded, modality) for mid in ids}
+
+
+def _baselines(signal: Signal, target_bytes: int, modality: Modality, spec: Spec, host) -> dict[str, dict]:
+    rows = {}
+    points = modality.num_points(signal)
+    for config in spec.baselines:
+        baseline = host.create("baseline", config)
+        if modality.id not in baseline.modalities:
+            continue
+        reason = baseline.available()
+        if reason:
+            rows[baseline.id] = {"unavailable": reason}
+            continue
+        try:
+            res = baseline.at_size(signal, target_bytes)
+        except InrzError as exc:  # e.g. a codec that cannot take this item's channels or depth
+            rows[baseline.id] = {"unavailable": str(exc)}
+            continue
+        rows[baseline.id] = {"bytes": len(res.data), "bpp": 8 * len(res.data) / points, "quality": res.quality,
+                             **modality.rate_figures(len(res.data), signal.meta),
+                             **_metrics(signal, res.decoded, modality, spec, host)}
+    return rows
+
+
+def _modality_for(path: Path, spec: Spec, host) -> Modality:
+    if spec.modality is not None:
+        return host.create("modality", spec.modality)
+    suffix, name = path.suffix.lower(), path.name.lower()
+    for mid, entry in host.registry.entries("modality").items():
+        if any(name.endswith(ext) for ext in entry.cls.extensions):  # multi-part suffixes too (.nii.gz)
+            return host.create("modality", mid)
+    raise InrzError(f"no modality reads {suffix!r} files ({path}); set `modality:` in the spec")
+
+
+def _batches(pending: list[Pending], size: int):
+    """Batches of one grid shape, loading items as they are needed: memory holds at most a
+    partly filled batch per shape, not the whole dataset."""
+    groups: dict[tuple, list[Pending]] = {}
+    for p in pending:
+        p.signal = p.modality.load(p.path)
+        group = groups.setdefault((p.modality.id, p.modality.grid_shape(p.signal)), [])
+        group.append(p)
+        if len(group) == size:
+            yield list(group)
+            group.clear()
+    yield from (group for group in groups.values() if group)
+
+
+def _bar(total: int, done: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=done, unit="item", disable=not enabled, dynamic_ncols=True)
+
+
+def _fit_progress(bar, batch: list[Pending]):
+    names = ",".join(p.name for p in batch)
+
+    def update(step: int, total: int, figures: dict[str, float]) -> None:
+        if step % 25 == 0 or step == total:
+            bar.set_postfix_str(f"{names} step {step}/{total} psnr {figures.get('psnr', 0):.2f}")
+    return update
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _record_path(out: Path, name: str) -> Path:
+    return out / "items" / f"{_safe(name)}.json"
+
+
+def _safe(name: str) -> str:
+    return name.replace("/", "__").replace("\\", "__")
+
+
+def _load_record(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None

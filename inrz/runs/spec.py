@@ -1,0 +1,202 @@
+"""YAML specs: one codec pipeline, validated with pydantic, errors as `file:line: field: message`.
+
+Component sections (`dataset`, `modality`, `backend`, ...) are `{id: ..., **settings}` and are
+validated against the registered component's own `Config`, so a plugin's settings get the
+same checks and messages as the core's. `--set a.b=value` overrides are applied before
+validation (values parsed as YAML) and reported as `--set a.b` when wrong.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..core.errors import SpecError, UnknownComponentError
+
+
+class CompareSpec(BaseModel):
+    """Another inrz pipeline coded on the same items and reported next to the main one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")  # its name in the report, e.g. coin
+    backend: dict[str, Any]
+    quantizer: dict[str, Any] = {"id": "fp16"}
+    entropy: dict[str, Any] = {"id": "zstd"}
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")  # names the output folder and the report
+    description: str = ""
+    seed: int = 0  # every fit starts from this seed
+    device: str = "auto"  # auto = cuda, then mps, then cpu
+    dataset: dict[str, Any]  # {id: folder | <a plugin's dataset> | ..., **settings}
+    modality: dict[str, Any] | None = None  # default: chosen per file by its extension
+    backend: dict[str, Any] = {"id": "coin"}
+    quantizer: dict[str, Any] = {"id": "fp16"}
+    entropy: dict[str, Any] = {"id": "zstd"}
+    baselines: list[dict[str, Any]] = []  # classical codecs compared at the same file size
+    compare: list[CompareSpec] = []  # other inrz pipelines on the same items (e.g. COIN next to COIN++)
+    metrics: list[str] | None = None  # default: the modality's
+    train: dict[str, Any] | None = None  # COIN++: how to meta-learn the base network (see inrz.meta.TrainConfig)
+    batch_size: int = Field(1, ge=1)  # data fitted together (same grid shape); raise on GPUs
+    output: str | None = None  # default: results/<name> (relative to the working directory)
+
+
+COMPONENT_SECTIONS = {"dataset": "dataset", "modality": "modality", "backend": "backend",
+                      "quantizer": "quantizer", "entropy": "entropy"}
+
+
+def load_spec(path: str | Path, overrides: list[str] = (), host=None) -> Spec:
+    """Read, override, validate. Every error is a `SpecError` naming the file, line and field."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}") from exc
+    raw, lines = _parse(text, path)
+    for item in overrides:
+        _apply_override(raw, item, lines)
+    return validate(raw, str(path), lines, host)
+
+
+def validate(raw: dict, source: str = "<spec>", lines: dict | None = None, host=None) -> Spec:
+    from ..core.host import get_host
+
+    lines = lines or {}
+    try:
+        spec = Spec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(_format(exc, source, lines, ())) from exc
+    host = host or get_host()
+    for section, kind in COMPONENT_SECTIONS.items():
+        value = getattr(spec, section)
+        if value is not None:
+            _check_component(host, kind, value, (section,), source, lines)
+    if spec.train is not None:
+        _check_train(host, spec.train, source, lines)
+    for i, other in enumerate(spec.compare):
+        for section in ("backend", "quantizer", "entropy"):
+            _check_component(host, section, getattr(other, section), ("compare", i, section), source, lines)
+    for i, value in enumerate(spec.baselines):
+        _check_component(host, "baseline", value, ("baselines", i), source, lines)
+    for i, metric in enumerate(spec.metrics or []):  # a typo must fail here, not after the first fit
+        if metric not in host.registry.names("metric"):
+            raise SpecError(f"{_loc(source, lines, ('metrics', i))}: metrics.{i}: unknown metric {metric!r}; "
+                            f"available: {', '.join(host.registry.names('metric'))}")
+    return spec
+
+
+def _check_component(host, kind: str, config: dict, where: tuple, source: str, lines: dict) -> None:
+    if "id" not in config:
+        raise SpecError(f"{_loc(source, lines, where)}: {_dotted(where)}.id: missing; available {kind}s: "
+                        f"{', '.join(host.registry.names(kind))}")
+    try:
+        cls = host.registry.get(kind, config["id"])
+    except UnknownComponentError as exc:
+        raise SpecError(f"{_loc(source, lines, where + ('id',))}: {_dotted(where)}.id: {exc}") from exc
+    settings = {k: v for k, v in config.items() if k != "id"}
+    try:
+        cls.Config.model_validate(settings)
+    except ValidationError as exc:
+        raise SpecError(_format(exc, source, lines, where)) from exc
+
+
+def _check_train(host, train: dict, source: str, lines: dict) -> None:
+    from ..train.metalearn import TrainConfig
+
+    try:
+        TrainConfig.model_validate(train)
+    except ValidationError as exc:
+        raise SpecError(_format(exc, source, lines, ("train",))) from exc
+    for key in ("dataset", "val_dataset"):
+        if train.get(key) is not None:
+            _check_component(host, "dataset", train[key], ("train", key), source, lines)
+
+
+def spec_hash(spec: Spec) -> str:
+    """Hash of everything that changes results (not the name, description or output folder)."""
+    data = spec.model_dump(mode="json", exclude={"name", "description", "output"})
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# --- YAML with line numbers ------------------------------------------------------------------
+
+def _parse(text: str, path: Path) -> tuple[dict, dict[tuple, int]]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"{mark.line + 1}" if mark else "?"
+        raise SpecError(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}:1: a spec must be a mapping of fields (name, dataset, backend, ...)")
+    lines: dict[tuple, int] = {}
+    _index(node, (), lines)
+    return raw, lines
+
+
+def _index(node, prefix: tuple, lines: dict) -> None:
+    lines[prefix] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            lines[prefix + (key.value,)] = key.start_mark.line + 1
+            if not isinstance(value, yaml.ScalarNode):
+                _index(value, prefix + (key.value,), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            _index(value, prefix + (i,), lines)
+
+
+def _apply_override(raw: dict, item: str, lines: dict) -> None:
+    if "=" not in item:
+        raise SpecError(f"--set {item}: expected field.path=value")
+    key, value = item.split("=", 1)
+    parts: list[Any] = key.strip().split(".")
+    target = raw
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(target, list) and part.isdigit():
+            parts[i] = int(part)
+        if isinstance(target, list) and not (isinstance(parts[i], int) and parts[i] < len(target)):
+            raise SpecError(f"--set {key}: {_dotted(tuple(parts[:i]))} has {len(target)} items; "
+                            f"use an index 0..{len(target) - 1}")
+        default = Spec.model_fields[part].default if i == 0 and part in Spec.model_fields else None
+        start = dict(default) if isinstance(default, dict) else {}  # --set backend.steps=9 keeps the default id
+        nxt = target[parts[i]] if isinstance(target, list) else target.setdefault(part, start)
+        if not isinstance(nxt, (dict, list)):
+            raise SpecError(f"--set {key}: {'.'.join(map(str, parts[:i + 1]))} is not a mapping")
+        target = nxt
+    try:
+        target[parts[-1]] = yaml.safe_load(value)
+    except (yaml.YAMLError, TypeError) as exc:
+        raise SpecError(f"--set {key}: cannot parse value {value!r}: {exc}") from exc
+    lines[tuple(parts)] = f"--set {key}"
+
+
+def _format(exc: ValidationError, source: str, lines: dict, where: tuple) -> str:
+    out = []
+    for err in exc.errors():
+        loc = where + tuple(err["loc"])
+        out.append(f"{_loc(source, lines, loc)}: {_dotted(loc) or '<root>'}: {err['msg']}")
+    return "\n".join(out)
+
+
+def _loc(source: str, lines: dict, loc: tuple) -> str:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            line = lines[loc[:n]]
+            return line if isinstance(line, str) and line.startswith("--set") else f"{source}:{line}"
+    return source
+
+
+def _dotted(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc)
+
+

@@ -1,0 +1,109 @@
+"""Modality adapters: a file <-> a `Signal` <-> coordinates and features on a grid.
+
+A modality MUST:
+- `load(path)` a file into a `Signal` whose `meta` is JSON-serialisable and holds everything
+  `save` and `from_features` need to rebuild the file (shape, dtype, mode, rate, affine...);
+- `to_features(signal)` return features of shape `(*grid, channels)` in [0, 1] plus the
+  normalization it used (JSON-serialisable, stored in the container header);
+- `from_features(features, meta, norm)` invert that exactly as a user will see it
+  (clamped, rounded to the native dtype), so metrics are computed on what is delivered;
+- `save(signal, path)` write the signal back in its native format.
+
+Coordinates default to a regular grid in [-1, 1] per axis; override `coordinates` for other
+geometries (the sphere, time scaled to [-5, 5]...). Rendering at another resolution or a
+region uses the same function, since an INR is defined everywhere.
+
+A modality MAY:
+- override the classmethod `example_signal()` to return a tiny real sample (a few hundred
+  points), so the conformance kit (`inrz.testing`) and the core's conformance tests can
+  check it without a sample file; the default None means "pass a sample yourself";
+- override the classmethod `available()` (see `inrz.component`) to say why it cannot run
+  here, e.g. `return inrz.errors.missing("PIL.Image", "image")`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+from ..core.component import Component
+
+
+@dataclass
+class Signal:
+    """A datum in its native form: the array a user has, plus what is needed to write it back."""
+
+    data: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class Modality(Component):
+    kind = "modality"
+    #: file suffixes (lower case, with dot) this modality reads, used to pick it for a path
+    extensions: ClassVar[tuple[str, ...]] = ()
+    #: the name of one grid point in rate figures ("pixel" gives bits per pixel, bpp)
+    unit: ClassVar[str] = "sample"
+    #: metrics reported by default (ids of registered `Metric`s)
+    default_metrics: ClassVar[tuple[str, ...]] = ("psnr",)
+
+    @classmethod
+    def example_signal(cls) -> Signal | None:
+        """A tiny real sample for conformance checks, or None (the caller supplies one)."""
+        return None
+
+    # --- file I/O -----------------------------------------------------------------------
+    def load(self, path: str | Path) -> Signal:
+        raise NotImplementedError
+
+    def save(self, signal: Signal, path: str | Path) -> None:
+        raise NotImplementedError
+
+    def from_array(self, array: np.ndarray, meta: dict[str, Any] | None = None) -> Signal:
+        """Wrap an in-memory array (the Python API's entry point); override to validate."""
+        return Signal(np.asarray(array), dict(meta or {}))
+
+    # --- grid ----------------------------------------------------------------------------
+    def grid_shape(self, signal: Signal) -> tuple[int, ...]:
+        """The axes that become coordinates; default: all but the last (channel) axis."""
+        return tuple(signal.data.shape[:-1])
+
+    def to_features(self, signal: Signal) -> tuple[np.ndarray, dict[str, Any]]:
+        raise NotImplementedError
+
+    def from_features(self, features: np.ndarray, meta: dict[str, Any], norm: dict[str, Any]) -> Signal:
+        raise NotImplementedError
+
+    def coordinates(self, grid_shape: Sequence[int], region: Sequence[tuple[float, float]] | None = None,
+                    meta: dict[str, Any] | None = None) -> np.ndarray:
+        """Coordinates `(*grid_shape, d_in)`; `region` gives (lo, hi) per axis in the [-1, 1] frame."""
+        return grid_coordinates(grid_shape, region)
+
+    def resized_meta(self, meta: dict[str, Any], grid_shape: Sequence[int]) -> dict[str, Any]:
+        """Metadata for a rendering at another resolution (e.g. new width and height)."""
+        out = dict(meta)
+        out["shape"] = list(grid_shape) + list(meta["shape"][len(grid_shape):])
+        return out
+
+    def peak(self, meta: dict[str, Any]) -> float:
+        """The largest representable value, for PSNR (255 for 8-bit data)."""
+        return 1.0
+
+    def rate_figures(self, num_bytes: int, meta: dict[str, Any]) -> dict[str, float]:
+        """Rates in the modality's own units for reports, next to bits per point (audio: kbps)."""
+        return {}
+
+    def num_points(self, signal: Signal) -> int:
+        """How many grid points the rate is normalised by (pixels for bpp)."""
+        return int(np.prod(self.grid_shape(signal)))
+
+
+def grid_coordinates(grid_shape: Sequence[int], region: Sequence[tuple[float, float]] | None = None) -> np.ndarray:
+    """A regular grid on [-1, 1] per axis (pixel centres at the ends), float32 `(*grid, d)`."""
+    region = region or [(-1.0, 1.0)] * len(grid_shape)
+    axes = []
+    for n, (lo, hi) in zip(grid_shape, region):
+        axes.append(np.linspace(lo, hi, n, dtype=np.float32) if n > 1 else np.array([(lo + hi) / 2], np.float32))
+    mesh = np.meshgrid(*axes, indexing="ij")
+    return np.stack(mesh, axis=-1).astype(np.float32)

@@ -1,0 +1,82 @@
+"""The `ndarray` modality: any numeric numpy array, every axis a grid axis, one feature.
+
+This is what archive codecs (numcodecs, zarr) hand us: chunks of scientific arrays without
+file formats or metadata. Values are scaled by the chunk's own min/max (kept in `meta`), so
+the network sees [0, 1] and the output is cast back to the array's dtype.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import InrzError
+from .modality import Modality, Signal
+
+
+class NdArray(Modality):
+    id = "ndarray"
+    extensions = (".npy",)
+    unit = "value"
+
+    @classmethod
+    def example_signal(cls) -> Signal:
+        """A 12x16 float32 patch of an analytic field (no data files in the core)."""
+        y, x = np.meshgrid(np.linspace(0, 3, 12), np.linspace(0, 4, 16), indexing="ij")
+        return cls().from_array((280 + 10 * np.sin(x) * np.cos(y)).astype(np.float32))
+
+    def load(self, path: str | Path) -> Signal:
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise InrzError(f"cannot read {path} as a .npy array: {exc}") from exc
+        return self.from_array(array)
+
+    def save(self, signal: Signal, path: str | Path) -> None:
+        from ..core.fsutil import atomic_write
+        import io
+
+        buf = io.BytesIO()
+        np.save(buf, signal.data, allow_pickle=False)
+        atomic_write(path, buf.getvalue())
+
+    def from_array(self, array: np.ndarray, meta: dict[str, Any] | None = None) -> Signal:
+        array = np.asarray(array)
+        if array.dtype.kind not in "biuf" or array.ndim == 0 or array.size == 0:
+            raise InrzError(f"the ndarray modality codes non-empty numeric arrays, got {array.dtype} {array.shape}")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise InrzError("the array holds NaN or infinity; fill or mask them before compressing")
+        array = array.astype(array.dtype.newbyteorder("=")) if array.dtype.byteorder == ">" else array
+        lo, hi = float(array.min()), float(array.max())
+        return Signal(array, {**(meta or {}), "shape": list(array.shape), "dtype": array.dtype.str, "range": [lo, hi]})
+
+    def grid_shape(self, signal: Signal) -> tuple[int, ...]:
+        return tuple(signal.data.shape)
+
+    def to_features(self, signal: Signal) -> tuple[np.ndarray, dict[str, Any]]:
+        lo, hi = signal.meta["range"]
+        span = hi - lo if hi > lo else 1.0
+        features = ((signal.data.astype(np.float64) - lo) / span).astype(np.float32)[..., None]
+        return features, {"lo": lo, "span": span}
+
+    def from_features(self, features: np.ndarray, meta: dict[str, Any], norm: dict[str, Any]) -> Signal:
+        values = np.clip(features[..., 0].astype(np.float64), 0.0, 1.0) * norm["span"] + norm["lo"]
+        return Signal(cast(values, np.dtype(meta["dtype"])), dict(meta, shape=list(values.shape)))
+
+    def peak(self, meta: dict[str, Any]) -> float:
+        lo, hi = meta["range"]
+        return hi - lo if hi > lo else 1.0
+
+    def num_points(self, signal: Signal) -> int:
+        return int(signal.data.size)
+
+
+def cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """float64 -> dtype, rounding and clipping for integers (never wrapping around)."""
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return np.clip(np.rint(values), info.min, info.max).astype(dtype)
+    if dtype.kind == "b":
+        return values >= 0.5
+    return values.astype(dtype)

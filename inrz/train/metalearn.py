@@ -1,0 +1,175 @@
+"""`inrz train`: meta-learn a COIN++ base network (MAML through the inner loop on latents).
+
+One plain loop, as in nanoGPT: sample random patches, fit their latents with k SGD steps
+from zero keeping the graph (second order), step Adam on the base network and the
+latent-to-shift map with the loss after the inner loop. Validation PSNR at k and at 10
+inner steps; the best network is kept; checkpoints let an interrupted training resume.
+Afterwards the latent statistics and frequency tables are fitted on training latents and
+everything is saved as a content-addressed artifact.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..nets import artifacts
+from . import distributed
+from ..core.fsutil import atomic_write
+from ..coding.latent import count_table, latent_stats, std_range_for, uniform_symbols
+from ..signal.modality import grid_coordinates
+from ..nets.modulated import ModulatedShape, ModulatedSiren, inner_loop, per_datum_mse
+
+
+class TrainConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: dict[str, Any]  # training data: {id: folder | cifar10 | ..., **settings}
+    val_dataset: dict[str, Any] | None = None  # held-out data; default: the last val_fraction of `dataset`
+    val_fraction: float = Field(0.1, gt=0, lt=1)
+    patch: list[int] = [32, 32]  # patch shape, any number of axes (16^3 for volumes, [800] for audio)
+    depth: int = Field(10, ge=1)  # sine layers (paper: 10)
+    width: int = Field(512, ge=1)  # hidden units (paper: 512 for images)
+    latent_dim: int = Field(128, ge=1)  # numbers stored per patch
+    w0: float = 50.0  # COIN++ default
+    steps: int = Field(500_000, ge=1)  # outer steps (paper trains for days on a GPU)
+    batch_size: int = Field(128, ge=1)  # patches per outer step
+    inner_steps: int = Field(3, ge=1)  # k
+    inner_lr: float = Field(1e-2, gt=0)
+    outer_lr: float = Field(3e-6, gt=0)  # paper: 3e-6; small CPU runs use more
+    val_every: int = Field(500, ge=1)
+    val_patches: int = Field(256, ge=1)
+    checkpoint_every: int = Field(500, ge=1)
+    quant_bits: list[int] = [3, 4, 5, 6, 7, 8]  # bit widths to fit entropy tables for
+    stats_patches: int = Field(2048, ge=1)  # training patches encoded to fit statistics and tables
+
+
+@dataclass
+class TrainData:
+    train: list[np.ndarray]  # features (*grid, C) in [0, 1]
+    val: list[np.ndarray]
+    description: dict[str, Any]
+    #: coordinates of one patch (the modality's; a regular [-1, 1] grid by default)
+    coordinates: Callable[[list[int]], np.ndarray] = grid_coordinates
+
+
+def random_patches(arrays: list[np.ndarray], patch: list[int], count: int, gen: np.random.Generator) -> np.ndarray:
+    """`count` random crops (count, prod(patch), C); arrays smaller than a patch are edge padded."""
+    out = []
+    for i in gen.integers(0, len(arrays), count):
+        a = arrays[i]
+        pad = [(0, max(0, p - n)) for n, p in zip(a.shape[:-1], patch)] + [(0, 0)]
+        a = np.pad(a, pad, mode="edge") if any(p[1] for p in pad) else a
+        starts = [int(gen.integers(0, n - p + 1)) for n, p in zip(a.shape[:-1], patch)]
+        out.append(a[tuple(slice(s, s + p) for s, p in zip(starts, patch))].reshape(-1, a.shape[-1]))
+    return np.stack(out).astype(np.float32)
+
+
+def psnr(mse: torch.Tensor) -> float:
+    return float((-10 * torch.log10(mse.clamp_min(1e-12))).mean())
+
+
+def evaluate(model: ModulatedSiren, x: torch.Tensor, y: torch.Tensor, steps: int, lr: float) -> float:
+    """Mean PSNR of patches after `steps` first-order inner steps."""
+    z = inner_loop(model, x, y, steps, lr, second_order=False)
+    with torch.no_grad():
+        return psnr(per_datum_mse(model(x, z), y))
+
+
+def train(cfg: TrainConfig, data: TrainData, seed: int, device: torch.device, workdir: Path,
+          log: Callable[[str], None] = print) -> artifacts.BaseNetwork | None:
+    """Meta-learn; returns the network on rank 0 (None on the other ranks of a DDP run)."""
+    torch.manual_seed(seed)  # same init on every rank
+    gen = np.random.default_rng([seed, distributed.rank()])  # different patches on every rank
+    d_out = data.train[0].shape[-1]
+    coords = np.asarray(data.coordinates(cfg.patch), np.float32)
+    coords = coords.reshape(-1, coords.shape[-1])  # (n, d_in)
+    shape = ModulatedShape(coords.shape[-1], d_out, cfg.depth, cfg.width, cfg.latent_dim, cfg.w0)
+    model = ModulatedSiren(shape).to(device)
+    outer = distributed.wrap(model, device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.outer_lr)
+    x = torch.from_numpy(coords).to(device)  # (n, d_in)
+    y_val = torch.from_numpy(random_patches(data.val, cfg.patch, cfg.val_patches, np.random.default_rng(seed + 1)))
+    y_val = y_val.to(device)
+    state = _resume(workdir / "checkpoint.pt", model, opt, gen)
+    if not distributed.is_main():  # rank 0's checkpoint holds rank 0's sampler state
+        gen = np.random.default_rng([seed, distributed.rank(), state["step"]])
+    start = time.perf_counter()
+    for step in range(state["step"], cfg.steps):
+        y = torch.from_numpy(random_patches(data.train, cfg.patch, cfg.batch_size, gen)).to(device)  # (B, n, C)
+        z = inner_loop(model, x, y, cfg.inner_steps, cfg.inner_lr, second_order=True)  # (B, latent_dim)
+        loss = per_datum_mse(outer(x, z), y).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        state["step"] = step + 1
+        if not distributed.is_main():
+            continue
+        if state["step"] % cfg.val_every == 0 or state["step"] == cfg.steps:
+            _validate(model, x, y_val, cfg, state, log, loss.item(), time.perf_counter() - start)
+        if state["step"] % cfg.checkpoint_every == 0 or state["step"] == cfg.steps:
+            _checkpoint(workdir / "checkpoint.pt", model, opt, gen, state)
+    if not distributed.is_main():
+        return None
+    model.load_state_dict(state["best"])
+    return _finish(model, shape, cfg, data, state, x, gen, device)
+
+
+def _validate(model, x, y_val, cfg: TrainConfig, state: dict, log, loss: float, seconds: float) -> None:
+    at_k = evaluate(model, x, y_val, cfg.inner_steps, cfg.inner_lr)
+    at_10 = evaluate(model, x, y_val, 10, cfg.inner_lr)
+    at_0 = evaluate(model, x, y_val, 0, cfg.inner_lr)
+    state["history"].append({"step": state["step"], "train_psnr": -10 * math.log10(max(loss, 1e-12)),
+                             "val_psnr_0": at_0, "val_psnr_k": at_k, "val_psnr_10": at_10})
+    if at_k > state["best_psnr"]:
+        state["best_psnr"], state["best"] = at_k, {k: v.detach().clone() for k, v in model.state_dict().items()}
+    log(f"step {state['step']}: train {-10 * math.log10(max(loss, 1e-12)):.2f} dB, val {at_0:.2f} / {at_k:.2f} / "
+        f"{at_10:.2f} dB at 0 / {cfg.inner_steps} / 10 steps ({seconds:.0f} s)")
+
+
+def _finish(model, shape, cfg: TrainConfig, data: TrainData, state: dict, x, gen, device) -> artifacts.BaseNetwork:
+    """Fit latent statistics and per-bit-width frequency tables on training latents."""
+    y = torch.from_numpy(random_patches(data.train, cfg.patch, cfg.stats_patches, gen)).to(device)
+    z = torch.cat([inner_loop(model, x, y[i:i + 256], cfg.inner_steps, cfg.inner_lr, second_order=False)
+                   for i in range(0, len(y), 256)]).cpu().numpy()
+    stats = latent_stats(z)
+    tables = {}
+    for bits in cfg.quant_bits:
+        r = std_range_for(bits)
+        sym_global = uniform_symbols(z, np.float32(stats["mean"]), np.float32(stats["std"]), bits, r)
+        sym_dim = uniform_symbols(z, np.asarray(stats["mean_per_dim"], np.float32),
+                                  np.asarray(stats["std_per_dim"], np.float32), bits, r)
+        tables[str(bits)] = {"global": count_table(sym_global, bits), "per_dim": count_table(sym_dim, bits)}
+    last = state["history"][-1] if state["history"] else {}
+    info = {"data": data.description, "steps": state["step"], "train_config": cfg.model_dump(mode="json"),
+            "best_val_psnr_k": state["best_psnr"], "history": state["history"][-20:], "final": last}
+    state_dict = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    return artifacts.BaseNetwork(shape, list(cfg.patch), state_dict, stats, tables, info)
+
+
+def _checkpoint(path: Path, model, opt, gen: np.random.Generator, state: dict) -> None:
+    import io
+
+    buf = io.BytesIO()
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "rng": gen.bit_generator.state,
+                "torch_rng": torch.get_rng_state(), "state": state}, buf)
+    atomic_write(path, buf.getvalue())
+
+
+def _resume(path: Path, model, opt, gen: np.random.Generator) -> dict:
+    fresh = {"step": 0, "best_psnr": -math.inf, "best": {k: v.detach().clone() for k, v in model.state_dict().items()},
+             "history": []}
+    if not path.exists():
+        return fresh
+    ckpt = torch.load(path, weights_only=False)
+    model.load_state_dict(ckpt["model"])
+    opt.load_state_dict(ckpt["opt"])
+    gen.bit_generator.state = ckpt["rng"]
+    torch.set_rng_state(ckpt["torch_rng"])
+    return ckpt["state"]
