@@ -16,8 +16,7 @@ import numpy as np
 import zstandard
 from _common import data_path, table
 
-from inrz.pipeline.codec import Codec, decode
-from inrz.core.host import PluginHost
+from inrz import Codec, PluginHost, decode
 from inrz.pipeline.ratecontrol import smallest_bounded
 
 

@@ -23,10 +23,11 @@ import numpy as np
 import torch
 from _common import data_path, table
 
+from inrz import Codec, PluginHost, decode
 from inrz.nets import artifacts
-from inrz.pipeline.codec import Codec, decode
-from inrz.train.metalearn import TrainConfig, TrainData, train
-from inrz.core.host import PluginHost
+from inrz.train.config import TrainConfig
+from inrz.train.data import TrainData
+from inrz.train.loop import train
 
 SECONDS = 3.0
 EVAL = ["librispeech_1272-141231-0002.flac", "librispeech_2412-153948-0000.flac", "librispeech_2412-153948-0001.flac"]

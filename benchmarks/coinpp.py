@@ -21,14 +21,12 @@ import numpy as np
 import torch
 from _common import data_path, median, table, timed
 
+from inrz import Codec, EncodeContext, PluginHost, decode, grid_coordinates, pack_bits
 from inrz.nets import artifacts
-from inrz.backends.base import EncodeContext
-from inrz.pipeline.codec import Codec, decode
-from inrz.coding.entropy import pack_bits
-from inrz.train.metalearn import TrainConfig, TrainData, train
-from inrz.signal.modality import grid_coordinates
 from inrz.nets.modulated import ModulatedShape, ModulatedSiren, inner_loop, per_datum_mse
-from inrz.core.host import PluginHost
+from inrz.train.config import TrainConfig
+from inrz.train.data import TrainData
+from inrz.train.loop import train
 
 
 def naive_outer_step(model: ModulatedSiren, opt, x: torch.Tensor, y: torch.Tensor, k: int, lr: float) -> None:

@@ -14,10 +14,8 @@ from _common import data_path, median, table, timed
 from fit_step import naive_model
 from PIL import Image
 
+from inrz import Codec, PluginHost, decode, grid_coordinates
 from inrz.nets import siren
-from inrz.pipeline.codec import Codec, decode
-from inrz.signal.modality import grid_coordinates
-from inrz.core.host import PluginHost
 
 
 def main() -> None:

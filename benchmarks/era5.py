@@ -19,8 +19,7 @@ import numpy as np
 import torch
 from _common import table
 
-from inrz.pipeline.codec import Codec, decode
-from inrz.core.host import PluginHost
+from inrz import Codec, PluginHost, decode
 from inrz.runs.spec import load_spec
 from inrz.runs.training import train_from_spec
 

@@ -17,8 +17,8 @@ import torch
 from _common import data_path, median, table
 from PIL import Image
 
+from inrz import grid_coordinates
 from inrz.nets import siren
-from inrz.signal.modality import grid_coordinates
 
 
 class NaiveSirenLayer(torch.nn.Module):

@@ -21,10 +21,11 @@ import numpy as np
 import torch
 from _common import data_path, table
 
+from inrz import Codec, PluginHost, decode
 from inrz.nets import artifacts
-from inrz.pipeline.codec import Codec, decode
-from inrz.train.metalearn import TrainConfig, TrainData, train
-from inrz.core.host import PluginHost
+from inrz.train.config import TrainConfig
+from inrz.train.data import TrainData
+from inrz.train.loop import train
 
 HELD_OUT = "niivue_chris_t1.nii.gz"
 TRAIN = ["mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz", "mni_icbm152_gm_tal_nlin_sym_09a_converted.nii.gz",

@@ -13,9 +13,8 @@ import time
 
 from _common import data_path, table
 
-from inrz.pipeline.codec import Codec, decode
+from inrz import Codec, PluginHost, decode
 from inrz.core.device import resolve_device
-from inrz.core.host import PluginHost
 
 
 def main() -> None:

@@ -1,26 +1,59 @@
-"""inrz: compression with implicit neural representations."""
+"""inrz: compression with implicit neural representations.
+
+This module is the public surface, for users and for plugin authors alike: everything a
+modality, backend, quantizer, entropy model, dataset, baseline or metric plugin needs is
+importable from here (plus the conformance kit `inrz.testing`); the packages below are the
+core's own organisation and may move. docs/plugins.md documents the contract.
+"""
 from __future__ import annotations
 
-from .pipeline.api import Codec, Decoded, codec_from_preset, codec_from_spec, compress, decode, decompress, modality_for_path, open
-from .backends.base import Backend, EncodeContext, EncodeResult
-from .runs.baselines import Baseline, BaselineResult
-from .core.component import Component, ComponentConfig
-from .runs.datasets import Dataset, DatasetItem
+import importlib
+from typing import Any
+
+from .backends.base import Backend, EncodeContext, EncodeResult, Tensors
+from .coding.bits import Layout, Symbols, layout_size, pack_bits, unpack_bits
 from .coding.entropy import EntropyModel
-from .core.errors import (ContainerError, DatasetError, InrzError, MissingDependencyError, PluginError, SpecError,
-                     UnknownComponentError)
-from .core.hookspecs import hookimpl
-from .signal.metrics import Metric
-from .signal.modality import Modality, Signal
-from .core.host import PluginHost, get_host
 from .coding.quantize import Quantizer
+from .core.component import Component, ComponentConfig
+from .core.errors import (BaseNetworkError, ContainerError, DatasetError, InrzError, MissingDependencyError,
+                          PluginError, SpecError, UnknownComponentError, missing, require)
+from .core.hookspecs import hookimpl
+from .core.host import PluginHost, get_host
+from .core.paths import cache_dir
+from .pipeline.api import codec_from_preset, codec_from_spec, compress, decompress, modality_for_path, open
+from .pipeline.codec import Codec, Encoded
+from .pipeline.decode import Decoded, decode
+from .runs.baselines import Baseline, BaselineResult
+from .runs.datasets import Dataset, DatasetItem, fetch, resolve, sha256_of
+from .signal.grid import grid_coordinates
+from .signal.metrics import Metric, mse, psnr
+from .signal.modality import Modality, Signal
 
 __version__ = "0.1.0"
 
+#: names exposed lazily: they need an optional library (`pip install 'inrz[archive]'`)
+_LAZY = {"InrzCodec": "inrz.archive.numcodecs_codec", "InrzZarrCodec": "inrz.archive.zarr_codec"}
+
+
+def __getattr__(name: str) -> Any:
+    """`inrz.InrzZarrCodec` imports zarr only when asked for (and says which extra is missing)."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'inrz' has no attribute {name!r}")
+
+
 __all__ = [
-    "Backend", "Baseline", "BaselineResult", "Codec", "Component", "ComponentConfig", "ContainerError", "Dataset",
-    "DatasetError", "DatasetItem", "Decoded", "EncodeContext", "EncodeResult", "EntropyModel", "InrzError",
-    "Metric", "MissingDependencyError", "Modality", "PluginError", "PluginHost", "Quantizer", "Signal", "SpecError",
-    "UnknownComponentError", "codec_from_preset", "codec_from_spec", "compress", "decode", "decompress",
-    "get_host", "hookimpl", "modality_for_path", "open",
+    # plugin API: components, hooks, errors
+    "Backend", "BaseNetworkError", "Baseline", "BaselineResult", "Component", "ComponentConfig", "ContainerError",
+    "Dataset", "DatasetError", "DatasetItem", "EncodeContext", "EncodeResult", "EntropyModel", "InrzError",
+    "Layout", "Metric", "MissingDependencyError", "Modality", "PluginError", "PluginHost", "Quantizer", "Signal",
+    "SpecError", "Symbols", "Tensors", "UnknownComponentError", "get_host", "hookimpl", "missing", "require",
+    # helpers for plugins: datasets, coordinates, metrics, bit packing
+    "cache_dir", "fetch", "grid_coordinates", "layout_size", "mse", "pack_bits", "psnr", "resolve", "sha256_of",
+    "unpack_bits",
+    # the Python API
+    "Codec", "Decoded", "Encoded", "codec_from_preset", "codec_from_spec", "compress", "decode", "decompress",
+    "modality_for_path", "open",
+    # archive codecs (lazy: numcodecs / zarr)
+    "InrzCodec", "InrzZarrCodec",
 ]

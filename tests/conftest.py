@@ -18,6 +18,6 @@ def data_file(*parts: str) -> Path:
 
 @pytest.fixture(scope="module")
 def host():
-    from inrz.core.host import PluginHost
+    from inrz import PluginHost
 
     return PluginHost()

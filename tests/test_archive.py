@@ -83,7 +83,7 @@ def test_error_bound_holds_on_every_real_grid():
 
 def test_zarr_store_reads_back_within_bound_in_a_fresh_process(t2m, tmp_path):
     zarr = pytest.importorskip("zarr")
-    from inrz.archive.zarr_codec import InrzZarrCodec
+    from inrz import InrzZarrCodec
 
     path = tmp_path / "t2m.zarr"
     arr = zarr.create_array(str(path), shape=(4, 33, 49), chunks=(1, 33, 49), dtype="float32",
@@ -117,8 +117,8 @@ def test_bpp_search_keeps_the_smallest_file_within_bound(t2m):
     assert len(chosen) == min(len(s) for s in singles)
     assert np.abs(decode_array(chosen).astype(np.float64) - t2m[:4]).max() <= 0.2
     with pytest.raises(Exception, match="error-bounded"):
-        from inrz.pipeline.codec import Codec
-        from inrz.core.host import PluginHost
+        from inrz import Codec
+        from inrz import PluginHost
 
         host = PluginHost()
         codec = Codec(host.create("modality", "ndarray"), host.create("backend", {"id": "coin", "steps": 1}),
@@ -132,7 +132,7 @@ def test_zarr_store_beats_quantized_zstd_at_the_same_bound(t2m, tmp_path):
     zarr = pytest.importorskip("zarr")
     import zstandard
 
-    from inrz.archive.zarr_codec import InrzZarrCodec
+    from inrz import InrzZarrCodec
 
     bound, days = 0.1, t2m[:48]
     codec = InrzZarrCodec(max_abs_error=bound, bpp_search=[0.1, 0.25],

@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inrz.pipeline.codec import Codec, decode
-from inrz.core.errors import DatasetError, InrzError, MissingDependencyError
+from inrz import Codec, DatasetError, InrzError, MissingDependencyError, decode
 from inrz.testing import (check_config_round_trip, check_container_round_trip, check_metric, check_modality,
                           check_smoke_fit, check_spec, tiny_codec)
 
@@ -195,7 +194,9 @@ def test_coinpp_trains_and_codes_short_patches(host, modality, tmp_path, monkeyp
     import torch
 
     from inrz.nets import artifacts
-    from inrz.train.metalearn import TrainConfig, TrainData, train
+    from inrz.train.config import TrainConfig
+    from inrz.train.data import TrainData
+    from inrz.train.loop import train
 
     monkeypatch.setenv(artifacts.MODELS_ENV, str(tmp_path / "models"))
     artifacts._load_cached.cache_clear()
@@ -290,7 +291,7 @@ def offline(monkeypatch):
 
 
 def test_librispeech_downloads_verifies_and_extracts_flacs(host, tmp_path, monkeypatch):
-    from inrz.runs.datasets import sha256_of
+    from inrz import sha256_of
     from inrz_audio import datasets
 
     tree = librispeech_tree(tmp_path / "src")

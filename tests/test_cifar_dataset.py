@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inrz.core.errors import DatasetError
+from inrz import DatasetError
 
 from .conftest import data_file
 

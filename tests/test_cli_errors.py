@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from inrz.container import format as container
 from inrz.cli.main import main
+from inrz.container import format as container
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

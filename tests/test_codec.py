@@ -6,9 +6,8 @@ import pytest
 from PIL import Image
 
 import inrz
-from inrz.pipeline.codec import Codec, decode
+from inrz import Codec, ContainerError, decode
 from inrz.core.device import resolve_device
-from inrz.core.errors import ContainerError
 from inrz.signal.metrics import PSNR
 
 from .conftest import data_file
@@ -89,7 +88,7 @@ def test_python_api_round_trip(host, crop, tmp_path):
 
 
 def test_decode_with_missing_plugin_names_it(crop):
-    from inrz.core.host import PluginHost
+    from inrz import PluginHost
 
     host = PluginHost(only=[])  # no entry-point plugins: no image modality
     data = tiny_codec(PluginHost(), steps=2).encode(crop).data

@@ -8,10 +8,11 @@ import sys
 import numpy as np
 import pytest
 
+from inrz import Codec, decode, grid_coordinates
 from inrz.nets import artifacts
-from inrz.pipeline.codec import Codec, decode
-from inrz.train.metalearn import TrainConfig, TrainData, evaluate, random_patches, train
-from inrz.signal.modality import grid_coordinates
+from inrz.train.config import TrainConfig
+from inrz.train.data import TrainData, random_patches
+from inrz.train.loop import evaluate, train
 
 from .conftest import data_file
 
@@ -106,7 +107,7 @@ def test_wrong_or_missing_base_network_is_a_clear_error(base, images, host, use_
 
 
 def test_range_coding_matches_cross_entropy_and_beats_fixed_width(base, images, host, use_models):
-    from inrz.coding.entropy import pack_bits
+    from inrz import pack_bits
 
     codec = coinpp_codec(host, base)
     symbols = held_out_symbols(codec, images)

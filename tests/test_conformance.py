@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from inrz.core.host import PluginHost
+from inrz import PluginHost
 from inrz.testing import (check_config_round_trip, check_container_round_trip, check_entropy_model, check_metric,
                           check_modality, check_quantizer, check_smoke_fit, example_component, tiny_codec)
 

@@ -14,10 +14,10 @@ import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from inrz import ContainerError, InrzError
 from inrz.container import format as container
-from inrz.core import fsutil
 from inrz.container.format import FORMAT_VERSION, MAGIC, overhead, read, read_file, read_header, write, write_file
-from inrz.core.errors import ContainerError, InrzError
+from inrz.core import fsutil
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -67,7 +67,9 @@ def _archive_cases() -> dict[str, bytes]:
 def _coinpp_case(host, models_dir: Path) -> dict[str, bytes]:
     """A tiny base network trained here (training is deterministic too), then one image coded with it."""
     from inrz.nets import artifacts
-    from inrz.train.metalearn import TrainConfig, TrainData, train
+    from inrz.train.config import TrainConfig
+    from inrz.train.data import TrainData
+    from inrz.train.loop import train
 
     images = np.load(DATA / "cifar10" / "cifar10_test_100.npz")["images"]
     features = list(images[:12].astype(np.float32) / 255.0)

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from inrz.coding.entropy import Raw, Zstd, layout_size, pack_bits, unpack_bits
+from inrz import layout_size, pack_bits, unpack_bits
+from inrz.coding.entropy import Raw, Zstd
 from inrz.coding.quantize import Float16, Uniform
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

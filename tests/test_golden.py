@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inrz.pipeline.codec import decode
+from inrz import decode
 
 GOLDEN = sorted((Path(__file__).parent / "golden").glob("*.inrz"))
 

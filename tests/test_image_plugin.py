@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inrz.core.errors import DatasetError, InrzError, SpecError
+from inrz import DatasetError, InrzError, PluginHost, SpecError
 from inrz.signal.metrics import PSNR
-from inrz.core.host import PluginHost
 
 Image = pytest.importorskip("PIL.Image", reason="Pillow is not installed (pip install 'inrz[image]')")
 

@@ -10,9 +10,8 @@ import sys
 import numpy as np
 import pytest
 
+from inrz import Codec, InrzError, MissingDependencyError, decode
 from inrz.nets import artifacts
-from inrz.pipeline.codec import Codec, decode
-from inrz.core.errors import InrzError, MissingDependencyError
 from inrz.testing import (check_config_round_trip, check_container_round_trip, check_metric, check_modality,
                           check_smoke_fit, check_spec, tiny_codec)
 
@@ -202,7 +201,7 @@ def test_coin_compress_decompress_writes_a_nifti_that_overlays_the_original(host
 
 
 def test_nii_gz_files_pick_the_mri_modality(host):
-    from inrz.pipeline.api import modality_for_path
+    from inrz import modality_for_path
 
     assert modality_for_path("brain.nii.gz", host).id == modality_for_path("brain.NII", host).id == "mri"
 
@@ -213,7 +212,9 @@ def test_tiny_coinpp_train_and_encode(host, tmp_path, monkeypatch):
     the inner steps must fit it far better than the base network alone (zero latents)."""
     import torch
 
-    from inrz.train.metalearn import TrainConfig, TrainData, train
+    from inrz.train.config import TrainConfig
+    from inrz.train.data import TrainData
+    from inrz.train.loop import train
 
     modality = mri(host, max_shape=[24, 24, 24])
     volumes = [modality.to_features(modality.load(data_file(*parts)))[0] for parts in (ANATOMICAL, FLAIR)]

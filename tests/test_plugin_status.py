@@ -10,8 +10,7 @@ import types
 import pytest
 
 import inrz
-from inrz.core.errors import PluginError
-from inrz.core.host import PluginHost
+from inrz import PluginError, PluginHost
 from inrz.coding.quantize import Float16
 
 KEYS = ["name", "version", "module", "components", "status", "reason"]

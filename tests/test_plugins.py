@@ -13,9 +13,8 @@ import types
 import pytest
 
 import inrz
-from inrz.core.errors import PluginError, UnknownComponentError
-from inrz.core.host import PluginHost
-from inrz.coding.quantize import Float16, Quantizer
+from inrz import PluginError, PluginHost, Quantizer, UnknownComponentError
+from inrz.coding.quantize import Float16
 
 EXPECTED = {
     "backend": {"coin"},

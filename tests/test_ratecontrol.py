@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from inrz.pipeline.codec import Codec, decode
-from inrz.core.errors import InrzError
-from inrz.signal.metrics import PSNR
+from inrz import Codec, InrzError, decode
 from inrz.pipeline.ratecontrol import encode_to_target
+from inrz.signal.metrics import PSNR
 
 from .conftest import data_file
 

@@ -12,10 +12,10 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from inrz import SpecError
+from inrz.backends.coin import Coin, PRESETS, architecture_for_bpp
 from inrz.nets import siren
 from inrz.signal import patches
-from inrz.backends.coin import PRESETS, Coin, architecture_for_bpp
-from inrz.core.errors import SpecError
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from inrz.core.errors import SpecError
-from inrz.core.host import PluginHost
+from inrz import PluginHost, SpecError
 from inrz.runs.spec import Spec, load_spec, spec_hash
 
 SPECS = sorted((Path(__file__).resolve().parents[1] / "specs").glob("*.yaml"))

@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 
 import inrz
-from inrz.core.errors import PluginError
-from inrz.signal.modality import Modality, Signal
-from inrz.coding.quantize import Float16, Quantizer
-from inrz.testing import (check_config_round_trip, check_container_round_trip, check_coordinates,
-                          check_entropy_model, check_feature_round_trip, check_file_round_trip, check_golden,
-                          check_modality, check_quantizer, check_smoke_fit, tiny_codec)
+from inrz import Modality, PluginError, Quantizer, Signal
+from inrz.coding.quantize import Float16
+from inrz.testing import (check_config_round_trip, check_container_round_trip, check_coordinates, check_entropy_model,
+                          check_feature_round_trip, check_file_round_trip, check_golden, check_modality,
+                          check_quantizer, check_smoke_fit, tiny_codec)
 
 GOLDEN = Path(__file__).parent / "golden" / "coin_uniform8_raw.v1.inrz"
 
@@ -182,7 +181,7 @@ def test_temporary_plugin_rejects_a_duplicate_and_leaves_nothing(temporary_plugi
 
 
 def test_golden_check_reports_a_changed_decoder(inrz_host):
-    from inrz.pipeline.codec import decode
+    from inrz import decode
 
     expected = decode(GOLDEN.read_bytes(), inrz_host).signal.data
     check_golden(GOLDEN, expected, inrz_host)

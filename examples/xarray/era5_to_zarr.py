@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from inrz.archive.zarr_codec import InrzZarrCodec
+from inrz import InrzZarrCodec
 
 DEFAULT = Path(__file__).resolve().parents[3] / "shared" / "data" / "climate" / "era5_t2m_2019-03_uk.nc"
 

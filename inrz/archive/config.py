@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..pipeline.codec import Codec, decode
 from ..core.device import resolve_device
 from ..core.host import PluginHost
+from ..pipeline.codec import Codec
+from ..pipeline.decode import decode
+from ..pipeline.ratecontrol import smallest_bounded
 
 
 class ArchiveConfig(BaseModel):
@@ -54,8 +56,6 @@ def encode_array(array: np.ndarray, config_json: str) -> bytes:
     signal = codec.modality.from_array(np.ascontiguousarray(array))
     budgets = json.loads(config_json)["bpp_search"]
     if budgets:
-        from ..pipeline.ratecontrol import smallest_bounded
-
         return smallest_bounded(codec, signal, budgets)[0].data
     return codec.encode(signal).data
 

@@ -2,7 +2,7 @@
 
     numcodecs.get_codec({"id": "inrz", "max_abs_error": 0.1})
 
-Settings are those of `inrz.archive.ArchiveConfig`; `get_config()` is plain JSON.
+Settings are those of `inrz.archive.config.ArchiveConfig`; `get_config()` is plain JSON.
 """
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from .config import canonical, decode_array, encode_array
 from ..core.errors import require
+from .config import canonical, decode_array, encode_array
 
 _abc = require("numcodecs.abc", "archive")
+_compat = require("numcodecs.compat", "archive")
 
 
 class InrzCodec(_abc.Codec):
@@ -29,12 +30,8 @@ class InrzCodec(_abc.Codec):
         return {"id": self.codec_id, **json.loads(self._config_json)}
 
     def encode(self, buf) -> bytes:
-        from numcodecs.compat import ensure_ndarray_like
-
-        return encode_array(np.asarray(ensure_ndarray_like(buf)), self._config_json)
+        return encode_array(np.asarray(_compat.ensure_ndarray_like(buf)), self._config_json)
 
     def decode(self, buf, out=None):
-        from numcodecs.compat import ensure_bytes, ndarray_copy
-
-        array = decode_array(ensure_bytes(buf))
-        return ndarray_copy(array, out) if out is not None else array
+        array = decode_array(_compat.ensure_bytes(buf))
+        return _compat.ndarray_copy(array, out) if out is not None else array

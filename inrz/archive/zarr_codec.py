@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .config import canonical, decode_array, encode_array
 from ..core.errors import require
+from .config import canonical, decode_array, encode_array
 
 _codec_abc = require("zarr.abc.codec", "archive")
 

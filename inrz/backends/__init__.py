@@ -1,4 +1,2 @@
-"""Model backends: turn a signal's features into tensors worth storing, and back."""
-from .base import Backend, EncodeContext, EncodeResult
-
-__all__ = ["Backend", "EncodeContext", "EncodeResult"]
+"""Model backends: fit a representation of a signal's features, store it as named tensors,
+and evaluate it at any coordinates (`base.py` holds the contract, including rate knobs)."""

@@ -57,7 +57,7 @@ class CoinConfig(ComponentConfig):
     bpp: float | None = Field(None, gt=0)  # or: size the network for this budget (16-bit weights)
     steps: int = Field(50_000, ge=1)  # Adam steps (paper: 50k)
     lr: float = Field(2e-4, gt=0)  # Adam learning rate (paper)
-    w0: float = Field(30.0, gt=0)  # first-layer frequency (paper)
+    w0: float = Field(siren.W0, gt=0)  # sine frequency (paper)
     chunk: int = Field(8192, ge=64)  # points per chunk in the fit step (cache-sized on CPUs)
 
     @model_validator(mode="after")

@@ -16,14 +16,14 @@ from ..nets import artifacts
 from ..signal import patches
 from ..core.component import ComponentConfig
 from ..core.errors import InrzError
-from ..nets.modulated import inner_loop
+from ..nets.modulated import INNER_LR, INNER_STEPS, inner_loop
 from .base import Backend, EncodeContext, EncodeResult, Tensors
 
 
 class CoinPPConfig(ComponentConfig):
     model: str  # base network hash (`inrz train` prints it; `auto` in a spec trains one)
-    inner_steps: int = Field(3, ge=0, le=10_000)  # SGD steps on the latents when encoding (paper: 3)
-    inner_lr: float = Field(1e-2, gt=0)  # inner-loop learning rate (paper)
+    inner_steps: int = Field(INNER_STEPS, ge=0, le=10_000)  # SGD steps on the latents when encoding (paper: 3)
+    inner_lr: float = Field(INNER_LR, gt=0)  # inner-loop learning rate (paper)
     memory_mb: int = Field(1024, ge=16)  # activation budget: patches are fitted in chunks within it
 
 

@@ -1,0 +1,1 @@
+"""The `inrz` command, split by command group; `main.py` maps errors to exit codes."""

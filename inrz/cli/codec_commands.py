@@ -6,7 +6,13 @@ import json
 import sys
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
+from .. import container
 from ..core.errors import InrzError
+from ..pipeline.api import codec_from_preset, codec_from_spec, modality_for_path
+from ..pipeline.decode import build_components, decode
+from ..pipeline.ratecontrol import encode_to_target
 
 
 def add(sub) -> None:
@@ -40,8 +46,6 @@ def add(sub) -> None:
 
 
 def _compress(args) -> int:
-    from ..pipeline.api import codec_from_preset, codec_from_spec, modality_for_path
-
     if args.spec:
         codec = codec_from_spec(args.spec, args.overrides, path_hint=args.input, device=args.device)
         if args.steps is not None:
@@ -49,21 +53,15 @@ def _compress(args) -> int:
     else:
         codec = codec_from_preset(args.preset, modality_for_path(args.input), steps=args.steps or 1000,
                                   device=args.device or "auto")
-    from tqdm.auto import tqdm
-
     if args.max_abs_error is not None:
         codec = dataclasses.replace(codec, max_abs_error=args.max_abs_error)
     signal = codec.modality.load(args.input)
     if args.target_bpp is not None or args.target_psnr is not None:
-        from ..pipeline.ratecontrol import encode_to_target
-
         encoded, codec = encode_to_target(codec, signal, bpp=args.target_bpp, psnr=args.target_psnr)
     else:
         with tqdm(total=getattr(codec.backend.config, "steps", None), unit="step",
                   disable=not sys.stderr.isatty()) as bar:
             encoded = codec.encode(signal, progress=lambda step, total, fig: bar.update(1))
-    from ..container import format as container
-
     container.write_file(args.output, encoded.data)
     points = codec.modality.num_points(signal)
     print(f"{args.output}: {len(encoded.data)} bytes, {8 * len(encoded.data) / points:.4f} bits per "
@@ -72,9 +70,6 @@ def _compress(args) -> int:
 
 
 def _decompress(args) -> int:
-    from ..container import format as container
-    from ..pipeline.codec import build_components, decode
-
     data = container.read_file(args.input)
     decoded = decode(data, device=args.device, scale=args.scale, region=_parse_region(args.region))
     build_components(decoded.header)["modality"].save(decoded.signal, args.output)
@@ -83,8 +78,6 @@ def _decompress(args) -> int:
 
 
 def _info(args) -> int:
-    from ..container import format as container
-
     data = container.read_file(args.input)
     header, sections = container.read(data)
     sizes = {"file_bytes": len(data), **{f"{k}_bytes": len(v) for k, v in sections.items()}}

@@ -4,6 +4,9 @@ from __future__ import annotations
 import json
 import sys
 
+from ..core.host import PluginHost
+from ..runs.run import run
+
 #: result columns that are not distortion metrics (printed: bpp and payload_bpp, then metrics)
 NOT_METRICS = {"bpp", "payload_bpp", "bytes", "payload_bytes", "encode_seconds", "decode_seconds", "steps",
                "quality", "fit_psnr"}
@@ -24,8 +27,6 @@ def add(sub) -> None:
 
 
 def _run(args) -> int:
-    from ..runs.run import run
-
     results = run(args.spec, args.overrides, progress=not args.no_progress, fresh=args.fresh)
     out = results["spec"].get("output") or f"results/{results['spec']['name']}"
     means = {"inrz": results["results"], **{k: v["results"] for k, v in results["baselines"].items()}}
@@ -40,8 +41,6 @@ def _run(args) -> int:
 def _plugins(args) -> int:
     """Never strict: a plugin that fails to import is listed as unavailable with the reason,
     which is what someone debugging a broken install needs to see."""
-    from ..core.host import PluginHost
-
     host = PluginHost(strict=False)
     listed = [host.describe(name) for name in host.info if args.all or name != "inrz"]
     print(json.dumps(listed, indent=2))

@@ -5,6 +5,11 @@ import json
 import sys
 from pathlib import Path
 
+from ..core.host import get_host
+from ..nets.artifacts import list_models
+from ..runs.spec import load_spec
+from ..runs.training import train_from_spec
+
 
 def add(sub) -> None:
     p = sub.add_parser("train", help="meta-learn a COIN++ base network from a spec's `train:` section")
@@ -19,10 +24,6 @@ def add(sub) -> None:
 
 
 def _train(args) -> int:
-    from ..core.host import get_host
-    from ..runs.spec import load_spec
-    from ..runs.training import train_from_spec
-
     host = get_host()
     spec = load_spec(args.spec, args.overrides, host)
     digest = train_from_spec(spec, Path(args.spec), host, log=lambda m: print(m, file=sys.stderr), force=args.force)
@@ -31,8 +32,6 @@ def _train(args) -> int:
 
 
 def _models(args) -> int:
-    from ..nets.artifacts import list_models
-
     models = list_models()
     if not args.history:
         for m in models:

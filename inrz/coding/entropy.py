@@ -2,20 +2,20 @@
 
 An entropy model MUST decode exactly what it encoded given the same `layout` (names and
 shapes, in order) and symbol width, and MUST raise `ValueError` on data that does not fit
-the layout (the codec turns that into a `ContainerError`). Learned models (range coding with
-frequency tables) store their tables in their config, so a container header rebuilds them.
+the layout (the codec turns that into a `ContainerError`). Its config is stored in the
+container header, so a learned model's config names where its statistics live (COIN++'s
+`table` names a base network artifact holding its frequency tables).
 """
 from __future__ import annotations
 
 from typing import ClassVar
 
 import numpy as np
+import zstandard
 from pydantic import Field
 
 from ..core.component import Component, ComponentConfig
-
-Symbols = dict[str, np.ndarray]
-Layout = dict[str, tuple[int, ...]]
+from .bits import Layout, Symbols, concat, layout_size, pack_bits, split, unpack_bits
 
 
 class EntropyModel(Component):
@@ -28,53 +28,16 @@ class EntropyModel(Component):
         raise NotImplementedError
 
 
-def pack_bits(values: np.ndarray, bits: int) -> bytes:
-    """Fixed-width big-endian bit packing of non-negative integers < 2**bits."""
-    values = np.asarray(values, dtype=np.int64).ravel()
-    if values.size and (values.min() < 0 or values.max() >= 1 << bits):
-        raise ValueError(f"symbols out of range for {bits}-bit packing")
-    if bits in (8, 16):
-        return values.astype(">u1" if bits == 8 else ">u2").tobytes()
-    shifts = np.arange(bits - 1, -1, -1, dtype=np.int64)
-    return np.packbits(((values[:, None] >> shifts) & 1).astype(np.uint8).ravel()).tobytes()
-
-
-def unpack_bits(data: bytes, count: int, bits: int) -> np.ndarray:
-    if len(data) != (count * bits + 7) // 8:
-        raise ValueError(f"packed data is {len(data)} bytes, expected {(count * bits + 7) // 8}")
-    if bits in (8, 16):
-        return np.frombuffer(data, dtype=">u1" if bits == 8 else ">u2").astype(np.int64)
-    flat = np.unpackbits(np.frombuffer(data, dtype=np.uint8))[: count * bits].reshape(count, bits)
-    return (flat.astype(np.int64) << np.arange(bits - 1, -1, -1, dtype=np.int64)).sum(axis=1)
-
-
-def _concat(symbols: Symbols) -> np.ndarray:
-    return np.concatenate([np.asarray(v, np.int64).ravel() for v in symbols.values()]) if symbols else np.zeros(0, np.int64)
-
-
-def _split(flat: np.ndarray, layout: Layout) -> Symbols:
-    out, offset = {}, 0
-    for name, shape in layout.items():
-        n = int(np.prod(shape, dtype=np.int64))
-        out[name] = flat[offset:offset + n].reshape(shape)
-        offset += n
-    return out
-
-
-def layout_size(layout: Layout) -> int:
-    return int(sum(int(np.prod(s, dtype=np.int64)) for s in layout.values()))
-
-
 class Raw(EntropyModel):
     """No entropy coding: every symbol takes exactly `bits` bits (the paper's COIN rate)."""
 
     id = "raw"
 
     def encode(self, symbols: Symbols, bits: int) -> bytes:
-        return pack_bits(_concat(symbols), bits)
+        return pack_bits(concat(symbols), bits)
 
     def decode(self, data: bytes, layout: Layout, bits: int) -> Symbols:
-        return _split(unpack_bits(data, layout_size(layout), bits), layout)
+        return split(unpack_bits(data, layout_size(layout), bits), layout)
 
 
 class ZstdConfig(ComponentConfig):
@@ -89,14 +52,10 @@ class Zstd(EntropyModel):
     Config: ClassVar = ZstdConfig
 
     def encode(self, symbols: Symbols, bits: int) -> bytes:
-        import zstandard
-
-        packed = pack_bits(_concat(symbols), bits)
+        packed = pack_bits(concat(symbols), bits)
         return zstandard.ZstdCompressor(level=self.config.level).compress(self._shuffle(packed, bits, forward=True))
 
     def decode(self, data: bytes, layout: Layout, bits: int) -> Symbols:
-        import zstandard
-
         expected = (layout_size(layout) * bits + 7) // 8
         try:
             size = zstandard.frame_content_size(data)
@@ -108,9 +67,10 @@ class Zstd(EntropyModel):
             raise ValueError(f"zstd payload is corrupt: {exc}") from exc
         if not dobj.eof or dobj.unused_data:  # one-shot decompress would ignore trailing bytes
             raise ValueError("zstd payload is truncated or has trailing bytes")
-        return _split(unpack_bits(self._shuffle(packed, bits, forward=False), layout_size(layout), bits), layout)
+        return split(unpack_bits(self._shuffle(packed, bits, forward=False), layout_size(layout), bits), layout)
 
     def _shuffle(self, packed: bytes, bits: int, forward: bool) -> bytes:
+        """Byte planes of 16-bit symbols (high bytes, then low bytes), as Blosc's shuffle does."""
         if not self.config.shuffle or bits != 16 or len(packed) % 2:
             return packed
         arr = np.frombuffer(packed, np.uint8)

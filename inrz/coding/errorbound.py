@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import zstandard
 
 from ..core.errors import ContainerError
+from ..signal.ndarray import cast
 
 MARGIN = 1e-3  # step = 2 * bound * (1 - MARGIN)
 
@@ -31,8 +33,7 @@ def residual_sections(original: np.ndarray, approx: np.ndarray, bound: float) ->
 
 
 def apply(approx: np.ndarray, q: np.ndarray, step: float, dtype: np.dtype) -> np.ndarray:
-    from ..signal.ndarray import cast
-
+    """`approx` plus `q` steps, rounded and clipped to `dtype` as the decoder delivers it."""
     return cast(approx.astype(np.float64) + q.reshape(approx.shape).astype(np.float64) * step, dtype)
 
 
@@ -54,8 +55,6 @@ def decode(approx: np.ndarray, info: dict[str, Any], sections: dict[str, bytes])
 
 def encode_ints(values: np.ndarray) -> bytes:
     """Zigzag, narrowest unsigned width, byte planes, zstd: residuals are mostly 0 and +-1."""
-    import zstandard
-
     z = ((values << 1) ^ (values >> 63)).astype(np.uint64)
     width = next(w for w in (1, 2, 4, 8) if z.size == 0 or int(z.max()) < 1 << (8 * w))
     planes = z.astype(f"<u{width}").view(np.uint8).reshape(-1, width).T.tobytes()
@@ -64,8 +63,6 @@ def encode_ints(values: np.ndarray) -> bytes:
 
 def decode_ints(data: bytes, count: int) -> tuple[np.ndarray, int]:
     """Inverse of `encode_ints`; returns the values and how many bytes the frame used."""
-    import zstandard
-
     if len(data) < 9 or data[0] not in (1, 2, 4, 8) or int.from_bytes(data[1:9], "little") != count:
         raise ValueError("bad residual frame header")
     width = data[0]

@@ -1,23 +1,19 @@
-"""Quantization and range coding of COIN++ latents, with statistics learned at training time.
+"""COIN++'s latent quantizer: clip at mean +- k std, then 2**bits uniform levels, with the
+statistics learned at training time.
 
-Both components name a base network artifact (`model: <hash>`); the statistics and the
-frequency tables live in the artifact, so a container header stays a few hundred bytes.
-Tables are integer counts per latent dimension, for symbols quantized with global and with
-per-dimension statistics; the coder turns them into probabilities with a few float64 sums and
-divisions in a fixed order, which is exact-rounded IEEE arithmetic and so identical on every
-machine, and `constriction` quantizes those to its fixed-point model deterministically.
+The quantizer names a base network artifact (`model: <hash>`); the statistics live in the
+artifact, so a container header stays small. `inrz.train` fits them with `latent_stats` and
+quantizes training latents with `uniform_symbols` to fit the entropy tables (`table.py`).
 """
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import numpy as np
 from pydantic import Field
 
-from ..nets import artifacts
 from ..core.component import ComponentConfig
-from .entropy import EntropyModel, Layout, Symbols, layout_size
-from ..core.errors import InrzError
+from ..nets import artifacts
 from .quantize import Quantizer, Tensors
 
 #: clipping range in standard deviations per bit width: fewer levels, tighter range
@@ -81,82 +77,3 @@ class LatentUniform(Quantizer):
         mean, std = self._params()
         r = std_range_for(self.bits, self.config.std_range)
         return {k: uniform_values(v, mean, std, self.bits, r) for k, v in symbols.items()}
-
-
-def count_table(symbols: np.ndarray, bits: int) -> list:
-    """Raw symbol counts per latent dimension, (D, 2**bits), as nested int lists."""
-    n = 1 << bits
-    return [np.bincount(symbols[:, d], minlength=n)[:n].tolist() for d in range(symbols.shape[1])]
-
-
-def table_probabilities(counts: np.ndarray, per_dim: bool) -> np.ndarray:
-    """Probabilities from counts (D, n): pooled add-one for the global table; per dimension,
-    counts shrunk towards the pooled distribution with a prior weight of n samples, so sparse
-    dimensions fall back on the global shape instead of on a flat add-one guess."""
-    pooled = counts.sum(axis=0) + 1.0
-    p_pool = pooled / pooled.sum()
-    if not per_dim:
-        return p_pool
-    n = counts.shape[1]
-    return (counts + n * p_pool) / (counts.sum(axis=1, keepdims=True) + n)
-
-
-class TableConfig(ComponentConfig):
-    model: str  # base network hash holding the frequency tables
-    per_dim: bool = False  # one table per latent dimension instead of one for all
-    stats: Literal["global", "per_dim"] = "global"  # the quantizer statistics the symbols come from (match it)
-
-
-class Table(EntropyModel):
-    """Range coding (constriction) with frequency tables fitted on training latents."""
-
-    id = "table"
-    Config: ClassVar = TableConfig
-
-    def probabilities(self, bits: int, layout: Layout) -> np.ndarray:
-        """Per-symbol probabilities (count, 2**bits) in the order symbols are coded."""
-        tables = artifacts.load(self.config.model).tables.get(str(bits))
-        if tables is None:
-            raise InrzError(f"base network {self.config.model} has no {bits}-bit tables; "
-                            "retrain with that width in train.quant_bits")
-        probs = table_probabilities(np.asarray(tables[self.config.stats], np.float64), self.config.per_dim)
-        if not self.config.per_dim:
-            return np.broadcast_to(probs, (layout_size(layout), probs.shape[-1]))
-        rows = [np.tile(probs, (int(np.prod(shape[:-1])), 1)) for shape in layout.values()]
-        if any(shape[-1] != probs.shape[0] for shape in layout.values()):
-            raise ValueError("per-dimension tables do not match the latent size")
-        return np.concatenate(rows) if rows else np.zeros((0, probs.shape[-1]))
-
-    def encode(self, symbols: Symbols, bits: int) -> bytes:
-        import constriction
-
-        layout = {k: v.shape for k, v in symbols.items()}
-        flat = np.concatenate([v.ravel() for v in symbols.values()]).astype(np.int32)
-        enc = constriction.stream.queue.RangeEncoder()
-        enc.encode(flat, constriction.stream.model.Categorical(perfect=False), self._probs(bits, layout))
-        return enc.get_compressed().astype("<u4").tobytes()
-
-    def decode(self, data: bytes, layout: Layout, bits: int) -> Symbols:
-        import constriction
-
-        if len(data) % 4:
-            raise ValueError("range-coded payload is not a whole number of 32-bit words")
-        dec = constriction.stream.queue.RangeDecoder(np.frombuffer(data, "<u4").astype(np.uint32))
-        flat = np.asarray(dec.decode(constriction.stream.model.Categorical(perfect=False), self._probs(bits, layout)),
-                          np.int64)
-        out, offset = {}, 0
-        for name, shape in layout.items():
-            n = int(np.prod(shape))
-            out[name] = flat[offset:offset + n].reshape(shape)
-            offset += n
-        return out
-
-    def _probs(self, bits: int, layout: Layout) -> np.ndarray:
-        return np.ascontiguousarray(self.probabilities(bits, layout), dtype=np.float64)
-
-    def estimate_bits(self, symbols: Symbols, bits: int) -> float:
-        """Cross-entropy of the symbols under the table: the ideal code length."""
-        layout = {k: v.shape for k, v in symbols.items()}
-        flat = np.concatenate([v.ravel() for v in symbols.values()])
-        probs = self._probs(bits, layout)
-        return float(-np.log2(probs[np.arange(flat.size), flat]).sum())

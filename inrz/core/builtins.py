@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from ..backends.coin import Coin
 from ..backends.coinpp import CoinPP
-from ..runs.datasets import Folder
 from ..coding.entropy import Raw, Zstd
-from .hookspecs import hookimpl
-from ..coding.latent import LatentUniform, Table
+from ..coding.latent import LatentUniform
+from ..coding.quantize import Float16, Uniform
+from ..coding.table import Table
+from ..runs.datasets import Folder
 from ..signal.metrics import MSE, PSNR, MaxAbsError
 from ..signal.ndarray import NdArray
-from ..coding.quantize import Float16, Uniform
+from .hookspecs import hookimpl
 
 
 @hookimpl

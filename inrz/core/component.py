@@ -54,7 +54,7 @@ class Component:
 
     @classmethod
     def available(cls) -> str | None:
-        """None if this component can run here, else the reason (e.g. `inrz.errors.missing(...)`)."""
+        """None if this component can run here, else the reason (e.g. `inrz.missing(...)`)."""
         return None
 
     def __eq__(self, other: object) -> bool:

@@ -5,6 +5,9 @@ Embedding applications catch `InrzError` to handle any failure of ours.
 """
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 
 class InrzError(Exception):
     """Base class: a problem the user can act on (never a bug in inrz)."""
@@ -42,15 +45,19 @@ class DatasetError(InrzError):
     """A dataset cannot be read or fetched (missing files, checksum mismatch, no network)."""
 
 
-def require(module: str, extra: str, package: str = "inrz"):
+class BaseNetworkError(InrzError):
+    """A COIN++ base network is missing, corrupt, or not the one a container was written with."""
+
+    exit_code = 3
+
+
+def require(module: str, extra: str, package: str = "inrz") -> ModuleType:
     """Import an optional dependency or explain which extra provides it.
 
     A plugin calls this where it first needs the library (not at import time), so the plugin
     still loads and `inrz plugins --all` can report it as unavailable with this message.
     Third-party plugins pass their own distribution name: `require("h5py", "hdf5", "inrz-foo")`.
     """
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError as exc:

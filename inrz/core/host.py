@@ -1,6 +1,6 @@
 """The only module that touches pluggy: loads plugins and fills a `Registry`.
 
-Built-in components (`inrz.builtins`) go through the same hooks as third-party plugins.
+Built-in components (`inrz.core.builtins`) go through the same hooks as third-party plugins.
 Third-party and bundled modality plugins are found through the entry-point group `inrz`;
 the env var `INRZ_PLUGINS` (comma-separated entry-point names) limits which ones load.
 Each `PluginHost` has its own plugin manager, so embedding applications stay isolated.
@@ -15,7 +15,14 @@ from types import ModuleType
 
 import pluggy
 
-from . import hookspecs
+from ..backends.base import Backend
+from ..coding.entropy import EntropyModel
+from ..coding.quantize import Quantizer
+from ..runs.baselines import Baseline
+from ..runs.datasets import Dataset
+from ..signal.metrics import Metric
+from ..signal.modality import Modality
+from . import builtins, hookspecs
 from .errors import PluginError
 from .registry import Registry
 
@@ -31,19 +38,9 @@ HOOK_KINDS = {
     "register_baselines": "baseline",
     "register_metrics": "metric",
 }
-
-
-def _kind_bases() -> dict:
-    from ..backends.base import Backend
-    from ..runs.baselines import Baseline
-    from ..runs.datasets import Dataset
-    from ..coding.entropy import EntropyModel
-    from ..signal.metrics import Metric
-    from ..signal.modality import Modality
-    from ..coding.quantize import Quantizer
-
-    return {"modality": Modality, "backend": Backend, "quantizer": Quantizer, "entropy": EntropyModel,
-            "dataset": Dataset, "baseline": Baseline, "metric": Metric}
+#: the base class every component of a kind must subclass
+KIND_BASES = {"modality": Modality, "backend": Backend, "quantizer": Quantizer, "entropy": EntropyModel,
+              "dataset": Dataset, "baseline": Baseline, "metric": Metric}
 
 
 @dataclass
@@ -68,10 +65,8 @@ class PluginHost:
         self.strict = strict
         self.pm = pluggy.PluginManager("inrz")
         self.pm.add_hookspecs(hookspecs)
-        self.registry = Registry(_kind_bases(), hooks={kind: hook for hook, kind in HOOK_KINDS.items()})
+        self.registry = Registry(KIND_BASES, hooks={kind: hook for hook, kind in HOOK_KINDS.items()})
         self.info: dict[str, PluginInfo] = {}
-        from . import builtins
-
         self._load(builtins, "inrz", _version("inrz"))
         if entry_points:
             self._load_entry_points(only if only is not None else _env_filter())

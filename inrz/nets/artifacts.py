@@ -16,20 +16,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import safetensors.torch
 import torch
 
-from ..runs.datasets import cache_dir
-from ..core.errors import InrzError
+from ..core.errors import BaseNetworkError
 from ..core.fsutil import atomic_write
+from ..core.paths import cache_dir
 from .modulated import ModulatedShape, ModulatedSiren
 
 MODELS_ENV = "INRZ_MODELS_DIR"
-
-
-class BaseNetworkError(InrzError):
-    """A base network is missing, corrupt, or not the one a container was written with."""
-
-    exit_code = 3
+__all__ = ["MODELS_ENV", "BaseNetwork", "BaseNetworkError", "content_hash", "list_models", "load", "models_dir", "save"]
 
 
 @dataclass
@@ -38,7 +34,7 @@ class BaseNetwork:
     patch: list[int]
     state: dict[str, torch.Tensor]
     stats: dict[str, Any] = field(default_factory=dict)  # latent mean/std, global and per dimension
-    tables: dict[str, Any] = field(default_factory=dict)  # "<bits>/<std_range>" -> {"global": counts, "per_dim": counts}
+    tables: dict[str, Any] = field(default_factory=dict)  # "<bits>" -> {"global": counts, "per_dim": counts}
     info: dict[str, Any] = field(default_factory=dict)  # training data, steps, validation PSNR
     hash: str = ""
 
@@ -53,7 +49,8 @@ class BaseNetwork:
         return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
-def models_dir(override: str | None = None) -> Path:
+def models_dir(override: str | Path | None = None) -> Path:
+    """`override`, else `$INRZ_MODELS_DIR`, else `<cache dir>/models`."""
     if override:
         return Path(override).expanduser()
     if os.environ.get(MODELS_ENV):
@@ -62,9 +59,7 @@ def models_dir(override: str | None = None) -> Path:
 
 
 def _weights_bytes(state: dict[str, torch.Tensor]) -> bytes:
-    from safetensors.torch import save
-
-    return save({k: v.detach().cpu().contiguous() for k, v in sorted(state.items())})
+    return safetensors.torch.save({k: v.detach().cpu().contiguous() for k, v in sorted(state.items())})
 
 
 def content_hash(weights: bytes, config: bytes) -> str:
@@ -83,8 +78,6 @@ def save(net: BaseNetwork, directory: str | Path | None = None) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _load_cached(folder: str, expected: str) -> BaseNetwork:
-    from safetensors.torch import load
-
     try:
         weights = (Path(folder) / "weights.safetensors").read_bytes()
         config = (Path(folder) / "config.json").read_bytes()
@@ -98,8 +91,8 @@ def _load_cached(folder: str, expected: str) -> BaseNetwork:
     if got != expected:
         raise BaseNetworkError(f"base network folder {folder} is corrupt: its content hash is {got}, not {expected}")
     data = json.loads(config)
-    return BaseNetwork(ModulatedShape(**data["shape"]), data["patch"], load(weights), data["stats"], data["tables"],
-                       data["info"], got)
+    return BaseNetwork(ModulatedShape(**data["shape"]), data["patch"], safetensors.torch.load(weights), data["stats"],
+                       data["tables"], data["info"], got)
 
 
 def load(hash: str, directory: str | Path | None = None) -> BaseNetwork:

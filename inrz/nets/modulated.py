@@ -5,6 +5,8 @@ and per datum a latent vector mapped linearly to a shift of every hidden unit:
     out     = W_L h_L + b_L + 0.5
 
 Everything is batched over a leading axis of latents (one bmm per layer for all patches).
+The architecture's defaults (the paper's) are `inrz.train.TrainConfig`'s: a shape is always
+built from a training config or read back from an artifact.
 """
 from __future__ import annotations
 
@@ -15,14 +17,19 @@ import torch
 from torch import nn
 
 
+#: the paper's inner loop (k SGD steps on the latents from zero), when training and when encoding
+INNER_STEPS = 3
+INNER_LR = 1e-2
+
+
 @dataclass(frozen=True)
 class ModulatedShape:
     d_in: int
     d_out: int
-    depth: int = 10  # sine layers (paper: 10 for images)
-    width: int = 512  # hidden units (paper: 512 for CIFAR-10)
-    latent_dim: int = 128  # numbers stored per datum/patch
-    w0: float = 50.0  # COIN++ default
+    depth: int  # sine layers
+    width: int  # hidden units per layer
+    latent_dim: int  # numbers stored per datum/patch
+    w0: float  # sine frequency
 
 
 class ModulatedSiren(nn.Module):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 Params = list[tuple[torch.Tensor, torch.Tensor]]  # [(W (B, out, in), b (B, out)), ...]
+W0 = 30.0  # sine frequency (Sitzmann et al. 2020; COIN)
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class SirenShape:
     d_out: int
     depth: int  # number of sine layers (COIN's num_layers); depth + 1 linear maps in all
     width: int
-    w0: float = 30.0
+    w0: float = W0
 
     def layer_dims(self) -> list[tuple[int, int]]:
         dims = [self.d_in] + [self.width] * self.depth + [self.d_out]

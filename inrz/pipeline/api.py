@@ -9,29 +9,26 @@ from typing import Any
 
 import numpy as np
 
-from ..container import format as container
-from .codec import Codec, Decoded, decode
+from .. import container
 from ..core.device import resolve_device
 from ..core.errors import InrzError
-from ..signal.modality import Modality
+from ..core.host import PluginHost, get_host
 from ..runs.spec import Spec, load_spec
+from ..runs.training import resolve_auto_models
+from ..signal import select
+from ..signal.modality import Modality
+from .codec import Codec
+from .decode import Decoded, decode
+from .ratecontrol import encode_to_target
 
 
-def _host(host):
-    from ..core.host import get_host
-
+def _host(host: PluginHost | None) -> PluginHost:
     return host or get_host()
 
 
-def modality_for_path(path: str | Path, host=None) -> Modality:
-    """The modality whose `extensions` include the file's suffix."""
-    host = _host(host)
-    suffix, name = Path(path).suffix.lower(), Path(path).name.lower()
-    for mid, entry in host.registry.entries("modality").items():
-        if any(name.endswith(ext) for ext in entry.cls.extensions):  # multi-part suffixes too (.nii.gz)
-            return host.create("modality", mid)
-    known = sorted({e for entry in host.registry.entries("modality").values() for e in entry.cls.extensions})
-    raise InrzError(f"no modality reads {suffix or 'suffix-less'} files ({path}); known suffixes: {', '.join(known)}")
+def modality_for_path(path: str | Path, host: PluginHost | None = None) -> Modality:
+    """The modality whose `extensions` end the file's name."""
+    return select.modality_for_path(path, _host(host))
 
 
 def codec_from_spec(spec: str | Path | Spec, overrides: list[str] = (), path_hint: str | Path | None = None,
@@ -39,8 +36,6 @@ def codec_from_spec(spec: str | Path | Spec, overrides: list[str] = (), path_hin
     """The codec a spec describes (its dataset is ignored)."""
     host = _host(host)
     if not isinstance(spec, Spec):
-        from ..runs.training import resolve_auto_models
-
         spec = resolve_auto_models(load_spec(spec, overrides, host), Path(spec), host)
     if spec.modality is not None:
         modality = host.create("modality", spec.modality)
@@ -67,10 +62,11 @@ def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec:
              preset: str | None = None, modality: str | None = None, meta: dict[str, Any] | None = None,
              max_abs_error: float | None = None, target_bpp: float | None = None,
              target_psnr: float | None = None, host=None) -> bytes:
-    """Compress an array (give `modality`, e.g. "ndarray" or "image") or a file into `.inrz` bytes.
+    """Compress an array (give `modality`, a registered modality id such as "ndarray") or a file
+    into `.inrz` bytes.
 
     `max_abs_error` adds a residual so that no decoded value is further off; `target_bpp` or
-    `target_psnr` lets the codec pick its configuration on this datum (`inrz.ratecontrol`).
+    `target_psnr` lets the codec pick its configuration on this datum (`inrz.pipeline.ratecontrol`).
     """
     host = _host(host)
     is_path = isinstance(data, (str, Path))
@@ -78,15 +74,14 @@ def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec:
         codec = codec_from_spec(spec, path_hint=data if is_path else None, host=host)
     if codec is None:
         if modality is None and not is_path:
-            raise InrzError("compressing an array needs `modality=` (e.g. 'image'), a spec or a codec")
+            raise InrzError("compressing an array needs `modality=` (a registered modality id, e.g. 'ndarray'), "
+                            "a spec or a codec")
         mod = host.create("modality", modality) if modality else modality_for_path(data, host)
         codec = codec_from_preset(preset or "0.3bpp", mod, host=host)
     if max_abs_error is not None:
         codec = dataclasses.replace(codec, max_abs_error=max_abs_error)
     signal = codec.modality.load(data) if is_path else codec.modality.from_array(np.asarray(data), meta)
     if target_bpp is not None or target_psnr is not None:
-        from .ratecontrol import encode_to_target
-
         return encode_to_target(codec, signal, bpp=target_bpp, psnr=target_psnr, host=host)[0].data
     return codec.encode(signal).data
 

@@ -16,9 +16,11 @@ from typing import Iterable
 
 import numpy as np
 
-from .codec import Codec, Encoded, decode
 from ..core.errors import InrzError, SpecError
+from ..signal.metrics import PSNR
 from ..signal.modality import Signal
+from .codec import Codec, Encoded
+from .decode import decode
 
 COIN_LADDER = (0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.9, 1.2, 1.8, 2.4, 3.6, 4.8, 8.0)
 BITS_LADDER = (3, 4, 5, 6, 7, 8)
@@ -85,8 +87,6 @@ def _predicted_bits(codec: Codec, signal: Signal, dims: tuple[int, int]) -> floa
 
 
 def _psnr(codec: Codec, signal: Signal, enc: Encoded, host) -> float:
-    from ..signal.metrics import PSNR
-
     return PSNR().compute(signal, decode(enc.data, host, codec.device).signal, codec.modality)
 
 

@@ -1,8 +1,9 @@
 """Datasets: named collections of input files, read locally or fetched with checksums.
 
 A dataset MUST return `DatasetItem`s in a stable order. Fetching datasets download into
-`cache_dir()` (spec's `cache_dir`, else `$INRZ_CACHE_DIR`, else the platform user cache) and
-verify a SHA-256 for every file, so a corrupted or tampered download is never used.
+`inrz.cache_dir(self.config.cache_dir)` (the dataset's own `cache_dir` setting, else
+`$INRZ_CACHE_DIR`, else the platform user cache) with `fetch`, which verifies a SHA-256 for
+every file, so a corrupted or tampered download is never used.
 """
 from __future__ import annotations
 
@@ -19,8 +20,6 @@ from pydantic import Field
 from ..core.component import Component, ComponentConfig
 from ..core.errors import DatasetError
 
-CACHE_ENV = "INRZ_CACHE_DIR"
-
 
 @dataclass(frozen=True)
 class DatasetItem:
@@ -36,22 +35,14 @@ class Dataset(Component):
         raise NotImplementedError
 
 
-def cache_dir(override: str | None = None) -> Path:
-    if override:
-        return Path(override).expanduser()
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("inrz"))
-
-
 def resolve(path: str | Path, base_dir: Path | None) -> Path:
+    """A config's path: absolute or `~` as given, else relative to `base_dir` (the spec's folder)."""
     p = Path(path).expanduser()
     return p if p.is_absolute() or base_dir is None else (base_dir / p)
 
 
 def sha256_of(path: Path, algorithm: str = "sha256") -> str:
+    """The hex digest of a file, read in 1 MiB blocks (datasets are large)."""
     h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

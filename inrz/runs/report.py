@@ -13,13 +13,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy
+import torch
+
 from ..core.fsutil import atomic_write
 
 
 def environment(spec, shash: str, device, host) -> dict[str, Any]:
-    import numpy
-    import torch
-
+    """What produced the results: versions, device, threads, plugins, seed, spec hash, date."""
     plugins = {name: info.version for name, info in host.info.items()}
     return {"inrz": _version("inrz"), "python": platform.python_version(), "torch": torch.__version__,
             "numpy": numpy.__version__, "platform": platform.platform(), "device": str(device),

@@ -11,13 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from .. import container
-from . import report
-from ..pipeline.codec import Codec, decode
 from ..core.device import resolve_device
 from ..core.errors import InrzError
 from ..core.fsutil import atomic_write
+from ..core.host import get_host
+from ..pipeline.codec import Codec
+from ..pipeline.decode import decode
 from ..signal.modality import Modality, Signal
+from ..signal.select import modality_for_path
+from . import report
 from .spec import Spec, load_spec, spec_hash
 from .training import resolve_auto_models
 
@@ -34,8 +39,6 @@ class Pending:
 def run(spec_path: str | Path, overrides: list[str] = (), host=None, progress: bool = True,
         fresh: bool = False) -> dict[str, Any]:
     """Run a spec end to end and return the results dict written to `results.json`."""
-    from ..core.host import get_host
-
     host = host or get_host()
     spec_path = Path(spec_path)
     spec = resolve_auto_models(load_spec(spec_path, overrides, host), spec_path, host)
@@ -139,13 +142,7 @@ def _baselines(signal: Signal, target_bytes: int, modality: Modality, spec: Spec
 
 
 def _modality_for(path: Path, spec: Spec, host) -> Modality:
-    if spec.modality is not None:
-        return host.create("modality", spec.modality)
-    suffix, name = path.suffix.lower(), path.name.lower()
-    for mid, entry in host.registry.entries("modality").items():
-        if any(name.endswith(ext) for ext in entry.cls.extensions):  # multi-part suffixes too (.nii.gz)
-            return host.create("modality", mid)
-    raise InrzError(f"no modality reads {suffix!r} files ({path}); set `modality:` in the spec")
+    return host.create("modality", spec.modality) if spec.modality is not None else modality_for_path(path, host)
 
 
 def _batches(pending: list[Pending], size: int):
@@ -163,8 +160,6 @@ def _batches(pending: list[Pending], size: int):
 
 
 def _bar(total: int, done: int, enabled: bool):
-    from tqdm.auto import tqdm
-
     return tqdm(total=total, initial=done, unit="item", disable=not enabled, dynamic_ncols=True)
 
 

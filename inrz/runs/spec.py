@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..core.errors import SpecError, UnknownComponentError
+from ..core.host import get_host
+from ..train.config import TrainConfig
 
 
 class CompareSpec(BaseModel):
@@ -44,7 +46,7 @@ class Spec(BaseModel):
     baselines: list[dict[str, Any]] = []  # classical codecs compared at the same file size
     compare: list[CompareSpec] = []  # other inrz pipelines on the same items (e.g. COIN next to COIN++)
     metrics: list[str] | None = None  # default: the modality's
-    train: dict[str, Any] | None = None  # COIN++: how to meta-learn the base network (see inrz.meta.TrainConfig)
+    train: dict[str, Any] | None = None  # COIN++: how to meta-learn the base network (see inrz.train.TrainConfig)
     batch_size: int = Field(1, ge=1)  # data fitted together (same grid shape); raise on GPUs
     output: str | None = None  # default: results/<name> (relative to the working directory)
 
@@ -67,8 +69,7 @@ def load_spec(path: str | Path, overrides: list[str] = (), host=None) -> Spec:
 
 
 def validate(raw: dict, source: str = "<spec>", lines: dict | None = None, host=None) -> Spec:
-    from ..core.host import get_host
-
+    """A parsed spec as a `Spec`, every component section checked against its registered Config."""
     lines = lines or {}
     try:
         spec = Spec.model_validate(raw)
@@ -109,8 +110,6 @@ def _check_component(host, kind: str, config: dict, where: tuple, source: str, l
 
 
 def _check_train(host, train: dict, source: str, lines: dict) -> None:
-    from ..train.metalearn import TrainConfig
-
     try:
         TrainConfig.model_validate(train)
     except ValidationError as exc:

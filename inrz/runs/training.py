@@ -1,5 +1,6 @@
-"""Glue between specs and `inrz.meta`: load training data, train once per (spec, data),
-and replace `model: auto` in a spec by the trained base network's hash.
+"""Training from a spec (`inrz train`, `model: auto`): load the `train:` section's data, train
+once per (spec, data) with `inrz.train`, and replace `model: auto` in a spec by the trained
+base network's hash.
 
 Trainings are cached: `<models dir>/by-spec/<train hash>` names the artifact trained from the
 same `train:` section, seed and data files, so `inrz run` trains only when something changed.
@@ -13,20 +14,22 @@ from typing import Callable
 
 import numpy as np
 
-from ..nets import artifacts
-from ..train import distributed
 from ..core.device import resolve_device
 from ..core.errors import SpecError
 from ..core.fsutil import atomic_write
-from ..train.metalearn import TrainConfig, TrainData, train
+from ..nets import artifacts
+from ..signal.select import modality_for_path
+from ..train import distributed
+from ..train.config import TrainConfig
+from ..train.data import TrainData
+from ..train.loop import train
 from .spec import Spec
 
 AUTO = "auto"
 
 
 def load_data(cfg: TrainConfig, spec: Spec, base_dir: Path, host) -> TrainData:
-    from ..pipeline.api import modality_for_path
-
+    """Features of the training and validation files, and the first file's coordinates."""
     metas = []
 
     def features(items):

@@ -1,19 +1,23 @@
 """Distortion metrics between an original and a decoded `Signal`.
 
 A metric MUST compare the arrays the user has (native dtype and range), not the network's
-normalised output, so a figure means what a user sees. `higher_is_better` orders RD curves.
+normalised output, so a figure means what a user sees, and return a Python float.
+`higher_is_better` orders RD curves; `unit` labels report columns and plot axes ("dB", "K").
+
+`mse` and `psnr` are the helpers every metric and every fit log uses, so a PSNR means the
+same thing in a training log, a fit's progress bar and a report.
 """
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 
 from ..core.component import Component
+from .modality import Modality, Signal
 
-if TYPE_CHECKING:
-    from .modality import Modality, Signal
+Value = TypeVar("Value")  # a float, a numpy array or a torch tensor
 
 
 class Metric(Component):
@@ -21,15 +25,30 @@ class Metric(Component):
     higher_is_better: ClassVar[bool] = True
     unit: ClassVar[str] = ""
 
-    def compute(self, original: "Signal", decoded: "Signal", modality: "Modality") -> float:
+    def compute(self, original: Signal, decoded: Signal, modality: Modality) -> float:
         raise NotImplementedError
 
 
 def mse(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean squared error in float64, over every value of two arrays of one shape."""
     if a.shape != b.shape:
         raise ValueError(f"cannot compare arrays of shapes {a.shape} and {b.shape}")
     diff = a.astype(np.float64) - b.astype(np.float64)
     return float(np.mean(diff * diff))
+
+
+def psnr(mse: Value, peak: float = 1.0) -> Value:
+    """Peak signal-to-noise ratio in dB, `-10 log10(mse / peak**2)`; an error of 0 gives inf.
+
+    Works elementwise on numpy arrays and torch tensors (in their own dtype), so fits and
+    training logs compute PSNR of per-datum errors with this same function.
+    """
+    if isinstance(mse, (int, float, np.floating)):
+        return math.inf if mse == 0 else -10.0 * math.log10(float(mse) / (peak * peak))
+    if hasattr(mse, "log10"):  # a torch tensor
+        return -10.0 * (mse / (peak * peak)).log10()
+    with np.errstate(divide="ignore"):
+        return -10.0 * np.log10(np.asarray(mse) / (peak * peak))
 
 
 class PSNR(Metric):
@@ -39,12 +58,12 @@ class PSNR(Metric):
     unit = "dB"
 
     def compute(self, original, decoded, modality) -> float:
-        err = mse(original.data, decoded.data)
-        peak = modality.peak(original.meta)
-        return math.inf if err == 0 else 10.0 * math.log10(peak * peak / err)
+        return psnr(mse(original.data, decoded.data), modality.peak(original.meta))
 
 
 class MSE(Metric):
+    """Mean squared error in the data's units, squared."""
+
     id = "mse"
     higher_is_better = False
 

@@ -18,7 +18,7 @@ A modality MAY:
   points), so the conformance kit (`inrz.testing`) and the core's conformance tests can
   check it without a sample file; the default None means "pass a sample yourself";
 - override the classmethod `available()` (see `inrz.component`) to say why it cannot run
-  here, e.g. `return inrz.errors.missing("PIL.Image", "image")`.
+  here, e.g. `return inrz.missing("h5py", "hdf5", "inrz-foo")`.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from ..core.component import Component
+from .grid import grid_coordinates
 
 
 @dataclass
@@ -91,19 +92,10 @@ class Modality(Component):
         return 1.0
 
     def rate_figures(self, num_bytes: int, meta: dict[str, Any]) -> dict[str, float]:
-        """Rates in the modality's own units for reports, next to bits per point (audio: kbps)."""
+        """Rates in the modality's own units for reports, next to bits per point (e.g. kbit/s)."""
         return {}
 
     def num_points(self, signal: Signal) -> int:
         """How many grid points the rate is normalised by (pixels for bpp)."""
         return int(np.prod(self.grid_shape(signal)))
 
-
-def grid_coordinates(grid_shape: Sequence[int], region: Sequence[tuple[float, float]] | None = None) -> np.ndarray:
-    """A regular grid on [-1, 1] per axis (pixel centres at the ends), float32 `(*grid, d)`."""
-    region = region or [(-1.0, 1.0)] * len(grid_shape)
-    axes = []
-    for n, (lo, hi) in zip(grid_shape, region):
-        axes.append(np.linspace(lo, hi, n, dtype=np.float32) if n > 1 else np.array([(lo + hi) / 2], np.float32))
-    mesh = np.meshgrid(*axes, indexing="ij")
-    return np.stack(mesh, axis=-1).astype(np.float32)

@@ -6,12 +6,14 @@ the network sees [0, 1] and the output is cast back to the array's dtype.
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..core.errors import InrzError
+from ..core.fsutil import atomic_write
 from .modality import Modality, Signal
 
 
@@ -34,9 +36,6 @@ class NdArray(Modality):
         return self.from_array(array)
 
     def save(self, signal: Signal, path: str | Path) -> None:
-        from ..core.fsutil import atomic_write
-        import io
-
         buf = io.BytesIO()
         np.save(buf, signal.data, allow_pickle=False)
         atomic_write(path, buf.getvalue())

@@ -25,5 +25,5 @@ def json_round_trip(value: Any, subject: str, what: str) -> Any:
 
 
 def name(component: Any) -> str:
-    """`modality 'image'`: how messages name a component."""
+    """`modality 'ndarray'`: how messages name a component."""
     return f"{getattr(component, 'kind', '') or type(component).__name__} {getattr(component, 'id', '')!r}"

@@ -8,8 +8,11 @@ from typing import Sequence
 
 import numpy as np
 
-from ..container import format as container
-from ..pipeline.codec import Codec, Encoded, decode
+from .. import container
+from ..core.host import get_host
+from ..pipeline.codec import Codec, Encoded
+from ..pipeline.decode import decode
+from ..runs.spec import COMPONENT_SECTIONS, load_spec
 from ..signal.modality import Signal
 from ._expect import expect
 from .samples import one_thread
@@ -55,9 +58,6 @@ def check_golden(path: str | Path, expected: np.ndarray, host=None, atol: float 
 
 def check_spec(path: str | Path, host=None, overrides: Sequence[str] = ()):
     """A spec validates, its dataset lists files, and every component it names can be built."""
-    from ..core.host import get_host
-    from ..runs.spec import COMPONENT_SECTIONS, load_spec
-
     host = host or get_host()
     spec = load_spec(path, list(overrides), host)
     items = host.create("dataset", spec.dataset).items(Path(path).parent)

@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from ..core.component import Component
 from ..coding.entropy import EntropyModel
+from ..coding.quantize import Quantizer
+from ..core.component import Component
 from ..signal.metrics import Metric
 from ..signal.modality import Modality, Signal
-from ..coding.quantize import Quantizer
 from ._expect import expect, json_round_trip, name
 
 #: placeholder values for required settings, by annotation, so every registered class can be built

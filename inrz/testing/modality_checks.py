@@ -1,7 +1,7 @@
 """Conformance checks for a `Modality`: file and feature round trips, coordinates, a smoke fit.
 
 Each check raises `AssertionError` saying what is wrong and what to change; the contract
-they test is `inrz.modality`'s module docstring.
+they test is the module docstring of `inrz/signal/modality.py`.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backends.base import EncodeContext
+from ..backends.coin import Coin
 from ..signal.modality import Modality, Signal
 from ._expect import expect, json_round_trip, name
 from .samples import MAX_POINTS, as_signal, crop_slices, one_thread
@@ -113,8 +114,6 @@ def check_smoke_fit(modality: Modality, signal: Signal, host=None, *, steps: int
 
 
 def _fit_mse(host, coords: np.ndarray, features: np.ndarray, steps: int, depth: int, width: int) -> float:
-    from ..backends.coin import Coin
-
     config = {"id": "coin", "depth": depth, "width": width, "steps": steps, "lr": 1e-3}
     backend = host.create("backend", config) if host is not None else Coin(config)
     ctx = EncodeContext(seed=0)

@@ -7,8 +7,6 @@
 - `tiny_signal`: `tiny_signal(modality, sample=None, max_points=4096)` -> a small `Signal`;
 - `temporary_plugin`: `register(module, name)` adds a plugin module to `inrz_host` and
   returns the host; the plugin is always removed at teardown, even if the test fails.
-
-Imports are deferred to the fixtures so loading this plugin costs nothing.
 """
 from __future__ import annotations
 
@@ -16,19 +14,19 @@ from types import ModuleType
 from typing import Callable, Iterator
 
 import pytest
+import torch
+
+from ..core.host import PluginHost
+from .samples import tiny_signal as make_tiny_signal
 
 
 @pytest.fixture
-def inrz_host():
-    from inrz.core.host import PluginHost
-
+def inrz_host() -> PluginHost:
     return PluginHost()
 
 
 @pytest.fixture
-def inrz_device():
-    import torch
-
+def inrz_device() -> torch.device:
     return torch.device("cpu")
 
 
@@ -39,9 +37,7 @@ def inrz_seed() -> int:
 
 @pytest.fixture
 def tiny_signal() -> Callable:
-    from inrz.testing.samples import tiny_signal as make
-
-    return make
+    return make_tiny_signal
 
 
 @pytest.fixture

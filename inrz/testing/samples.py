@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
+import torch
 
+from ..core.host import get_host
 from ..pipeline.codec import Codec
 from ..signal.modality import Modality, Signal
 from ._expect import expect, name
@@ -62,8 +64,6 @@ def tiny_signal(modality: Modality, sample: str | Path | Signal | np.ndarray | N
 def tiny_codec(modality: Modality, host=None, *, steps: int = 20, depth: int = 2, width: int = 16,
                quantizer: str | dict = "fp16", entropy: str | dict = "zstd", seed: int = 0) -> Codec:
     """COIN with a depth x width SIREN on CPU: seconds per fit, for round-trip checks."""
-    from ..core.host import get_host
-
     host = host or get_host()
     backend = host.create("backend", {"id": "coin", "depth": depth, "width": width, "steps": steps, "lr": 1e-3})
     return Codec(modality, backend, host.create("quantizer", quantizer), host.create("entropy", entropy), seed=seed)
@@ -73,8 +73,6 @@ def tiny_codec(modality: Modality, host=None, *, steps: int = 20, depth: int = 2
 def one_thread() -> Iterator[None]:
     """Tiny fits run fastest on one thread, and never oversubscribe a shared CI machine
     (two torch threads on a busy 2-core box can be 20x slower than one)."""
-    import torch
-
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

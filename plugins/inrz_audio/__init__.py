@@ -4,7 +4,7 @@ point like any third-party plugin; soundfile is imported only when audio is read
 """
 from __future__ import annotations
 
-from inrz.core.hookspecs import hookimpl
+from inrz import hookimpl
 
 from .baselines import Flac, Mp3, Opus, Vorbis
 from .datasets import LibriSpeech

@@ -15,10 +15,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from inrz.runs.baselines import Baseline, BaselineResult
-from inrz.core.component import ComponentConfig
-from inrz.core.errors import MissingDependencyError
-from inrz.signal.modality import Signal
+from inrz import Baseline, BaselineResult, ComponentConfig, MissingDependencyError, Signal
 
 from .modality import AudioError, from_unit, sf, to_unit, writable
 

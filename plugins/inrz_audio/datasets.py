@@ -14,9 +14,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from inrz.core.component import ComponentConfig
-from inrz.runs.datasets import Dataset, DatasetItem, cache_dir, fetch, resolve, sha256_of
-from inrz.core.errors import DatasetError
+from inrz import ComponentConfig, Dataset, DatasetError, DatasetItem, cache_dir, fetch, resolve, sha256_of
 
 LIBRISPEECH_URL = "https://www.openslr.org/resources/12/{split}.tar.gz"
 #: SHA-256 of the OpenSLR archives, as torchaudio's LIBRISPEECH verifies them (OpenSLR itself

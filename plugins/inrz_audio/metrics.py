@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from inrz.signal.metrics import Metric, mse
+from inrz import Metric, mse
 
 
 class SNR(Metric):

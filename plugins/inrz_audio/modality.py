@@ -22,9 +22,7 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 from pydantic import Field
 
-from inrz.core.component import ComponentConfig
-from inrz.core.errors import InrzError, missing, require
-from inrz.signal.modality import Modality, Signal, grid_coordinates
+from inrz import ComponentConfig, InrzError, Modality, Signal, grid_coordinates, missing, require
 
 #: subtypes read as int32, with their bit depth (values are shifted down to that range)
 INT32_BITS = {"PCM_24": 24, "PCM_32": 32, "ALAC_20": 20, "ALAC_24": 24, "ALAC_32": 32, "DWVW_24": 24}

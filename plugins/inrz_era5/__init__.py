@@ -6,7 +6,7 @@ engine and the scientific compressors are imported only when used (`pip install 
 """
 from __future__ import annotations
 
-from inrz.core.hookspecs import hookimpl
+from inrz import hookimpl
 
 from .baselines import FieldJpeg, FieldJpeg2000, FieldZstd, Sz3, Zfp
 from .datasets import Era5, NetcdfSteps

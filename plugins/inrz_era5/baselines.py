@@ -21,10 +21,7 @@ from typing import Callable, ClassVar
 import numpy as np
 from pydantic import Field
 
-from inrz.runs.baselines import Baseline, BaselineResult
-from inrz.core.component import ComponentConfig
-from inrz.core.errors import MissingDependencyError, require
-from inrz.signal.modality import Signal
+from inrz import Baseline, BaselineResult, ComponentConfig, MissingDependencyError, Signal, require
 
 from .metrics import weighted_rmse
 

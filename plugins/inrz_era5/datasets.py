@@ -23,9 +23,8 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from inrz.core.component import ComponentConfig
-from inrz.runs.datasets import Dataset, DatasetItem, cache_dir, resolve, sha256_of
-from inrz.core.errors import DatasetError, MissingDependencyError
+from inrz import (ComponentConfig, Dataset, DatasetError, DatasetItem, MissingDependencyError, cache_dir, resolve,
+                  sha256_of)
 
 from . import grid, netcdf
 

@@ -13,7 +13,7 @@ import zlib
 
 import numpy as np
 
-from inrz.signal.modality import Signal
+from inrz import Signal
 
 from .grid import encode_axis
 

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from inrz.signal.metrics import Metric
+from inrz import Metric
 
 from .grid import axis_values, lat_weights
 

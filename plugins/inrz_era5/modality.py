@@ -19,9 +19,7 @@ from typing import Any, ClassVar, Literal, Sequence
 import numpy as np
 from pydantic import Field, model_validator
 
-from inrz.core.component import ComponentConfig
-from inrz.core.errors import missing
-from inrz.signal.modality import Modality, Signal
+from inrz import ComponentConfig, Modality, Signal, missing
 
 from . import grid, netcdf
 from .netcdf import ClimateError

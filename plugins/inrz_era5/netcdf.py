@@ -16,8 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from inrz.core.errors import InrzError, MissingDependencyError, require
-from inrz.signal.modality import Signal
+from inrz import InrzError, MissingDependencyError, Signal, require
 
 from .grid import axis_values, encode_axis
 

@@ -4,7 +4,7 @@ Pillow is imported only when an image is read, written or coded.
 """
 from __future__ import annotations
 
-from inrz.core.hookspecs import hookimpl
+from inrz import hookimpl
 
 from .baselines import Jpeg, Jpeg2000, Webp
 from .cifar import Cifar10

@@ -14,10 +14,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from inrz.runs.baselines import Baseline
-from inrz.core.component import ComponentConfig
-from inrz.core.errors import MissingDependencyError, require
-from inrz.signal.modality import Signal
+from inrz import Baseline, ComponentConfig, MissingDependencyError, Signal, require
 
 from .modality import ImageError, array_to_image, check_array, image_to_array, pil
 

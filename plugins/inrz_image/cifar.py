@@ -13,9 +13,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from inrz.core.component import ComponentConfig
-from inrz.runs.datasets import Dataset, DatasetItem, cache_dir, fetch, resolve, sha256_of
-from inrz.core.errors import DatasetError, require
+from inrz import ComponentConfig, Dataset, DatasetError, DatasetItem, cache_dir, fetch, require, resolve, sha256_of
 
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR_MD5 = "c58f30108f718f92721af3b95e74349a"  # as published on the CIFAR-10 page

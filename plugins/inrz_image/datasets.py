@@ -11,9 +11,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from inrz.core.component import ComponentConfig
-from inrz.runs.datasets import Dataset, DatasetItem, cache_dir, fetch, resolve, sha256_of
-from inrz.core.errors import DatasetError
+from inrz import ComponentConfig, Dataset, DatasetError, DatasetItem, cache_dir, fetch, resolve, sha256_of
 
 KODAK_URL = "http://r0k.us/graphics/kodak/kodak/{name}.png"
 #: SHA-256 of kodim01.png ... kodim24.png as served by r0k.us (index = image number - 1)

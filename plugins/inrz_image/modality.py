@@ -11,8 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from inrz.core.errors import InrzError, missing, require
-from inrz.signal.modality import Modality, Signal
+from inrz import InrzError, Modality, Signal, missing, require
 
 #: array dtype -> {channels: the Pillow mode that stores it}; None: no Pillow mode can write it
 NATIVE_MODES: dict[str, dict[int, str | None]] = {

@@ -5,7 +5,7 @@ Pillow are imported only when a volume is read, written or coded.
 """
 from __future__ import annotations
 
-from inrz.core.hookspecs import hookimpl
+from inrz import hookimpl
 
 from .baselines import Jpeg2000Slices, JpegSlices, ZstdVoxels
 from .metrics import NormalizedPSNR

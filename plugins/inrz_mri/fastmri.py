@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from inrz.core.errors import require
+from inrz import require
 
 from .volume import MriError
 

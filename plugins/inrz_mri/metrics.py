@@ -9,11 +9,9 @@ is defined for every modality.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from inrz.signal.metrics import Metric, mse
+from inrz import Metric, mse, psnr
 
 from .volume import normalize
 
@@ -30,5 +28,4 @@ class NormalizedPSNR(Metric):
             lo, hi = norm["lo"], norm["hi"]
         else:
             lo, hi = np.min(original.data).item(), np.max(original.data).item()
-        err = mse(normalize(original.data, lo, hi), normalize(decoded.data, lo, hi))
-        return math.inf if err == 0 else 10.0 * math.log10(1.0 / err)
+        return psnr(mse(normalize(original.data, lo, hi), normalize(decoded.data, lo, hi)))

@@ -27,9 +27,7 @@ from typing import Annotated, Any, ClassVar, Literal, Sequence
 import numpy as np
 from pydantic import Field
 
-from inrz.core.component import ComponentConfig
-from inrz.core.errors import missing
-from inrz.signal.modality import Modality, Signal
+from inrz import ComponentConfig, Modality, Signal, missing
 
 from . import nifti
 from .fastmri import is_h5, read_fastmri, write_fastmri

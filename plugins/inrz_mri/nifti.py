@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from inrz.core.errors import require
+from inrz import require
 
 from .volume import MriError
 

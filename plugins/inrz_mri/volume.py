@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from inrz.core.errors import InrzError
+from inrz import InrzError
 
 
 class MriError(InrzError):

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from inrz.pipeline.codec import Codec, decode
-from inrz.core.host import PluginHost
+from inrz import Codec, PluginHost, decode
 
 HERE = Path(__file__).parent
 SOURCE = HERE.parents[2] / "shared" / "data" / "kodak" / "kodim23.png"

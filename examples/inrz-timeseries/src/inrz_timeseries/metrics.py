@@ -7,11 +7,9 @@ PSNR with a fixed peak means nothing for data in kelvin or pascal, so the plugin
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from inrz import Metric
+from inrz import Metric, mse, psnr
 
 
 class RMSE(Metric):
@@ -37,5 +35,4 @@ class RangePSNR(Metric):
         axes = tuple(range(a.ndim - 1))
         span = a.max(axis=axes) - a.min(axis=axes)
         span = np.where(span > 0, span, 1.0)  # a constant channel: plain squared error
-        mse = float(np.mean(((a - b) / span) ** 2))
-        return math.inf if mse == 0 else -10.0 * math.log10(mse)
+        return psnr(mse(a / span, b / span))

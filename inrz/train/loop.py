@@ -1,4 +1,4 @@
-"""`inrz train`: meta-learn a COIN++ base network (MAML through the inner loop on latents).
+"""The COIN++ training loop: meta-learn a base network (MAML through the inner loop on latents).
 
 One plain loop, as in nanoGPT: sample random patches, fit their latents with k SGD steps
 from zero keeping the graph (second order), step Adam on the base network and the
@@ -9,77 +9,30 @@ everything is saved as a content-addressed artifact.
 """
 from __future__ import annotations
 
-import math
+import io
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 
-from ..nets import artifacts
-from . import distributed
+from ..coding.latent import latent_stats, std_range_for, uniform_symbols
+from ..coding.table import count_table
 from ..core.fsutil import atomic_write
-from ..coding.latent import count_table, latent_stats, std_range_for, uniform_symbols
-from ..signal.modality import grid_coordinates
+from ..nets import artifacts
 from ..nets.modulated import ModulatedShape, ModulatedSiren, inner_loop, per_datum_mse
-
-
-class TrainConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    dataset: dict[str, Any]  # training data: {id: folder | cifar10 | ..., **settings}
-    val_dataset: dict[str, Any] | None = None  # held-out data; default: the last val_fraction of `dataset`
-    val_fraction: float = Field(0.1, gt=0, lt=1)
-    patch: list[int] = [32, 32]  # patch shape, any number of axes (16^3 for volumes, [800] for audio)
-    depth: int = Field(10, ge=1)  # sine layers (paper: 10)
-    width: int = Field(512, ge=1)  # hidden units (paper: 512 for images)
-    latent_dim: int = Field(128, ge=1)  # numbers stored per patch
-    w0: float = 50.0  # COIN++ default
-    steps: int = Field(500_000, ge=1)  # outer steps (paper trains for days on a GPU)
-    batch_size: int = Field(128, ge=1)  # patches per outer step
-    inner_steps: int = Field(3, ge=1)  # k
-    inner_lr: float = Field(1e-2, gt=0)
-    outer_lr: float = Field(3e-6, gt=0)  # paper: 3e-6; small CPU runs use more
-    val_every: int = Field(500, ge=1)
-    val_patches: int = Field(256, ge=1)
-    checkpoint_every: int = Field(500, ge=1)
-    quant_bits: list[int] = [3, 4, 5, 6, 7, 8]  # bit widths to fit entropy tables for
-    stats_patches: int = Field(2048, ge=1)  # training patches encoded to fit statistics and tables
-
-
-@dataclass
-class TrainData:
-    train: list[np.ndarray]  # features (*grid, C) in [0, 1]
-    val: list[np.ndarray]
-    description: dict[str, Any]
-    #: coordinates of one patch (the modality's; a regular [-1, 1] grid by default)
-    coordinates: Callable[[list[int]], np.ndarray] = grid_coordinates
-
-
-def random_patches(arrays: list[np.ndarray], patch: list[int], count: int, gen: np.random.Generator) -> np.ndarray:
-    """`count` random crops (count, prod(patch), C); arrays smaller than a patch are edge padded."""
-    out = []
-    for i in gen.integers(0, len(arrays), count):
-        a = arrays[i]
-        pad = [(0, max(0, p - n)) for n, p in zip(a.shape[:-1], patch)] + [(0, 0)]
-        a = np.pad(a, pad, mode="edge") if any(p[1] for p in pad) else a
-        starts = [int(gen.integers(0, n - p + 1)) for n, p in zip(a.shape[:-1], patch)]
-        out.append(a[tuple(slice(s, s + p) for s, p in zip(starts, patch))].reshape(-1, a.shape[-1]))
-    return np.stack(out).astype(np.float32)
-
-
-def psnr(mse: torch.Tensor) -> float:
-    return float((-10 * torch.log10(mse.clamp_min(1e-12))).mean())
+from ..signal.metrics import psnr
+from . import distributed
+from .config import TrainConfig
+from .data import TrainData, random_patches
 
 
 def evaluate(model: ModulatedSiren, x: torch.Tensor, y: torch.Tensor, steps: int, lr: float) -> float:
     """Mean PSNR of patches after `steps` first-order inner steps."""
     z = inner_loop(model, x, y, steps, lr, second_order=False)
     with torch.no_grad():
-        return psnr(per_datum_mse(model(x, z), y))
+        return float(psnr(per_datum_mse(model(x, z), y)).mean())
 
 
 def train(cfg: TrainConfig, data: TrainData, seed: int, device: torch.device, workdir: Path,
@@ -125,11 +78,11 @@ def _validate(model, x, y_val, cfg: TrainConfig, state: dict, log, loss: float, 
     at_k = evaluate(model, x, y_val, cfg.inner_steps, cfg.inner_lr)
     at_10 = evaluate(model, x, y_val, 10, cfg.inner_lr)
     at_0 = evaluate(model, x, y_val, 0, cfg.inner_lr)
-    state["history"].append({"step": state["step"], "train_psnr": -10 * math.log10(max(loss, 1e-12)),
+    state["history"].append({"step": state["step"], "train_psnr": psnr(loss),
                              "val_psnr_0": at_0, "val_psnr_k": at_k, "val_psnr_10": at_10})
     if at_k > state["best_psnr"]:
         state["best_psnr"], state["best"] = at_k, {k: v.detach().clone() for k, v in model.state_dict().items()}
-    log(f"step {state['step']}: train {-10 * math.log10(max(loss, 1e-12)):.2f} dB, val {at_0:.2f} / {at_k:.2f} / "
+    log(f"step {state['step']}: train {psnr(loss):.2f} dB, val {at_0:.2f} / {at_k:.2f} / "
         f"{at_10:.2f} dB at 0 / {cfg.inner_steps} / 10 steps ({seconds:.0f} s)")
 
 
@@ -154,8 +107,6 @@ def _finish(model, shape, cfg: TrainConfig, data: TrainData, state: dict, x, gen
 
 
 def _checkpoint(path: Path, model, opt, gen: np.random.Generator, state: dict) -> None:
-    import io
-
     buf = io.BytesIO()
     torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "rng": gen.bit_generator.state,
                 "torch_rng": torch.get_rng_state(), "state": state}, buf)
@@ -163,7 +114,7 @@ def _checkpoint(path: Path, model, opt, gen: np.random.Generator, state: dict) -
 
 
 def _resume(path: Path, model, opt, gen: np.random.Generator) -> dict:
-    fresh = {"step": 0, "best_psnr": -math.inf, "best": {k: v.detach().clone() for k, v in model.state_dict().items()},
+    fresh = {"step": 0, "best_psnr": -float("inf"), "best": {k: v.detach().clone() for k, v in model.state_dict().items()},
              "history": []}
     if not path.exists():
         return fresh

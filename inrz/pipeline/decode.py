@@ -1,0 +1,102 @@
+"""Decoding: container bytes -> components rebuilt from the header -> the signal.
+
+`decode` needs only the bytes and a `PluginHost` that knows the components the header
+names, never the spec. `render` is shared with the encoder, which decodes its own container
+in error-bounded mode so encoder and decoder agree on every value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import torch
+from pydantic import ValidationError
+
+from .. import container
+from ..backends.base import EncodeContext
+from ..coding import errorbound
+from ..core.device import resolve_device
+from ..core.errors import ContainerError, InrzError
+from ..core.host import get_host
+from ..signal.modality import Modality, Signal
+
+COMPONENT_KINDS = ("modality", "backend", "quantizer", "entropy")
+
+
+@dataclass
+class Decoded:
+    signal: Signal
+    header: dict[str, Any]
+
+
+def decode(data: bytes, host=None, device: str | torch.device = "cpu", scale: float = 1.0,
+           region: Sequence[tuple[float, float]] | None = None) -> Decoded:
+    """Decode a container; `scale`/`region` (pixel units per grid axis) render at another resolution."""
+    header, sections = container.read(data)
+    return Decoded(render(build_components(header, host), header, sections, device, scale, region), header)
+
+
+def render(components: dict[str, Any], header: dict[str, Any], sections: dict[str, bytes],
+           device: str | torch.device = "cpu", scale: float = 1.0,
+           region: Sequence[tuple[float, float]] | None = None) -> Signal:
+    """Evaluate a container's representation; the encoder calls this too, so both agree."""
+    modality = components["modality"]
+    bounded = "error_bound" in header
+    if bounded and (scale != 1.0 or region is not None):
+        raise InrzError("an error-bounded container decodes at its own grid only (no --scale/--region)")
+    try:
+        grid, d_in, d_out = [int(n) for n in header["grid"]], int(header["d_in"]), int(header["d_out"])
+        layout = components["backend"].layout(grid, d_in, d_out)
+        symbols = components["entropy"].decode(sections["payload"], layout, components["quantizer"].bits)
+        tensors = components["quantizer"].dequantize(symbols, sections.get("side", b""))
+        out_grid, coord_region = render_grid(grid, scale, region)
+        coords = modality.coordinates(out_grid, coord_region, header["meta"])
+        ctx = EncodeContext(resolve_device(device) if isinstance(device, str) else device,
+                            coordinates=coordinates_for(modality, header["meta"]))
+        features = components["backend"].decode(tensors, coords, d_out, ctx)
+        meta = header["meta"] if tuple(out_grid) == tuple(grid) else modality.resized_meta(header["meta"], out_grid)
+        signal = modality.from_features(features, meta, header["norm"])
+        if bounded and "residual" in sections:
+            signal.data = errorbound.decode(signal.data, header["error_bound"], sections)
+        return signal
+    except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
+        raise ContainerError(f"container is well-formed but its contents cannot be decoded: {type(exc).__name__}: {exc}") from exc
+
+
+def coordinates_for(modality: Modality, meta: dict[str, Any]):
+    """The modality's coordinate function for one datum, as backends receive it."""
+    return lambda shape: modality.coordinates(shape, meta=meta)
+
+
+def build_components(header: dict[str, Any], host=None) -> dict[str, Any]:
+    """Rebuild the components a container names; a missing plugin is reported by name."""
+    host = host or get_host()
+    out = {}
+    for kind in COMPONENT_KINDS:
+        config = header.get(kind)
+        if not isinstance(config, dict) or "id" not in config:
+            raise ContainerError(f"container header has no valid {kind!r} config")
+        try:
+            out[kind] = host.create(kind, config)
+        except (ValidationError, TypeError) as exc:
+            raise ContainerError(f"container header's {kind} config is invalid: {exc}") from exc
+        except InrzError as exc:
+            raise ContainerError(f"cannot rebuild the {kind} this file was written with: {exc}") from exc
+    return out
+
+
+def render_grid(grid: Sequence[int], scale: float = 1.0, region: Sequence[tuple[float, float]] | None = None):
+    """The output grid and its coordinate region for a rendering at `scale` of pixel `region`."""
+    if scale <= 0:
+        raise InrzError(f"scale must be positive, got {scale}")
+    region = list(region) if region is not None else [(0.0, float(n)) for n in grid]
+    if len(region) != len(grid):
+        raise InrzError(f"region has {len(region)} axes, the signal has {len(grid)}")
+    out_grid, coord_region = [], []
+    for n, (lo, hi) in zip(grid, region):
+        if not 0 <= lo < hi <= n:
+            raise InrzError(f"region {lo}:{hi} is outside the axis of length {n}")
+        out_grid.append(max(1, round((hi - lo) * scale)))
+        to_coord = (lambda i: -1.0 + 2.0 * i / (n - 1)) if n > 1 else (lambda i: 0.0)
+        coord_region.append((to_coord(lo), to_coord(hi - 1)))
+    return out_grid, coord_region

@@ -1,0 +1,169 @@
+"""The shape of the code, checked from its source with `ast`: plugins use only the public
+surface, the core's import graph has no cycle, inrz modules are imported at the top of files,
+modules stay small, and the `inrz/` top level holds packages, not modules.
+"""
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORE = ROOT / "inrz"
+PUBLIC = {"inrz", "inrz.testing"}
+MAX_LINES = 300
+
+
+def python_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.py") if ".egg-info" not in str(p))
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(node: ast.AST, module: str, is_package: bool) -> list[str]:
+    """Absolute names an import statement brings in (`from . import x` names the submodule)."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    if not isinstance(node, ast.ImportFrom):
+        return []
+    if node.level:
+        base = module.split(".") if is_package else module.split(".")[:-1]
+        base = base[: len(base) - node.level + 1]
+        target = ".".join(base + ([node.module] if node.module else []))
+    else:
+        target = node.module or ""
+    return [target] + [f"{target}.{a.name}" for a in node.names]
+
+
+def inrz_imports(path: Path, top_level_only: bool) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text())
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    out = []
+    for node in nodes:
+        for name in imported_modules(node, module_name(path), path.name == "__init__.py"):
+            if name == "inrz" or name.startswith("inrz."):
+                out.append((node.lineno, name))
+    return out
+
+
+# --- plugins see one surface -------------------------------------------------------------------
+
+PLUGIN_FILES = python_files(ROOT / "plugins") + python_files(ROOT / "examples")
+
+
+@pytest.mark.parametrize("path", PLUGIN_FILES, ids=[str(p.relative_to(ROOT)) for p in PLUGIN_FILES])
+def test_plugins_and_examples_import_only_the_public_surface(path):
+    tree = ast.parse(path.read_text())
+    wrong = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = [node.module or ""]
+        else:
+            continue
+        wrong += [f"line {node.lineno}: {n}" for n in names if n.split(".")[0] == "inrz" and n not in PUBLIC]
+    assert not wrong, f"{path.relative_to(ROOT)} imports inrz internals (use `from inrz import ...`): {wrong}"
+
+
+def test_the_plugin_scan_sees_the_plugins():
+    assert len(PLUGIN_FILES) >= 20 and any("inrz_timeseries" in str(p) for p in PLUGIN_FILES)
+
+
+# --- the core's import graph -------------------------------------------------------------------
+
+CORE_FILES = python_files(CORE)
+MODULES = {module_name(p): p for p in CORE_FILES}
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the inrz modules its top-level imports need (`from ..coding import errorbound`
+    needs the package `inrz.coding` and the module `inrz.coding.errorbound`). The root package
+    is left out: every module is imported through it."""
+    graph = {}
+    for name, path in MODULES.items():
+        graph[name] = {dep for _, dep in inrz_imports(path, top_level_only=True) if dep in MODULES
+                       and dep not in (name, "inrz")}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for dep in sorted(graph[node]):
+            if state.get(dep) == 1:
+                return path[path.index(dep):] + [dep]
+            if dep not in state and (cycle := visit(dep)):
+                return cycle
+        state[node] = 2
+        path.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_the_import_graph_has_no_cycle():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_graph_is_built_from_the_real_modules():
+    graph = import_graph()
+    assert "inrz.core.component" in graph["inrz.core.registry"]  # from .component import Component
+    assert {"inrz.coding", "inrz.coding.errorbound"} <= graph["inrz.pipeline.codec"]  # from ..coding import errorbound
+
+
+def required_imports() -> set[str]:
+    """Import names of the required dependencies (pyproject), which need no lazy import."""
+    names = {"pyyaml": "yaml"}
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    return {names.get(n, n) for n in (re.split(r"[<>=!~ \[]", d)[0].lower() for d in deps)}
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=[str(p.relative_to(CORE)) for p in CORE_FILES])
+def test_imports_sit_at_the_top_of_the_file(path):
+    """Only optional libraries are imported where they are first needed."""
+    tree = ast.parse(path.read_text())
+    top = {id(node) for node in tree.body}
+    required = required_imports()
+    late = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in top:
+            for name in imported_modules(node, module_name(path), path.name == "__init__.py"):
+                if name.split(".")[0] in required | {"inrz"}:
+                    late.append(f"line {node.lineno}: {name}")
+    assert not late, f"{path.relative_to(ROOT)} imports inside functions: {late}"
+
+
+# --- sizes and the top level -------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=[str(p.relative_to(CORE)) for p in CORE_FILES])
+def test_modules_stay_small(path):
+    lines = len(path.read_text().splitlines())
+    assert lines <= MAX_LINES, f"{path.relative_to(ROOT)} has {lines} lines; split it by responsibility"
+
+
+def test_the_top_level_holds_packages():
+    modules = sorted(p.name for p in CORE.glob("*.py"))
+    packages = sorted(p.name for p in CORE.iterdir() if (p / "__init__.py").exists())
+    assert modules == ["__init__.py", "__main__.py"], modules
+    assert {"core", "signal", "nets", "backends", "coding", "container", "pipeline", "train", "runs", "archive",
+            "cli", "testing"} <= set(packages)
