@@ -17,7 +17,7 @@ import zstandard
 from _common import data_path, table
 
 from inrz import Codec, PluginHost, decode
-from inrz.pipeline.ratecontrol import smallest_bounded
+from inrz.pipeline.sizesearch import smallest_bounded
 
 
 def quantized_zstd(x: np.ndarray, bound: float) -> tuple[int, float]:

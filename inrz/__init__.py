@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .backends.base import Backend, EncodeContext, EncodeResult, Tensors
+from .backends.base import Backend, EncodeContext, EncodeResult, Rung, Tensors
 from .coding.bits import Layout, Symbols, layout_size, pack_bits, unpack_bits
 from .coding.entropy import EntropyModel
 from .coding.quantize import Quantizer
@@ -46,7 +46,7 @@ __all__ = [
     # plugin API: components, hooks, errors
     "Backend", "BaseNetworkError", "Baseline", "BaselineResult", "Component", "ComponentConfig", "ContainerError",
     "Dataset", "DatasetError", "DatasetItem", "EncodeContext", "EncodeResult", "EntropyModel", "InrzError",
-    "Layout", "Metric", "MissingDependencyError", "Modality", "PluginError", "PluginHost", "Quantizer", "Signal",
+    "Layout", "Metric", "MissingDependencyError", "Modality", "PluginError", "PluginHost", "Quantizer", "Rung", "Signal",
     "SpecError", "Symbols", "Tensors", "UnknownComponentError", "get_host", "hookimpl", "missing", "require",
     # helpers for plugins: datasets, coordinates, metrics, bit packing
     "cache_dir", "fetch", "grid_coordinates", "layout_size", "mse", "pack_bits", "psnr", "resolve", "sha256_of",

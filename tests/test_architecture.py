@@ -167,3 +167,39 @@ def test_the_top_level_holds_packages():
     assert modules == ["__init__.py", "__main__.py"], modules
     assert {"core", "signal", "nets", "backends", "coding", "container", "pipeline", "train", "runs", "archive",
             "cli", "testing"} <= set(packages)
+
+
+# --- the core names no backend or modality -----------------------------------------------------
+
+def named_ids() -> set[str]:
+    """Ids of every registered backend and modality (built-in plugins included)."""
+    from inrz import PluginHost
+
+    host = PluginHost()
+    return set(host.registry.names("backend")) | set(host.registry.names("modality")) - {"ndarray"}
+
+
+def compared_strings(node: ast.Compare) -> list[str]:
+    """String constants a comparison tests against, also inside tuples, lists and sets."""
+    out = []
+    for operand in [node.left, *node.comparators]:
+        items = operand.elts if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [operand]
+        out += [item.value for item in items if isinstance(item, ast.Constant) and isinstance(item.value, str)]
+    return out
+
+
+CORE_OUTSIDE_BACKENDS = [p for p in CORE_FILES if "backends" not in p.relative_to(CORE).parts]
+
+
+@pytest.mark.parametrize("path", CORE_OUTSIDE_BACKENDS, ids=[str(p.relative_to(CORE)) for p in CORE_OUTSIDE_BACKENDS])
+def test_the_core_compares_no_backend_or_modality_id(path):
+    ids = named_ids()
+    found = [f"line {node.lineno}: {value!r}" for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Compare) for value in compared_strings(node) if value in ids]
+    assert not found, f"{path.relative_to(ROOT)} branches on a component id (ask the component instead): {found}"
+
+
+def test_the_id_check_sees_comparisons():
+    tree = ast.parse('if backend.id in ("coin", "x") or cfg["id"] != "coinpp": pass')
+    assert sorted(v for n in ast.walk(tree) if isinstance(n, ast.Compare) for v in compared_strings(n)) == [
+        "coin", "coinpp", "x"]

@@ -108,7 +108,7 @@ def test_xarray_example_writes_and_reads_back_within_bound(tmp_path):
 
 
 def test_bpp_search_keeps_the_smallest_file_within_bound(t2m):
-    from inrz.pipeline.ratecontrol import smallest_bounded
+    from inrz.pipeline.sizesearch import smallest_bounded
 
     budgets = [0.25, 2.0]
     base = {"max_abs_error": 0.2, "backend": {"id": "coin", "bpp": 0.25, "steps": 20, "lr": 1e-3}}

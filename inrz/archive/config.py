@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +17,7 @@ from ..core.device import resolve_device
 from ..core.host import PluginHost
 from ..pipeline.codec import Codec
 from ..pipeline.decode import decode
-from ..pipeline.ratecontrol import smallest_bounded
+from ..pipeline.sizesearch import smallest_bounded
 
 
 class ArchiveConfig(BaseModel):
@@ -27,7 +27,9 @@ class ArchiveConfig(BaseModel):
     quantizer: dict[str, Any] = {"id": "fp16"}
     entropy: dict[str, Any] = {"id": "zstd"}
     max_abs_error: float | None = Field(None, gt=0)  # error-bounded mode: no decoded value further off
-    bpp_search: list[float] | None = None  # error-bounded COIN: try these network budgets, keep the smallest file
+    # error-bounded mode: code each of these settings of the backend's rate knob (COIN: bpp budgets; COIN++: latent
+    # bits), or every rung of its ladder ("ladder"), and keep the smallest file
+    bpp_search: list[float] | Literal["ladder"] | None = None
     seed: int = 0
     device: str = "cpu"  # chunks are small: the CPU is usually the right place
 
@@ -54,9 +56,9 @@ def canonical(config: dict[str, Any]) -> str:
 def encode_array(array: np.ndarray, config_json: str) -> bytes:
     codec = _codec(config_json)
     signal = codec.modality.from_array(np.ascontiguousarray(array))
-    budgets = json.loads(config_json)["bpp_search"]
-    if budgets:
-        return smallest_bounded(codec, signal, budgets)[0].data
+    search = json.loads(config_json)["bpp_search"]
+    if search:
+        return smallest_bounded(codec, signal, None if search == "ladder" else search)[0].data
     return codec.encode(signal).data
 
 

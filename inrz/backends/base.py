@@ -5,9 +5,23 @@ A backend MUST:
   one grid (coords `(*grid, d_in)`, features `(B, *grid, d_out)` in [0, 1]) and return, per
   datum, the named float tensors to store;
 - `layout(grid_shape, d_in, d_out)`: the names and shapes of those tensors, derivable from
-  the config and the header alone (so they are never stored);
+  the config and the header alone (so they are never stored); raise `SpecError` when the
+  configuration cannot code that grid (e.g. no network fits a budget that small);
 - `decode(tensors, coords, d_out, ctx)`: evaluate the representation at any coordinates
   `(*grid', d_in)` -> `(*grid', d_out)`, the same on every device up to float rounding.
+
+A backend MAY:
+- describe its rate knobs with `rate_ladder(quantizer, entropy, knobs)`: configurations
+  (`Rung`s) ordered from the smallest file to the largest. Rate control (`target_bpp`,
+  `target_psnr`) and the error-bounded size search walk this ladder; the default `[]` means
+  "no rate knobs", and those features then say so;
+- predict a rung's payload before fitting with `predicted_payload_bits(...)`; with a
+  prediction, rate control fits the largest rung predicted to fit first, without one it
+  bisects the ladder (fewest fits, for backends whose fits take minutes);
+- code its own payload: `pack_payload` / `unpack_payload` default to "quantize with the
+  codec's quantizer, then entropy-code"; a backend that quantizes and entropy-codes its
+  representation itself (a latent-grid codec with a learned context model) overrides both
+  and ignores the quantizer and entropy model it is handed.
 """
 from __future__ import annotations
 
@@ -17,8 +31,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from ..coding.entropy import EntropyModel
+from ..coding.quantize import Quantizer
 from ..core.component import Component
-from ..signal.modality import grid_coordinates
+from ..signal.grid import grid_coordinates
 
 Tensors = dict[str, np.ndarray]
 Progress = Callable[[int, int, dict[str, float]], None]  # (step, total, figures)
@@ -39,6 +55,16 @@ class EncodeResult:
     info: dict[str, Any] = field(default_factory=dict)  # e.g. best training PSNR, steps run
 
 
+@dataclass(frozen=True)
+class Rung:
+    """One configuration on a backend's rate ladder: the components that replace the codec's."""
+
+    label: str  # how messages and reports name it, e.g. "bpp=0.3" or "bits=5"
+    backend: "Backend"
+    quantizer: Quantizer | None = None  # None: keep the codec's
+    entropy: EntropyModel | None = None  # None: keep the codec's
+
+
 class Backend(Component):
     kind = "backend"
 
@@ -50,3 +76,35 @@ class Backend(Component):
 
     def decode(self, tensors: Tensors, coords: np.ndarray, d_out: int, ctx: EncodeContext) -> np.ndarray:
         raise NotImplementedError
+
+    # --- rate knobs (optional) -----------------------------------------------------------------
+    def rate_ladder(self, quantizer: Quantizer, entropy: EntropyModel,
+                    knobs: Sequence[float] | None = None) -> list[Rung]:
+        """Configurations from the smallest file to the largest, built from this one.
+
+        `knobs`: settings of the backend's knob to build rungs at instead of its default
+        ladder (the archive codecs' `bpp_search`); raise `SpecError` for a setting it cannot
+        take. The default, `[]`, means this backend has no rate knobs.
+        """
+        return []
+
+    def predicted_payload_bits(self, grid_shape: Sequence[int], d_in: int, d_out: int,
+                               quantizer: Quantizer) -> float | None:
+        """The payload this configuration will take on a grid, before fitting (an upper bound
+        is best: entropy coding only shrinks it), or None if it cannot be told without fitting.
+        Raise `SpecError` if the configuration cannot code this grid at all."""
+        return None
+
+    # --- payload coding (override to code the representation yourself) ------------------------
+    def pack_payload(self, tensors: Tensors, layout: dict[str, tuple[int, ...]], quantizer: Quantizer,
+                     entropy: EntropyModel) -> dict[str, bytes]:
+        """The container sections that store one datum's tensors, in file order."""
+        symbols, side = quantizer.quantize({name: tensors[name] for name in layout})
+        payload = entropy.encode(symbols, quantizer.bits)
+        return {"side": side, "payload": payload} if side else {"payload": payload}
+
+    def unpack_payload(self, sections: dict[str, bytes], layout: dict[str, tuple[int, ...]], quantizer: Quantizer,
+                       entropy: EntropyModel) -> Tensors:
+        """Inverse of `pack_payload`, from the sections of a container."""
+        symbols = entropy.decode(sections["payload"], layout, quantizer.bits)
+        return quantizer.dequantize(symbols, sections.get("side", b""))

@@ -3,7 +3,10 @@
 Architectures come from the paper's presets (named by their bpp on the paper's 768x512 benchmark images
 at 16 bits per weight), an explicit depth x width, or a bits-per-point budget solved by
 `architecture_for_bpp`. Fitting is Adam on the exact full-batch MSE gradient, computed in
-chunks (`inrz.siren.loss_and_grad`); the weights with the lowest loss seen are kept.
+chunks (`inrz.nets.siren.loss_and_grad`); the weights with the lowest loss seen are kept.
+
+Rate knob: the network's bits-per-point budget. The ladder sizes networks for `COIN_LADDER`'s
+budgets, and the payload is predicted before fitting (weights x the quantizer's bits).
 """
 from __future__ import annotations
 
@@ -14,15 +17,20 @@ import numpy as np
 import torch
 from pydantic import Field, model_validator
 
-from ..nets import siren
+from ..coding.entropy import EntropyModel
+from ..coding.quantize import Quantizer
 from ..core.component import ComponentConfig
 from ..core.errors import SpecError
-from .base import Backend, EncodeContext, EncodeResult, Tensors
+from ..nets import siren
+from ..signal.metrics import psnr
+from .base import Backend, EncodeContext, EncodeResult, Rung, Tensors
 
 #: the paper's image architectures: name -> (depth, width)
 PRESETS: dict[str, tuple[int, int]] = {
     "0.07bpp": (5, 20), "0.15bpp": (5, 30), "0.3bpp": (10, 28), "0.6bpp": (10, 40), "1.2bpp": (13, 49),
 }
+#: the rate ladder: bits-per-point budgets networks are sized for, smallest file first
+COIN_LADDER = (0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.9, 1.2, 1.8, 2.4, 3.6, 4.8, 8.0)
 
 
 def architecture_for_bpp(bpp: float, num_points: int, d_in: int, d_out: int, weight_bits: int = 16) -> tuple[int, int]:
@@ -96,8 +104,7 @@ class Coin(Backend):
         x = torch.from_numpy(coords.reshape(1, -1, coords.shape[-1])).to(ctx.device).expand(B, -1, -1)  # (B, N, d_in)
         y = torch.from_numpy(features.reshape(B, -1, d_out)).to(ctx.device)  # (B, N, d_out)
         params, best_loss, steps = self._fit(shape, x, y, ctx)
-        return [EncodeResult(self._to_tensors(params, i),
-                             {"fit_psnr": -10 * math.log10(max(float(best_loss[i]), 1e-20)), "steps": steps})
+        return [EncodeResult(self._to_tensors(params, i), {"fit_psnr": psnr(float(best_loss[i])), "steps": steps})
                 for i in range(B)]
 
     def _fit(self, shape: siren.SirenShape, x: torch.Tensor, y: torch.Tensor, ctx: EncodeContext):
@@ -114,7 +121,7 @@ class Coin(Backend):
                 t.grad = g
             opt.step()
             if ctx.progress:
-                ctx.progress(step + 1, c.steps, {"psnr": -10 * math.log10(max(float(loss.min()), 1e-20))})
+                ctx.progress(step + 1, c.steps, {"psnr": psnr(float(loss.min()))})
         final = ((siren.predict(params, x, shape.w0) - y) ** 2).mean(dim=(1, 2))
         _keep_best(best, flat, best_loss, final)
         return _pairs(best), best_loss.cpu(), c.steps
@@ -125,6 +132,19 @@ class Coin(Backend):
             out[f"l{layer}.W"] = W[i].detach().cpu().numpy().astype(np.float32)
             out[f"l{layer}.b"] = b[i].detach().cpu().numpy().astype(np.float32)
         return out
+
+    def rate_ladder(self, quantizer: Quantizer, entropy: EntropyModel,
+                    knobs: Sequence[float] | None = None) -> list[Rung]:
+        """Networks sized for each budget (bits per point at 16-bit weights), smallest first."""
+        return [Rung(f"bpp={bpp:g}", self.with_budget(bpp)) for bpp in sorted(knobs or COIN_LADDER)]
+
+    def with_budget(self, bpp: float) -> "Coin":
+        """This configuration with its network sized for `bpp` bits per point instead."""
+        return type(self)({**self.get_config(), "bpp": bpp, "depth": None, "width": None})
+
+    def predicted_payload_bits(self, grid_shape, d_in, d_out, quantizer: Quantizer) -> float:
+        """Every weight at the quantizer's width (entropy coding only shrinks that)."""
+        return sum(int(np.prod(s)) for s in self.layout(grid_shape, d_in, d_out).values()) * quantizer.bits
 
     def decode(self, tensors: Tensors, coords: np.ndarray, d_out: int, ctx: EncodeContext) -> np.ndarray:
         n_layers = len(tensors) // 2

@@ -1,8 +1,11 @@
 """COIN++ (Dupont et al. 2022): a meta-learned base network shared by sender and receiver;
 each patch of a datum is stored as a latent vector found by a few SGD steps from zero.
 
-The base network is an artifact named by its content hash (`inrz.artifacts`), recorded in
-the container header through this backend's config, so decoding with another network fails.
+The base network is an artifact named by its content hash (`inrz.nets.artifacts`), recorded
+in the container header through this backend's config, so decoding with another network fails.
+
+Rate knob: the bit width of the latent quantizer (`BITS_LADDER`). Range coding makes the
+size of a width hard to tell before coding, so there is no prediction: rate control bisects.
 """
 from __future__ import annotations
 
@@ -12,12 +15,17 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from ..nets import artifacts
-from ..signal import patches
+from ..coding.entropy import EntropyModel
+from ..coding.quantize import Quantizer
 from ..core.component import ComponentConfig
-from ..core.errors import InrzError
+from ..core.errors import InrzError, SpecError
+from ..nets import artifacts
 from ..nets.modulated import INNER_LR, INNER_STEPS, inner_loop
-from .base import Backend, EncodeContext, EncodeResult, Tensors
+from ..signal import patches
+from .base import Backend, EncodeContext, EncodeResult, Rung, Tensors
+
+#: the rate ladder: latent bit widths, smallest file first (the paper sweeps 3-8)
+BITS_LADDER = (3, 4, 5, 6, 7, 8)
 
 
 class CoinPPConfig(ComponentConfig):
@@ -57,6 +65,16 @@ class CoinPP(Backend):
         z_all = np.concatenate(latents)
         bounds = np.cumsum([0] + counts)
         return [EncodeResult({"latents": z_all[a:b]}, {"patches": int(b - a)}) for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def rate_ladder(self, quantizer: Quantizer, entropy: EntropyModel,
+                    knobs: Sequence[float] | None = None) -> list[Rung]:
+        """The same latents quantized to each bit width (a quantizer without `bits`: no knob)."""
+        if "bits" not in quantizer.Config.model_fields:
+            return []
+        if any(b != int(b) for b in knobs or ()):
+            raise SpecError(f"backend coinpp: its rate knob is the latent bit width, a whole number; got {list(knobs)}")
+        return [Rung(f"bits={int(b)}", self, quantizer=type(quantizer)({**quantizer.get_config(), "bits": int(b)}))
+                for b in sorted(knobs or BITS_LADDER)]
 
     def decode(self, tensors: Tensors, coords, d_out: int, ctx: EncodeContext) -> np.ndarray:
         net = self.network()

@@ -55,16 +55,16 @@ class Codec:
         return [self._pack(s, n, r.tensors, r.info, grid, coords.shape[-1], features.shape[-1])
                 for s, n, r in zip(signals, norms, results)]
 
+    def header(self, meta: dict[str, Any], norm: dict[str, Any], grid: Sequence[int], d_in: int,
+               d_out: int) -> dict[str, Any]:
+        """Everything a decoder needs besides the payload: component configs, meta, norm, grid."""
+        return {**{kind: getattr(self, kind).get_config() for kind in COMPONENT_KINDS},
+                "meta": meta, "norm": norm, "grid": list(grid), "d_in": d_in, "d_out": d_out}
+
     def _pack(self, signal, norm, tensors, info, grid, d_in, d_out) -> Encoded:
         layout = self.backend.layout(grid, d_in, d_out)
-        tensors = {name: tensors[name] for name in layout}
-        symbols, side = self.quantizer.quantize(tensors)
-        payload = self.entropy.encode(symbols, self.quantizer.bits)
-        header = {
-            **{kind: getattr(self, kind).get_config() for kind in COMPONENT_KINDS},
-            "meta": signal.meta, "norm": norm, "grid": list(grid), "d_in": d_in, "d_out": d_out,
-        }
-        sections = {"side": side, "payload": payload} if side else {"payload": payload}
+        sections = self.backend.pack_payload(tensors, layout, self.quantizer, self.entropy)
+        header = self.header(signal.meta, norm, grid, d_in, d_out)
         if self.max_abs_error is not None:
             components = {kind: getattr(self, kind) for kind in COMPONENT_KINDS}
             approx = render(components, header, sections, self.device).data

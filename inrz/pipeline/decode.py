@@ -46,14 +46,14 @@ def render(components: dict[str, Any], header: dict[str, Any], sections: dict[st
         raise InrzError("an error-bounded container decodes at its own grid only (no --scale/--region)")
     try:
         grid, d_in, d_out = [int(n) for n in header["grid"]], int(header["d_in"]), int(header["d_out"])
-        layout = components["backend"].layout(grid, d_in, d_out)
-        symbols = components["entropy"].decode(sections["payload"], layout, components["quantizer"].bits)
-        tensors = components["quantizer"].dequantize(symbols, sections.get("side", b""))
+        backend = components["backend"]
+        layout = backend.layout(grid, d_in, d_out)
+        tensors = backend.unpack_payload(sections, layout, components["quantizer"], components["entropy"])
         out_grid, coord_region = render_grid(grid, scale, region)
         coords = modality.coordinates(out_grid, coord_region, header["meta"])
         ctx = EncodeContext(resolve_device(device) if isinstance(device, str) else device,
                             coordinates=coordinates_for(modality, header["meta"]))
-        features = components["backend"].decode(tensors, coords, d_out, ctx)
+        features = backend.decode(tensors, coords, d_out, ctx)
         meta = header["meta"] if tuple(out_grid) == tuple(grid) else modality.resized_meta(header["meta"], out_grid)
         signal = modality.from_features(features, meta, header["norm"])
         if bounded and "residual" in sections:

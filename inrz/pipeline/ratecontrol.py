@@ -1,29 +1,26 @@
-"""Rate control: meet a target rate (bits per point) or a target PSNR instead of naming an
-architecture. The codec walks a ladder of configurations from cheap to expensive:
+"""Rate control: meet a target rate (bits per point) or a target PSNR instead of naming a
+configuration. The codec walks its backend's rate ladder (`Backend.rate_ladder`), ordered
+from the smallest file to the largest:
 
-- COIN: networks sized by `architecture_for_bpp` for a ladder of budgets. For a rate target,
-  the largest network whose predicted file (weights at the quantizer's width plus the
-  measured header) fits is fitted, then smaller ones if the real file came out too big.
-- COIN++: the latent bit width (the fitted latents are re-quantized, no refit needed for
-  the rate, but each width is coded to measure it).
+- a rate target, when the backend predicts its payload: the largest rung whose predicted
+  file (payload plus the real header) fits is fitted first, then smaller ones while the real
+  file comes out too big;
+- a rate target without predictions, and every PSNR target: bisection over the ladder, so a
+  backend whose fits take minutes is fitted about log2(rungs) times. A PSNR target takes the
+  smallest rung that reaches it (the largest if none does).
 
-A PSNR target takes the first rung that reaches it (the last rung if none does).
+Sizes and PSNR are taken to grow along the ladder, which is what a ladder means.
 """
 from __future__ import annotations
 
-import dataclasses
-from typing import Iterable
+from typing import Callable
 
-import numpy as np
-
-from ..core.errors import InrzError, SpecError
+from ..core.errors import InrzError
 from ..signal.metrics import PSNR
 from ..signal.modality import Signal
 from .codec import Codec, Encoded
 from .decode import decode
-
-COIN_LADDER = (0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.9, 1.2, 1.8, 2.4, 3.6, 4.8, 8.0)
-BITS_LADDER = (3, 4, 5, 6, 7, 8)
+from .ladder import Datum, Variant, describe, usable, variants
 
 
 def encode_to_target(codec: Codec, signal: Signal, *, bpp: float | None = None, psnr: float | None = None,
@@ -31,83 +28,72 @@ def encode_to_target(codec: Codec, signal: Signal, *, bpp: float | None = None, 
     """The encoding (and the codec variant that made it) meeting the target on this datum."""
     if (bpp is None) == (psnr is None):
         raise InrzError("give exactly one target: bpp or psnr")
-    points = codec.modality.num_points(signal)
-    dims = _dims(codec, signal)  # once: features and coordinates do not depend on the rung
-    predicted = [(v, bits) for v in _variants(codec) if (bits := _predicted_bits(v, signal, dims)) is not None]
-    if not predicted:
-        raise InrzError("no configuration of the ladder exists for this datum")
-    variants = [v for v, _ in predicted]
+    datum = describe(codec, signal)
+    candidates = usable(variants(codec), datum)
     if bpp is not None:
-        variants = [v for v, bits in reversed(predicted) if bits <= bpp * points] or variants[:1]
-    best = None
-    for variant in variants:
-        enc = variant.encode(signal)
-        if bpp is not None and 8 * len(enc.data) <= bpp * points:
-            return enc, variant
-        if psnr is not None and _psnr(variant, signal, enc, host) >= psnr:
-            return enc, variant
-        best = (enc, variant)
-    if bpp is not None:
-        raise InrzError(f"no configuration fits {bpp} bits per {codec.modality.unit}: the smallest takes "
-                        f"{8 * len(best[0].data) / points:.4g}")
-    return best
-
-
-def _variants(codec: Codec) -> Iterable[Codec]:
-    cfg = codec.backend.get_config()
-    if cfg["id"] == "coin":
-        for budget in COIN_LADDER:
-            backend = type(codec.backend)({**cfg, "bpp": budget, "depth": None, "width": None})
-            yield dataclasses.replace(codec, backend=backend)
-    elif "bits" in codec.quantizer.get_config():
-        for bits in BITS_LADDER:
-            yield dataclasses.replace(codec, quantizer=type(codec.quantizer)({**codec.quantizer.get_config(),
-                                                                              "bits": bits}))
+        variant, enc = _meet_rate(candidates, datum, bpp)
     else:
-        raise InrzError(f"rate control knows COIN and bit-width quantizers, not backend {cfg['id']!r} with "
-                        f"quantizer {codec.quantizer.id!r}")
+        variant, enc = _meet_psnr([v for v, _ in candidates], datum, psnr, host)
+    enc.info["rung"] = variant.label
+    return enc, variant.codec
 
 
-def _dims(codec: Codec, signal: Signal) -> tuple[int, int]:
-    """(d_in, d_out): coordinates of a one-point grid give d_in without building the full grid."""
-    grid = codec.modality.grid_shape(signal)
-    d_in = codec.modality.coordinates([1] * len(grid), meta=signal.meta).shape[-1]
-    return d_in, codec.modality.to_features(signal)[0].shape[-1]
+def _meet_rate(candidates: list[tuple[Variant, float | None]], datum: Datum, bpp: float) -> tuple[Variant, Encoded]:
+    budget = bpp * datum.points
+
+    def fits(enc: Encoded) -> bool:
+        return 8 * len(enc.data) <= budget
+
+    if all(bits is not None for _, bits in candidates):
+        order = [v for v, bits in reversed(candidates) if bits <= budget] or [candidates[0][0]]
+        for variant in order:
+            enc = variant.codec.encode(datum.signal)
+            if fits(enc):
+                return variant, enc
+        smallest = enc
+    else:
+        ladder = [v for v, _ in candidates]
+        encoded = _Probe(ladder, datum.signal)
+        first_too_big = bisect(len(ladder), lambda i: not fits(encoded(i)))
+        if first_too_big > 0:
+            return ladder[first_too_big - 1], encoded(first_too_big - 1)
+        smallest = encoded(0)
+    raise InrzError(f"no configuration fits {bpp} bits per {datum.unit}: the smallest takes "
+                    f"{8 * len(smallest.data) / datum.points:.4g}")
 
 
-def _predicted_bits(codec: Codec, signal: Signal, dims: tuple[int, int]) -> float | None:
-    """Weights at the quantizer's width (entropy coding only shrinks them) plus the header;
-    None when the configuration does not exist for this datum (no network that small)."""
-    try:
-        layout = codec.backend.layout(codec.modality.grid_shape(signal), *dims)
-    except SpecError:
-        return None
-    symbols = sum(int(np.prod(s)) for s in layout.values())
-    return symbols * codec.quantizer.bits + 8 * 400  # ~400 header bytes (configs, meta, checksum)
+def _meet_psnr(ladder: list[Variant], datum: Datum, target: float, host) -> tuple[Variant, Encoded]:
+    encoded = _Probe(ladder, datum.signal)
+
+    def reaches(i: int) -> bool:
+        codec = ladder[i].codec
+        decoded = decode(encoded(i).data, host, codec.device).signal
+        return PSNR().compute(datum.signal, decoded, codec.modality) >= target
+
+    i = min(bisect(len(ladder), reaches), len(ladder) - 1)
+    return ladder[i], encoded(i)
 
 
-def _psnr(codec: Codec, signal: Signal, enc: Encoded, host) -> float:
-    return PSNR().compute(signal, decode(enc.data, host, codec.device).signal, codec.modality)
+def bisect(n: int, test: Callable[[int], bool]) -> int:
+    """The smallest index in [0, n) where `test` holds, `test` being False then True along
+    the ladder; n if it never holds. Calls `test` about log2(n) times."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if test(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
-def smallest_bounded(codec: Codec, signal: Signal, budgets: Iterable[float]) -> tuple[Encoded, Codec]:
-    """Error-bounded mode: the INR size (COIN bpp budget) giving the smallest file in all.
+class _Probe:
+    """Encodes a rung the first time it is asked for, so bisection never fits a rung twice."""
 
-    A bigger network leaves a smaller residual but costs its weights; the best split depends
-    on the data and the bound, so each budget is fitted and the smallest container is kept.
-    """
-    if codec.max_abs_error is None or codec.backend.id != "coin":
-        raise InrzError("the size search is for error-bounded COIN codecs (set max_abs_error, backend coin)")
-    best = None
-    for budget in budgets:
-        variant = dataclasses.replace(codec, backend=type(codec.backend)(
-            {**codec.backend.get_config(), "bpp": budget, "depth": None, "width": None}))
-        try:
-            enc = variant.encode(signal)
-        except SpecError:  # no network that small for this datum
-            continue
-        if best is None or len(enc.data) < len(best[0].data):
-            best = (enc, variant)
-    if best is None:
-        raise InrzError(f"none of the budgets {list(budgets)} gives a network for this datum")
-    return best
+    def __init__(self, ladder: list[Variant], signal: Signal):
+        self.ladder, self.signal, self.done = ladder, signal, {}
+
+    def __call__(self, i: int) -> Encoded:
+        if i not in self.done:
+            self.done[i] = self.ladder[i].codec.encode(self.signal)
+        return self.done[i]
