@@ -1,5 +1,5 @@
-"""Quantizers and entropy models: exact round trips, error bounds, and `ValueError` on data
-that does not fit its layout (the codec turns that into a `ContainerError`).
+"""Quantizers and entropy models: exact round trips, error bounds, and `ContainerError` on data
+that does not fit its layout (they read bytes from files; nothing else means a damaged file).
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from inrz import layout_size, pack_bits, unpack_bits
+from inrz import ContainerError, layout_size, pack_bits, unpack_bits
 from inrz.coding.entropy import Raw, Zstd
 from inrz.coding.quantize import Float16, Uniform
 
@@ -63,9 +63,9 @@ def test_pack_rejects_symbols_out_of_range(bits):
 @pytest.mark.parametrize("bits", [1, 7, 8, 16])
 def test_unpack_rejects_wrong_length(bits):
     packed = pack_bits(np.arange(10) % 2, bits)
-    with pytest.raises(ValueError, match="expected"):
+    with pytest.raises(ContainerError, match="expected"):
         unpack_bits(packed + b"\0", 10, bits)
-    with pytest.raises(ValueError, match="expected"):
+    with pytest.raises(ContainerError, match="expected"):
         unpack_bits(packed, 10 + 8, bits)
 
 
@@ -91,28 +91,28 @@ def test_raw_costs_exactly_bits_per_symbol(bits):
 
 @pytest.mark.parametrize("model", ENTROPY_MODELS, ids=MODEL_IDS)
 @pytest.mark.parametrize("bits", [3, 8, 16])
-def test_decoding_for_another_layout_raises_value_error(model, bits):
+def test_decoding_for_another_layout_raises_container_error(model, bits):
     layout = {"l0.W": (4, 5), "l0.b": (4,)}
     rng = np.random.default_rng(bits)
     symbols = {k: rng.integers(0, 1 << bits, s) for k, s in layout.items()}
     data = model.encode(symbols, bits)
     for other in ({"l0.W": (4, 5), "l0.b": (5,)}, {"l0.W": (4, 5)}, {"l0.W": (40, 5), "l0.b": (4,)}):
-        with pytest.raises(ValueError):
+        with pytest.raises(ContainerError):
             model.decode(data, other, bits)
 
 
 @pytest.mark.parametrize("model", ENTROPY_MODELS, ids=MODEL_IDS)
-def test_truncated_or_padded_data_raises_value_error(model):
+def test_truncated_or_padded_data_raises_container_error(model):
     layout = {"l0.W": (8, 8)}
     data = model.encode({"l0.W": np.arange(64).reshape(8, 8)}, 16)
     for bad in (data[:-1], data + b"\0", b""):
-        with pytest.raises(ValueError):
+        with pytest.raises(ContainerError):
             model.decode(bad, layout, 16)
 
 
 @pytest.mark.parametrize("garbage", [b"\x00" * 128, b"\x28\xb5\x2f\xfd" + b"\xff" * 20, bytes(range(256))])
-def test_zstd_garbage_raises_value_error(garbage):
-    with pytest.raises(ValueError):
+def test_zstd_garbage_raises_container_error(garbage):
+    with pytest.raises(ContainerError):
         Zstd().decode(garbage, {"l0.W": (8, 8)}, 16)
 
 
@@ -143,7 +143,7 @@ def test_fp16_round_trip_equals_astype_float16(tensors):
 
 
 def test_fp16_rejects_side_information():
-    with pytest.raises(ValueError, match="no side information"):
+    with pytest.raises(ContainerError, match="no side information"):
         Float16().dequantize({"a": np.zeros(2, np.int64)}, b"\0")
 
 
@@ -181,7 +181,7 @@ def test_uniform_constant_tensor_is_exact(bits, value):
 def test_uniform_rejects_side_info_of_the_wrong_size():
     quantizer = Uniform(bits=4)
     symbols, side = quantizer.quantize({"a": np.arange(4, dtype=np.float32), "b": np.ones(2, np.float32)})
-    with pytest.raises(ValueError, match="expected 16"):
+    with pytest.raises(ContainerError, match="expected 16"):
         quantizer.dequantize(symbols, side[:-1])
 
 

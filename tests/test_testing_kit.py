@@ -140,7 +140,7 @@ def test_quantizer_symbols_must_fit_their_width():
     fails(check_quantizer, Wide(), match=r"leave \[0, 2\*\*8\)")
 
 
-def test_entropy_model_must_fail_with_value_error():
+def test_entropy_model_must_fail_with_container_error():
     from inrz.coding.entropy import Raw
 
     class Crashy(Raw):
@@ -149,7 +149,7 @@ def test_entropy_model_must_fail_with_value_error():
                 raise IndexError("oops")
             return super().decode(data, layout, bits)
 
-    fails(check_entropy_model, Crashy(), 8, match="raised IndexError.*\n  fix: raise ValueError")
+    fails(check_entropy_model, Crashy(), 8, match="raised IndexError.*\n  fix: raise inrz.ContainerError")
 
 
 def test_container_round_trip_catches_nondeterminism(inrz_host, temporary_plugin):

@@ -34,6 +34,7 @@ import torch
 from ..coding.entropy import EntropyModel
 from ..coding.quantize import Quantizer
 from ..core.component import Component
+from ..core.errors import ContainerError
 from ..signal.grid import grid_coordinates
 
 Tensors = dict[str, np.ndarray]
@@ -106,5 +107,7 @@ class Backend(Component):
     def unpack_payload(self, sections: dict[str, bytes], layout: dict[str, tuple[int, ...]], quantizer: Quantizer,
                        entropy: EntropyModel) -> Tensors:
         """Inverse of `pack_payload`, from the sections of a container."""
+        if "payload" not in sections:
+            raise ContainerError("the container has no 'payload' section")
         symbols = entropy.decode(sections["payload"], layout, quantizer.bits)
         return quantizer.dequantize(symbols, sections.get("side", b""))

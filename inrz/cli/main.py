@@ -1,17 +1,55 @@
-"""The `inrz` command: parses arguments, dispatches, and turns `InrzError` into a message
-and an exit code (the only place that does).
+"""The `inrz` command: parses arguments, dispatches, and maps every kind of error to a message
+and an exit code (the only place that does; README "Exit codes" lists the same table).
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 
-from ..core.errors import InrzError
+import torch
+
+from ..core.errors import (BaseNetworkError, ContainerError, DatasetError, InrzError, MissingDependencyError,
+                           PluginError, SpecError, UnknownComponentError)
 from . import codec_commands, run_commands, train_commands
+
+OUT_OF_MEMORY = (MemoryError, torch.OutOfMemoryError)  # torch's is a RuntimeError, not a MemoryError
+
+#: error kinds -> exit code and what it means, most specific first
+EXIT_CODES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], int, str]] = [
+    (SpecError, 2, "the spec, a component's settings or the command line is invalid"),
+    (UnknownComponentError, 2, "a component id is not registered (the message lists those that are)"),
+    (ContainerError, 3, "an .inrz file cannot be read: missing, truncated, corrupt or from a newer inrz"),
+    (BaseNetworkError, 3, "a COIN++ base network is missing, corrupt or not the one the file needs"),
+    (MissingDependencyError, 4, "an optional library is missing (the message names the extra to install)"),
+    (PluginError, 5, "a plugin failed to load or registered something invalid"),
+    (DatasetError, 6, "a dataset cannot be read or downloaded"),
+    (InrzError, 1, "any other problem with the input (an unreadable file, a target no configuration meets)"),
+    (OUT_OF_MEMORY, 7, "out of memory (CPU or GPU): use a smaller batch_size, a smaller chunk, or another device"),
+]
+INTERRUPTED = 130  # Ctrl-C; finished items of a run are kept
+INTERNAL_ERROR = 70  # a bug in inrz or a plugin: the traceback is printed
+
+
+def exit_code(exc: BaseException) -> int:
+    """The documented exit code of an error (70 for anything that is not ours to explain)."""
+    for kind, code, _ in EXIT_CODES:
+        if isinstance(exc, kind):
+            return code
+    return INTERRUPTED if isinstance(exc, KeyboardInterrupt) else INTERNAL_ERROR
+
+
+def epilog() -> str:
+    lines = ["exit codes:", "  0    success"]
+    lines += [f"  {code:<4} {meaning}" for _, code, meaning in sorted(EXIT_CODES, key=lambda entry: entry[1])]
+    lines += [f"  {INTERNAL_ERROR:<4} internal error: a bug in inrz or a plugin (the traceback is printed)",
+              f"  {INTERRUPTED:<4} interrupted"]
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="inrz", description="Compression with implicit neural representations.")
+    parser = argparse.ArgumentParser(prog="inrz", description="Compression with implicit neural representations.",
+                                     epilog=epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     run_commands.add(sub)
     codec_commands.add(sub)
@@ -23,12 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except InrzError as exc:
-        print(f"inrz: error: {exc}", file=sys.stderr)
-        return exc.exit_code
     except KeyboardInterrupt:
         print("inrz: interrupted (finished items are kept; re-run to resume)", file=sys.stderr)
-        return 130
+        return INTERRUPTED
+    except Exception as exc:
+        code = exit_code(exc)
+        if code == INTERNAL_ERROR:  # not ours to explain: show where it happened
+            traceback.print_exc()
+            print(f"inrz: internal error: {type(exc).__name__}: {exc} (a bug in inrz or a plugin; please report it "
+                  "with the traceback above)", file=sys.stderr)
+        else:
+            print(f"inrz: error: {'out of memory: ' if code == 7 else ''}{exc}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover

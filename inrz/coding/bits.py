@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.errors import ContainerError
+
 Symbols = dict[str, np.ndarray]
 Layout = dict[str, tuple[int, ...]]
 
@@ -48,9 +50,9 @@ def pack_bits(values: np.ndarray, bits: int) -> bytes:
 
 
 def unpack_bits(data: bytes, count: int, bits: int) -> np.ndarray:
-    """Inverse of `pack_bits`; data of another length than `count` symbols is a `ValueError`."""
+    """Inverse of `pack_bits`; data of another length than `count` symbols is a `ContainerError`."""
     if len(data) != (count * bits + 7) // 8:
-        raise ValueError(f"packed data is {len(data)} bytes, expected {(count * bits + 7) // 8}")
+        raise ContainerError(f"packed data is {len(data)} bytes, expected {(count * bits + 7) // 8}")
     if bits in (8, 16):
         return np.frombuffer(data, dtype=">u1" if bits == 8 else ">u2").astype(np.int64)
     flat = np.unpackbits(np.frombuffer(data, dtype=np.uint8))[: count * bits].reshape(count, bits)

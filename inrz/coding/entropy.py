@@ -1,8 +1,9 @@
 """Entropy models: named integer symbols <-> bytes.
 
 An entropy model MUST decode exactly what it encoded given the same `layout` (names and
-shapes, in order) and symbol width, and MUST raise `ValueError` on data that does not fit
-the layout (the codec turns that into a `ContainerError`). Its config is stored in the
+shapes, in order) and symbol width, and MUST raise `inrz.ContainerError` on data that does
+not fit the layout: decoding reads bytes from a file, and only malformed content is reported
+as a bad file. Any other exception is a bug and keeps its type. Its config is stored in the
 container header, so a learned model's config names where its statistics live (COIN++'s
 `table` names a base network artifact holding its frequency tables).
 """
@@ -15,6 +16,7 @@ import zstandard
 from pydantic import Field
 
 from ..core.component import Component, ComponentConfig
+from ..core.errors import ContainerError
 from .bits import Layout, Symbols, concat, layout_size, pack_bits, split, unpack_bits
 
 
@@ -60,13 +62,13 @@ class Zstd(EntropyModel):
         try:
             size = zstandard.frame_content_size(data)
             if size != expected:  # checked first: a forged size must not allocate memory
-                raise ValueError(f"zstd payload holds {size} bytes, the layout needs {expected}")
+                raise ContainerError(f"zstd payload holds {size} bytes, the layout needs {expected}")
             dobj = zstandard.ZstdDecompressor().decompressobj()
             packed = dobj.decompress(data)
         except zstandard.ZstdError as exc:
-            raise ValueError(f"zstd payload is corrupt: {exc}") from exc
+            raise ContainerError(f"zstd payload is corrupt: {exc}") from exc
         if not dobj.eof or dobj.unused_data:  # one-shot decompress would ignore trailing bytes
-            raise ValueError("zstd payload is truncated or has trailing bytes")
+            raise ContainerError("zstd payload is truncated or has trailing bytes")
         return split(unpack_bits(self._shuffle(packed, bits, forward=False), layout_size(layout), bits), layout)
 
     def _shuffle(self, packed: bytes, bits: int, forward: bool) -> bytes:

@@ -38,19 +38,35 @@ def apply(approx: np.ndarray, q: np.ndarray, step: float, dtype: np.dtype) -> np
 
 
 def decode(approx: np.ndarray, info: dict[str, Any], sections: dict[str, bytes]) -> np.ndarray:
-    """The error-bounded array from the INR's output and the residual sections."""
-    try:
-        q, used = decode_ints(sections["residual"], approx.size)
-        fixed = apply(approx, q, float(info["step"]), approx.dtype).ravel()
-        count = int(info["exceptions"])
-        gaps, used = decode_ints(sections["exceptions"], count)
-        values = np.frombuffer(sections["exceptions"][used:], dtype=approx.dtype)
-        if values.size != count:
-            raise ValueError(f"{values.size} exception values for {count} positions")
-        fixed[np.cumsum(gaps)] = values
-        return fixed.reshape(approx.shape)
-    except (KeyError, ValueError, IndexError) as exc:
-        raise ContainerError(f"error-bound residual cannot be decoded: {exc}") from exc
+    """The error-bounded array from the INR's output and the residual sections; anything in
+    them that no encoder writes is a `ContainerError`."""
+    step, count = _check_info(info, approx.size)
+    for name in ("residual", "exceptions"):
+        if name not in sections:
+            raise ContainerError(f"error-bounded container has no {name!r} section")
+    q, _ = decode_ints(sections["residual"], approx.size)
+    fixed = apply(approx, q, step, approx.dtype).ravel()
+    gaps, used = decode_ints(sections["exceptions"], count)
+    values = sections["exceptions"][used:]
+    if len(values) != count * approx.dtype.itemsize:
+        raise ContainerError(f"error-bound exceptions hold {len(values)} bytes of values for {count} positions")
+    positions = np.cumsum(gaps)
+    if count and (gaps.min() < 0 or positions[-1] >= approx.size):
+        raise ContainerError("error-bound exception positions lie outside the array")
+    fixed[positions] = np.frombuffer(values, dtype=approx.dtype)
+    return fixed.reshape(approx.shape)
+
+
+def _check_info(info: Any, size: int) -> tuple[float, int]:
+    """The header's `error_bound` entry: a positive finite step and 0..size exceptions."""
+    if not isinstance(info, dict):
+        raise ContainerError(f"header error_bound must be an object, got {type(info).__name__}")
+    step, count = info.get("step"), info.get("exceptions")
+    if isinstance(step, bool) or not isinstance(step, (int, float)) or not 0 < step < float("inf"):
+        raise ContainerError(f"header error_bound.step must be a positive number, got {step!r}")
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= size:
+        raise ContainerError(f"header error_bound.exceptions must be an integer in 0..{size}, got {count!r}")
+    return float(step), count
 
 
 def encode_ints(values: np.ndarray) -> bytes:
@@ -62,17 +78,20 @@ def encode_ints(values: np.ndarray) -> bytes:
 
 
 def decode_ints(data: bytes, count: int) -> tuple[np.ndarray, int]:
-    """Inverse of `encode_ints`; returns the values and how many bytes the frame used."""
+    """Inverse of `encode_ints`; returns the values and how many bytes the frame used (a
+    `ContainerError` if the frame does not hold exactly `count` values)."""
     if len(data) < 9 or data[0] not in (1, 2, 4, 8) or int.from_bytes(data[1:9], "little") != count:
-        raise ValueError("bad residual frame header")
+        raise ContainerError("bad error-bound residual frame header")
     width = data[0]
     obj = zstandard.ZstdDecompressor().decompressobj()
     try:
+        if zstandard.frame_content_size(data[9:]) != count * width:  # checked first: no zstd bombs
+            raise ContainerError("error-bound residual length does not match the array")
         planes = obj.decompress(data[9:])
     except zstandard.ZstdError as exc:
-        raise ValueError(f"corrupt residual: {exc}") from exc
+        raise ContainerError(f"corrupt error-bound residual: {exc}") from exc
     if len(planes) != count * width:
-        raise ValueError("residual length does not match the array")
+        raise ContainerError("error-bound residual length does not match the array")
     used = len(data) - len(obj.unused_data)
     z = np.frombuffer(planes, np.uint8).reshape(width, count).T.copy().view(f"<u{width}").ravel().astype(np.uint64)
     return ((z >> np.uint64(1)).astype(np.int64) ^ -(z & np.uint64(1)).astype(np.int64)), used

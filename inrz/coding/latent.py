@@ -13,6 +13,7 @@ import numpy as np
 from pydantic import Field
 
 from ..core.component import ComponentConfig
+from ..core.errors import ContainerError
 from ..nets import artifacts
 from .quantize import Quantizer, Tensors
 
@@ -73,7 +74,7 @@ class LatentUniform(Quantizer):
 
     def dequantize(self, symbols: Tensors, side: bytes) -> Tensors:
         if side:
-            raise ValueError("latent_uniform expects no side information")
+            raise ContainerError("latent_uniform expects no side information")
         mean, std = self._params()
         r = std_range_for(self.bits, self.config.std_range)
         return {k: uniform_values(v, mean, std, self.bits, r) for k, v in symbols.items()}

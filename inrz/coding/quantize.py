@@ -1,7 +1,8 @@
 """Quantizers: named float tensors <-> named integer symbols plus side information.
 
 A quantizer MUST be deterministic and bit-exact on every machine: `dequantize` only uses
-the integer symbols and the side bytes it wrote, never floating point state it did not store.
+the integer symbols and the side bytes it wrote, never floating point state it did not store,
+and raises `inrz.ContainerError` on side bytes it cannot have written (they come from a file).
 `bits` is the symbol width, used by fixed-width packing and to size entropy-model alphabets.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from pydantic import Field
 
 from ..core.component import Component, ComponentConfig
+from ..core.errors import ContainerError
 
 Tensors = dict[str, np.ndarray]
 
@@ -45,7 +47,7 @@ class Float16(Quantizer):
 
     def dequantize(self, symbols: Tensors, side: bytes) -> Tensors:
         if side:
-            raise ValueError("fp16 quantizer expects no side information")
+            raise ContainerError("fp16 quantizer expects no side information")
         return {k: v.astype(np.uint16).view(np.float16).astype(np.float32) for k, v in symbols.items()}
 
 
@@ -76,7 +78,8 @@ class Uniform(Quantizer):
 
     def dequantize(self, symbols: Tensors, side: bytes) -> Tensors:
         if len(side) != self._side.size * len(symbols):
-            raise ValueError(f"uniform quantizer side info is {len(side)} bytes, expected {self._side.size * len(symbols)}")
+            raise ContainerError(f"uniform quantizer side info is {len(side)} bytes, expected "
+                                 f"{self._side.size * len(symbols)}")
         out = {}
         for i, (name, sym) in enumerate(symbols.items()):
             lo, step = self._side.unpack_from(side, i * self._side.size)

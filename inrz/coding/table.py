@@ -14,9 +14,9 @@ import constriction
 import numpy as np
 
 from ..core.component import ComponentConfig
-from ..core.errors import InrzError
+from ..core.errors import BaseNetworkError, ContainerError, InrzError
 from ..nets import artifacts
-from .bits import Layout, Symbols, layout_size
+from .bits import Layout, Symbols, layout_size, split
 from .entropy import EntropyModel
 
 
@@ -61,7 +61,8 @@ class Table(EntropyModel):
             return np.broadcast_to(probs, (layout_size(layout), probs.shape[-1]))
         rows = [np.tile(probs, (int(np.prod(shape[:-1])), 1)) for shape in layout.values()]
         if any(shape[-1] != probs.shape[0] for shape in layout.values()):
-            raise ValueError("per-dimension tables do not match the latent size")
+            raise BaseNetworkError(f"base network {self.config.model} has per-dimension tables for {probs.shape[0]} "
+                                   f"dimensions, its latents have {[s[-1] for s in layout.values()]}")
         return np.concatenate(rows) if rows else np.zeros((0, probs.shape[-1]))
 
     def encode(self, symbols: Symbols, bits: int) -> bytes:
@@ -73,16 +74,14 @@ class Table(EntropyModel):
 
     def decode(self, data: bytes, layout: Layout, bits: int) -> Symbols:
         if len(data) % 4:
-            raise ValueError("range-coded payload is not a whole number of 32-bit words")
+            raise ContainerError("range-coded payload is not a whole number of 32-bit words")
+        probs = self._probs(bits, layout)
         dec = constriction.stream.queue.RangeDecoder(np.frombuffer(data, "<u4").astype(np.uint32))
-        flat = np.asarray(dec.decode(constriction.stream.model.Categorical(perfect=False), self._probs(bits, layout)),
-                          np.int64)
-        out, offset = {}, 0
-        for name, shape in layout.items():
-            n = int(np.prod(shape))
-            out[name] = flat[offset:offset + n].reshape(shape)
-            offset += n
-        return out
+        try:
+            flat = dec.decode(constriction.stream.model.Categorical(perfect=False), probs)
+        except AssertionError as exc:  # constriction's signal for words no encoder can have written
+            raise ContainerError(f"range-coded payload is corrupt: {exc}") from exc
+        return split(np.asarray(flat, np.int64), layout)
 
     def _probs(self, bits: int, layout: Layout) -> np.ndarray:
         return np.ascontiguousarray(self.probabilities(bits, layout), dtype=np.float64)

@@ -1,7 +1,8 @@
 """One exception hierarchy for everything inrz raises on bad input.
 
-The CLI converts these to a message and an exit code in one place (`inrz.cli.main`).
-Embedding applications catch `InrzError` to handle any failure of ours.
+The CLI converts these to a message and an exit code in one place (`inrz/cli/main.py`).
+Embedding applications catch `InrzError` to handle any failure of ours; anything else (out
+of memory, a bug) keeps its own type.
 """
 from __future__ import annotations
 
@@ -12,13 +13,9 @@ from types import ModuleType
 class InrzError(Exception):
     """Base class: a problem the user can act on (never a bug in inrz)."""
 
-    exit_code = 1
-
 
 class SpecError(InrzError):
     """A spec or a component config is malformed: the message names file, line and field."""
-
-    exit_code = 2
 
 
 class PluginError(InrzError):
@@ -28,17 +25,14 @@ class PluginError(InrzError):
 class UnknownComponentError(InrzError):
     """A component id is not registered: the message lists the ids that are."""
 
-    exit_code = 2
-
 
 class MissingDependencyError(InrzError):
     """An optional library is missing: the message says which extra to install."""
 
 
 class ContainerError(InrzError):
-    """An `.inrz` file is truncated, corrupted, of an unknown version, or cannot be decoded."""
-
-    exit_code = 3
+    """An `.inrz` file's content is malformed: truncated, corrupted, of an unknown version, or
+    holding values no encoder writes. Raised where the bytes are read, and only for content."""
 
 
 class DatasetError(InrzError):
@@ -47,8 +41,6 @@ class DatasetError(InrzError):
 
 class BaseNetworkError(InrzError):
     """A COIN++ base network is missing, corrupt, or not the one a container was written with."""
-
-    exit_code = 3
 
 
 def require(module: str, extra: str, package: str = "inrz") -> ModuleType:

@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import torch
-from pydantic import ValidationError
 
 from .. import container
 from ..backends.base import EncodeContext
 from ..coding import errorbound
 from ..core.device import resolve_device
-from ..core.errors import ContainerError, InrzError
+from ..core.errors import ContainerError, InrzError, SpecError
 from ..core.host import get_host
 from ..signal.modality import Modality, Signal
 
@@ -39,28 +38,55 @@ def decode(data: bytes, host=None, device: str | torch.device = "cpu", scale: fl
 def render(components: dict[str, Any], header: dict[str, Any], sections: dict[str, bytes],
            device: str | torch.device = "cpu", scale: float = 1.0,
            region: Sequence[tuple[float, float]] | None = None) -> Signal:
-    """Evaluate a container's representation; the encoder calls this too, so both agree."""
-    modality = components["modality"]
+    """Evaluate a container's representation; the encoder calls this too, so both agree.
+
+    Malformed content raises `ContainerError` where it is read (here for the header fields,
+    in the components for their bytes); anything else (out of memory, a plugin's bug) keeps
+    its own type, so it is never mistaken for a damaged file.
+    """
+    grid, d_in, d_out, meta, norm = header_fields(header)
     bounded = "error_bound" in header
     if bounded and (scale != 1.0 or region is not None):
         raise InrzError("an error-bounded container decodes at its own grid only (no --scale/--region)")
+    modality, backend = components["modality"], components["backend"]
+    layout = _layout(backend, grid, d_in, d_out)
+    tensors = backend.unpack_payload(sections, layout, components["quantizer"], components["entropy"])
+    out_grid, coord_region = render_grid(grid, scale, region)
+    coords = modality.coordinates(out_grid, coord_region, meta)
+    ctx = EncodeContext(resolve_device(device) if isinstance(device, str) else device,
+                        coordinates=coordinates_for(modality, meta))
+    features = backend.decode(tensors, coords, d_out, ctx)
+    out_meta = meta if tuple(out_grid) == tuple(grid) else modality.resized_meta(meta, out_grid)
+    signal = modality.from_features(features, out_meta, norm)
+    if bounded:
+        signal.data = errorbound.decode(signal.data, header["error_bound"], sections)
+    return signal
+
+
+def header_fields(header: dict[str, Any]) -> tuple[list[int], int, int, dict[str, Any], dict[str, Any]]:
+    """The header fields the codec reads (grid, d_in, d_out, meta, norm), checked before use."""
+    grid = header.get("grid")
+    if not (isinstance(grid, list) and grid and all(_positive_int(n) for n in grid)):
+        raise ContainerError(f"header grid must be a non-empty list of positive integers, got {grid!r}")
+    for key in ("d_in", "d_out"):
+        if not _positive_int(header.get(key)):
+            raise ContainerError(f"header {key} must be a positive integer, got {header.get(key)!r}")
+    for key in ("meta", "norm"):
+        if not isinstance(header.get(key), dict):
+            raise ContainerError(f"header {key} must be an object, got {type(header.get(key)).__name__}")
+    return grid, header["d_in"], header["d_out"], header["meta"], header["norm"]
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _layout(backend, grid: list[int], d_in: int, d_out: int) -> dict[str, tuple[int, ...]]:
+    """The backend's layout for the header's grid; a config that cannot code it is a bad file."""
     try:
-        grid, d_in, d_out = [int(n) for n in header["grid"]], int(header["d_in"]), int(header["d_out"])
-        backend = components["backend"]
-        layout = backend.layout(grid, d_in, d_out)
-        tensors = backend.unpack_payload(sections, layout, components["quantizer"], components["entropy"])
-        out_grid, coord_region = render_grid(grid, scale, region)
-        coords = modality.coordinates(out_grid, coord_region, header["meta"])
-        ctx = EncodeContext(resolve_device(device) if isinstance(device, str) else device,
-                            coordinates=coordinates_for(modality, header["meta"]))
-        features = backend.decode(tensors, coords, d_out, ctx)
-        meta = header["meta"] if tuple(out_grid) == tuple(grid) else modality.resized_meta(header["meta"], out_grid)
-        signal = modality.from_features(features, meta, header["norm"])
-        if bounded and "residual" in sections:
-            signal.data = errorbound.decode(signal.data, header["error_bound"], sections)
-        return signal
-    except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
-        raise ContainerError(f"container is well-formed but its contents cannot be decoded: {type(exc).__name__}: {exc}") from exc
+        return backend.layout(grid, d_in, d_out)
+    except SpecError as exc:
+        raise ContainerError(f"the header's backend config cannot code its own grid {grid}: {exc}") from exc
 
 
 def coordinates_for(modality: Modality, meta: dict[str, Any]):
@@ -74,13 +100,11 @@ def build_components(header: dict[str, Any], host=None) -> dict[str, Any]:
     out = {}
     for kind in COMPONENT_KINDS:
         config = header.get(kind)
-        if not isinstance(config, dict) or "id" not in config:
+        if not isinstance(config, dict) or not isinstance(config.get("id"), str):
             raise ContainerError(f"container header has no valid {kind!r} config")
         try:
             out[kind] = host.create(kind, config)
-        except (ValidationError, TypeError) as exc:
-            raise ContainerError(f"container header's {kind} config is invalid: {exc}") from exc
-        except InrzError as exc:
+        except InrzError as exc:  # unknown id (a missing plugin) or settings its Config rejects
             raise ContainerError(f"cannot rebuild the {kind} this file was written with: {exc}") from exc
     return out
 

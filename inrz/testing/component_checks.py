@@ -12,6 +12,7 @@ import numpy as np
 from ..coding.entropy import EntropyModel
 from ..coding.quantize import Quantizer
 from ..core.component import Component
+from ..core.errors import ContainerError
 from ..signal.metrics import Metric
 from ..signal.modality import Modality, Signal
 from ._expect import expect, json_round_trip, name
@@ -96,7 +97,7 @@ def check_quantizer(quantizer: Quantizer, tensors: dict[str, np.ndarray] | None 
 
 def check_entropy_model(model: EntropyModel, bits: int, symbols: dict[str, np.ndarray] | None = None) -> bytes:
     """Decode gives back exactly the symbols (given the layout and bits), encoding is
-    deterministic, and damaged data raises `ValueError` or decodes, never anything else."""
+    deterministic, and damaged data raises `ContainerError` or decodes, never anything else."""
     who = name(model)
     rng = np.random.default_rng(bits)
     symbols = symbols if symbols is not None else {
@@ -116,12 +117,12 @@ def check_entropy_model(model: EntropyModel, bits: int, symbols: dict[str, np.nd
     for damaged in (data[:-1], data + b"\0"):
         try:
             model.decode(damaged, layout, bits)
-        except ValueError:
+        except ContainerError:
             pass
         except Exception as exc:
             raise AssertionError(f"{who}: decoding damaged data raised {type(exc).__name__}: {exc}\n  fix: raise "
-                                 "ValueError on data that does not fit the layout (the codec reports it as a "
-                                 "ContainerError)") from exc
+                                 "inrz.ContainerError on data that does not fit the layout (other exceptions mean "
+                                 "a bug, not a damaged file)") from exc
     return data
 
 
