@@ -20,13 +20,13 @@ from .core.errors import (BaseNetworkError, ContainerError, DatasetError, InrzEr
 from .core.hookspecs import hookimpl
 from .core.host import PluginHost, get_host
 from .core.paths import cache_dir
-from .pipeline.api import codec_from_preset, codec_from_spec, compress, decompress, modality_for_path, open
+from .pipeline.api import codec_for, codec_from_preset, codec_from_spec, compress, decompress, modality_for_path, open
 from .pipeline.codec import Codec, Encoded
 from .pipeline.decode import Decoded, decode
 from .runs.baselines import Baseline, BaselineResult
 from .runs.datasets import Dataset, DatasetItem, fetch, resolve, sha256_of
 from .signal.grid import grid_coordinates
-from .signal.metrics import Metric, mse, psnr
+from .signal.metrics import NATIVE, Metric, mse, psnr
 from .signal.modality import Modality, Signal
 
 __version__ = "0.1.0"
@@ -46,14 +46,15 @@ __all__ = [
     # plugin API: components, hooks, errors
     "Backend", "BaseNetworkError", "Baseline", "BaselineResult", "Component", "ComponentConfig", "ContainerError",
     "Dataset", "DatasetError", "DatasetItem", "EncodeContext", "EncodeResult", "EntropyModel", "InrzError",
-    "Layout", "Metric", "MissingDependencyError", "Modality", "PluginError", "PluginHost", "Quantizer", "Rung", "Signal",
-    "SpecError", "Symbols", "Tensors", "UnknownComponentError", "get_host", "hookimpl", "missing", "require",
+    "Layout", "Metric", "MissingDependencyError", "Modality", "NATIVE", "PluginError", "PluginHost", "Quantizer",
+    "Rung", "Signal", "SpecError", "Symbols", "Tensors", "UnknownComponentError", "get_host", "hookimpl", "missing",
+    "require",
     # helpers for plugins: datasets, coordinates, metrics, bit packing
     "cache_dir", "fetch", "grid_coordinates", "layout_size", "mse", "pack_bits", "psnr", "resolve", "sha256_of",
     "unpack_bits",
     # the Python API
-    "Codec", "Decoded", "Encoded", "codec_from_preset", "codec_from_spec", "compress", "decode", "decompress",
-    "modality_for_path", "open",
+    "Codec", "Decoded", "Encoded", "codec_for", "codec_from_preset", "codec_from_spec", "compress", "decode",
+    "decompress", "modality_for_path", "open",
     # archive codecs (lazy: numcodecs / zarr)
     "InrzCodec", "InrzZarrCodec",
 ]

@@ -5,6 +5,7 @@ modules stay small, and the `inrz/` top level holds packages, not modules.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import tomllib
 from pathlib import Path
@@ -171,12 +172,16 @@ def test_the_top_level_holds_packages():
 
 # --- the core names no backend or modality -----------------------------------------------------
 
-def named_ids() -> set[str]:
-    """Ids of every registered backend and modality (built-in plugins included)."""
+@functools.cache
+def registered(kind: str) -> frozenset[str]:
+    """Ids of a kind registered by the core and the installed plugins (the core's `ndarray` aside)."""
     from inrz import PluginHost
 
-    host = PluginHost()
-    return set(host.registry.names("backend")) | set(host.registry.names("modality")) - {"ndarray"}
+    return frozenset(PluginHost().registry.names(kind)) - {"ndarray"}
+
+
+def named_ids() -> set[str]:
+    return set(registered("backend") | registered("modality"))
 
 
 def compared_strings(node: ast.Compare) -> list[str]:
@@ -203,3 +208,13 @@ def test_the_id_check_sees_comparisons():
     tree = ast.parse('if backend.id in ("coin", "x") or cfg["id"] != "coinpp": pass')
     assert sorted(v for n in ast.walk(tree) if isinstance(n, ast.Compare) for v in compared_strings(n)) == [
         "coin", "coinpp", "x"]
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=[str(p.relative_to(CORE)) for p in CORE_FILES])
+def test_the_core_names_no_plugin_modality(path):
+    """Plugins' modality ids and their rate units stay in the plugins (the core's own `ndarray` aside)."""
+    plugin_modalities = set(registered("modality"))
+    text = path.read_text()
+    strings = [n.value for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    assert "kbps" not in text.lower(), f"{path.relative_to(ROOT)} names a modality's rate unit"
+    assert not plugin_modalities & set(strings), f"{path.relative_to(ROOT)} names {plugin_modalities & set(strings)}"

@@ -72,3 +72,45 @@ def test_changed_spec_invalidates_finished_items(spec, host, monkeypatch):
                         lambda self, s, progress=None: calls.append(len(s)) or original(self, s, progress))
     run(spec, ["backend.steps=21"], host=host, progress=False)
     assert sum(calls) == 3
+
+
+CLIMATE = """
+name: t2m
+seed: 0
+device: cpu
+dataset: {{id: netcdf_steps, path: {nc}, stop: 2, cache_dir: {cache}}}
+modality: {{id: climate}}
+backend: {{id: coin, depth: 2, width: 8, steps: 5}}
+output: {out}
+"""
+
+AUDIO = """
+name: speech
+seed: 0
+device: cpu
+dataset: {{id: folder, path: {folder}, glob: "librispeech_1272-141231-0002.flac"}}
+modality: {{id: audio, first_seconds: 0.05}}
+backend: {{id: coin, depth: 2, width: 8, steps: 5}}
+output: {out}
+"""
+
+
+def run_spec(tmp_path, text: str, host, **paths) -> tuple[dict, str]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text.format(out=tmp_path / "out", **paths))
+    results = run(spec, host=host, progress=False)
+    assert (tmp_path / "out" / "rd.png").stat().st_size > 0
+    return results, (tmp_path / "out" / "report.md").read_text()
+
+
+def test_reports_speak_the_modalitys_units(tmp_path, host):
+    """A climate run reports bits per grid point and RMSE in kelvin; an audio run leads with kbit/s."""
+    pytest.importorskip("xarray")
+    results, report = run_spec(tmp_path / "c", CLIMATE, host, nc=data_file("climate", "era5_t2m_2019-03_uk.nc"),
+                               cache=tmp_path / "cache")
+    assert results["labels"]["metrics"]["field_rmse"] == "K" and "field_rmse (K)" in report
+    assert "bpp (bits per grid point)" in report and "## Per item (bpp (bits per grid point) / field_rmse (K))" in report
+    results, report = run_spec(tmp_path / "a", AUDIO, host, folder=data_file("audio"))
+    assert results["labels"]["rate"] == "kbps" and "kbps (kbit/s)" in report and "psnr (dB)" in report
+    assert report.index("kbps (kbit/s)") < report.index("bpp (bits per sample)")  # the modality's rate leads

@@ -16,16 +16,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..core.device import resolve_device
 from ..core.host import PluginHost
 from ..pipeline.codec import Codec
+from ..pipeline.defaults import codec_sections
+from ..signal.ndarray import NdArray
 from ..pipeline.decode import decode
 from ..pipeline.sizesearch import smallest_bounded
+
+
+_NDARRAY = codec_sections(NdArray())  # chunks are coded with the ndarray modality: its defaults are ours
 
 
 class ArchiveConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    backend: dict[str, Any] = {"id": "coin", "bpp": 0.25, "steps": 500, "lr": 1e-3}  # any backend (coinpp: + model)
-    quantizer: dict[str, Any] = {"id": "fp16"}
-    entropy: dict[str, Any] = {"id": "zstd"}
+    # any pipeline (coinpp: + model)
+    backend: dict[str, Any] = _NDARRAY["backend"]
+    quantizer: dict[str, Any] = _NDARRAY["quantizer"]
+    entropy: dict[str, Any] = _NDARRAY["entropy"]
     max_abs_error: float | None = Field(None, gt=0)  # error-bounded mode: no decoded value further off
     # error-bounded mode: code each of these settings of the backend's rate knob (COIN: bpp budgets; COIN++: latent
     # bits), or every rung of its ladder ("ladder"), and keep the smallest file
@@ -43,9 +49,8 @@ def _host() -> PluginHost:
 def _codec(config_json: str) -> Codec:
     cfg = ArchiveConfig.model_validate_json(config_json)
     host = _host()
-    return Codec(host.create("modality", "ndarray"), host.create("backend", cfg.backend),
-                 host.create("quantizer", cfg.quantizer), host.create("entropy", cfg.entropy),
-                 resolve_device(cfg.device), cfg.seed, cfg.max_abs_error)
+    return Codec.from_sections(host, host.create("modality", "ndarray"), cfg.model_dump(), resolve_device(cfg.device),
+                               cfg.seed, cfg.max_abs_error)
 
 
 def canonical(config: dict[str, Any]) -> str:

@@ -10,9 +10,12 @@ from tqdm.auto import tqdm
 
 from .. import container
 from ..core.errors import InrzError
-from ..pipeline.api import codec_from_preset, codec_from_spec, modality_for_path
+from ..pipeline.api import codec_for, codec_from_spec, modality_for_path
 from ..pipeline.decode import build_components, decode
 from ..pipeline.ratecontrol import encode_to_target
+
+
+DEFAULT_STEPS = 1000  # fit steps without a spec: a minute on a CPU, not the paper's 50,000
 
 
 def add(sub) -> None:
@@ -21,8 +24,10 @@ def add(sub) -> None:
     p.add_argument("-o", "--output", required=True)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--spec", help="take modality/backend/quantizer/entropy/seed/device from this spec")
-    src.add_argument("--preset", default="0.3bpp", help="COIN architecture preset (default 0.3bpp)")
-    p.add_argument("--steps", type=int, default=None, help="fit steps (default: 1000 without --spec; paper: 50000)")
+    src.add_argument("--preset", default=None, help="a COIN paper architecture (0.07bpp ... 1.2bpp); default: the "
+                     "modality's default codec")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"fit steps (default: {DEFAULT_STEPS} without --spec; paper: 50000)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE")
     p.add_argument("--device", default=None, help="auto, cpu, cuda, mps")
     p.add_argument("--max-abs-error", type=float, default=None,
@@ -51,8 +56,8 @@ def _compress(args) -> int:
         if args.steps is not None:
             codec.backend = type(codec.backend)(codec.backend.get_config(), steps=args.steps)
     else:
-        codec = codec_from_preset(args.preset, modality_for_path(args.input), steps=args.steps or 1000,
-                                  device=args.device or "auto")
+        codec = codec_for(modality_for_path(args.input), preset=args.preset, steps=args.steps or DEFAULT_STEPS,
+                          device=args.device or "auto")
     if args.max_abs_error is not None:
         codec = dataclasses.replace(codec, max_abs_error=args.max_abs_error)
     signal = codec.modality.load(args.input)

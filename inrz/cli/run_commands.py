@@ -7,10 +7,6 @@ import sys
 from ..core.host import PluginHost
 from ..runs.run import run
 
-#: result columns that are not distortion metrics (printed: bpp and payload_bpp, then metrics)
-NOT_METRICS = {"bpp", "payload_bpp", "bytes", "payload_bytes", "encode_seconds", "decode_seconds", "steps",
-               "quality", "fit_psnr"}
-
 
 def add(sub) -> None:
     p = sub.add_parser("run", help="run a spec: encode a dataset, decode, compare with classical codecs, report")
@@ -30,8 +26,9 @@ def _run(args) -> int:
     results = run(args.spec, args.overrides, progress=not args.no_progress, fresh=args.fresh)
     out = results["spec"].get("output") or f"results/{results['spec']['name']}"
     means = {"inrz": results["results"], **{k: v["results"] for k, v in results["baselines"].items()}}
+    labels = results["labels"]
+    keys = list(dict.fromkeys([labels["rate"], "bpp", "payload_bpp", *labels["metrics"]]))  # the modality's figures
     for codec, m in means.items():
-        keys = ["bpp", "payload_bpp"] + [k for k in m if k not in NOT_METRICS]  # metrics: the spec's or modality's
         figures = ", ".join(f"{k} {m[k][0]:.4g}" for k in keys if k in m)
         print(f"{codec:>10}: {figures}")
     print(f"report: {out}/report.md (results.json, results.csv, rd.png)", file=sys.stderr)

@@ -19,6 +19,7 @@ from ..signal import select
 from ..signal.modality import Modality
 from .codec import Codec
 from .decode import Decoded, decode
+from .defaults import codec_sections
 from .ratecontrol import encode_to_target
 
 
@@ -43,19 +44,24 @@ def codec_from_spec(spec: str | Path | Spec, overrides: list[str] = (), path_hin
         modality = modality_for_path(path_hint, host)
     else:
         raise InrzError("the spec sets no modality and there is no file to infer it from")
-    return Codec(modality, host.create("backend", spec.backend), host.create("quantizer", spec.quantizer),
-                 host.create("entropy", spec.entropy), resolve_device(device or spec.device), spec.seed)
+    return Codec.from_sections(host, modality, spec.model_dump(include={"backend", "quantizer", "entropy"}),
+                               resolve_device(device or spec.device), spec.seed)
+
+
+def codec_for(modality: Modality | str, *, preset: str | None = None, steps: int | None = None,
+              device: str = "auto", seed: int = 0, host=None) -> Codec:
+    """The modality's default pipeline (`Modality.default_codec()` over the core defaults), or
+    COIN at a named paper preset; `steps` sets the fit steps."""
+    host = _host(host)
+    if isinstance(modality, str):
+        modality = host.create("modality", modality)
+    return Codec.from_sections(host, modality, codec_sections(modality, preset, steps), resolve_device(device), seed)
 
 
 def codec_from_preset(preset: str, modality: Modality | str, steps: int | None = None, device: str = "auto",
                       seed: int = 0, host=None) -> Codec:
-    """COIN at a paper architecture preset, fp16 weights, zstd."""
-    host = _host(host)
-    if isinstance(modality, str):
-        modality = host.create("modality", modality)
-    backend = {"id": "coin", "preset": preset, **({"steps": steps} if steps else {})}
-    return Codec(modality, host.create("backend", backend), host.create("quantizer", "fp16"),
-                 host.create("entropy", "zstd"), resolve_device(device), seed)
+    """COIN at a paper architecture preset, with the modality's quantizer and entropy model."""
+    return codec_for(modality, preset=preset, steps=steps, device=device, seed=seed, host=host)
 
 
 def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec: str | Path | None = None,
@@ -77,7 +83,7 @@ def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec:
             raise InrzError("compressing an array needs `modality=` (a registered modality id, e.g. 'ndarray'), "
                             "a spec or a codec")
         mod = host.create("modality", modality) if modality else modality_for_path(data, host)
-        codec = codec_from_preset(preset or "0.3bpp", mod, host=host)
+        codec = codec_for(mod, preset=preset, host=host)
     if max_abs_error is not None:
         codec = dataclasses.replace(codec, max_abs_error=max_abs_error)
     signal = codec.modality.load(data) if is_path else codec.modality.from_array(np.asarray(data), meta)
@@ -96,5 +102,5 @@ def open(path: str | Path) -> dict[str, Any]:  # noqa: A001 - mirrors zarr.open
     return container.read_header(container.read_file(path))
 
 
-__all__ = ["Codec", "Decoded", "codec_from_preset", "codec_from_spec", "compress", "decode", "decompress",
-           "modality_for_path", "open"]
+__all__ = ["Codec", "Decoded", "codec_for", "codec_from_preset", "codec_from_spec", "compress", "decode",
+           "decompress", "modality_for_path", "open"]

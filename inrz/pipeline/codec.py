@@ -38,6 +38,13 @@ class Codec:
     seed: int = 0
     max_abs_error: float | None = None  # error-bounded mode: store a residual so no value is further off
 
+    @classmethod
+    def from_sections(cls, host, modality: Modality, sections: dict[str, dict[str, Any]], device: torch.device,
+                      seed: int = 0, max_abs_error: float | None = None) -> "Codec":
+        """A codec from `{backend, quantizer, entropy}` configs, built by the host's registry."""
+        return cls(modality, host.create("backend", sections["backend"]), host.create("quantizer", sections["quantizer"]),
+                   host.create("entropy", sections["entropy"]), device, seed, max_abs_error)
+
     def encode(self, signal: Signal, progress: Progress | None = None) -> Encoded:
         return self.encode_batch([signal], progress)[0]
 

@@ -1,5 +1,8 @@
 """Run reports: results.json (CompressAI's results schema plus per-item records and the
 environment), results.csv (one row per item and codec), report.md and rd.png.
+
+Rates and metrics are labelled as the modality presents them (`Modality.rate_unit`,
+`Metric.unit_for`), recorded with each item by `inrz.runs.run`; nothing here knows a modality.
 """
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import json
 import math
 import platform
 import time
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -17,6 +21,39 @@ import numpy
 import torch
 
 from ..core.fsutil import atomic_write
+from .plot import rd_plot
+
+TIMES = ("encode_seconds", "decode_seconds")
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What the report leads with: the rate column and its label, the metrics and their units."""
+
+    rate: str = "bpp"
+    rate_label: str = "bits per point"
+    point: str = "point"  # what bpp counts bits per ("pixel", "sample")
+    metrics: dict[str, str] = field(default_factory=dict)  # metric id -> unit ("dB", "K", "")
+
+    @classmethod
+    def of(cls, records: list[dict]) -> "Labels":
+        """From the first item's record (records written before labels existed get the defaults)."""
+        first = records[0] if records else {}
+        rate = first.get("rate", {})
+        return cls(rate.get("key", "bpp"), rate.get("label", "bits per point"), first.get("unit", "point"),
+                   dict(first.get("metrics", {})))
+
+    def column(self, key: str) -> str:
+        """A column header: the rate with its label, bits per point, a metric with its unit."""
+        if key == self.rate:
+            return f"{key} ({self.rate_label})"
+        if key in ("bpp", "payload_bpp"):
+            return f"{key} (bits per {self.point})"
+        unit = self.metrics.get(key)
+        return f"{key} ({unit})" if unit else key
+
+    def first_metric(self) -> str | None:
+        return next(iter(self.metrics), None)
 
 
 def environment(spec, shash: str, device, host) -> dict[str, Any]:
@@ -60,20 +97,22 @@ def summary(records: list[dict]) -> dict[str, dict[str, float]]:
 
 
 def write_all(out: Path, spec, records: list[dict], env: dict) -> dict[str, Any]:
-    means = summary(records)
+    means, labels = summary(records), Labels.of(records)
     results = {
         "name": f"inrz-{spec.backend['id']}",
         "description": spec.description or spec.name,
         "results": {k: [v] for k, v in means.get("inrz", {}).items()},
         "baselines": {c: {"results": {k: [v] for k, v in m.items()}} for c, m in means.items() if c != "inrz"},
+        "labels": asdict(labels),
         "spec": spec.model_dump(mode="json"),
         "environment": env,
         "items": records,
     }
     atomic_write(out / "results.json", json.dumps(results, indent=1, default=str))
     atomic_write(out / "results.csv", _csv(rows(records)))
-    atomic_write(out / "report.md", markdown(spec, means, records, env))
-    plot(out / "rd.png", records, means)
+    atomic_write(out / "report.md", markdown(spec, means, records, env, labels))
+    rd_plot(out / "rd.png", records, means, labels.rate, labels.rate_label, labels.first_metric(),
+            labels.column(labels.first_metric() or ""), spec.name)
     return results
 
 
@@ -88,58 +127,37 @@ def _csv(table: list[dict]) -> str:
     return buf.getvalue()
 
 
-def markdown(spec, means: dict, records: list[dict], env: dict) -> str:
-    first = ["psnr", "bpp", "payload_bpp", "kbps", "bytes"]
-    extra = sorted({k for m in means.values() for k in m} - set(first) - {"encode_seconds", "decode_seconds"})
-    metric_cols = [k for k in first + extra + ["encode_seconds", "decode_seconds"] if any(k in m for m in means.values())]
+def lead_columns(labels: Labels) -> list[str]:
+    """The modality's rate, bits per point and payload, its metrics, then bytes."""
+    return list(dict.fromkeys([labels.rate, "bpp", "payload_bpp", *labels.metrics, "bytes"]))
+
+
+def markdown(spec, means: dict, records: list[dict], env: dict, labels: Labels | None = None) -> str:
+    labels = labels or Labels.of(records)
+    first = lead_columns(labels)
+    extra = sorted({k for m in means.values() for k in m} - set(first) - set(TIMES))
+    cols = [k for k in first + extra + list(TIMES) if any(k in m for m in means.values())]
     lines = [f"# {spec.name}", "", spec.description, "",
              f"Device `{env['device']}`, inrz {env['inrz']}, torch {env['torch']}, spec hash `{env['spec_hash']}`, "
              f"seed {env['seed']}, {env['date']}.", "", "## Means", "",
-             "| codec | " + " | ".join(metric_cols) + " |", "|---|" + "---:|" * len(metric_cols)]
+             "| codec | " + " | ".join(labels.column(k) for k in cols) + " |", "|---|" + "---:|" * len(cols)]
     for codec, m in means.items():
-        lines.append(f"| {codec} | " + " | ".join(_fmt(m.get(k)) for k in metric_cols) + " |")
-    lines += ["", "## Per item (bpp / PSNR dB)", ""]
+        lines.append(f"| {codec} | " + " | ".join(_fmt(m.get(k)) for k in cols) + " |")
+    metric = labels.first_metric()
+    lines += ["", f"## Per item ({labels.column(labels.rate)}" + (f" / {labels.column(metric)})" if metric else ")"), ""]
     codecs = list(means)
     lines += ["| item | " + " | ".join(codecs) + " |", "|---|" + "---:|" * len(codecs)]
     for r in records:
         cells = [r["inrz"]] + [r["baselines"].get(c, {}) for c in codecs[1:]]
-        lines.append(f"| {r['name']} | " + " | ".join(f"{_fmt(c.get('bpp'))} / {_fmt(c.get('psnr'))}" for c in cells) + " |")
+        lines.append(f"| {r['name']} | " + " | ".join(_cell(c, labels.rate, metric) for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _cell(figures: dict, rate: str, metric: str | None) -> str:
+    return _fmt(figures.get(rate)) + (f" / {_fmt(figures.get(metric))}" if metric else "")
 
 
 def _fmt(v) -> str:
     if v is None:
         return "–"
     return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def plot(path: Path, records: list[dict], means: dict) -> None:
-    """Per-item points and per-codec means in the rate-PSNR plane (skipped without matplotlib)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
-    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=120)
-    for i, codec in enumerate(means):
-        pts = [(c["bpp"], c["psnr"]) for r in records
-               for c in ([r["inrz"]] if codec == "inrz" else [r["baselines"].get(codec, {})])
-               if "bpp" in c and "psnr" in c and math.isfinite(c["psnr"])]
-        if not pts:
-            continue
-        xs, ys = zip(*pts)
-        colour = f"C{i}"
-        ax.scatter(xs, ys, s=12, alpha=0.5, color=colour)
-        ax.scatter([sum(xs) / len(xs)], [sum(ys) / len(ys)], s=80, marker="*", color=colour, label=f"{codec} (mean)")
-    ax.set_xlabel("bits per point (whole file)")
-    ax.set_ylabel("PSNR (dB)")
-    ax.grid(alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:  # modalities without PSNR (time series) plot no points
-        ax.legend()
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    atomic_write(path, buf.getvalue())

@@ -81,7 +81,8 @@ def _run_batch(batch: list[Pending], spec: Spec, host, out: Path, device, bar) -
         baselines = {label: other[i] for label, other in others.items()}
         baselines.update(_baselines(p.signal, row["bytes"], modality, spec, host))
         record = {"name": p.name, "key": p.key, "source": str(p.path), "modality": modality.id,
-                  "points": modality.num_points(p.signal), "unit": modality.unit, "inrz": row, "baselines": baselines}
+                  "points": modality.num_points(p.signal), "unit": modality.unit,
+                  **_labels(modality, p.signal, spec, host), "inrz": row, "baselines": baselines}
         atomic_write(_record_path(out, p.name), json.dumps(record, indent=1))
         records.append(record)
         bar.update(1)
@@ -89,8 +90,7 @@ def _run_batch(batch: list[Pending], spec: Spec, host, out: Path, device, bar) -
 
 
 def _codec(sections: dict, modality: Modality, spec: Spec, host, device) -> Codec:
-    return Codec(modality, host.create("backend", sections["backend"]), host.create("quantizer", sections["quantizer"]),
-                 host.create("entropy", sections["entropy"]), device, spec.seed)
+    return Codec.from_sections(host, modality, sections, device, spec.seed)
 
 
 def _code_batch(codec: Codec, batch: list[Pending], folder: Path, spec: Spec, host, device, progress) -> list[dict]:
@@ -114,9 +114,19 @@ def _code_batch(codec: Codec, batch: list[Pending], folder: Path, spec: Spec, ho
     return rows
 
 
+def _metric_ids(modality: Modality, spec: Spec) -> list[str]:
+    return spec.metrics or list(modality.default_metrics)
+
+
 def _metrics(original: Signal, decoded: Signal, modality: Modality, spec: Spec, host) -> dict[str, float]:
-    ids = spec.metrics or list(modality.default_metrics)
-    return {mid: host.create("metric", mid).compute(original, decoded, modality) for mid in ids}
+    return {mid: host.create("metric", mid).compute(original, decoded, modality) for mid in _metric_ids(modality, spec)}
+
+
+def _labels(modality: Modality, signal: Signal, spec: Spec, host) -> dict[str, Any]:
+    """How reports label this item's figures: the modality's rate column, each metric's unit."""
+    key, label = modality.rate_unit()
+    units = {mid: host.create("metric", mid).unit_for(modality, signal.meta) for mid in _metric_ids(modality, spec)}
+    return {"rate": {"key": key, "label": label}, "metrics": units}
 
 
 def _baselines(signal: Signal, target_bytes: int, modality: Modality, spec: Spec, host) -> dict[str, dict]:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..core.errors import SpecError, UnknownComponentError
 from ..core.host import get_host
+from ..pipeline.defaults import CORE_SECTIONS
 from ..train.config import TrainConfig
 
 
@@ -27,8 +28,8 @@ class CompareSpec(BaseModel):
 
     label: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")  # its name in the report, e.g. coin
     backend: dict[str, Any]
-    quantizer: dict[str, Any] = {"id": "fp16"}
-    entropy: dict[str, Any] = {"id": "zstd"}
+    quantizer: dict[str, Any] = CORE_SECTIONS["quantizer"]
+    entropy: dict[str, Any] = CORE_SECTIONS["entropy"]
 
 
 class Spec(BaseModel):
@@ -40,9 +41,9 @@ class Spec(BaseModel):
     device: str = "auto"  # auto = cuda, then mps, then cpu
     dataset: dict[str, Any]  # {id: folder | <a plugin's dataset> | ..., **settings}
     modality: dict[str, Any] | None = None  # default: chosen per file by its extension
-    backend: dict[str, Any] = {"id": "coin"}
-    quantizer: dict[str, Any] = {"id": "fp16"}
-    entropy: dict[str, Any] = {"id": "zstd"}
+    backend: dict[str, Any] = CORE_SECTIONS["backend"]  # sections left out are the core's (pipeline.defaults)
+    quantizer: dict[str, Any] = CORE_SECTIONS["quantizer"]
+    entropy: dict[str, Any] = CORE_SECTIONS["entropy"]
     baselines: list[dict[str, Any]] = []  # classical codecs compared at the same file size
     compare: list[CompareSpec] = []  # other inrz pipelines on the same items (e.g. COIN next to COIN++)
     metrics: list[str] | None = None  # default: the modality's

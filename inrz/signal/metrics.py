@@ -2,7 +2,8 @@
 
 A metric MUST compare the arrays the user has (native dtype and range), not the network's
 normalised output, so a figure means what a user sees, and return a Python float.
-`higher_is_better` orders RD curves; `unit` labels report columns and plot axes ("dB", "K").
+`higher_is_better` orders RD curves; `unit` labels report columns and plot axes: "dB", or
+`NATIVE` for the data's own unit, which the modality names (`Modality.value_unit`: K, Pa).
 
 `mse` and `psnr` are the helpers every metric and every fit log uses, so a PSNR means the
 same thing in a training log, a fit's progress bar and a report.
@@ -10,7 +11,7 @@ same thing in a training log, a fit's progress bar and a report.
 from __future__ import annotations
 
 import math
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from ..core.component import Component
 from .modality import Modality, Signal
 
 Value = TypeVar("Value")  # a float, a numpy array or a torch tensor
+NATIVE = "native units"  # `Metric.unit` of a figure in the data's own unit
 
 
 class Metric(Component):
@@ -27,6 +29,10 @@ class Metric(Component):
 
     def compute(self, original: Signal, decoded: Signal, modality: Modality) -> float:
         raise NotImplementedError
+
+    def unit_for(self, modality: Modality, meta: dict[str, Any]) -> str:
+        """The unit this metric's figures have on a signal: `unit`, or the modality's value unit."""
+        return (modality.value_unit(meta) or self.unit) if self.unit == NATIVE else self.unit
 
 
 def mse(a: np.ndarray, b: np.ndarray) -> float:
@@ -76,6 +82,7 @@ class MaxAbsError(Metric):
 
     id = "max_abs_error"
     higher_is_better = False
+    unit = NATIVE
 
     def compute(self, original, decoded, modality) -> float:
         return float(np.max(np.abs(original.data.astype(np.float64) - decoded.data.astype(np.float64))))

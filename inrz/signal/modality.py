@@ -17,6 +17,11 @@ A modality MAY:
 - override the classmethod `example_signal()` to return a tiny real sample (a few hundred
   points), so the conformance kit (`inrz.testing`) and the core's conformance tests can
   check it without a sample file; the default None means "pass a sample yourself";
+- say how reports present it: `rate_unit()` (the rate column and axis label, bits per `unit`
+  by default, or one of its `rate_figures`, e.g. kbit/s), `value_unit(meta)` (the physical
+  unit of the values, which labels metrics in native units: K, Pa), `default_metrics`;
+- override the classmethod `default_codec()`: the pipeline sections `inrz.compress` and
+  `inrz compress` use for it when given neither a spec nor a preset;
 - override the classmethod `available()` (see `inrz.component`) to say why it cannot run
   here, e.g. `return inrz.missing("h5py", "hdf5", "inrz-foo")`.
 """
@@ -98,4 +103,22 @@ class Modality(Component):
     def num_points(self, signal: Signal) -> int:
         """How many grid points the rate is normalised by (pixels for bpp)."""
         return int(np.prod(self.grid_shape(signal)))
+
+    # --- presentation and defaults ---------------------------------------------------------
+    def rate_unit(self) -> tuple[str, str]:
+        """The rate reports lead with, as (results column, axis label): bits per `unit` unless
+        the modality leads with one of its `rate_figures` (a key, and a label such as "kbit/s")."""
+        return "bpp", f"bits per {self.unit}"
+
+    def value_unit(self, meta: dict[str, Any]) -> str | None:
+        """The physical unit of the values (e.g. "K"), labelling metrics in native units; None if unknown."""
+        return None
+
+    @classmethod
+    def default_codec(cls) -> dict[str, dict[str, Any]]:
+        """Pipeline sections (`backend`, `quantizer`, `entropy`) for this modality when the caller
+        names none; sections left out are the core's (`inrz.pipeline.defaults.CORE_SECTIONS`).
+        The default is a COIN network sized for 1 bit per point, which suits data of any size
+        (the paper's named presets are image architectures)."""
+        return {"backend": {"id": "coin", "bpp": 1.0}}
 

@@ -70,6 +70,12 @@ class NdArray(Modality):
     def num_points(self, signal: Signal) -> int:
         return int(signal.data.size)
 
+    @classmethod
+    def default_codec(cls) -> dict[str, dict[str, Any]]:
+        """A COIN network of a quarter bit per value, fitted for 500 steps: sized for archive
+        chunks on a CPU (the numcodecs and zarr codecs' defaults too)."""
+        return {"backend": {"id": "coin", "bpp": 0.25, "steps": 500, "lr": 1e-3}}
+
 
 def cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """float64 -> dtype, rounding and clipping for integers (never wrapping around)."""

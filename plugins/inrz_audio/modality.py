@@ -199,3 +199,7 @@ class AudioModality(Modality):
 
     def rate_figures(self, num_bytes: int, meta: dict[str, Any]) -> dict[str, float]:
         return {"kbps": self.kbps(num_bytes, meta)}
+
+    def rate_unit(self) -> tuple[str, str]:
+        """Audio rates are read in kilobits per second."""
+        return "kbps", "kbit/s"

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from inrz import Metric
+from inrz import NATIVE, Metric
 
 from .grid import axis_values, lat_weights
 
@@ -34,7 +34,7 @@ class FieldRMSE(Metric):
 
     id = "field_rmse"
     higher_is_better = False
-    unit = "native units"
+    unit = NATIVE  # the variable's units (the modality's value_unit)
 
     def compute(self, original, decoded, modality) -> float:
         return weighted_rmse(original.data, decoded.data)
@@ -45,7 +45,7 @@ class LatWeightedRMSE(Metric):
 
     id = "lat_weighted_rmse"
     higher_is_better = False
-    unit = "native units"
+    unit = NATIVE
 
     def compute(self, original, decoded, modality) -> float:
         lat = original.meta.get("lat")

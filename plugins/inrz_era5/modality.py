@@ -153,6 +153,11 @@ class ClimateModality(Modality):
             out[key] = {**grid.encode_axis(axis["name"], values), **kept}
         return out
 
+    def value_unit(self, meta: dict[str, Any]) -> str | None:
+        """The variable's CF `units` attribute (K for temperature), when the file has one."""
+        units = meta.get("attrs", {}).get("units")
+        return units if isinstance(units, str) and units else None
+
     def peak(self, meta: dict[str, Any]) -> float:
         """The normalisation's span, so `psnr` is the PSNR of the [0, 1] field (COIN++'s figure)."""
         if self.config.value_range is None and "range" not in meta:

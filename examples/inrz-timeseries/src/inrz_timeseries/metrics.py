@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inrz import Metric, mse, psnr
+from inrz import NATIVE, Metric, mse, psnr
 
 
 class RMSE(Metric):
@@ -17,7 +17,7 @@ class RMSE(Metric):
 
     id = "rmse"
     higher_is_better = False
-    unit = "data units"
+    unit = NATIVE  # the data's own units
 
     def compute(self, original, decoded, modality) -> float:
         diff = original.data.astype(np.float64) - decoded.data.astype(np.float64)
