@@ -218,3 +218,24 @@ def test_the_core_names_no_plugin_modality(path):
     strings = [n.value for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
     assert "kbps" not in text.lower(), f"{path.relative_to(ROOT)} names a modality's rate unit"
     assert not plugin_modalities & set(strings), f"{path.relative_to(ROOT)} names {plugin_modalities & set(strings)}"
+
+
+# --- test tiers --------------------------------------------------------------------------------
+
+def slow_tests() -> set[str]:
+    """`module` (a module-wide `pytestmark`) or `module::test` carrying `pytest.mark.slow`."""
+    out = set()
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "pytestmark" for t in node.targets):
+                if "slow" in ast.unparse(node.value):
+                    out.add(path.stem)
+            if isinstance(node, ast.FunctionDef) and any("mark.slow" in ast.unparse(d) for d in node.decorator_list):
+                out.add(f"{path.stem}::{node.name}")
+    return out
+
+
+def test_the_long_tests_are_in_the_slow_tier():
+    assert {"test_distributed", "test_coinpp", "test_archive::test_error_bound_holds_on_every_real_grid",
+            "test_mri_plugin::test_tiny_coinpp_train_and_encode"} <= slow_tests()

@@ -73,6 +73,7 @@ def _real_grids():
     return grids
 
 
+@pytest.mark.slow  # a 50-step fit per variable of every real grid (70-180 s)
 def test_error_bound_holds_on_every_real_grid():
     for grid in _real_grids():
         bound = 1e-3 * float(grid.max() - grid.min())
@@ -126,6 +127,7 @@ def test_bpp_search_keeps_the_smallest_file_within_bound(t2m):
         smallest_bounded(codec, codec.modality.from_array(t2m[0]), [0.5])
 
 
+@pytest.mark.slow  # full 300-step fits of two days of ERA5
 def test_zarr_store_beats_quantized_zstd_at_the_same_bound(t2m, tmp_path):
     """Two days of hourly ERA5 t2m at 0.1 K: the inrz store is smaller than zstd on values
     quantized to the same bound (measured 9.9x vs 8.9x of float32 in benchmarks/archive.py)."""

@@ -190,6 +190,7 @@ def test_coin_container_round_trip(host, modality, tmp_path, parts):
                                                               signal.meta["subtype"])
 
 
+@pytest.mark.slow  # meta-training
 def test_coinpp_trains_and_codes_short_patches(host, modality, tmp_path, monkeypatch):
     import torch
 

@@ -16,6 +16,8 @@ from inrz.train.loop import evaluate, train
 
 from .conftest import data_file
 
+pytestmark = pytest.mark.slow  # meta-trains a base network for the module (150 outer steps)
+
 
 @pytest.fixture(scope="module")
 def images():

@@ -7,7 +7,11 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import data_file
+
+pytestmark = pytest.mark.slow  # two torchrun processes train a base network
 
 SPEC = """
 name: ddp

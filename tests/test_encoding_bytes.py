@@ -65,7 +65,8 @@ def _archive_cases() -> dict[str, bytes]:
 
 
 def _coinpp_case(host, models_dir: Path) -> dict[str, bytes]:
-    """A tiny base network trained here (training is deterministic too), then one image coded with it."""
+    """A tiny base network trained here (4 steps, under a second: training is deterministic too, and
+    this keeps COIN++ in the default tier, whose meta-training tests are marked slow), then one image."""
     from inrz.nets import artifacts
     from inrz.train.config import TrainConfig
     from inrz.train.data import TrainData

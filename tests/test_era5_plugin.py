@@ -169,6 +169,7 @@ def test_coin_through_the_codec_reports_rmse_in_kelvin(host, climate, global_46x
         np.testing.assert_allclose(out["lon"].values[[0, -1]], [0.0, 356.0], atol=1e-3)
 
 
+@pytest.mark.slow  # meta-training
 def test_tiny_coinpp_trains_and_codes_whole_global_grids(host, climate, global_46x90, tmp_path, monkeypatch):
     import torch
 

@@ -207,6 +207,7 @@ def test_nii_gz_files_pick_the_mri_modality(host):
 
 
 # --- COIN++ ----------------------------------------------------------------------------------------
+@pytest.mark.slow  # meta-training
 def test_tiny_coinpp_train_and_encode(host, tmp_path, monkeypatch):
     """Meta-learn a tiny base network on 8^3 patches of two volumes, then code a third volume:
     the inner steps must fit it far better than the base network alone (zero latents)."""
