@@ -1,6 +1,6 @@
 """The MRI plugin on real volumes (../shared/data/mri, skipped with the path when absent):
 NIfTI headers survive, normalisation inverts, the conformance kit passes, COIN and COIN++
-code volumes through `inrz.codec`, slice-wise baselines meet their budget, and missing
+code volumes through `inrz.Codec`, slice-wise baselines meet their budget, and missing
 optional libraries say which extra to install.
 """
 from __future__ import annotations
@@ -178,7 +178,7 @@ def test_conformance_on_a_real_file_and_the_example(host):
     check_container_round_trip(tiny_codec(mri(host), host, steps=5), example, host)
 
 
-# --- COIN through inrz.codec ---------------------------------------------------------------------
+# --- COIN through inrz.Codec ---------------------------------------------------------------------
 def test_coin_compress_decompress_writes_a_nifti_that_overlays_the_original(host, tmp_path):
     modality = mri(host, max_shape=[16, 16, 16])
     signal = modality.load(data_file(*T1))

@@ -22,7 +22,7 @@ A modality MAY:
   unit of the values, which labels metrics in native units: K, Pa), `default_metrics`;
 - override the classmethod `default_codec()`: the pipeline sections `inrz.compress` and
   `inrz compress` use for it when given neither a spec nor a preset;
-- override the classmethod `available()` (see `inrz.component`) to say why it cannot run
+- override the classmethod `available()` (see `inrz/core/component.py`) to say why it cannot run
   here, e.g. `return inrz.missing("h5py", "hdf5", "inrz-foo")`.
 """
 from __future__ import annotations
