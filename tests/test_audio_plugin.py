@@ -329,6 +329,7 @@ def test_librispeech_offline_without_a_copy_is_a_dataset_error(host, tmp_path, o
 
 # --- specs and missing dependencies ----------------------------------------------------------------
 def test_specs_validate(host):
+    data_file("audio")  # the CPU spec's dataset is the real audio folder: skip without it
     spec = check_spec(SPECS / "librispeech-cpu.yaml", host)
     items = host.create("dataset", spec.dataset).items(SPECS)
     train = host.create("dataset", spec.train["dataset"]).items(SPECS)

@@ -59,3 +59,29 @@ def test_api_and_cli_code_audio_with_the_audio_default(host, tmp_path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         inrz.compress(path, host=host)
     assert used[0]["bpp"] == 1.0 and used[0]["steps"] == 50_000
+
+
+def test_model_defaults_are_written_once():
+    """COIN++'s architecture defaults are TrainConfig's; the inner loop's are shared constants."""
+    import dataclasses
+
+    from inrz.backends.coinpp import CoinPPConfig
+    from inrz.nets.modulated import INNER_LR, INNER_STEPS, ModulatedShape
+    from inrz.train.config import TrainConfig
+
+    assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(ModulatedShape))
+    for name, value in (("inner_steps", INNER_STEPS), ("inner_lr", INNER_LR)):
+        assert CoinPPConfig.model_fields[name].default == TrainConfig.model_fields[name].default == value
+
+
+def test_one_psnr_for_floats_arrays_and_tensors():
+    import math
+
+    import numpy as np
+    import torch
+
+    assert inrz.psnr(0.01) == pytest.approx(20.0) and inrz.psnr(65.025, peak=255.0) == pytest.approx(30.0)
+    assert inrz.psnr(0.0) == math.inf
+    np.testing.assert_allclose(inrz.psnr(np.array([0.1, 0.001])), [10.0, 30.0])
+    tensor = inrz.psnr(torch.tensor([0.1, 0.001]))
+    assert tensor.dtype == torch.float32 and torch.allclose(tensor, torch.tensor([10.0, 30.0]))
