@@ -48,6 +48,13 @@ class EncodeContext:
     progress: Progress | None = None
     #: the modality's coordinates for a grid shape (patch-based backends ask for one patch's)
     coordinates: Callable[[Sequence[int]], np.ndarray] = grid_coordinates
+    #: which grid axes wrap around (`Modality.periodic_axes`); () means none
+    periodic: tuple[bool, ...] = ()
+
+    def periodic_for(self, ndim: int) -> tuple[bool, ...]:
+        """One flag per grid axis (axes the modality did not mention do not wrap)."""
+        flags = tuple(bool(p) for p in self.periodic[:ndim])
+        return flags + (False,) * (ndim - len(flags))
 
 
 @dataclass

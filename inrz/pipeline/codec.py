@@ -57,7 +57,8 @@ class Codec:
         feats, norms = zip(*(self.modality.to_features(s) for s in signals))
         features = np.stack(feats).astype(np.float32)  # (B, *grid, d_out)
         coords = self.modality.coordinates(grid, meta=signals[0].meta)  # (*grid, d_in)
-        ctx = EncodeContext(self.device, self.seed, progress, coordinates_for(self.modality, signals[0].meta))
+        ctx = EncodeContext(self.device, self.seed, progress, coordinates_for(self.modality, signals[0].meta),
+                            tuple(self.modality.periodic_axes(signals[0].meta)))
         results = self.backend.encode(coords, features, ctx)
         return [self._pack(s, n, r.tensors, r.info, grid, coords.shape[-1], features.shape[-1])
                 for s, n, r in zip(signals, norms, results)]

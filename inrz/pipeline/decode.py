@@ -54,7 +54,7 @@ def render(components: dict[str, Any], header: dict[str, Any], sections: dict[st
     out_grid, coord_region = render_grid(grid, scale, region)
     coords = modality.coordinates(out_grid, coord_region, meta)
     ctx = EncodeContext(resolve_device(device) if isinstance(device, str) else device,
-                        coordinates=coordinates_for(modality, meta))
+                        coordinates=coordinates_for(modality, meta), periodic=tuple(modality.periodic_axes(meta)))
     features = backend.decode(tensors, coords, d_out, ctx)
     out_meta = meta if tuple(out_grid) == tuple(grid) else modality.resized_meta(meta, out_grid)
     signal = modality.from_features(features, out_meta, norm)

@@ -20,6 +20,8 @@ A modality MAY:
 - say how reports present it: `rate_unit()` (the rate column and axis label, bits per `unit`
   by default, or one of its `rate_figures`, e.g. kbit/s), `value_unit(meta)` (the physical
   unit of the values, which labels metrics in native units: K, Pa), `default_metrics`;
+- say which grid axes wrap around with `periodic_axes(meta)` (a global longitude axis), so
+  grid-based backends pad them periodically instead of repeating the edge;
 - override the classmethod `default_codec()`: the pipeline sections `inrz.compress` and
   `inrz compress` use for it when given neither a spec nor a preset;
 - override the classmethod `available()` (see `inrz/core/component.py`) to say why it cannot run
@@ -109,6 +111,11 @@ class Modality(Component):
         """The rate reports lead with, as (results column, axis label): bits per `unit` unless
         the modality leads with one of its `rate_figures` (a key, and a label such as "kbit/s")."""
         return "bpp", f"bits per {self.unit}"
+
+    def periodic_axes(self, meta: dict[str, Any]) -> tuple[bool, ...]:
+        """Which grid axes wrap around (longitude on a global grid). Backends that work on the grid
+        itself (latent grids, convolutions) pad those axes periodically; () means none do."""
+        return ()
 
     def value_unit(self, meta: dict[str, Any]) -> str | None:
         """The physical unit of the values (e.g. "K"), labelling metrics in native units; None if unknown."""

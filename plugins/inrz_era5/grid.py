@@ -70,6 +70,16 @@ def at_index(native: np.ndarray, index: np.ndarray) -> np.ndarray:
     return native[i0] * (1.0 - w) + native[i0 + 1] * w
 
 
+def is_global_lon(lon_deg: np.ndarray) -> bool:
+    """True for a regular longitude axis whose points circle the globe exactly once."""
+    lon = np.asarray(lon_deg, np.float64)
+    if lon.size < 3:
+        return False
+    step = np.diff(lon)
+    regular = np.allclose(step, step[0], rtol=1e-6, atol=1e-9)
+    return bool(regular and abs(abs(step[0]) * lon.size - 360.0) < 1e-6 * 360.0)
+
+
 def sphere(lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
     """(cos lat cos lon, cos lat sin lon, sin lat) on the (lat, lon) mesh: float32 `(nlat, nlon, 3)`.
 

@@ -153,6 +153,10 @@ class ClimateModality(Modality):
             out[key] = {**grid.encode_axis(axis["name"], values), **kept}
         return out
 
+    def periodic_axes(self, meta: dict[str, Any]) -> tuple[bool, ...]:
+        """Longitude wraps around when the grid circles the globe (its step times its count is 360°)."""
+        return (False, grid.is_global_lon(grid.axis_values(meta["lon"])))
+
     def value_unit(self, meta: dict[str, Any]) -> str | None:
         """The variable's CF `units` attribute (K for temperature), when the file has one."""
         units = meta.get("attrs", {}).get("units")

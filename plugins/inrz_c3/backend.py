@@ -1,0 +1,142 @@
+"""The `c3` backend: per datum, a hierarchy of latent grids, learned upsampling, a small
+synthesis network and an autoregressive context model (C3 / Cool-chic class), for grids of
+1, 2 or 3 axes.
+
+Encoding fits the model to the datum (`fit`), rounds the latents, picks each weight group's
+quantization step (`quantsearch`) and range codes everything itself (`bitstream`): the
+codec's quantizer and entropy model do not apply. Decoding is exact integer arithmetic up to
+the synthesis, which runs in float64.
+"""
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar, Literal, Sequence
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from inrz import Backend, ComponentConfig, ContainerError, EncodeContext, EncodeResult, InrzError, Rung, SpecError
+
+from . import bitstream, model, quantsearch, upsample
+from .arch import MAX_LEVELS, PRESETS, Architecture, architecture
+from .fit import Schedule, fit, weight_shapes
+
+#: the rate knob: lambda in loss = MSE + lambda * bits per point, from the smallest file to the largest
+LAMBDAS = (0.05, 0.025, 0.012, 0.006, 0.003, 0.0015, 0.0008, 0.0004, 0.0002, 0.0001)
+SECTION = "c3"
+
+
+class C3Config(ComponentConfig):
+    preset: Literal["fast", "medium", "high"] = "medium"  # decoder complexity (MAC per point: `inrz info`)
+    lmbda: float = Field(0.004, gt=0, le=100)  # rate-distortion trade-off: MSE + lmbda * bits per point
+    steps: int = Field(2000, ge=1, le=10_000_000)  # training iterations (C3 / Cool-chic: 10k-100k+ on GPUs)
+    lr: float = Field(0.08, gt=0, le=10)  # Adam learning rate of the latents
+    lr_net: float = Field(0.01, gt=0, le=10)  # ... of the networks
+    noise_frac: float = Field(0.1, ge=0, le=1)  # share of steps with additive noise (then soft rounding)
+    hard_frac: float = Field(0.9, ge=0, le=1)  # steps before hard rounding with a straight-through gradient
+    t_start: float = Field(0.3, gt=0, le=1)  # soft-rounding temperature at the start of that phase ...
+    t_end: float = Field(0.1, gt=0, le=1)  # ... and at its end (annealed geometrically)
+    levels: int | None = Field(None, ge=1, le=MAX_LEVELS)  # latent grids (default: from the grid size)
+    threads: int | None = Field(None, ge=1, le=1024)  # CPU threads (default: torch's); no effect on results
+    band: int = Field(32768, ge=64, le=1 << 24)  # points per training band (cache-sized); no effect on results
+
+
+class C3(Backend):
+    id = "c3"
+    Config: ClassVar = C3Config
+
+    def architecture(self, grid: Sequence[int], channels: int) -> Architecture:
+        if not 1 <= len(grid) <= 3:
+            raise SpecError(f"backend c3 codes grids of 1, 2 or 3 axes, not {len(grid)}")
+        return architecture(self.config.preset, tuple(grid), channels, self.config.levels)
+
+    def describe(self, grid: Sequence[int], d_in: int, d_out: int) -> dict:
+        """The resolved architecture (what `inrz info` shows)."""
+        return self.architecture(grid, d_out).describe()
+
+    def layout(self, grid_shape, d_in, d_out):
+        a = self.architecture(grid_shape, d_out)
+        out = {f"latents.{l}": s for l, s in enumerate(upsample.level_shapes(grid_shape, a.levels))}
+        out.update(weight_shapes(a))
+        out["shifts"] = (len(bitstream.GROUPS),)
+        return out
+
+    # --- encoding ------------------------------------------------------------------------------
+    def encode(self, coords, features, ctx: EncodeContext) -> list[EncodeResult]:
+        grid, channels = features.shape[1:-1], features.shape[-1]
+        a = self.architecture(grid, channels)
+        periodic = ctx.periodic_for(len(grid))
+        targets = [torch.from_numpy(np.ascontiguousarray(np.moveaxis(f, -1, 0))).float().to(ctx.device)
+                   for f in features]
+        threads = self.config.threads or torch.get_num_threads()
+        if ctx.device.type != "cpu" or threads == 1:
+            return [self._encode_one(t, a, periodic, ctx, 1) for t in targets]
+        with _single_threaded_ops():  # parallelism comes from our threads, each op runs on one core
+            if len(targets) == 1:
+                return [self._encode_one(targets[0], a, periodic, ctx, threads)]
+            with ThreadPoolExecutor(min(threads, len(targets))) as pool:  # one datum per thread
+                return list(pool.map(lambda t: self._encode_one(t, a, periodic, ctx, 1), targets))
+
+    def _encode_one(self, target: torch.Tensor, a: Architecture, periodic, ctx: EncodeContext,
+                    workers: int) -> EncodeResult:
+        c = self.config
+        schedule = Schedule(c.steps, c.lr, c.lr_net, c.noise_frac, c.hard_frac, c.t_start, c.t_end)
+        params = fit(target, a, schedule, c.lmbda, periodic, ctx.seed, workers, c.band, ctx.progress)
+        shapes = upsample.level_shapes(target.shape[1:], a.levels)
+        levels = [l.round().to(torch.int64).cpu().numpy() for l in model.split_levels(params["y"], shapes)]
+        shifts = quantsearch.choose_shifts(params, levels, target, a, periodic, c.lmbda)
+        tensors = {f"latents.{l}": v for l, v in enumerate(levels)}
+        tensors.update(quantsearch.quantized_weights(params, shifts))
+        tensors["shifts"] = np.asarray([shifts[g] for g in bitstream.GROUPS], np.int64)
+        return EncodeResult(tensors, {"steps": c.steps, "shifts": shifts, "mac_per_point": round(a.macs_per_point())})
+
+    # --- payload -------------------------------------------------------------------------------
+    def pack_payload(self, tensors, layout, quantizer, entropy) -> dict[str, bytes]:
+        return {SECTION: bitstream.encode(tensors, layout, self._arch_of(layout))}
+
+    def unpack_payload(self, sections, layout, quantizer, entropy):
+        if SECTION not in sections:
+            raise ContainerError(f"the container has no {SECTION!r} section (written by another backend?)")
+        return bitstream.decode(sections[SECTION], layout, self._arch_of(layout))
+
+    def _arch_of(self, layout) -> Architecture:
+        grid = layout["latents.0"]
+        channels = layout[f"syn{len(PRESETS[self.config.preset]['syn_hidden'])}.W"][0]
+        return self.architecture(grid, channels)
+
+    # --- decoding ------------------------------------------------------------------------------
+    def decode(self, tensors, coords, d_out, ctx: EncodeContext) -> np.ndarray:
+        grid = tuple(coords.shape[:-1])
+        if tuple(tensors["latents.0"].shape) != grid:
+            raise InrzError("a c3 container decodes at its own grid only (no --scale/--region)")
+        a = self.architecture(grid, d_out)
+        w = {k: torch.from_numpy(np.asarray(v, np.float64)).to(ctx.device) for k, v in tensors.items()
+             if not k.startswith("latents") and k != "shifts"}
+        levels = [torch.from_numpy(np.asarray(tensors[f"latents.{l}"], np.float64)).to(ctx.device)
+                  for l in range(a.levels)]
+        out = model.render(w, levels, a, ctx.periodic_for(len(grid)))
+        if not bool(torch.isfinite(out).all()):
+            raise ContainerError("the c3 payload decodes to non-finite values (corrupt weights)")
+        return np.moveaxis(out.cpu().numpy(), 0, -1)
+
+    # --- rate knobs ----------------------------------------------------------------------------
+    def rate_ladder(self, quantizer, entropy, knobs=None) -> list[Rung]:
+        """Lambda values from the smallest file to the largest (`knobs`: lambdas to use instead)."""
+        values = sorted((float(k) for k in knobs), reverse=True) if knobs else LAMBDAS
+        for v in values:
+            if not 0 < v <= 100 or not math.isfinite(v):
+                raise SpecError(f"backend c3: lambda {v} is outside (0, 100]")
+        return [Rung(f"lmbda={v:g}", type(self)({**self.config.model_dump(), "lmbda": v})) for v in values]
+
+
+class _single_threaded_ops:
+    """torch's intra-op threads set to 1 while our own threads run, then restored."""
+
+    def __enter__(self):
+        self.saved = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.saved)

@@ -1,0 +1,177 @@
+"""The coded form of a fitted latent-grid model: integer weights and latents, range coded.
+
+Payload layout (one container section, `c3`):
+    u8 format version
+    per weight group (arm, up, syn, res): u8 shift (weights are integers * 2**-shift), u8 scale bin
+    uvarint length of the escape bit stream, then its bytes
+    range coder words (u32 little endian): every group's weights, then the latent levels from the
+    coarsest to the finest, each in wavefront order
+Weights are coded with a zero-mean discretised Laplace of the stated scale bin; latents with the
+fixed-point context model (`coding`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from inrz import ContainerError
+
+from . import coding, tables
+from .arch import FOLD, Architecture
+
+FORMAT = 1
+GROUPS = ("arm", "up", "syn", "res")
+MAX_SHIFT = 20
+ZERO_MEAN_BIN = tables.MEAN_BINS // 2
+
+
+def group_of(name: str) -> str:
+    return next(g for g in GROUPS if name.startswith(g))
+
+
+def group_keys(names, group: str) -> list[str]:
+    """Weight names of a group in coding order (layer by layer, weight before bias)."""
+    keys = [k for k in names if not k.startswith("latents") and k != "shifts" and group_of(k) == group]
+    return sorted(keys, key=lambda k: (k.split(".")[0], 0 if k.endswith(".W") or "." not in k else 1))
+
+
+def weight_scale(name: str, shift: int) -> float:
+    """Integer = value * scale: context-model biases carry FRAC more fractional bits (see coding)."""
+    extra = coding.FRAC if group_of(name) == "arm" and name.endswith(".b") else 0
+    return float(2.0 ** (shift + extra))
+
+
+def to_ints(value: np.ndarray, name: str, shift: int) -> np.ndarray:
+    return np.rint(np.asarray(value, np.float64) * weight_scale(name, shift)).astype(np.int64)
+
+
+def from_ints(ints: np.ndarray, name: str, shift: int) -> np.ndarray:
+    return ints.astype(np.float64) / weight_scale(name, shift)
+
+
+def arm_layers(weights: dict, shift: int, a: Architecture) -> list[coding.IntLayer]:
+    """The fixed-point context model from (already quantized) float weights."""
+    names = [f"arm{i}" for i in range(a.arm_layers)] + ["armo"]
+    return [coding.int_layer(to_ints(weights[f"{n}.W"], f"{n}.W", shift), to_ints(weights[f"{n}.b"], f"{n}.b", shift),
+                             shift) for n in names]
+
+
+def fold(level: np.ndarray, a: Architecture) -> tuple[np.ndarray, int | None]:
+    """The grid the context model codes and how many of its points are real (1-D levels are
+    folded into rows of FOLD points; see `model.arm_grid`)."""
+    if a.ndim != 1:
+        return level, None
+    n = level.shape[0]
+    if n <= FOLD:
+        return level.reshape(1, n), n
+    out = np.zeros(-(-n // FOLD) * FOLD, level.dtype)
+    out[:n] = level
+    return out.reshape(-1, FOLD), n
+
+
+def weight_bin(ints: np.ndarray) -> tuple[int, float]:
+    """The scale bin coding zero-mean integers in the fewest bits, and that many bits."""
+    if ints.size == 0:
+        return tables.SCALE_ZERO, 0.0
+    logp = coding.log2_table()[:, ZERO_MEAN_BIN, :]
+    sym, esc = coding.to_symbols(ints.ravel(), np.zeros(ints.size, np.int64))
+    cost = -logp[:, sym].sum(axis=1) + sum(coding.golomb_bits(int(e)) for e in esc)
+    best = int(np.argmin(cost))
+    return best, float(cost[best])
+
+
+def latent_bits(levels: list[np.ndarray], layers, a: Architecture) -> float:
+    """Ideal code length of integer latents under the fixed-point context model."""
+    total = 0.0
+    for level in levels:
+        grid, valid = fold(level, a)
+        sym, esc, sbin, fbin = coding.grid_symbols(grid, layers, a.offsets, valid)
+        total += coding.code_length(sym, esc, sbin, fbin)
+    return total
+
+
+def encode(tensors: dict, layout: dict, a: Architecture) -> bytes:
+    import constriction
+
+    shifts = dict(zip(GROUPS, (int(s) for s in tensors["shifts"])))
+    enc = constriction.stream.queue.RangeEncoder()
+    escapes = coding.BitWriter()
+    head = bytearray([FORMAT])
+    family = constriction.stream.model.Categorical(perfect=False)
+    for group in GROUPS:
+        keys = group_keys(layout, group)
+        ints = np.concatenate([to_ints(tensors[k], k, shifts[group]).ravel() for k in keys]) if keys else \
+            np.zeros(0, np.int64)
+        sbin, _ = weight_bin(ints)
+        head += bytes([shifts[group], sbin])
+        if ints.size:
+            sym, esc = coding.to_symbols(ints, np.zeros(ints.size, np.int64))
+            enc.encode(sym, family, _rows(sbin, ints.size))
+            escapes.golomb(esc)
+    layers = arm_layers(tensors, shifts["arm"], a)
+    for l in range(a.levels - 1, -1, -1):
+        grid, valid = fold(np.asarray(tensors[f"latents.{l}"], np.int64), a)
+        coding.encode_grid(grid, layers, a.offsets, enc, escapes, valid)
+    esc_bytes = escapes.getvalue()
+    return bytes(head) + uvarint(len(esc_bytes)) + esc_bytes + enc.get_compressed().astype("<u4").tobytes()
+
+
+def decode(data: bytes, layout: dict, a: Architecture) -> dict:
+    """Inverse of `encode`: the tensors (latent levels as int64, weights as float64, shifts)."""
+    import constriction
+
+    head = 1 + 2 * len(GROUPS)
+    if len(data) < head + 1 or data[0] != FORMAT:
+        raise ContainerError("the latent-grid payload is truncated or of an unknown format")
+    shifts = {g: data[1 + 2 * i] for i, g in enumerate(GROUPS)}
+    sbins = {g: data[2 + 2 * i] for i, g in enumerate(GROUPS)}
+    if any(s > MAX_SHIFT for s in shifts.values()) or any(b >= tables.SCALE_BINS for b in sbins.values()):
+        raise ContainerError("the latent-grid payload has an invalid weight quantization")
+    n_esc, pos = read_uvarint(data, head)
+    if pos + n_esc > len(data) or (len(data) - pos - n_esc) % 4:
+        raise ContainerError("the latent-grid payload's lengths do not add up")
+    escapes = coding.BitReader(data[pos:pos + n_esc])
+    dec = constriction.stream.queue.RangeDecoder(np.frombuffer(data[pos + n_esc:], "<u4").astype(np.uint32))
+    family = constriction.stream.model.Categorical(perfect=False)
+    out = {"shifts": np.asarray([shifts[g] for g in GROUPS], np.int64)}
+    for group in GROUPS:
+        keys = group_keys(layout, group)
+        sizes = [int(np.prod(layout[k])) for k in keys]
+        if not sum(sizes):
+            continue
+        sym = coding.decode_symbols(dec, family, _rows(sbins[group], sum(sizes)))
+        flat = coding.from_symbols(sym, np.zeros(sym.size, np.int64), escapes)
+        for k, chunk in zip(keys, np.split(flat, np.cumsum(sizes)[:-1])):
+            out[k] = from_ints(chunk.reshape(layout[k]), k, shifts[group])
+    layers = arm_layers(out, shifts["arm"], a)
+    for l in range(a.levels - 1, -1, -1):
+        shape = layout[f"latents.{l}"]
+        grid, valid = fold(np.zeros(shape, np.int64), a)
+        values = coding.decode_grid(grid.shape, layers, a.offsets, dec, escapes, valid)
+        out[f"latents.{l}"] = values.reshape(-1)[:int(np.prod(shape))].reshape(shape)
+    return out
+
+
+def _rows(sbin: int, n: int) -> np.ndarray:
+    row = tables.probability_table()[sbin, ZERO_MEAN_BIN]
+    return np.ascontiguousarray(np.broadcast_to(row, (n, row.size)))
+
+
+def uvarint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def read_uvarint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data) or shift > 35:
+            raise ContainerError("the latent-grid payload has a bad length field")
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        pos, shift = pos + 1, shift + 7
+        if not byte & 0x80:
+            return value, pos

@@ -1,0 +1,100 @@
+"""Overfit one latent-grid model to one datum: a plain loop, as in nanoGPT's train.py.
+
+Phases follow C3 / Cool-chic: additive uniform noise first, then soft rounding with a
+temperature annealed geometrically, then hard rounding with a straight-through gradient;
+Adam with a cosine learning-rate decay, latents at a higher rate than the networks.
+"""
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import torch
+
+from . import upsample
+from .arch import Architecture
+from .train_step import loss_and_grad
+
+
+@dataclass(frozen=True)
+class Schedule:
+    steps: int = 2000
+    lr: float = 0.08  # latents
+    lr_net: float = 0.01  # context model, upsampling and synthesis weights
+    noise_frac: float = 0.1  # first phase: additive uniform noise
+    hard_frac: float = 0.9  # last phase: hard rounding, straight-through gradient
+    t_start: float = 0.3  # soft-rounding temperature, annealed geometrically in between
+    t_end: float = 0.1
+
+    def phase(self, i: int) -> tuple[str, float]:
+        frac = i / self.steps
+        if frac < self.noise_frac:
+            return "noise", self.t_start
+        if frac >= self.hard_frac:
+            return "hard", 0.0
+        a = (frac - self.noise_frac) / max(1e-9, self.hard_frac - self.noise_frac)
+        return "soft", self.t_start * (self.t_end / self.t_start) ** a
+
+    def lr_scale(self, i: int) -> float:
+        return 0.5 * (1 + math.cos(math.pi * i / self.steps))
+
+
+def weight_shapes(a: Architecture) -> dict[str, tuple[int, ...]]:
+    """Every network tensor's shape (the names are the bitstream's)."""
+    shapes = {"up": (max(1, a.levels - 1), 2, upsample.TAPS)}
+    for i, (di, do) in enumerate(a.arm_dims()[:-1]):
+        shapes[f"arm{i}.W"], shapes[f"arm{i}.b"] = (do, di), (do,)
+    di, do = a.arm_dims()[-1]
+    shapes["armo.W"], shapes["armo.b"] = (do, di), (do,)
+    for i, (di, do) in enumerate(a.syn_dims()):
+        shapes[f"syn{i}.W"], shapes[f"syn{i}.b"] = (do, di), (do,)
+    for i in range(a.res_layers):
+        shapes[f"res{i}.W"], shapes[f"res{i}.b"] = (a.channels, a.channels, *([3] * a.ndim)), (a.channels,)
+    return shapes
+
+
+def init_params(a: Architecture, shape, seed: int, device) -> dict[str, torch.Tensor]:
+    """Zero latents, bicubic upsampling, PyTorch-default uniform init for the MLPs, a context
+    model that starts at mean 0 / scale 1 and residual convolutions that start as identity."""
+    g = torch.Generator().manual_seed(seed)
+    levels = upsample.level_shapes(shape, a.levels)
+    p = {"y": torch.zeros(sum(math.prod(s) for s in levels))}
+    for name, s in weight_shapes(a).items():
+        if name == "up":
+            p[name] = upsample.bicubic_kernel()[None].repeat(s[0], 1, 1)
+        elif name.startswith(("armo", "res")):
+            p[name] = torch.zeros(s)
+        else:
+            fan_in = s[1] if name.endswith(".W") else weight_shapes(a)[name[:-2] + ".W"][1]
+            p[name] = (torch.rand(s, generator=g) * 2 - 1) / math.sqrt(fan_in)
+    return {k: v.to(device).contiguous() for k, v in p.items()}
+
+
+def fit(target: torch.Tensor, a: Architecture, schedule: Schedule, lmbda: float, periodic, seed: int = 0,
+        workers: int = 1, band: int = 32768, progress=None) -> dict[str, torch.Tensor]:
+    """Trained parameters for `target` (channels, *shape) in [0, 1]; latents not yet rounded.
+    `workers` > 1 runs each step's bands on that many threads (each torch op single-threaded);
+    the result is the same to the bit whatever the number of workers."""
+    shape = tuple(target.shape[1:])
+    levels = upsample.level_shapes(shape, a.levels)
+    p = init_params(a, shape, seed, target.device)
+    gen = torch.Generator(device=target.device).manual_seed(seed)
+    opt = torch.optim.Adam([{"params": [p["y"]], "lr": schedule.lr},
+                            {"params": [v for k, v in p.items() if k != "y"], "lr": schedule.lr_net}])
+    base = [group["lr"] for group in opt.param_groups]
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        for i in range(schedule.steps):
+            mode, t = schedule.phase(i)
+            for group, lr in zip(opt.param_groups, base):
+                group["lr"] = lr * schedule.lr_scale(i)
+            _, mse, bits = loss_and_grad(p, a, levels, target, periodic, mode, t, lmbda, gen, band, pool)
+            opt.step()
+            if progress:
+                progress(i + 1, schedule.steps, {"psnr": -10 * math.log10(max(mse, 1e-12)),
+                                                  "bpp": bits / math.prod(shape)})
+    finally:
+        if pool:
+            pool.shutdown()
+    return {k: v.detach() for k, v in p.items()}

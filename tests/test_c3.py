@@ -1,0 +1,219 @@
+"""The latent-grid backend (`c3`): its parts against independent definitions, and its files."""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import inrz
+from inrz_c3 import arch, bitstream, coding, context, reference, tables, train_step, upsample
+from inrz_c3.fit import init_params
+
+from .conftest import data_file
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# ---------------- context model geometry and tables ----------------
+
+@pytest.mark.parametrize("ndim,count", [(1, 8), (2, 8), (2, 12), (2, 20), (3, 8), (3, 16)])
+def test_offsets_are_causal_and_wavefronts_respect_them(ndim, count):
+    offsets = context.causal_offsets(ndim, count)
+    assert len(set(offsets)) == count
+    slopes = context.wavefront_slopes(offsets)
+    assert all(sum(a * o for a, o in zip(slopes, off)) <= -1 for off in offsets)
+    assert all(next(v for v in off if v) < 0 for off in offsets)  # before the point in raster order
+
+
+def test_tables_are_the_pinned_ones_and_normalised():
+    freq = tables.frequency_table()
+    assert freq.shape == (tables.SCALE_BINS, tables.MEAN_BINS, tables.ALPHABET)
+    assert (freq >= 1).all() and (freq.sum(-1) == 1 << tables.PRECISION).all()
+    # a narrow Laplace puts most mass on its rounded mean; a wide one spreads it
+    centre = tables.K + 1
+    assert freq[tables.SCALE_ZERO - 24, 8, centre] > 0.9 * (1 << tables.PRECISION)
+    assert freq[tables.SCALE_ZERO + 16, 8, centre] < 0.2 * (1 << tables.PRECISION)
+
+
+def random_layers(rng, a: arch.Architecture, shift: int = 7):
+    weights = {}
+    for name, shape in [(f"arm{i}", d) for i, d in enumerate(a.arm_dims()[:-1])] + [("armo", a.arm_dims()[-1])]:
+        weights[f"{name}.W"] = rng.normal(size=shape[::-1]) * 0.4
+        weights[f"{name}.b"] = rng.normal(size=shape[1]) * 0.2
+    return bitstream.arm_layers(weights, shift, a)
+
+
+@SETTINGS
+@given(shape=st.sampled_from([(1,), (5,), (2500,), (1, 1), (3, 7), (17, 23), (2, 3, 4), (6, 5, 7)]),
+       scale=st.floats(0.1, 40.0), seed=st.integers(0, 2**16))
+def test_latent_grids_round_trip_through_the_range_coder(shape, scale, seed):
+    import constriction
+
+    rng = np.random.default_rng(seed)
+    a = arch.Architecture(len(shape), 1, 1, 8, 8, 2, (8,), 0)
+    layers = random_layers(rng, a)
+    values = np.round(rng.laplace(size=shape) * scale).astype(np.int64)
+    grid, valid = bitstream.fold(values, a)
+    enc, esc = constriction.stream.queue.RangeEncoder(), coding.BitWriter()
+    coding.encode_grid(grid, layers, a.offsets, enc, esc, valid)
+    dec = constriction.stream.queue.RangeDecoder(enc.get_compressed())
+    out = coding.decode_grid(grid.shape, layers, a.offsets, dec, coding.BitReader(esc.getvalue()), valid)
+    assert np.array_equal(out.reshape(-1)[:values.size].reshape(shape), values)
+
+
+def test_fixed_point_context_model_is_exact_integer_arithmetic():
+    rng = np.random.default_rng(0)
+    a = arch.Architecture(2, 1, 1, 12, 12, 2, (8,), 0)
+    layers = random_layers(rng, a, shift=9)
+    ctx = rng.integers(-300, 300, size=(12, 5000))
+    mean, logb = coding.arm_forward_int(ctx, layers)
+    x = ctx.astype(object) * 2 ** coding.FRAC  # the same function in Python integers
+    for i, layer in enumerate(layers):
+        W, b = layer.W.numpy().astype(np.int64).astype(object), layer.b.numpy().astype(np.int64).astype(object)
+        acc = W.dot(x) + b
+        x = np.vectorize(lambda v: v // 2 ** layer.shift)(acc)
+        x = np.clip(x, 0 if i < len(layers) - 1 else -2 ** 30, 2 ** 30)
+    assert np.array_equal(mean, x[0].astype(np.float64)) and np.array_equal(logb, x[1].astype(np.float64))
+
+
+# ---------------- the blocked training step equals the straightforward one ----------------
+
+def random_params(a, shape, seed=0):
+    p = init_params(a, shape, seed, "cpu")
+    g = torch.Generator().manual_seed(seed)
+    return {k: (v + 0.3 * torch.randn(v.shape, generator=g)).double() for k, v in p.items()}
+
+
+@pytest.mark.parametrize("shape,periodic,channels", [((3000,), (False,), 1), ((29, 41), (False, True), 3),
+                                                     ((9, 11, 13), (False, False, True), 1)])
+@pytest.mark.parametrize("mode", ["noise", "soft", "hard"])
+def test_blocked_step_matches_whole_grid_autograd(shape, periodic, channels, mode):
+    a = arch.Architecture(len(shape), channels, 4, 8, 8, 2, (12,), 2)
+    levels = upsample.level_shapes(shape, a.levels)
+    target = torch.rand(channels, *shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    ref = {k: v.clone().requires_grad_() for k, v in random_params(a, shape).items()}
+    loss, _, bits = reference.loss(ref, a, levels, target, periodic, mode, 0.2, 0.01, torch.Generator().manual_seed(3))
+    loss.backward()
+    ours = random_params(a, shape)
+    loss2, _, bits2 = train_step.loss_and_grad(ours, a, levels, target, periodic, mode, 0.2, 0.01,
+                                               torch.Generator().manual_seed(3), band=97)
+    assert math.isclose(float(loss), loss2, rel_tol=1e-12) and math.isclose(float(bits), bits2, rel_tol=1e-12)
+    for k in ref:
+        assert torch.allclose(ref[k].grad, ours[k].grad, rtol=1e-9, atol=1e-12), k
+
+
+def test_step_gives_the_same_bits_with_any_number_of_workers():
+    a = arch.Architecture(2, 3, 4, 8, 8, 2, (12,), 2)
+    shape = (37, 53)
+    levels = upsample.level_shapes(shape, a.levels)
+    target = torch.rand(3, *shape, generator=torch.Generator().manual_seed(1))
+    runs = []
+    for workers in (1, 2, 3):
+        p = {k: v.float() for k, v in random_params(a, shape).items()}
+        pool = ThreadPoolExecutor(workers) if workers > 1 else None
+        train_step.loss_and_grad(p, a, levels, target, (False, False), "soft", 0.2, 0.01,
+                                 torch.Generator().manual_seed(3), band=200, pool=pool)
+        runs.append({k: v.grad for k, v in p.items()})
+    assert all(torch.equal(r[k], runs[0][k]) for r in runs[1:] for k in runs[0])
+
+
+# ---------------- the codec ----------------
+
+def c3_codec(host, steps=60, preset="fast", lmbda=0.004, modality="image"):
+    return inrz.Codec(host.create("modality", modality),
+                      host.create("backend", {"id": "c3", "steps": steps, "preset": preset, "lmbda": lmbda}),
+                      host.create("quantizer", "fp16"), host.create("entropy", "zstd"))
+
+
+@pytest.fixture(scope="module")
+def crop_container(host):
+    from PIL import Image
+
+    img = np.asarray(Image.open(data_file("kodak", "kodim03.png")).convert("RGB"))[200:264, 300:396]
+    codec = c3_codec(host)
+    enc = codec.encode(codec.modality.from_array(img))
+    return img, enc, codec
+
+
+def test_round_trip_on_a_real_crop_is_deterministic_and_sane(crop_container, host):
+    img, enc, codec = crop_container
+    out = inrz.decode(enc.data, host).signal.data
+    assert out.shape == img.shape and out.dtype == np.uint8
+    mse = np.mean((out.astype(np.float64) - img) ** 2)
+    assert 10 * math.log10(255 ** 2 / mse) > 22.0  # 60 steps on a 64x96 crop
+    assert 8 * len(enc.data) / (64 * 96) < 4.0
+    assert codec.encode(codec.modality.from_array(img)).data == enc.data  # same input, same bytes
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fresh_process_decodes_identical_bytes(crop_container, tmp_path, threads, host):
+    _, enc, _ = crop_container
+    path = tmp_path / "x.inrz"
+    path.write_bytes(enc.data)
+    code = (f"import torch, inrz, sys; torch.set_num_threads({threads}); "
+            f"sys.stdout.buffer.write(inrz.decompress(open({str(path)!r}, 'rb').read()).tobytes())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout
+    assert out == inrz.decompress(enc.data, host=host).tobytes()
+
+
+def rewrite_section(data: bytes, edit) -> bytes:
+    """A container whose c3 section went through `edit`, with a recomputed CRC (past the envelope)."""
+    from inrz.container import read, write
+
+    header, sections = read(data)
+    sections["c3"] = edit(sections["c3"])
+    return write(header, sections)
+
+
+@pytest.mark.parametrize("edit", [lambda b: b[:len(b) // 2], lambda b: b[:5], lambda b: b"", lambda b: b + b"\0\0\0",
+                                  lambda b: bytes([2]) + b[1:], lambda b: b[:1] + bytes([99]) + b[2:]])
+def test_truncated_or_crafted_payloads_raise_container_error(crop_container, host, edit):
+    _, enc, _ = crop_container
+    with pytest.raises(inrz.ContainerError):
+        inrz.decode(rewrite_section(enc.data, edit), host)
+
+
+@SETTINGS
+@given(pos=st.integers(0, 10_000), byte=st.integers(0, 255))
+def test_any_payload_edit_decodes_to_valid_output_or_container_error(crop_container, host, pos, byte):
+    img, enc, _ = crop_container
+
+    def edit(b):
+        b = bytearray(b)
+        b[pos % len(b)] = byte
+        return bytes(b)
+
+    try:
+        out = inrz.decode(rewrite_section(enc.data, edit), host).signal.data
+    except inrz.ContainerError:
+        return
+    assert out.shape == img.shape and out.dtype == np.uint8  # garbage in, but a valid image out
+
+
+@pytest.mark.parametrize("modality,shape", [("ndarray", (700,)), ("ndarray", (12, 10, 9))])
+def test_one_and_three_axis_grids_code(host, modality, shape):
+    rng = np.random.default_rng(0)
+    grid = np.meshgrid(*[np.linspace(0, 3, n) for n in shape], indexing="ij")
+    data = (np.sin(sum(grid)) + 0.05 * rng.normal(size=shape)).astype(np.float32)
+    codec = c3_codec(host, steps=40, modality=modality)
+    enc = codec.encode(codec.modality.from_array(data))
+    out = inrz.decode(enc.data, host).signal.data
+    assert out.shape == data.shape and np.isfinite(out).all()
+    assert np.mean((out - data) ** 2) < np.var(data)  # it learned something
+
+
+def test_rate_ladder_runs_from_small_to_large_files(host):
+    backend = host.create("backend", {"id": "c3"})
+    rungs = backend.rate_ladder(None, None)
+    lambdas = [r.backend.config.lmbda for r in rungs]
+    assert lambdas == sorted(lambdas, reverse=True) and len(set(lambdas)) == len(lambdas)
+    with pytest.raises(inrz.SpecError):
+        backend.rate_ladder(None, None, [0.0])
