@@ -19,7 +19,7 @@ from pydantic import Field
 
 from inrz import Backend, ComponentConfig, ContainerError, EncodeContext, EncodeResult, InrzError, Rung, SpecError
 
-from . import bitstream, model, quantsearch, upsample
+from . import bitstream, model, prior, quantsearch, upsample
 from .arch import MAX_LEVELS, PRESETS, Architecture, architecture
 from .fit import Schedule, fit, weight_shapes
 
@@ -39,6 +39,7 @@ class C3Config(ComponentConfig):
     t_start: float = Field(0.3, gt=0, le=1)  # soft-rounding temperature at the start of that phase ...
     t_end: float = Field(0.1, gt=0, le=1)  # ... and at its end (annealed geometrically)
     levels: int | None = Field(None, ge=1, le=MAX_LEVELS)  # latent grids (default: from the grid size)
+    prior: bool = True  # start from the shipped networks for this preset, if any (encoder only; see prior.py)
     threads: int | None = Field(None, ge=1, le=1024)  # CPU threads (default: torch's); no effect on results
     band: int = Field(32768, ge=64, le=1 << 24)  # points per training band (cache-sized); no effect on results
 
@@ -83,7 +84,8 @@ class C3(Backend):
                     workers: int) -> EncodeResult:
         c = self.config
         schedule = Schedule(c.steps, c.lr, c.lr_net, c.noise_frac, c.hard_frac, c.t_start, c.t_end)
-        params = fit(target, a, schedule, c.lmbda, periodic, ctx.seed, workers, c.band, ctx.progress)
+        start = prior.load(c.preset, a) if c.prior else None
+        params = fit(target, a, schedule, c.lmbda, periodic, ctx.seed, workers, c.band, ctx.progress, start)
         shapes = upsample.level_shapes(target.shape[1:], a.levels)
         levels = [l.round().to(torch.int64).cpu().numpy() for l in model.split_levels(params["y"], shapes)]
         shifts = quantsearch.choose_shifts(params, levels, target, a, periodic, c.lmbda)

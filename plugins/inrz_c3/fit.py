@@ -72,13 +72,17 @@ def init_params(a: Architecture, shape, seed: int, device) -> dict[str, torch.Te
 
 
 def fit(target: torch.Tensor, a: Architecture, schedule: Schedule, lmbda: float, periodic, seed: int = 0,
-        workers: int = 1, band: int = 32768, progress=None) -> dict[str, torch.Tensor]:
+        workers: int = 1, band: int = 32768, progress=None, prior: dict | None = None) -> dict[str, torch.Tensor]:
     """Trained parameters for `target` (channels, *shape) in [0, 1]; latents not yet rounded.
     `workers` > 1 runs each step's bands on that many threads (each torch op single-threaded);
-    the result is the same to the bit whatever the number of workers."""
+    the result is the same to the bit whatever the number of workers. `prior`: initial network
+    weights (see `prior.py`) replacing the random ones where shapes agree."""
     shape = tuple(target.shape[1:])
     levels = upsample.level_shapes(shape, a.levels)
     p = init_params(a, shape, seed, target.device)
+    for k, v in (prior or {}).items():
+        if k in p and k != "y" and p[k].shape == v.shape:
+            p[k] = v.to(target.device).clone()
     gen = torch.Generator(device=target.device).manual_seed(seed)
     opt = torch.optim.Adam([{"params": [p["y"]], "lr": schedule.lr},
                             {"params": [v for k, v in p.items() if k != "y"], "lr": schedule.lr_net}])

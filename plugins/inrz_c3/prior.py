@@ -1,0 +1,85 @@
+"""Learned initial weights (a "prior") for the per-datum fit: the encoder's head start.
+
+A fit from random networks spends its first few hundred steps finding a synthesis and a
+context model that make sense at all; starting from networks trained jointly on a few other
+images (each with its own latents, the networks shared) lets the latents move the right way
+from step one (cf. Tancik et al., CVPR 2021, learned initialisations for coordinate-based
+networks). Only the encoder uses it: every weight is still fitted and stored in the file, so
+decoding never needs the prior, and a file does not depend on which prior its encoder had.
+
+Priors ship as JSON (`priors/<preset>-<channels>ch.json`: name -> nested lists) and are
+made with `tools/train_c3_prior.py` from images that are not in the benchmarks.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+from pathlib import Path
+
+import torch
+
+from . import upsample
+from .arch import Architecture
+from .fit import Schedule, init_params
+from .train_step import loss_and_grad
+
+FOLDER = Path(__file__).parent / "priors"
+
+
+def path_for(preset: str, channels: int) -> Path:
+    return FOLDER / f"{preset}-{channels}ch.json"
+
+
+@functools.lru_cache(maxsize=16)
+def _load(path: str) -> dict[str, torch.Tensor]:
+    data = json.loads(Path(path).read_text())
+    return {k: torch.tensor(v, dtype=torch.float32) for k, v in data["weights"].items()}
+
+
+def load(preset: str, a: Architecture) -> dict[str, torch.Tensor] | None:
+    """The shipped prior for this preset and channel count, with the tensors whose shapes fit `a`
+    (a grid with fewer levels uses the prior's MLP and context model but not its first layer)."""
+    path = path_for(preset, a.channels)
+    if not path.exists():
+        return None
+    template = init_params(a, (1,) * a.ndim, 0, "cpu")
+    return {k: v.clone() for k, v in _load(str(path)).items() if k in template and template[k].shape == v.shape}
+
+
+def train(targets: list[torch.Tensor], a: Architecture, schedule: Schedule, lmbda: float, seed: int = 0,
+          log=print) -> dict[str, torch.Tensor]:
+    """Networks shared by all `targets` (each (channels, *shape), one shape), each with its own latents."""
+    shape = tuple(targets[0].shape[1:])
+    levels = upsample.level_shapes(shape, a.levels)
+    shared = {k: v for k, v in init_params(a, shape, seed, "cpu").items() if k != "y"}
+    latents = [torch.zeros(sum(math.prod(s) for s in levels)) for _ in targets]
+    opt = torch.optim.Adam([{"params": latents, "lr": schedule.lr},
+                            {"params": list(shared.values()), "lr": schedule.lr_net}])
+    base = [g["lr"] for g in opt.param_groups]
+    gen = torch.Generator().manual_seed(seed)
+    periodic = (False,) * a.ndim
+    for i in range(schedule.steps):
+        mode, t = schedule.phase(i)
+        for group, lr in zip(opt.param_groups, base):
+            group["lr"] = lr * schedule.lr_scale(i)
+        total = {k: torch.zeros_like(v) for k, v in shared.items()}
+        psnrs = []
+        for y, target in zip(latents, targets):
+            params = {"y": y, **shared}
+            _, mse, _ = loss_and_grad(params, a, levels, target, periodic, mode, t, lmbda, gen)
+            for k in shared:
+                total[k] += shared[k].grad
+            psnrs.append(-10 * math.log10(max(mse, 1e-12)))
+        for k, v in shared.items():
+            v.grad = total[k] / len(targets)
+        opt.step()
+        if log and (i + 1) % 100 == 0:
+            log(f"step {i + 1}: mean train psnr {sum(psnrs) / len(psnrs):.2f} dB")
+    return {k: v.detach() for k, v in shared.items()}
+
+
+def save(weights: dict[str, torch.Tensor], path: Path, about: dict) -> None:
+    data = {"about": about, "weights": {k: v.tolist() for k, v in sorted(weights.items())}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, separators=(",", ":")))
