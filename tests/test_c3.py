@@ -217,3 +217,21 @@ def test_rate_ladder_runs_from_small_to_large_files(host):
     assert lambdas == sorted(lambdas, reverse=True) and len(set(lambdas)) == len(lambdas)
     with pytest.raises(inrz.SpecError):
         backend.rate_ladder(None, None, [0.0])
+
+
+def test_prior_and_level_gains_only_change_the_start_and_the_pace():
+    """A prior replaces the networks' initial values; level gains scale each level's Adam steps."""
+    from inrz_c3 import fit, prior
+
+    a = arch.Architecture(2, 3, 3, 8, 8, 2, (8,), 1)
+    target = torch.rand(3, 20, 24, generator=torch.Generator().manual_seed(0))
+    start = {k: v + 0.1 for k, v in init_params(a, (20, 24), 5, "cpu").items() if k != "y"}
+    one = fit.fit(target, a, fit.Schedule(steps=1), 0.01, (False, False), prior=start)
+    assert all(not torch.equal(one[k], start[k]) for k in start)  # every network was trained from the prior
+    levels = upsample.level_shapes((20, 24), a.levels)
+    moved = []
+    for gain in (1.0, 2.0):
+        p = fit.fit(target, a, fit.Schedule(steps=1, lr_level_gain=gain), 0.01, (False, False))
+        moved.append([float(l.abs().max()) for l in train_step.split_levels(p["y"], levels)])
+    assert moved[1][0] == pytest.approx(moved[0][0], rel=1e-5) and moved[1][2] == pytest.approx(4 * moved[0][2], rel=1e-5)
+    assert prior.load("no-such-preset", a) is None

@@ -34,6 +34,7 @@ class C3Config(ComponentConfig):
     steps: int = Field(2000, ge=1, le=10_000_000)  # training iterations (C3 / Cool-chic: 10k-100k+ on GPUs)
     lr: float = Field(0.08, gt=0, le=10)  # Adam learning rate of the latents
     lr_net: float = Field(0.01, gt=0, le=10)  # ... of the networks
+    lr_level_gain: float = Field(1.0, gt=0, le=4)  # latents of level l learn at lr * gain**l
     noise_frac: float = Field(0.1, ge=0, le=1)  # share of steps with additive noise (then soft rounding)
     hard_frac: float = Field(0.9, ge=0, le=1)  # steps before hard rounding with a straight-through gradient
     t_start: float = Field(0.3, gt=0, le=1)  # soft-rounding temperature at the start of that phase ...
@@ -83,7 +84,7 @@ class C3(Backend):
     def _encode_one(self, target: torch.Tensor, a: Architecture, periodic, ctx: EncodeContext,
                     workers: int) -> EncodeResult:
         c = self.config
-        schedule = Schedule(c.steps, c.lr, c.lr_net, c.noise_frac, c.hard_frac, c.t_start, c.t_end)
+        schedule = Schedule(c.steps, c.lr, c.lr_net, c.lr_level_gain, c.noise_frac, c.hard_frac, c.t_start, c.t_end)
         start = prior.load(c.preset, a) if c.prior else None
         params = fit(target, a, schedule, c.lmbda, periodic, ctx.seed, workers, c.band, ctx.progress, start)
         shapes = upsample.level_shapes(target.shape[1:], a.levels)

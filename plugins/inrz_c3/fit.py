@@ -22,6 +22,7 @@ class Schedule:
     steps: int = 2000
     lr: float = 0.08  # latents
     lr_net: float = 0.01  # context model, upsampling and synthesis weights
+    lr_level_gain: float = 1.0  # latents of level l move at lr * gain**l (coarse grids faster when > 1)
     noise_frac: float = 0.1  # first phase: additive uniform noise
     hard_frac: float = 0.9  # last phase: hard rounding, straight-through gradient
     t_start: float = 0.3  # soft-rounding temperature, annealed geometrically in between
@@ -71,6 +72,12 @@ def init_params(a: Architecture, shape, seed: int, device) -> dict[str, torch.Te
     return {k: v.to(device).contiguous() for k, v in p.items()}
 
 
+def level_gains(levels, gain: float, device) -> torch.Tensor | None:
+    if gain == 1.0:
+        return None
+    return torch.cat([torch.full((math.prod(s),), gain ** l, device=device) for l, s in enumerate(levels)])
+
+
 def fit(target: torch.Tensor, a: Architecture, schedule: Schedule, lmbda: float, periodic, seed: int = 0,
         workers: int = 1, band: int = 32768, progress=None, prior: dict | None = None) -> dict[str, torch.Tensor]:
     """Trained parameters for `target` (channels, *shape) in [0, 1]; latents not yet rounded.
@@ -80,6 +87,7 @@ def fit(target: torch.Tensor, a: Architecture, schedule: Schedule, lmbda: float,
     shape = tuple(target.shape[1:])
     levels = upsample.level_shapes(shape, a.levels)
     p = init_params(a, shape, seed, target.device)
+    gain = level_gains(levels, schedule.lr_level_gain, target.device)  # Adam on z = y / gain: y moves gain x faster
     for k, v in (prior or {}).items():
         if k in p and k != "y" and p[k].shape == v.shape:
             p[k] = v.to(target.device).clone()
@@ -94,7 +102,14 @@ def fit(target: torch.Tensor, a: Architecture, schedule: Schedule, lmbda: float,
             for group, lr in zip(opt.param_groups, base):
                 group["lr"] = lr * schedule.lr_scale(i)
             _, mse, bits = loss_and_grad(p, a, levels, target, periodic, mode, t, lmbda, gen, band, pool)
+            if gain is not None:  # Adam's step is scale-free: y = gain * z, so dz = gain * dy and y moves gain*lr
+                with torch.no_grad():
+                    p["y"].div_(gain)
+                    p["y"].grad.mul_(gain)
             opt.step()
+            if gain is not None:
+                with torch.no_grad():
+                    p["y"].mul_(gain)
             if progress:
                 progress(i + 1, schedule.steps, {"psnr": -10 * math.log10(max(mse, 1e-12)),
                                                   "bpp": bits / math.prod(shape)})
