@@ -3,6 +3,7 @@
     numcodecs.get_codec({"id": "inrz", "max_abs_error": 0.1})
 
 Settings are those of `inrz.archive.config.ArchiveConfig`; `get_config()` is plain JSON.
+Any chunk is valid (`inrz.archive.chunks`): a chunk decodes to its own shape and dtype.
 """
 from __future__ import annotations
 

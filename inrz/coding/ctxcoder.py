@@ -35,8 +35,8 @@ _LENGTHS, _BYTES = constriction.stream.model.Uniform(9), constriction.stream.mod
 
 def choose_m(k: np.ndarray) -> int:
     """The alphabet half-width: 99.9% of the values inside it."""
-    a = np.abs(k.ravel())
-    return int(min(MAX_M, max(1, np.partition(a, int(0.999 * (a.size - 1)))[int(0.999 * (a.size - 1))])))
+    counts = np.bincount(np.minimum(np.abs(k.ravel()), MAX_M).astype(np.intp), minlength=MAX_M + 1)
+    return max(1, int(np.searchsorted(np.cumsum(counts), 0.999 * k.size)))
 
 
 def encode(k: np.ndarray) -> bytes:

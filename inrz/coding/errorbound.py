@@ -26,6 +26,7 @@ from . import ctxcoder, legacy
 from .predictors import Predictor, candidates
 
 MARGIN = 1e-3  # step = 2 * bound * (1 - MARGIN)
+SAMPLE = 1 << 18  # predictors are ranked on a corner block of at most this many values
 TAG = 0x11
 KINDS = ("linear", "cubic", "lorenzo")
 Effort = Literal["fast", "best"]
@@ -37,10 +38,12 @@ def residual_sections(original: np.ndarray, approx: np.ndarray, bound: float, ke
     `keep` is True (elsewhere the values are stored on their own, `inrz.coding.specials`)."""
     step = 2.0 * bound * (1.0 - MARGIN)
     r = original.astype(np.float64) - approx.astype(np.float64)
-    tried = sorted(((_entropy(k), i, p, k, rec) for i, p in enumerate(candidates(r.ndim))
-                    for k, rec in [p.encode(r, step, keep)]), key=lambda c: c[:2])
-    coded = [(bytes([TAG, KINDS.index(p.kind), p.axes]) + ctxcoder.encode(k), rec)
-             for _, _, p, k, rec in tried[: 3 if effort == "best" else 1]]
+    corner = _corner(r.shape)
+    ranked = sorted(candidates(r.ndim), key=lambda p: _entropy(p.encode(r[corner], step, _at(keep, corner))[0]))
+    coded = []
+    for p in ranked[: 3 if effort == "best" else 1]:
+        k, rec = p.encode(r, step, keep)
+        coded.append((bytes([TAG, KINDS.index(p.kind), p.axes]) + ctxcoder.encode(k), rec))
     residual, rec = min(coded, key=lambda c: len(c[0]))
     fixed = cast(approx.astype(np.float64) + rec, original.dtype)
     ok = np.abs(fixed.astype(np.float64) - original.astype(np.float64)) <= bound  # False for NaN too
@@ -50,6 +53,19 @@ def residual_sections(original: np.ndarray, approx: np.ndarray, bound: float, ke
     if miss.size:
         sections["exceptions"] = legacy.encode_ints(np.diff(miss, prepend=0)) + original.ravel()[miss].tobytes()
     return header, sections
+
+
+def _corner(shape: tuple[int, ...]) -> tuple[slice, ...]:
+    """A block at the origin of at most SAMPLE values, the longest axes shortened first."""
+    lengths = list(shape)
+    while int(np.prod(lengths)) > SAMPLE:
+        longest = int(np.argmax(lengths))
+        lengths[longest] = (lengths[longest] + 1) // 2
+    return tuple(slice(0, n) for n in lengths)
+
+
+def _at(keep: np.ndarray | None, index: tuple[slice, ...]) -> np.ndarray | None:
+    return None if keep is None else keep[index]
 
 
 def _entropy(k: np.ndarray) -> float:
