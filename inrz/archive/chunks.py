@@ -5,7 +5,7 @@ Error-bounded mode, per chunk:
 
 1. NaN, +-Inf and fill values are split off and kept exactly (`inrz.coding.specials`);
 2. the plain codings are measured: one value if all values are equal (NaN chunks included),
-   the raw values, and zstd of the raw values (level 19 with preset "best", 3 otherwise);
+   the raw values, and zstd of the raw values (level 19; level 3 with preset "fast");
 3. the residual alone around a constant, in a compact frame (`inrz.archive.frames`);
 4. unless the preset is "fast", the backend's rungs (`pipeline.sizesearch.improve`): chunks of
    one shape are fitted together, and a rung is skipped where it cannot win;
@@ -57,7 +57,7 @@ def _native(array) -> np.ndarray:
 
 
 def _bounded(arrays, codec: Codec, network: bool, knobs, fill_values) -> list[bytes]:
-    level = 19 if codec.effort == "best" else 3
+    level = 19 if network or codec.effort == "best" else 3
     best, todo, signals, kept = [], [], [], []
     for array in arrays:
         if (frame := frames.constant(array)) is not None:

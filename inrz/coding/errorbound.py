@@ -38,8 +38,7 @@ def residual_sections(original: np.ndarray, approx: np.ndarray, bound: float, ke
     `keep` is True (elsewhere the values are stored on their own, `inrz.coding.specials`)."""
     step = 2.0 * bound * (1.0 - MARGIN)
     r = original.astype(np.float64) - approx.astype(np.float64)
-    corner = _corner(r.shape)
-    ranked = sorted(candidates(r.ndim), key=lambda p: _entropy(p.encode(r[corner], step, _at(keep, corner))[0]))
+    ranked = _ranked(r, step, keep)
     coded = []
     for p in ranked[: 3 if effort == "best" else 1]:
         k, rec = p.encode(r, step, keep)
@@ -55,17 +54,26 @@ def residual_sections(original: np.ndarray, approx: np.ndarray, bound: float, ke
     return header, sections
 
 
-def _corner(shape: tuple[int, ...]) -> tuple[slice, ...]:
-    """A block at the origin of at most SAMPLE values, the longest axes shortened first."""
+def _ranked(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[Predictor]:
+    """The predictors, likeliest first, ranked on a central block (the whole array if the
+    block tells them apart no better than chance, as in an empty background)."""
+    def cost(block):
+        return [_entropy(p.encode(r[block], step, None if keep is None else keep[block])[0]) for p in options]
+
+    options = candidates(r.ndim)
+    costs = cost(_centre(r.shape))
+    if len(set(costs)) == 1 and r.size > SAMPLE:
+        costs = cost(tuple(slice(None) for _ in r.shape))
+    return [options[i] for i in sorted(range(len(options)), key=lambda i: costs[i])]
+
+
+def _centre(shape: tuple[int, ...]) -> tuple[slice, ...]:
+    """A block around the middle of at most SAMPLE values, the longest axes shortened first."""
     lengths = list(shape)
     while int(np.prod(lengths)) > SAMPLE:
         longest = int(np.argmax(lengths))
         lengths[longest] = (lengths[longest] + 1) // 2
-    return tuple(slice(0, n) for n in lengths)
-
-
-def _at(keep: np.ndarray | None, index: tuple[slice, ...]) -> np.ndarray | None:
-    return None if keep is None else keep[index]
+    return tuple(slice((n - m) // 2, (n - m) // 2 + m) for n, m in zip(shape, lengths))
 
 
 def _entropy(k: np.ndarray) -> float:
