@@ -80,7 +80,7 @@ def test_the_bound_holds_and_every_predictor_decodes_what_it_encoded(x, bound, o
         assert np.abs(out.astype(np.float64) - x.astype(np.float64)).max() <= bound
     step = 2 * bound * (1 - errorbound.MARGIN)
     r = x.astype(np.float64) - offset
-    for p in candidates(x.ndim):
+    for p in candidates(x.shape):
         k, rec = p.encode(r, step)
         assert np.array_equal(p.decode(k, step), rec)
 

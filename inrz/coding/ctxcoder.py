@@ -102,24 +102,31 @@ def _schedule(shape, mag):
 
 def _contexts(S: np.ndarray, d: int) -> np.ndarray:
     """Class of every odd index along d of S, from the even planes on both sides."""
-    E = np.take(S, np.arange(0, S.shape[d], 2), axis=d)
-    for a in range(S.ndim):  # 3-wide box sum along every other axis
-        if a != d and S.shape[a] > 1:
-            p = np.pad(E, [(1, 1) if i == a else (0, 0) for i in range(S.ndim)])
-            n = E.shape[a]
-            E = np.take(p, np.arange(n), axis=a) + np.take(p, np.arange(1, n + 1), axis=a) + \
-                np.take(p, np.arange(2, n + 2), axis=a)
+    E = _box(np.take(S, np.arange(0, S.shape[d], 2), axis=d), d)
     nt = S.shape[d] // 2
-    act = np.take(E, np.arange(nt), axis=d)
-    if E.shape[d] > nt:  # the plane after the last target exists
-        act = act + np.take(E, np.arange(1, nt + 1), axis=d)
-    else:
-        act = act.copy()
-        tail = [slice(None)] * S.ndim
-        tail[d] = slice(0, nt - 1)
-        act[tuple(tail)] += np.take(E, np.arange(1, nt), axis=d)
+    act = np.array(_along(E, d, 0, nt))
+    if E.shape[d] > 1:  # the plane after each target (the last target may have none)
+        upto = min(nt, E.shape[d] - 1)
+        _along(act, d, 0, upto)[...] += _along(E, d, 1, upto + 1)
     cells = 2 * 3 ** (S.ndim - 1)
     return np.searchsorted(THRESHOLDS, act.ravel() * 8 // cells, side="right")
+
+
+def _box(E: np.ndarray, d: int) -> np.ndarray:
+    """3-wide sums along every axis but d (zero outside)."""
+    for a in range(E.ndim):
+        if a != d and E.shape[a] > 1:
+            out = E.copy()
+            _along(out, a, 1, None)[...] += _along(E, a, 0, -1)
+            _along(out, a, 0, -1)[...] += _along(E, a, 1, None)
+            E = out
+    return E
+
+
+def _along(a: np.ndarray, axis: int, start, stop) -> np.ndarray:
+    index = [slice(None)] * a.ndim
+    index[axis] = slice(start, stop)
+    return a[tuple(index)]
 
 
 class _Model:

@@ -38,10 +38,9 @@ def residual_sections(original: np.ndarray, approx: np.ndarray, bound: float, ke
     `keep` is True (elsewhere the values are stored on their own, `inrz.coding.specials`)."""
     step = 2.0 * bound * (1.0 - MARGIN)
     r = original.astype(np.float64) - approx.astype(np.float64)
-    ranked = _ranked(r, step, keep)
     coded = []
-    for p in ranked[: 3 if effort == "best" else 1]:
-        k, rec = p.encode(r, step, keep)
+    for p, done in _ranked(r, step, keep)[: 3 if effort == "best" else 1]:
+        k, rec = done or p.encode(r, step, keep)
         coded.append((bytes([TAG, KINDS.index(p.kind), p.axes]) + ctxcoder.encode(k), rec))
     residual, rec = min(coded, key=lambda c: len(c[0]))
     fixed = cast(approx.astype(np.float64) + rec, original.dtype)
@@ -54,17 +53,19 @@ def residual_sections(original: np.ndarray, approx: np.ndarray, bound: float, ke
     return header, sections
 
 
-def _ranked(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[Predictor]:
+def _ranked(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None]]:
     """The predictors, likeliest first, ranked on a central block (the whole array if the
-    block tells them apart no better than chance, as in an empty background)."""
-    def cost(block):
-        return [_entropy(p.encode(r[block], step, None if keep is None else keep[block])[0]) for p in options]
+    block tells them apart no better than chance, as in an empty background); with the
+    whole array's corrections where the block was the whole array."""
+    def run(block):
+        coded = [p.encode(r[block], step, None if keep is None else keep[block]) for p in options]
+        return [_entropy(k) for k, _ in coded], coded if r[block].size == r.size else [None] * len(options)
 
-    options = candidates(r.ndim)
-    costs = cost(_centre(r.shape))
+    options = candidates(r.shape)
+    costs, done = run(_centre(r.shape))
     if len(set(costs)) == 1 and r.size > SAMPLE:
-        costs = cost(tuple(slice(None) for _ in r.shape))
-    return [options[i] for i in sorted(range(len(options)), key=lambda i: costs[i])]
+        costs, done = run(tuple(slice(None) for _ in r.shape))
+    return [(options[i], done[i]) for i in sorted(range(len(options)), key=lambda i: costs[i])]
 
 
 def _centre(shape: tuple[int, ...]) -> tuple[slice, ...]:
@@ -77,10 +78,15 @@ def _centre(shape: tuple[int, ...]) -> tuple[slice, ...]:
 
 
 def _entropy(k: np.ndarray) -> float:
-    """Order-0 entropy in bits of the corrections (those beyond +-255 pooled): the ranking proxy."""
-    counts = np.bincount(np.clip(k.ravel(), -256, 256) + 256)
+    """Order-0 entropy in bits of the corrections (those beyond +-WIDE pooled, plus 24 bits
+    each): the ranking proxy."""
+    flat = k.ravel()
+    counts = np.bincount(np.clip(flat, -WIDE, WIDE) + WIDE, minlength=2 * WIDE + 1)
     p = counts[counts > 0] / k.size
-    return float(-(counts[counts > 0] * np.log2(p)).sum())
+    return float(-(counts[counts > 0] * np.log2(p)).sum()) + 24.0 * int(counts[0] + counts[2 * WIDE])
+
+
+WIDE = 4096
 
 
 def apply(approx: np.ndarray, q: np.ndarray, step: float, dtype: np.dtype) -> np.ndarray:

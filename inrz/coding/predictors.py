@@ -54,10 +54,13 @@ class Predictor:
         return a if not self.axes & 1 else a.transpose()
 
 
-def candidates(ndim: int) -> list[Predictor]:
-    """The predictors the encoder tries: interpolation both ways, Lorenzo on every axis subset."""
-    out = [Predictor(kind, order) for kind in ("cubic", "linear") for order in ((0, 1) if ndim > 1 else (0,))]
-    return out + [Predictor("lorenzo", mask) for mask in range(1, 1 << ndim)]
+def candidates(shape: tuple[int, ...]) -> list[Predictor]:
+    """The predictors the encoder tries: interpolation both ways, Lorenzo on every subset of
+    the axes longer than one (differencing a length-1 axis predicts nothing)."""
+    long = [a for a, n in enumerate(shape) if n > 1]
+    out = [Predictor(kind, order) for kind in ("cubic", "linear") for order in ((0, 1) if len(long) > 1 else (0,))]
+    masks = {sum(1 << long[i] for i in range(len(long)) if pick >> i & 1) for pick in range(1, 1 << len(long))}
+    return out + [Predictor("lorenzo", mask) for mask in sorted(masks)]
 
 
 def _round(values: np.ndarray) -> np.ndarray:
@@ -99,23 +102,39 @@ def _interpolate(r, step, cubic, k_in, keep):
 
 def _predict(S: np.ndarray, d: int, cubic: bool) -> np.ndarray:
     """Predictions for the odd indices of S along d from its even ones (SZ3's formulas:
-    cubic inside, quadratic one step from a border, linear, then linear extrapolation)."""
+    cubic inside, quadratic one step from a border, linear, then linear extrapolation).
+
+    Target t sits at index 2t + 1, between a0 = S[2t] and a1 = S[2t + 2]; am = S[2t - 2] and
+    a2 = S[2t + 4] are the next ones out. Views along d, so no index arrays are built."""
     m = S.shape[d]
-    j = np.arange(1, m, 2)
-    shape = [1] * S.ndim
-    shape[d] = -1
+    nt, n1, n2 = m // 2, (m - 1) // 2, max(0, (m - 3) // 2)  # targets; those with a1; those with a2
 
-    def at(offset):
-        idx = j + offset
-        ok = ((idx >= 0) & (idx < m)).reshape(shape)
-        return np.take(S, np.clip(idx, 0, m - 1), axis=d), ok
+    def at(start: int, count: int) -> np.ndarray:
+        index = [slice(None)] * S.ndim
+        index[d] = slice(start, start + 2 * count - 1, 2) if count > 0 else slice(0, 0)
+        return S[tuple(index)]
 
-    (a0, _), (a1, ok1), (am, okm) = at(-1), at(1), at(-3)
-    extra = np.where(okm, 1.5 * a0 - 0.5 * am, a0)
-    pred = np.where(ok1, (a0 + a1) * 0.5, extra)
-    if cubic:
-        a2, ok2 = at(3)
-        pred = np.where(ok1 & okm, (-am + 6.0 * a0 + 3.0 * a1) * 0.125, pred)
-        pred = np.where(ok1 & ok2, (3.0 * a0 + 6.0 * a1 - a2) * 0.125, pred)
-        pred = np.where(ok1 & okm & ok2, (-am + 9.0 * a0 + 9.0 * a1 - a2) * 0.0625, pred)
+    def part(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        index = [slice(None)] * S.ndim
+        index[d] = slice(lo, hi)
+        return a[tuple(index)]
+
+    a0 = at(0, nt)
+    pred = np.array(a0, dtype=np.float64)
+    a1, am, a2 = at(2, n1), at(0, nt - 1), at(4, n2)  # am[t - 1] = S[2t - 2]
+    out = lambda lo, hi: part(pred, lo, hi)  # noqa: E731
+    out(0, n1)[...] = (part(a0, 0, n1) + a1) * 0.5
+    if nt > max(n1, 1):  # no right neighbour: extrapolate from the two on the left
+        lo = max(n1, 1)
+        out(lo, nt)[...] = 1.5 * part(a0, lo, nt) - 0.5 * part(am, lo - 1, nt - 1)
+    if not cubic:
+        return pred
+    if n2 >= 1:  # t = 0: a0, a1, a2
+        out(0, 1)[...] = (3.0 * part(a0, 0, 1) + 6.0 * part(a1, 0, 1) - part(a2, 0, 1)) * 0.125
+    if n2 >= 2:  # 1 <= t < n2: am, a0, a1, a2
+        out(1, n2)[...] = (-part(am, 0, n2 - 1) + 9.0 * part(a0, 1, n2) + 9.0 * part(a1, 1, n2)
+                           - part(a2, 1, n2)) * 0.0625
+    lo = max(n2, 1)
+    if n1 > lo:  # max(n2, 1) <= t < n1: am, a0, a1
+        out(lo, n1)[...] = (-part(am, lo - 1, n1 - 1) + 6.0 * part(a0, lo, n1) + 3.0 * part(a1, lo, n1)) * 0.125
     return pred
