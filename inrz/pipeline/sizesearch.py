@@ -71,7 +71,8 @@ def improve(signals: Sequence[Signal], rungs: Sequence[Variant], sizes: Sequence
 
 
 def rungs_for(codec: Codec, knobs: Sequence[float] | str | None) -> list[Variant]:
-    """The configured backend alone (`knobs` None), its whole ladder ("ladder"), or the given settings."""
-    if knobs is None:
+    """The configured backend alone (`knobs` None, or "ladder" for a backend without rate
+    knobs), its whole ladder ("ladder"), or the given settings of its knob."""
+    if knobs is None or (knobs == "ladder" and not codec.backend.rate_ladder(codec.quantizer, codec.entropy)):
         return [Variant(codec.backend.id, codec)]
     return variants(codec, None if knobs == "ladder" else knobs)
