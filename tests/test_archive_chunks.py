@@ -122,3 +122,33 @@ def test_a_frame_claiming_a_huge_shape_is_refused():
     body = bytes([frames.RAW, frames.DTYPES.index("<f4"), 2]) + frames._uvarint(1 << 20) + frames._uvarint(1 << 20)
     with pytest.raises(ContainerError, match="values"):
         frames.decode(frames._seal(body))
+
+
+def _real_arrays(whole: bool):
+    """Every field of the climate folder (whole variables, or the first year/day of the large ones)."""
+    xr = pytest.importorskip("xarray")
+    t2m = np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"]
+    out = [("era5 t2m", t2m if whole else t2m[:24])]
+    for name in ("eraint_uvz_monthly_global.nc", "ccsm_b003_TS_monthly_global_64x128.nc", "t2m_global_1x1.nc"):
+        with xr.open_dataset(data_file("climate", name), decode_times=False) as ds:
+            for var in ds.data_vars:
+                values = ds[var].values
+                if values.ndim >= 2:
+                    out.append((f"{name}:{var}", values if whole else values.reshape(-1, *values.shape[-2:])[:12]))
+    return out
+
+
+def _check_every_real_array(whole: bool, bounds):
+    for name, x in _real_arrays(whole):
+        for bound in bounds:
+            out = decode_array(encode_array(x, canonical({"max_abs_error": bound, "preset": "fast"})))
+            assert np.abs(out.astype(np.float64) - x.astype(np.float64)).max() <= bound, (name, bound)
+
+
+def test_the_bound_holds_on_a_year_or_day_of_every_real_field():
+    _check_every_real_array(False, (0.5, 0.1, 0.02))
+
+
+@pytest.mark.slow  # whole variables: 3.6M values for the ERA5 cube, float64 ERA-Interim
+def test_the_bound_holds_on_every_whole_real_array():
+    _check_every_real_array(True, (0.5, 0.1, 0.02))
