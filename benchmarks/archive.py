@@ -199,6 +199,8 @@ def main() -> None:
         INRZ["inrz+coin"] = inrz_codec({"backend": {"id": "coin", "bpp": 0.05, "steps": args.steps, "lr": 1e-3},
                                         "bpp_search": [0.02, 0.05, 0.1]})
     print(f"load average {os.getloadavg()}, {os.cpu_count()} cores: a shared machine makes throughput noisy\n")
+    for run in INRZ.values():  # load the plugins and build the codec before anything is timed
+        run([np.zeros((2, 2), np.float32)], bounds[0])
     items = fields(args.quick)
     rows = ratio_rows(items, bounds, INRZ)
     print("\n1. Compression ratio (original bytes / coded bytes) at equal max abs error; *_err: the max abs error "
