@@ -152,3 +152,19 @@ def test_the_bound_holds_on_a_year_or_day_of_every_real_field():
 @pytest.mark.slow  # whole variables: 3.6M values for the ERA5 cube, float64 ERA-Interim
 def test_the_bound_holds_on_every_whole_real_array():
     _check_every_real_array(True, (0.5, 0.1, 0.02))
+
+
+def test_without_a_bound_a_chunk_too_small_for_a_network_is_stored_losslessly():
+    for x in (np.array([281.5], "f4"), np.array([[1.0, np.nan], [3.0, 4.0]])):
+        assert np.array_equal(decode_array(encode_array(x, canonical({}))), x, equal_nan=True)
+
+
+def test_the_python_api_keeps_nan_and_inf_exactly():
+    import inrz
+
+    t2m = np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"][0].copy()
+    t2m[3:6, 4:9], t2m[0, 0] = np.nan, -np.inf
+    codec = inrz.Codec(*(inrz.get_host().create(k, v) for k, v in (("modality", "ndarray"), ("backend", "none"),
+                                                                   ("quantizer", "fp16"), ("entropy", "raw"))))
+    out = inrz.decompress(inrz.compress(t2m, codec, max_abs_error=0.05))
+    assert _same(out, t2m, 0.05)
