@@ -174,8 +174,8 @@ def test_zarr_codec_codes_off_the_event_loop_and_in_batches(t2m, monkeypatch):
     monkeypatch.setattr(zarr_codec, "encode_arrays", lambda arrays, *a: (calls.append(("enc", len(arrays),
                                                                                        _loop_running())),
                                                                          encode(arrays, *a))[1])
-    monkeypatch.setattr(zarr_codec, "decode_array", lambda data: (calls.append(("dec", 1, _loop_running())),
-                                                                  decode(data))[1])
+    monkeypatch.setattr(zarr_codec, "decode_array", lambda data, *a: (calls.append(("dec", 1, _loop_running())),
+                                                                      decode(data, *a))[1])
     with zarr.config.set({"codec_pipeline.batch_size": 4}):
         arr = zarr.create_array(zarr.storage.MemoryStore(), shape=(8, 33, 49), chunks=(1, 33, 49), dtype="float32",
                                 serializer=InrzZarrCodec(max_abs_error=0.1, preset="fast"), compressors=None)

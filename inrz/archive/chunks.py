@@ -15,14 +15,16 @@ for constant chunks, and chunks no network can code are stored losslessly.
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import Sequence
 
 import numpy as np
 
+from .. import container
 from ..coding import errorbound
 from ..coding.specials import Specials, split
-from ..core.errors import SpecError
+from ..core.errors import ContainerError, SpecError
 from ..pipeline.codec import Codec
 from ..pipeline.decode import decode as decode_container
 from ..pipeline.sizesearch import improve, rungs_for
@@ -43,9 +45,14 @@ def encode(arrays: Sequence[np.ndarray], codec: Codec, network: bool, knobs, fil
     return out
 
 
-def decode(data: bytes, host) -> np.ndarray:
+def decode(data: bytes, host, expected: int | None = None) -> np.ndarray:
+    """A chunk from its bytes; `expected`: its number of values, when the caller knows it."""
     if frames.is_frame(data):
-        return frames.decode(data)
+        return frames.decode(data, expected)
+    if expected is not None:  # checked before the grid is rendered
+        grid = container.read_header(data).get("grid")
+        if not isinstance(grid, list) or not all(isinstance(n, int) for n in grid) or math.prod(grid) != expected:
+            raise ContainerError(f"the chunk's container is for a grid of {grid!r}, the chunk has {expected} values")
     return decode_container(data, host).signal.data
 
 

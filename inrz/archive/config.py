@@ -80,5 +80,6 @@ def encode_arrays(arrays: list[np.ndarray], config_json: str, fill_values: tuple
     return chunks.encode(arrays, codec, cfg.network(), cfg.knobs(), (*cfg.fill_values, *fill_values))
 
 
-def decode_array(data: bytes) -> np.ndarray:
-    return chunks.decode(bytes(data), _host())
+def decode_array(data: bytes, expected: int | None = None) -> np.ndarray:
+    """`expected`: the chunk's number of values if known (zarr knows it): a frame claiming more is refused."""
+    return chunks.decode(bytes(data), _host(), expected)

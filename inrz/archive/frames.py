@@ -26,7 +26,7 @@ from ..core.errors import ContainerError
 
 CONSTANT, RAW, ZSTD, RESIDUAL = 1, 2, 3, 4
 DTYPES = ("|b1", "|u1", "|i1", "<u2", "<i2", "<u4", "<i4", "<u8", "<i8", "<f2", "<f4", "<f8")
-MAX_VALUES = 1 << 34  # no chunk frame describes more values than this (a forged shape must not allocate)
+MAX_VALUES = 1 << 32  # no chunk frame describes more values than this (a forged shape must not allocate)
 
 
 def is_frame(data: bytes) -> bool:
@@ -62,8 +62,9 @@ def residual(array: np.ndarray, origin, header: dict, sections: dict[str, bytes]
     return _seal(head(RESIDUAL, array) + body)
 
 
-def decode(data: bytes) -> np.ndarray:
-    """The chunk a frame holds; `ContainerError` for anything no encoder writes."""
+def decode(data: bytes, expected: int | None = None) -> np.ndarray:
+    """The chunk a frame holds; `ContainerError` for anything no encoder writes, or (before
+    anything is allocated) for a shape of other than `expected` values when the caller knows it."""
     if len(data) < 8 or zlib.crc32(data[:-4]) != int.from_bytes(data[-4:], "little"):
         raise ContainerError("chunk frame is truncated or its checksum does not match")
     body, kind = memoryview(data)[:-4], data[0]
@@ -74,8 +75,9 @@ def decode(data: bytes) -> np.ndarray:
         n, pos = _read_uvarint(body, pos)
         shape.append(n)
     size = int(np.prod(shape, dtype=object))
-    if not 0 < size <= MAX_VALUES:
-        raise ContainerError(f"chunk frame describes an array of {size} values")
+    if not 0 < size <= MAX_VALUES or (expected is not None and size != expected):
+        raise ContainerError(f"chunk frame describes an array of {size} values"
+                             + (f", the chunk has {expected}" if expected is not None else ""))
     rest = bytes(body[pos:])
     if kind == CONSTANT:
         return np.full(shape, _exactly(rest, dtype, 1)[0], dtype)
