@@ -101,7 +101,7 @@ def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec:
         if kept is not None:
             raise InrzError("rate targets are for arrays without NaN/Inf: fill them first, or use max_abs_error")
         return encode_to_target(codec, signal, bpp=target_bpp, psnr=target_psnr, host=host)[0].data
-    return codec.encode(signal, specials=kept).data
+    return (codec.encode(signal) if kept is None else codec.encode(signal, specials=kept)).data
 
 
 def decompress(data: bytes, *, device: str = "cpu", host=None) -> np.ndarray:
