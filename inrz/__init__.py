@@ -32,7 +32,8 @@ from .signal.modality import Modality, Signal
 __version__ = "0.1.0"
 
 #: names exposed lazily: they need an optional library (`pip install 'inrz[archive]'`)
-_LAZY = {"InrzCodec": "inrz.archive.numcodecs_codec", "InrzZarrCodec": "inrz.archive.zarr_codec"}
+_LAZY = {"InrzCodec": "inrz.archive.numcodecs_codec", "InrzZarrCodec": "inrz.archive.zarr_codec",
+         "TorchThreads": "inrz.archive.dask"}
 
 
 def __getattr__(name: str) -> Any:
@@ -55,6 +56,6 @@ __all__ = [
     # the Python API
     "Codec", "Decoded", "Encoded", "codec_for", "codec_from_preset", "codec_from_spec", "compress", "decode",
     "decompress", "modality_for_path", "open",
-    # archive codecs (lazy: numcodecs / zarr)
-    "InrzCodec", "InrzZarrCodec",
+    # archive codecs (lazy: numcodecs / zarr) and the Dask worker plugin (lazy: distributed)
+    "InrzCodec", "InrzZarrCodec", "TorchThreads",
 ]

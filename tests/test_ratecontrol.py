@@ -135,16 +135,23 @@ def test_a_plugin_backend_meets_a_rate_target_by_bisecting_its_ladder(block_host
 
 
 def test_a_plugin_backend_takes_part_in_the_error_bounded_size_search(block_host, t2m_grid):
+    """On a field with jumps between quadrants, the plugin's 2x2 grid plus a residual beats the
+    residual alone; the search finds that among the residual alone and every rung."""
     bound = 0.3  # kelvin
+    field = t2m_grid + 40.0 * ((np.arange(33) >= 16)[:, None] + 2 * (np.arange(49) >= 24)[None, :])
     codec = block_codec(block_host, max_abs_error=bound)
-    signal = codec.modality.from_array(t2m_grid)
+    signal = codec.modality.from_array(field.astype(np.float32))
     enc, variant = smallest_bounded(codec, signal)
     singles = {c: len(block_codec(block_host, {"id": "test_block_grid", "cells": c}, max_abs_error=bound)
                       .encode(signal).data) for c in (2, 4, 8, 16, 32)}
+    alone = len(block_codec(block_host, "none", max_abs_error=bound).encode(signal).data)
+    assert min(singles.values()) < alone
     assert len(enc.data) == min(singles.values()) and variant.backend.config.cells == min(singles, key=singles.get)
-    assert np.abs(decode(enc.data, block_host).signal.data.astype(np.float64) - t2m_grid).max() <= bound
+    assert np.abs(decode(enc.data, block_host).signal.data.astype(np.float64) - field).max() <= bound
     chosen, _ = smallest_bounded(codec, signal, knobs=[2, 32])  # only the settings asked for
-    assert len(chosen.data) == min(singles[2], singles[32])
+    assert len(chosen.data) == min(singles[2], singles[32], alone)
+    smooth, variant = smallest_bounded(codec, codec.modality.from_array(t2m_grid))
+    assert smooth.info["rung"] == "residual only" and variant.backend.id == "none"  # blocks do not help here
 
 
 def test_a_backend_without_rate_knobs_is_named(block_host, t2m_grid):

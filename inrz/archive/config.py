@@ -1,11 +1,12 @@
 """What the numcodecs and zarr codecs share: one JSON config -> one inrz `Codec` for arrays.
 
-A chunk is coded on its own with the `ndarray` modality; its container carries everything
-needed to decode it (the base network hash for COIN++), so chunks decompress without the
-config. Codecs are cached per config, so repeated chunks don't rebuild components.
+A chunk is coded on its own with the `ndarray` modality and decodes without the config
+(`inrz.archive.chunks`). Codecs are cached per config, so repeated chunks don't rebuild
+components.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from typing import Any, Literal
@@ -18,9 +19,7 @@ from ..core.host import PluginHost
 from ..pipeline.codec import Codec
 from ..pipeline.defaults import codec_sections
 from ..signal.ndarray import NdArray
-from ..pipeline.decode import decode
-from ..pipeline.sizesearch import smallest_bounded
-
+from . import chunks
 
 _NDARRAY = codec_sections(NdArray())  # chunks are coded with the ndarray modality: its defaults are ours
 
@@ -34,10 +33,22 @@ class ArchiveConfig(BaseModel):
     entropy: dict[str, Any] = _NDARRAY["entropy"]
     max_abs_error: float | None = Field(None, gt=0)  # error-bounded mode: no decoded value further off
     # error-bounded mode: code each of these settings of the backend's rate knob (COIN: bpp budgets; COIN++: latent
-    # bits), or every rung of its ladder ("ladder"), and keep the smallest file
+    # bits), or every rung of its ladder ("ladder"), and keep the smallest file (the residual alone always competes)
     bpp_search: list[float] | Literal["ladder"] | None = None
+    # "fast": sized for throughput, no network is fitted (prediction + range coding of the residual alone);
+    # "best": every rung of the backend's ladder, and the three likeliest residual predictors coded
+    preset: Literal["fast", "best"] | None = None
+    # values kept exactly besides NaN and +-Inf: CF `_FillValue` / `missing_value` (the zarr codec adds the array's)
+    fill_values: list[float] = []
     seed: int = 0
     device: str = "cpu"  # chunks are small: the CPU is usually the right place
+
+    def network(self) -> bool:
+        """Whether chunks are fitted with the backend at all."""
+        return self.preset != "fast"
+
+    def knobs(self) -> list[float] | str | None:
+        return "ladder" if self.preset == "best" else self.bpp_search
 
 
 @functools.lru_cache(maxsize=1)
@@ -46,11 +57,12 @@ def _host() -> PluginHost:
 
 
 @functools.lru_cache(maxsize=32)
-def _codec(config_json: str) -> Codec:
+def _codec(config_json: str) -> tuple[ArchiveConfig, Codec]:
     cfg = ArchiveConfig.model_validate_json(config_json)
     host = _host()
-    return Codec.from_sections(host, host.create("modality", "ndarray"), cfg.model_dump(), resolve_device(cfg.device),
-                               cfg.seed, cfg.max_abs_error)
+    codec = Codec.from_sections(host, host.create("modality", "ndarray"), cfg.model_dump(), resolve_device(cfg.device),
+                                cfg.seed, cfg.max_abs_error)
+    return cfg, dataclasses.replace(codec, effort="best" if cfg.preset == "best" else "fast")
 
 
 def canonical(config: dict[str, Any]) -> str:
@@ -58,14 +70,16 @@ def canonical(config: dict[str, Any]) -> str:
     return json.dumps(ArchiveConfig.model_validate(config).model_dump(mode="json"), sort_keys=True)
 
 
-def encode_array(array: np.ndarray, config_json: str) -> bytes:
-    codec = _codec(config_json)
-    signal = codec.modality.from_array(np.ascontiguousarray(array))
-    search = json.loads(config_json)["bpp_search"]
-    if search:
-        return smallest_bounded(codec, signal, None if search == "ladder" else search)[0].data
-    return codec.encode(signal).data
+def encode_array(array: np.ndarray, config_json: str, fill_values: tuple[float, ...] = ()) -> bytes:
+    return encode_arrays([array], config_json, fill_values)[0]
 
 
-def decode_array(data: bytes) -> np.ndarray:
-    return decode(bytes(data), _host()).signal.data
+def encode_arrays(arrays: list[np.ndarray], config_json: str, fill_values: tuple[float, ...] = ()) -> list[bytes]:
+    """Many chunks at once: those of one shape are fitted together where the backend batches."""
+    cfg, codec = _codec(config_json)
+    return chunks.encode(arrays, codec, cfg.network(), cfg.knobs(), (*cfg.fill_values, *fill_values))
+
+
+def decode_array(data: bytes, expected: int | None = None) -> np.ndarray:
+    """`expected`: the chunk's number of values if known (zarr knows it): a frame claiming more is refused."""
+    return chunks.decode(bytes(data), _host(), expected)

@@ -3,6 +3,7 @@
     numcodecs.get_codec({"id": "inrz", "max_abs_error": 0.1})
 
 Settings are those of `inrz.archive.config.ArchiveConfig`; `get_config()` is plain JSON.
+Any chunk is valid (`inrz.archive.chunks`): a chunk decodes to its own shape and dtype.
 """
 from __future__ import annotations
 
@@ -33,5 +34,5 @@ class InrzCodec(_abc.Codec):
         return encode_array(np.asarray(_compat.ensure_ndarray_like(buf)), self._config_json)
 
     def decode(self, buf, out=None):
-        array = decode_array(_compat.ensure_bytes(buf))
+        array = decode_array(_compat.ensure_bytes(buf), None if out is None else np.asarray(out).size)
         return _compat.ndarray_copy(array, out) if out is not None else array

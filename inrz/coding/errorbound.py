@@ -1,60 +1,135 @@
-"""Error-bounded coding: an INR plus a quantized residual, so every decoded value is within
-a stated maximum absolute error of the original.
+"""Error-bounded coding: an approximation (an INR's output, or a constant) plus a coded
+residual, so every decoded value is within a stated maximum absolute error of the original.
 
-The encoder decodes its own container exactly as a decoder will, quantizes the residual with
-a uniform step just under twice the bound (a small margin absorbs float rounding of the
-network between machines), codes it with zstd, and stores any value the quantized residual
-still misses (output rounding to the dtype, tiny bounds) exactly, as an exception.
+The encoder decodes its own container exactly as a decoder will and codes the residual
+r = original - approx on a step just under twice the bound (the margin absorbs float
+rounding of a network between machines): a predictor (`inrz.coding.predictors`) guesses each
+value from those decoded before it, and the integer corrections are range coded under an
+adaptive context model (`inrz.coding.ctxcoder`). Of the predictors, the one whose
+corrections have the lowest entropy is kept (`effort="best"`: the best three are coded and
+the smallest kept). Values the result still misses (rounding to the dtype, absurdly small
+bounds) are stored exactly as exceptions.
+
+Sections: `residual` = tag 0x11, predictor kind, predictor axes, then the coder's frame;
+`exceptions` (only when there are any) = position gaps (`legacy.encode_ints`) + raw values.
+A `residual` starting with 1, 2, 4 or 8 is the first coder's (zigzag planes + zstd), still read.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
-import zstandard
 
 from ..core.errors import ContainerError
 from ..signal.ndarray import cast
+from . import ctxcoder, legacy
+from .predictors import Predictor, candidates
 
 MARGIN = 1e-3  # step = 2 * bound * (1 - MARGIN)
+SAMPLE = 1 << 18  # predictors are ranked on a corner block of at most this many values
+TAG = 0x11
+KINDS = ("linear", "cubic", "lorenzo")
+Effort = Literal["fast", "best"]
 
 
-def residual_sections(original: np.ndarray, approx: np.ndarray, bound: float) -> tuple[dict, dict[str, bytes]]:
-    """Header entry and sections that bring `approx` within `bound` of `original`."""
+def residual_sections(original: np.ndarray, approx: np.ndarray, bound: float, keep: np.ndarray | None = None,
+                      effort: Effort = "fast") -> tuple[dict, dict[str, bytes]]:
+    """Header entry and sections that bring `approx` within `bound` of `original` wherever
+    `keep` is True (elsewhere the values are stored on their own, `inrz.coding.specials`)."""
     step = 2.0 * bound * (1.0 - MARGIN)
-    q = np.rint(np.clip((original.astype(np.float64) - approx.astype(np.float64)) / step, -2.0**60, 2.0**60))
-    q = q.astype(np.int64)  # beyond 2**60 steps (absurdly small bounds) values become exceptions
-    fixed = apply(approx, q, step, original.dtype)
-    miss = np.flatnonzero(np.abs(fixed.astype(np.float64) - original.astype(np.float64)).ravel() > bound)
+    r = original.astype(np.float64) - approx.astype(np.float64)
+    coded = []
+    for p, done in _ranked(r, step, keep)[: 3 if effort == "best" else 1]:
+        k, rec = done or p.encode(r, step, keep)
+        coded.append((bytes([TAG, KINDS.index(p.kind), p.axes]) + ctxcoder.encode(k), rec))
+    residual, rec = min(coded, key=lambda c: len(c[0]))
+    fixed = cast(approx.astype(np.float64) + rec, original.dtype)
+    ok = np.abs(fixed.astype(np.float64) - original.astype(np.float64)) <= bound  # False for NaN too
+    miss = np.flatnonzero(~ok.ravel() if keep is None else (keep & ~ok).ravel())
     header = {"max_abs_error": bound, "step": step, "exceptions": int(miss.size)}
-    sections = {"residual": encode_ints(q.ravel()),
-                "exceptions": encode_ints(np.diff(miss, prepend=0)) + original.ravel()[miss].tobytes()}
+    sections = {"residual": residual}
+    if miss.size:
+        sections["exceptions"] = legacy.encode_ints(np.diff(miss, prepend=0)) + original.ravel()[miss].tobytes()
     return header, sections
 
 
+def _ranked(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None]]:
+    """The predictors, likeliest first, ranked on a central block (the whole array if the
+    block tells them apart no better than chance, as in an empty background); with the
+    whole array's corrections where the block was the whole array."""
+    def run(block):
+        coded = [p.encode(r[block], step, None if keep is None else keep[block]) for p in options]
+        return [_entropy(k) for k, _ in coded], coded if r[block].size == r.size else [None] * len(options)
+
+    options = candidates(r.shape)
+    costs, done = run(_centre(r.shape))
+    if len(set(costs)) == 1 and r.size > SAMPLE:
+        costs, done = run(tuple(slice(None) for _ in r.shape))
+    return [(options[i], done[i]) for i in sorted(range(len(options)), key=lambda i: costs[i])]
+
+
+def _centre(shape: tuple[int, ...]) -> tuple[slice, ...]:
+    """A block around the middle of at most SAMPLE values, the longest axes shortened first."""
+    lengths = list(shape)
+    while int(np.prod(lengths)) > SAMPLE:
+        longest = int(np.argmax(lengths))
+        lengths[longest] = (lengths[longest] + 1) // 2
+    return tuple(slice((n - m) // 2, (n - m) // 2 + m) for n, m in zip(shape, lengths))
+
+
+def _entropy(k: np.ndarray) -> float:
+    """Order-0 entropy in bits of the corrections (those beyond +-WIDE pooled, plus 24 bits
+    each): the ranking proxy."""
+    flat = k.ravel()
+    counts = np.bincount(np.clip(flat, -WIDE, WIDE) + WIDE, minlength=2 * WIDE + 1)
+    p = counts[counts > 0] / k.size
+    return float(-(counts[counts > 0] * np.log2(p)).sum()) + 24.0 * int(counts[0] + counts[2 * WIDE])
+
+
+WIDE = 4096
+
+
 def apply(approx: np.ndarray, q: np.ndarray, step: float, dtype: np.dtype) -> np.ndarray:
-    """`approx` plus `q` steps, rounded and clipped to `dtype` as the decoder delivers it."""
+    """`approx` plus `q` steps, rounded and clipped to `dtype` as the decoder delivers it (first coder)."""
     return cast(approx.astype(np.float64) + q.reshape(approx.shape).astype(np.float64) * step, dtype)
 
 
 def decode(approx: np.ndarray, info: dict[str, Any], sections: dict[str, bytes]) -> np.ndarray:
-    """The error-bounded array from the INR's output and the residual sections; anything in
+    """The error-bounded array from the approximation and the residual sections; anything in
     them that no encoder writes is a `ContainerError`."""
     step, count = _check_info(info, approx.size)
-    for name in ("residual", "exceptions"):
-        if name not in sections:
-            raise ContainerError(f"error-bounded container has no {name!r} section")
-    q, _ = decode_ints(sections["residual"], approx.size)
-    fixed = apply(approx, q, step, approx.dtype).ravel()
-    gaps, used = decode_ints(sections["exceptions"], count)
-    values = sections["exceptions"][used:]
-    if len(values) != count * approx.dtype.itemsize:
+    data = sections.get("residual")
+    if data is None:
+        raise ContainerError("error-bounded container has no 'residual' section")
+    if data[:1] == bytes([TAG]):
+        fixed = cast(approx.astype(np.float64) + _predictor(data).decode(ctxcoder.decode(data[3:], approx.shape),
+                                                                         step), approx.dtype).ravel()
+    else:
+        q, _ = legacy.decode_ints(data, approx.size)
+        fixed = apply(approx, q, step, approx.dtype).ravel()
+    if count or "exceptions" in sections or data[:1] != bytes([TAG]):
+        _exceptions(fixed, sections, count, approx.dtype)
+    return fixed.reshape(approx.shape)
+
+
+def _predictor(data: bytes) -> Predictor:
+    if len(data) < 3 or data[1] >= len(KINDS):
+        raise ContainerError("error-bound residual names no known predictor")
+    return Predictor(KINDS[data[1]], data[2])
+
+
+def _exceptions(fixed: np.ndarray, sections: dict[str, bytes], count: int, dtype: np.dtype) -> None:
+    if "exceptions" not in sections:
+        raise ContainerError("error-bounded container has no 'exceptions' section")
+    data = sections["exceptions"]
+    gaps, used = legacy.decode_ints(data, count)
+    values = data[used:]
+    if len(values) != count * dtype.itemsize:
         raise ContainerError(f"error-bound exceptions hold {len(values)} bytes of values for {count} positions")
     positions = np.cumsum(gaps)
-    if count and (gaps.min() < 0 or positions[-1] >= approx.size):
+    if count and (gaps.min() < 0 or positions[-1] >= fixed.size):
         raise ContainerError("error-bound exception positions lie outside the array")
-    fixed[positions] = np.frombuffer(values, dtype=approx.dtype)
-    return fixed.reshape(approx.shape)
+    fixed[positions] = np.frombuffer(values, dtype=dtype)
 
 
 def _check_info(info: Any, size: int) -> tuple[float, int]:
@@ -67,31 +142,3 @@ def _check_info(info: Any, size: int) -> tuple[float, int]:
     if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= size:
         raise ContainerError(f"header error_bound.exceptions must be an integer in 0..{size}, got {count!r}")
     return float(step), count
-
-
-def encode_ints(values: np.ndarray) -> bytes:
-    """Zigzag, narrowest unsigned width, byte planes, zstd: residuals are mostly 0 and +-1."""
-    z = ((values << 1) ^ (values >> 63)).astype(np.uint64)
-    width = next(w for w in (1, 2, 4, 8) if z.size == 0 or int(z.max()) < 1 << (8 * w))
-    planes = z.astype(f"<u{width}").view(np.uint8).reshape(-1, width).T.tobytes()
-    return bytes([width]) + (len(values)).to_bytes(8, "little") + zstandard.ZstdCompressor(level=19).compress(planes)
-
-
-def decode_ints(data: bytes, count: int) -> tuple[np.ndarray, int]:
-    """Inverse of `encode_ints`; returns the values and how many bytes the frame used (a
-    `ContainerError` if the frame does not hold exactly `count` values)."""
-    if len(data) < 9 or data[0] not in (1, 2, 4, 8) or int.from_bytes(data[1:9], "little") != count:
-        raise ContainerError("bad error-bound residual frame header")
-    width = data[0]
-    obj = zstandard.ZstdDecompressor().decompressobj()
-    try:
-        if zstandard.frame_content_size(data[9:]) != count * width:  # checked first: no zstd bombs
-            raise ContainerError("error-bound residual length does not match the array")
-        planes = obj.decompress(data[9:])
-    except zstandard.ZstdError as exc:
-        raise ContainerError(f"corrupt error-bound residual: {exc}") from exc
-    if len(planes) != count * width:
-        raise ContainerError("error-bound residual length does not match the array")
-    used = len(data) - len(obj.unused_data)
-    z = np.frombuffer(planes, np.uint8).reshape(width, count).T.copy().view(f"<u{width}").ravel().astype(np.uint64)
-    return ((z >> np.uint64(1)).astype(np.int64) ^ -(z & np.uint64(1)).astype(np.int64)), used

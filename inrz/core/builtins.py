@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..backends.coin import Coin
 from ..backends.coinpp import CoinPP
+from ..backends.none import NoNetwork
 from ..coding.entropy import Raw, Zstd
 from ..coding.latent import LatentUniform
 from ..coding.quantize import Float16, Uniform
@@ -22,6 +23,7 @@ def register_modalities(register):
 def register_backends(register):
     register(Coin)
     register(CoinPP)
+    register(NoNetwork)
 
 
 @hookimpl

@@ -15,6 +15,7 @@ from ..core.errors import InrzError
 from ..core.host import PluginHost, get_host
 from ..runs.spec import Spec, load_spec
 from ..runs.training import resolve_auto_models
+from ..coding import specials
 from ..signal import select
 from ..signal.modality import Modality
 from .codec import Codec
@@ -73,6 +74,7 @@ def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec:
 
     `max_abs_error` adds a residual so that no decoded value is further off; `target_bpp` or
     `target_psnr` lets the codec pick its configuration on this datum (`inrz.pipeline.ratecontrol`).
+    NaN and +-Inf in an array are kept exactly, outside the model.
     """
     host = _host(host)
     is_path = isinstance(data, (str, Path))
@@ -86,10 +88,20 @@ def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec:
         codec = codec_for(mod, preset=preset, host=host)
     if max_abs_error is not None:
         codec = dataclasses.replace(codec, max_abs_error=max_abs_error)
-    signal = codec.modality.load(data) if is_path else codec.modality.from_array(np.asarray(data), meta)
+    kept = None
+    if is_path:
+        signal = codec.modality.load(data)
+    else:
+        array, kept = specials.split(np.asarray(data))  # NaN and +-Inf are kept exactly, outside the model
+        signal = codec.modality.from_array(array, meta)
+        if kept is not None and signal.data.shape != array.shape:
+            raise InrzError(f"modality {codec.modality.id!r} reshapes the array, so its NaN/Inf values cannot be "
+                            "kept in place: fill them first")
     if target_bpp is not None or target_psnr is not None:
+        if kept is not None:
+            raise InrzError("rate targets are for arrays without NaN/Inf: fill them first, or use max_abs_error")
         return encode_to_target(codec, signal, bpp=target_bpp, psnr=target_psnr, host=host)[0].data
-    return codec.encode(signal).data
+    return (codec.encode(signal) if kept is None else codec.encode(signal, specials=kept)).data
 
 
 def decompress(data: bytes, *, device: str = "cpu", host=None) -> np.ndarray:

@@ -14,6 +14,7 @@ import torch
 from .. import container
 from ..backends.base import Backend, EncodeContext, Progress
 from ..coding import errorbound
+from ..coding.specials import Specials
 from ..coding.entropy import EntropyModel
 from ..coding.quantize import Quantizer
 from ..core.errors import InrzError
@@ -37,6 +38,7 @@ class Codec:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     seed: int = 0
     max_abs_error: float | None = None  # error-bounded mode: store a residual so no value is further off
+    effort: errorbound.Effort = "fast"  # error-bounded mode: "best" codes the residual with the 3 likeliest predictors
 
     @classmethod
     def from_sections(cls, host, modality: Modality, sections: dict[str, dict[str, Any]], device: torch.device,
@@ -45,11 +47,15 @@ class Codec:
         return cls(modality, host.create("backend", sections["backend"]), host.create("quantizer", sections["quantizer"]),
                    host.create("entropy", sections["entropy"]), device, seed, max_abs_error)
 
-    def encode(self, signal: Signal, progress: Progress | None = None) -> Encoded:
-        return self.encode_batch([signal], progress)[0]
+    def encode(self, signal: Signal, progress: Progress | None = None, specials: Specials | None = None) -> Encoded:
+        return self.encode_batch([signal], progress, [specials])[0]
 
-    def encode_batch(self, signals: Sequence[Signal], progress: Progress | None = None) -> list[Encoded]:
-        """Fit all signals together (they must share a grid shape) and write one container each."""
+    def encode_batch(self, signals: Sequence[Signal], progress: Progress | None = None,
+                     specials: Sequence[Specials | None] | None = None) -> list[Encoded]:
+        """Fit all signals together (they must share a grid shape) and write one container each.
+
+        `specials[i]`: values of signal i kept exactly (`inrz.coding.specials.split`: NaN, fill
+        values), already replaced by plausible ones in the signal's data."""
         grids = {self.modality.grid_shape(s) for s in signals}
         if len(grids) != 1:
             raise InrzError(f"encode_batch needs signals of one grid shape, got {sorted(grids)}")
@@ -60,8 +66,8 @@ class Codec:
         ctx = EncodeContext(self.device, self.seed, progress, coordinates_for(self.modality, signals[0].meta),
                             tuple(self.modality.periodic_axes(signals[0].meta)))
         results = self.backend.encode(coords, features, ctx)
-        return [self._pack(s, n, r.tensors, r.info, grid, coords.shape[-1], features.shape[-1])
-                for s, n, r in zip(signals, norms, results)]
+        return [self._pack(s, n, r.tensors, r.info, grid, coords.shape[-1], features.shape[-1], x)
+                for s, n, r, x in zip(signals, norms, results, specials or [None] * len(signals))]
 
     def header(self, meta: dict[str, Any], norm: dict[str, Any], grid: Sequence[int], d_in: int,
                d_out: int) -> dict[str, Any]:
@@ -69,15 +75,19 @@ class Codec:
         return {**{kind: getattr(self, kind).get_config() for kind in COMPONENT_KINDS},
                 "meta": meta, "norm": norm, "grid": list(grid), "d_in": d_in, "d_out": d_out}
 
-    def _pack(self, signal, norm, tensors, info, grid, d_in, d_out) -> Encoded:
+    def _pack(self, signal, norm, tensors, info, grid, d_in, d_out, specials: Specials | None) -> Encoded:
         layout = self.backend.layout(grid, d_in, d_out)
         sections = self.backend.pack_payload(tensors, layout, self.quantizer, self.entropy)
         header = self.header(signal.meta, norm, grid, d_in, d_out)
         if self.max_abs_error is not None:
             components = {kind: getattr(self, kind) for kind in COMPONENT_KINDS}
             approx = render(components, header, sections, self.device).data
-            header["error_bound"], extra = errorbound.residual_sections(signal.data, approx, self.max_abs_error)
+            keep = None if specials is None else ~specials.mask
+            header["error_bound"], extra = errorbound.residual_sections(signal.data, approx, self.max_abs_error,
+                                                                        keep, self.effort)
             sections.update(extra)
+        if specials is not None:
+            sections["specials"] = specials.section
         data = container.write(header, sections)
         return Encoded(data, sum(len(v) for v in sections.values()), dict(info))
 

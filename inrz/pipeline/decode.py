@@ -13,7 +13,7 @@ import torch
 
 from .. import container
 from ..backends.base import EncodeContext
-from ..coding import errorbound
+from ..coding import errorbound, specials
 from ..core.device import resolve_device
 from ..core.errors import ContainerError, InrzError, SpecError
 from ..core.host import get_host
@@ -60,6 +60,10 @@ def render(components: dict[str, Any], header: dict[str, Any], sections: dict[st
     signal = modality.from_features(features, out_meta, norm)
     if bounded:
         signal.data = errorbound.decode(signal.data, header["error_bound"], sections)
+    if "specials" in sections:
+        if tuple(out_grid) != tuple(grid):
+            raise InrzError("a container with exactly kept values (NaN, fill values) decodes at its own grid only")
+        signal.data = specials.apply(signal.data, sections["specials"])
     return signal
 
 

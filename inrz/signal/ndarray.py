@@ -81,7 +81,8 @@ def cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """float64 -> dtype, rounding and clipping for integers (never wrapping around)."""
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
-        return np.clip(np.rint(values), info.min, info.max).astype(dtype)
+        with np.errstate(invalid="ignore"):  # a NaN (an overflowed prediction) becomes an exception downstream
+            return np.clip(np.rint(values), info.min, info.max).astype(dtype)
     if dtype.kind == "b":
         return values >= 0.5
     return values.astype(dtype)

@@ -4,6 +4,8 @@ file is never rewritten (delete it by hand only if the format change is intended
     python tests/golden/make_golden.py
 
 `*.v1.inrz` predate the header dictionary (flags 0); `*.v1d.inrz` use it (flags 1).
+`ndarray_bounded_*.legacy.inrz` are error-bounded containers whose residual is the first
+coder's (zigzag byte planes + zstd): readers keep decoding them after the coder changed.
 """
 from __future__ import annotations
 
@@ -16,6 +18,10 @@ from inrz import Codec, PluginHost, decode
 
 HERE = Path(__file__).parent
 SOURCE = HERE.parents[2] / "shared" / "data" / "kodak" / "kodim23.png"
+T2M = HERE.parents[2] / "shared" / "data" / "climate" / "era5_t2m_2019-03_uk.npz"
+#: error-bounded ndarray containers: name -> (scale, dtype, bound); float64 spacing at 3e22 is far above 1e-3, so
+#: the second one's residual misses values and stores them as exceptions
+BOUNDED = {"ndarray_bounded_0.2.legacy": (1.0, "f4", 0.2), "ndarray_bounded_exceptions.legacy": (1e20, "f8", 1e-3)}
 
 CASES = {
     "coin_fp16_zstd.v1": ({"id": "fp16"}, {"id": "zstd"}),
@@ -45,6 +51,22 @@ def main() -> None:
         data = codec.encode(signal).data
         (HERE / f"{name}.inrz").write_bytes(data)
         Image.fromarray(decode(data, host).signal.data).save(HERE / f"{name}.expected.png")
+        print(name, len(data), "bytes")
+    bounded(host)
+
+
+def bounded(host) -> None:
+    """Error-bounded ndarray containers of an 8x12 crop of ERA5 t2m, expected output as .npy."""
+    from inrz.archive.config import canonical, decode_array, encode_array
+
+    crop = np.load(T2M)["t2m"][0, 10:18, 20:32]
+    for name, (scale, dtype, bound) in BOUNDED.items():
+        if (HERE / f"{name}.inrz").exists():
+            continue
+        config = canonical({"max_abs_error": bound, "backend": {"id": "coin", "depth": 1, "width": 4, "steps": 20}})
+        data = encode_array(crop.astype(dtype) * scale, config)
+        (HERE / f"{name}.inrz").write_bytes(data)
+        np.save(HERE / f"{name}.expected.npy", decode_array(data), allow_pickle=False)
         print(name, len(data), "bytes")
 
 

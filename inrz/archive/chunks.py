@@ -1,0 +1,107 @@
+"""How the archive codecs code chunks: per chunk, the smallest of every candidate that keeps
+the promise, so any chunk is valid and none is larger than its best plain coding.
+
+Error-bounded mode, per chunk:
+
+1. NaN, +-Inf and fill values are split off and kept exactly (`inrz.coding.specials`);
+2. the plain codings are measured: one value if all values are equal (NaN chunks included),
+   the raw values, and zstd of the raw values (level 19; level 3 with preset "fast");
+3. the residual alone around a constant, in a compact frame (`inrz.archive.frames`);
+4. unless the preset is "fast", the backend's rungs (`pipeline.sizesearch.improve`): chunks of
+   one shape are fitted together, and a rung is skipped where it cannot win;
+
+and the smallest is kept. Without a bound the network's (lossy) container is kept, except
+for constant chunks, and chunks no network can code are stored losslessly.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Sequence
+
+import numpy as np
+
+from .. import container
+from ..coding import errorbound
+from ..coding.specials import Specials, split
+from ..core.errors import ContainerError, SpecError
+from ..pipeline.codec import Codec
+from ..pipeline.decode import decode as decode_container
+from ..pipeline.sizesearch import improve, rungs_for
+from . import frames
+
+
+def encode(arrays: Sequence[np.ndarray], codec: Codec, network: bool, knobs, fill_values: Sequence[float]) -> list[bytes]:
+    out: list[bytes] = [b""] * len(arrays)
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, array in enumerate(arrays):
+        groups[np.shape(array)].append(i)
+    for members in groups.values():
+        chunk = [_native(arrays[i]) for i in members]
+        coded = (_bounded(chunk, codec, network, knobs, fill_values) if codec.max_abs_error is not None
+                 else _lossy(chunk, codec, fill_values))
+        for i, data in zip(members, coded):
+            out[i] = data
+    return out
+
+
+def decode(data: bytes, host, expected: int | None = None) -> np.ndarray:
+    """A chunk from its bytes; `expected`: its number of values, when the caller knows it."""
+    if frames.is_frame(data):
+        return frames.decode(data, expected)
+    if expected is not None:  # checked before the grid is rendered
+        grid = container.read_header(data).get("grid")
+        if not isinstance(grid, list) or not all(isinstance(n, int) for n in grid) or math.prod(grid) != expected:
+            raise ContainerError(f"the chunk's container is for a grid of {grid!r}, the chunk has {expected} values")
+    return decode_container(data, host).signal.data
+
+
+def _native(array) -> np.ndarray:
+    array = np.ascontiguousarray(array)
+    if array.dtype.kind not in "biuf" or array.size == 0:
+        raise SpecError(f"the archive codecs code non-empty numeric chunks, got {array.dtype} {array.shape}")
+    return array.astype(array.dtype.newbyteorder("=")) if array.dtype.byteorder == ">" else array
+
+
+def _bounded(arrays, codec: Codec, network: bool, knobs, fill_values) -> list[bytes]:
+    level = 19 if network or codec.effort == "best" else 3
+    best, todo, signals, kept = [], [], [], []
+    for array in arrays:
+        if (frame := frames.constant(array)) is not None:
+            best.append(frame)
+            continue
+        filled, specials = split(array, fill_values)
+        candidates = [frames.raw(array), frames.packed(array, level), _residual(array, filled, specials, codec)]
+        best.append(min(candidates, key=len))
+        todo.append(len(best) - 1)
+        signals.append(codec.modality.from_array(filled))
+        kept.append(specials)
+    if network and todo:
+        found = improve(signals, rungs_for(codec, knobs), [len(best[i]) for i in todo], kept)
+        for i, better in zip(todo, found):
+            if better is not None:
+                best[i] = better[0].data
+    return best
+
+
+def _residual(array: np.ndarray, filled: np.ndarray, specials: Specials | None, codec: Codec) -> bytes:
+    """The residual alone, around the chunk's first value (its anchor then costs nothing)."""
+    origin = filled.reshape(-1)[0]
+    keep = None if specials is None else ~specials.mask
+    header, sections = errorbound.residual_sections(filled, np.full(filled.shape, origin, filled.dtype),
+                                                    codec.max_abs_error, keep, codec.effort)
+    return frames.residual(array, origin, header, sections, specials.section if specials else b"")
+
+
+def _lossy(arrays, codec: Codec, fill_values) -> list[bytes]:
+    out = []
+    for array in arrays:
+        if (frame := frames.constant(array)) is not None:
+            out.append(frame)
+            continue
+        filled, specials = split(array, fill_values)
+        try:
+            out.append(codec.encode(codec.modality.from_array(filled), specials=specials).data)
+        except SpecError:  # no network is small enough for this chunk: keep it losslessly
+            out.append(min(frames.raw(array), frames.packed(array, 19), key=len))
+    return out

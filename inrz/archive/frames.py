@@ -1,0 +1,159 @@
+"""Compact chunk frames: how an archive chunk is stored when a whole `.inrz` container
+(a JSON header of 60-120 bytes) would cost more than the chunk needs.
+
+A chunk's bytes are either an `.inrz` container (they start with `INRZ`) or one of these
+frames, chosen by the first byte (never `I`):
+
+    u8 kind   1 constant | 2 raw values | 3 zstd of the raw values | 4 error-bounded residual
+    u8 dtype  index into DTYPES
+    u8 ndim, then ndim unsigned LEB128 axis lengths
+    kind 1: one value; kind 2: the values; kind 3: one zstd frame (its content size is checked
+    against the shape before decompressing); kind 4: f64 bound, one value (the constant the
+    residual is taken from), uvarint exception count, then three uvarint-length-prefixed
+    sections: residual, exceptions, specials (`inrz.coding.errorbound`, `inrz.coding.specials`)
+    u32 CRC32 of every byte before it
+"""
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+import zstandard
+
+from ..coding import errorbound, specials
+from ..core.errors import ContainerError
+
+CONSTANT, RAW, ZSTD, RESIDUAL = 1, 2, 3, 4
+DTYPES = ("|b1", "|u1", "|i1", "<u2", "<i2", "<u4", "<i4", "<u8", "<i8", "<f2", "<f4", "<f8")
+MAX_VALUES = 1 << 32  # no chunk frame describes more values than this (a forged shape must not allocate)
+
+
+def is_frame(data: bytes) -> bool:
+    return bool(data) and data[0] in (CONSTANT, RAW, ZSTD, RESIDUAL)
+
+
+def head(kind: int, array: np.ndarray) -> bytes:
+    dtype = np.dtype(array.dtype).newbyteorder("<") if array.dtype.itemsize > 1 else array.dtype
+    out = bytes([kind, DTYPES.index(dtype.str), array.ndim])
+    return out + b"".join(_uvarint(n) for n in array.shape)
+
+
+def constant(array: np.ndarray) -> bytes | None:
+    """A frame for a chunk whose values are all the same bytes (NaN chunks included)."""
+    flat = np.ascontiguousarray(array).reshape(-1).view(f"u{array.dtype.itemsize}")
+    return _seal(head(CONSTANT, array) + _le(array).reshape(-1)[:1].tobytes()) if (flat == flat[0]).all() else None
+
+
+def raw(array: np.ndarray) -> bytes:
+    return _seal(head(RAW, array) + _le(array).tobytes())
+
+
+def packed(array: np.ndarray, level: int) -> bytes:
+    return _seal(head(ZSTD, array) + zstandard.ZstdCompressor(level=level).compress(_le(array).tobytes()))
+
+
+def residual(array: np.ndarray, origin, header: dict, sections: dict[str, bytes], extra: bytes) -> bytes:
+    """An error-bounded residual around the constant `origin` (`errorbound.residual_sections`)."""
+    body = struct.pack("<d", header["max_abs_error"]) + _le(np.asarray(origin, array.dtype)).tobytes()
+    body += _uvarint(header["exceptions"])
+    for part in (sections["residual"], sections.get("exceptions", b""), extra):
+        body += _uvarint(len(part)) + part
+    return _seal(head(RESIDUAL, array) + body)
+
+
+def decode(data: bytes, expected: int | None = None) -> np.ndarray:
+    """The chunk a frame holds; `ContainerError` for anything no encoder writes, or (before
+    anything is allocated) for a shape of other than `expected` values when the caller knows it."""
+    if len(data) < 8 or zlib.crc32(data[:-4]) != int.from_bytes(data[-4:], "little"):
+        raise ContainerError("chunk frame is truncated or its checksum does not match")
+    body, kind = memoryview(data)[:-4], data[0]
+    if data[1] >= len(DTYPES) or not 1 <= data[2] <= 32:
+        raise ContainerError("chunk frame has an unknown dtype or a bad number of axes")
+    dtype, pos, shape = np.dtype(DTYPES[data[1]]), 3, []
+    for _ in range(data[2]):
+        n, pos = _read_uvarint(body, pos)
+        shape.append(n)
+    size = int(np.prod(shape, dtype=object))
+    if not 0 < size <= MAX_VALUES or (expected is not None and size != expected):
+        raise ContainerError(f"chunk frame describes an array of {size} values"
+                             + (f", the chunk has {expected}" if expected is not None else ""))
+    rest = bytes(body[pos:])
+    if kind == CONSTANT:
+        return np.full(shape, _exactly(rest, dtype, 1)[0], dtype)
+    if kind == RAW:
+        return _exactly(rest, dtype, size).reshape(shape)
+    if kind == ZSTD:
+        return _exactly(_unzstd(rest, size * dtype.itemsize), dtype, size).reshape(shape)
+    return _residual(rest, dtype, tuple(shape))
+
+
+def _residual(rest: bytes, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    if len(rest) < 8 + dtype.itemsize:
+        raise ContainerError("error-bounded chunk frame is truncated")
+    (bound,) = struct.unpack("<d", rest[:8])
+    if not 0 < bound < float("inf"):
+        raise ContainerError(f"error-bounded chunk frame has a bad bound {bound!r}")
+    origin = _exactly(rest[8:8 + dtype.itemsize], dtype, 1)[0]
+    count, pos = _read_uvarint(rest, 8 + dtype.itemsize)
+    parts = []
+    for _ in range(3):
+        n, pos = _read_uvarint(rest, pos)
+        if pos + n > len(rest):
+            raise ContainerError("error-bounded chunk frame is truncated")
+        parts.append(rest[pos:pos + n])
+        pos += n
+    if pos != len(rest):
+        raise ContainerError("error-bounded chunk frame has trailing bytes")
+    sections = {"residual": parts[0], **({"exceptions": parts[1]} if parts[1] else {})}
+    info = {"step": 2.0 * bound * (1.0 - errorbound.MARGIN), "exceptions": count}
+    out = errorbound.decode(np.full(shape, origin, dtype), info, sections)
+    return specials.apply(out, parts[2]) if parts[2] else out
+
+
+def _le(array: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(array, array.dtype.newbyteorder("<") if array.dtype.itemsize > 1 else array.dtype)
+
+
+def _exactly(data: bytes, dtype: np.dtype, count: int) -> np.ndarray:
+    if len(data) != count * dtype.itemsize:
+        raise ContainerError(f"chunk frame holds {len(data)} bytes of values, its shape needs {count * dtype.itemsize}")
+    return np.frombuffer(data, dtype).astype(dtype.newbyteorder("="))
+
+
+def _unzstd(data: bytes, size: int) -> bytes:
+    try:
+        if zstandard.frame_content_size(data) != size:  # checked first: no zstd bombs
+            raise ContainerError("chunk frame's zstd content does not match its shape")
+        frame = zstandard.ZstdDecompressor().decompressobj()
+        out = frame.decompress(data)
+    except zstandard.ZstdError as exc:
+        raise ContainerError(f"chunk frame's zstd content is corrupt: {exc}") from exc
+    if len(out) != size or not frame.eof or frame.unused_data:
+        raise ContainerError("chunk frame's zstd content is truncated or has trailing bytes")
+    return out
+
+
+def _seal(body: bytes) -> bytes:
+    return body + zlib.crc32(body).to_bytes(4, "little")
+
+
+def _uvarint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _read_uvarint(data, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data) or shift > 63:
+            raise ContainerError("chunk frame has a truncated or overlong length field")
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        pos, shift = pos + 1, shift + 7
+        if not byte & 0x80:
+            return value, pos
