@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .core import threads  # first: it sets OpenMP's wait policy before torch loads
 from .backends.base import Backend, EncodeContext, EncodeResult, Rung, Tensors
 from .coding.bits import Layout, Symbols, layout_size, pack_bits, unpack_bits
 from .coding.entropy import EntropyModel

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core import threads
 from ..core.device import resolve_device
 from ..core.host import PluginHost
 from ..pipeline.codec import Codec
@@ -59,6 +60,7 @@ def canonical(config: dict[str, Any]) -> str:
 
 
 def encode_array(array: np.ndarray, config_json: str) -> bytes:
+    threads.configure()  # the CPUs this worker may use (a Dask worker's affinity or quota), once
     codec = _codec(config_json)
     signal = codec.modality.from_array(np.ascontiguousarray(array))
     search = json.loads(config_json)["bpp_search"]
@@ -68,4 +70,5 @@ def encode_array(array: np.ndarray, config_json: str) -> bytes:
 
 
 def decode_array(data: bytes) -> np.ndarray:
+    threads.configure()
     return decode(bytes(data), _host()).signal.data

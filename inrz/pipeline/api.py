@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import container
+from ..core import threads
 from ..core.device import resolve_device
 from ..core.errors import InrzError
 from ..core.host import PluginHost, get_host
@@ -75,6 +76,7 @@ def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec:
     `target_psnr` lets the codec pick its configuration on this datum (`inrz.pipeline.ratecontrol`).
     """
     host = _host(host)
+    threads.configure()
     is_path = isinstance(data, (str, Path))
     if codec is None and spec is not None:
         codec = codec_from_spec(spec, path_hint=data if is_path else None, host=host)
@@ -94,6 +96,7 @@ def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec:
 
 def decompress(data: bytes, *, device: str = "cpu", host=None) -> np.ndarray:
     """Decode `.inrz` bytes to the array (use `decode` for the metadata too)."""
+    threads.configure()
     return decode(data, _host(host), device).signal.data
 
 
