@@ -96,6 +96,13 @@ class Backend(Component):
         Raise `SpecError` if the configuration cannot code this grid at all."""
         return None
 
+    def decode_cost(self, layout: dict[str, tuple[int, ...]], points: int, d_in: int, d_out: int) -> float | None:
+        """Multiply-adds `decode` takes to evaluate `points` coordinates, or None if it cannot tell.
+
+        The reader compares it with the file's size before decoding (`inrz.DecodeLimits`), so a
+        header naming a huge network is refused instead of computed; an estimate is enough."""
+        return None
+
     # --- payload coding (override to code the representation yourself) ------------------------
     def pack_payload(self, tensors: Tensors, layout: dict[str, tuple[int, ...]], quantizer: Quantizer,
                      entropy: EntropyModel) -> dict[str, bytes]:

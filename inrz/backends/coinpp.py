@@ -9,6 +9,7 @@ size of a width hard to tell before coding, so there is no prediction: rate cont
 """
 from __future__ import annotations
 
+import math
 from typing import ClassVar, Sequence
 
 import numpy as np
@@ -32,7 +33,7 @@ class CoinPPConfig(ComponentConfig):
     model: str  # base network hash (`inrz train` prints it; `auto` in a spec trains one)
     inner_steps: int = Field(INNER_STEPS, ge=0, le=10_000)  # SGD steps on the latents when encoding (paper: 3)
     inner_lr: float = Field(INNER_LR, gt=0)  # inner-loop learning rate (paper)
-    memory_mb: int = Field(1024, ge=16)  # activation budget: patches are fitted in chunks within it
+    memory_mb: int = Field(1024, ge=16, le=1 << 20)  # activation budget: patches are fitted in chunks within it
 
 
 class CoinPP(Backend):
@@ -44,8 +45,18 @@ class CoinPP(Backend):
 
     def layout(self, grid_shape, d_in, d_out):
         net = self.network()
+        if len(grid_shape) != len(net.patch) or (d_in, d_out) != (net.shape.d_in, net.shape.d_out):
+            raise SpecError(f"backend coinpp: base network {net.hash} codes {len(net.patch)}-D grids with "
+                            f"{net.shape.d_in}-D coordinates and {net.shape.d_out} channels, not a {len(grid_shape)}-D "
+                            f"grid with {d_in}-D coordinates and {d_out} channels")
         counts = [-(-n // p) for n, p in zip(grid_shape, net.patch)]
-        return {"latents": (int(np.prod(counts)), net.shape.latent_dim)}
+        return {"latents": (math.prod(counts), net.shape.latent_dim)}
+
+    def decode_cost(self, layout, points, d_in, d_out) -> float:
+        """The base network's weights once per point, and each latent's shifts once per patch."""
+        s = self.network().shape
+        per_point = s.d_in * s.width + (s.depth - 1) * s.width ** 2 + s.width * s.d_out
+        return float(points) * per_point + layout["latents"][0] * s.latent_dim * s.depth * s.width
 
     def encode(self, coords, features, ctx: EncodeContext) -> list[EncodeResult]:
         net = self.network()

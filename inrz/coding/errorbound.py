@@ -25,11 +25,22 @@ def residual_sections(original: np.ndarray, approx: np.ndarray, bound: float) ->
     q = np.rint(np.clip((original.astype(np.float64) - approx.astype(np.float64)) / step, -2.0**60, 2.0**60))
     q = q.astype(np.int64)  # beyond 2**60 steps (absurdly small bounds) values become exceptions
     fixed = apply(approx, q, step, original.dtype)
-    miss = np.flatnonzero(np.abs(fixed.astype(np.float64) - original.astype(np.float64)).ravel() > bound)
+    miss = np.flatnonzero(abs_diff(fixed, original).ravel() > bound)
     header = {"max_abs_error": bound, "step": step, "exceptions": int(miss.size)}
     sections = {"residual": encode_ints(q.ravel()),
                 "exceptions": encode_ints(np.diff(miss, prepend=0)) + original.ravel()[miss].tobytes()}
     return header, sections
+
+
+def abs_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|a - b| elementwise, exact for 64-bit integers too (float64 cannot tell 2**63 - 1 from
+    2**63, which would let a missed value pass the check): the difference of two integers of
+    one dtype always fits uint64."""
+    if a.dtype.kind in "iu":
+        wide = np.int64 if a.dtype.kind == "i" else np.uint64
+        a64, b64 = a.astype(wide), b.astype(wide)
+        return np.maximum(a64, b64).astype(np.uint64) - np.minimum(a64, b64).astype(np.uint64)  # exact mod 2**64
+    return np.abs(a.astype(np.float64) - b.astype(np.float64))
 
 
 def apply(approx: np.ndarray, q: np.ndarray, step: float, dtype: np.dtype) -> np.ndarray:
@@ -40,7 +51,7 @@ def apply(approx: np.ndarray, q: np.ndarray, step: float, dtype: np.dtype) -> np
 def decode(approx: np.ndarray, info: dict[str, Any], sections: dict[str, bytes]) -> np.ndarray:
     """The error-bounded array from the INR's output and the residual sections; anything in
     them that no encoder writes is a `ContainerError`."""
-    step, count = _check_info(info, approx.size)
+    step, count = check_info(info, approx.size)
     for name in ("residual", "exceptions"):
         if name not in sections:
             raise ContainerError(f"error-bounded container has no {name!r} section")
@@ -54,19 +65,29 @@ def decode(approx: np.ndarray, info: dict[str, Any], sections: dict[str, bytes])
     if count and (gaps.min() < 0 or positions[-1] >= approx.size):
         raise ContainerError("error-bound exception positions lie outside the array")
     fixed[positions] = np.frombuffer(values, dtype=approx.dtype)
+    if fixed.dtype.kind == "f" and not np.isfinite(fixed[np.isfinite(approx.ravel())]).all():
+        raise ContainerError("the error-bound residual or exceptions make values NaN or infinite: the file is damaged")
     return fixed.reshape(approx.shape)
 
 
-def _check_info(info: Any, size: int) -> tuple[float, int]:
-    """The header's `error_bound` entry: a positive finite step and 0..size exceptions."""
+def check_info(info: Any, size: int) -> tuple[float, int]:
+    """The header's `error_bound` entry: a positive finite bound, a step no larger than the
+    bound allows (a larger one would void the guarantee), and 0..size exceptions."""
     if not isinstance(info, dict):
         raise ContainerError(f"header error_bound must be an object, got {type(info).__name__}")
-    step, count = info.get("step"), info.get("exceptions")
-    if isinstance(step, bool) or not isinstance(step, (int, float)) or not 0 < step < float("inf"):
-        raise ContainerError(f"header error_bound.step must be a positive number, got {step!r}")
+    step, count, bound = info.get("step"), info.get("exceptions"), info.get("max_abs_error")
+    if not _positive_finite(bound):
+        raise ContainerError(f"header error_bound.max_abs_error must be a positive number, got {bound!r}")
+    if not _positive_finite(step) or step > 2.0 * bound:
+        raise ContainerError(f"header error_bound.step must be a positive number at most twice max_abs_error "
+                             f"({bound!r}), got {step!r}")
     if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= size:
         raise ContainerError(f"header error_bound.exceptions must be an integer in 0..{size}, got {count!r}")
     return float(step), count
+
+
+def _positive_finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float("inf")
 
 
 def encode_ints(values: np.ndarray) -> bytes:

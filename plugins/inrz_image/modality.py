@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from inrz import InrzError, Modality, Signal, missing, require
+from inrz import ContainerError, InrzError, Modality, Signal, fields, missing, require
 
 #: array dtype -> {channels: the Pillow mode that stores it}; None: no Pillow mode can write it
 NATIVE_MODES: dict[str, dict[int, str | None]] = {
@@ -142,6 +142,15 @@ class ImageModality(Modality):
         peak = norm.get("peak", self.peak(meta))
         data = np.rint(np.clip(features, 0.0, 1.0) * peak).astype(meta["dtype"])
         return Signal(data, {**meta, "shape": list(data.shape)})
+
+    def check_header(self, meta, norm, grid_shape, d_out) -> None:
+        """(H, W, C) = grid + channels with C in 1..4, uint8 or uint16, a positive peak."""
+        shape = fields.int_list(meta, "shape", "meta", length=3)
+        if len(grid_shape) != 2 or shape != [*grid_shape, d_out] or not 1 <= d_out <= 4:
+            raise ContainerError(f"header meta.shape {shape} does not fit grid {list(grid_shape)} with {d_out} "
+                                 "channels (images have 1 to 4)")
+        fields.dtype(meta, "dtype", "meta", allowed=PEAKS)
+        fields.number(norm, "peak", "norm", positive=True, default=None)
 
     def peak(self, meta: dict[str, Any]) -> float:
         return PEAKS.get(meta.get("dtype", "uint8"), 255)

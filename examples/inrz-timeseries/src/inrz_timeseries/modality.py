@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from inrz import ComponentConfig, InrzError, Modality, Signal
+from inrz import ComponentConfig, ContainerError, InrzError, Modality, Signal, fields
 
 
 class TimeseriesError(InrzError):
@@ -78,6 +78,19 @@ class TimeseriesModality(Modality):
         lo, hi = data.min(axis=0), data.max(axis=0)
         span = np.where(hi > lo, hi - lo, 1.0)
         return ((data - lo) / span).astype(np.float32), {"min": lo.tolist(), "max": hi.tolist()}
+
+    def check_header(self, meta, norm, grid_shape, d_out) -> None:
+        """What `from_features` and `save` read: a float dtype, one column name and one finite
+        (min, max) per channel. Headers come from files, so nothing is taken on trust."""
+        top = np.finfo(fields.dtype(meta, "dtype", "meta", allowed=("float32", "float64"))).max
+        columns = meta.get("columns")
+        if len(grid_shape) != 1 or not (isinstance(columns, list) and len(columns) == d_out
+                                        and all(isinstance(c, str) for c in columns)):
+            raise ContainerError(f"header meta.columns must name the {d_out} channels of a 1-D series")
+        lo = fields.number_list(norm, "min", "norm", length=d_out)
+        hi = fields.number_list(norm, "max", "norm", length=d_out)
+        if not all(-top <= a <= b <= top and b - a <= top for a, b in zip(lo, hi)):
+            raise ContainerError("header norm min/max must be finite ranges in the series' dtype")
 
     def from_features(self, features: np.ndarray, meta: dict[str, Any], norm: dict[str, Any]) -> Signal:
         lo, hi = np.asarray(norm["min"], np.float64), np.asarray(norm["max"], np.float64)
