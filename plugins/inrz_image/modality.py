@@ -108,11 +108,19 @@ class ImageModality(Modality):
         return {"backend": {"id": "coin", "preset": "0.3bpp"}}
 
     def load(self, path: str | Path) -> Signal:
+        """Every way Pillow reports an unreadable file becomes an `ImageError` naming it: OSError
+        (missing, unknown format, truncated), SyntaxError and ValueError (broken chunks or
+        headers), EOFError, and the decompression-bomb guard for images over 2 x
+        `PIL.Image.MAX_IMAGE_PIXELS` pixels."""
+        Image = pil()
         try:
-            with pil().open(path) as im:
+            with Image.open(path) as im:
                 data, fmt = image_to_array(im), im.format or "PNG"
-        except OSError as exc:  # missing file, or not an image Pillow knows (UnidentifiedImageError)
-            raise ImageError(f"cannot read image {path}: {exc}") from exc
+        except Image.DecompressionBombError as exc:
+            raise ImageError(f"cannot read image {path}: {exc}; if you trust the file, raise "
+                             "PIL.Image.MAX_IMAGE_PIXELS before compressing it") from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise ImageError(f"cannot read image {path}: {type(exc).__name__}: {exc}") from exc
         return Signal(data, image_meta(data, fmt))
 
     def save(self, signal: Signal, path: str | Path) -> None:

@@ -41,12 +41,12 @@ def read_nifti(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
     nibabel = nib()
     try:
         image = nibabel.load(str(path))
-    except (OSError, ValueError, nibabel.filebasedimages.ImageFileError) as exc:
+        if not isinstance(image, nibabel.Nifti1Image):  # Nifti2Image is a subclass
+            raise MriError(f"{path} is a {type(image).__name__}, not a NIfTI-1/2 volume; convert it to .nii.gz first")
+        proxy = image.dataobj
+        stored = proxy.get_unscaled()  # on-disk dtype and byte order, before scl_slope/scl_inter; read here
+    except (OSError, ValueError, EOFError, nibabel.filebasedimages.ImageFileError) as exc:  # OSError: truncated data
         raise MriError(f"cannot read NIfTI volume {path}: {exc}") from exc
-    if not isinstance(image, nibabel.Nifti1Image):  # Nifti2Image is a subclass
-        raise MriError(f"{path} is a {type(image).__name__}, not a NIfTI-1/2 volume; convert it to .nii.gz first")
-    proxy = image.dataobj
-    stored = proxy.get_unscaled()  # on-disk dtype and byte order, before scl_slope/scl_inter
     data = np.array(stored, dtype=stored.dtype.newbyteorder("="))
     meta = {"format": "nifti2" if isinstance(image, nibabel.Nifti2Image) else "nifti1",
             "disk_dtype": stored.dtype.str, "header": header_fields(image.header),

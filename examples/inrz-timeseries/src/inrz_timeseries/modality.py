@@ -41,10 +41,12 @@ class TimeseriesModality(Modality):
 
     def load(self, path: str | Path) -> Signal:
         try:
-            with open(path, newline="") as f:
+            with open(path, newline="", encoding="utf-8") as f:
                 rows = list(csv.reader(f, delimiter=self.config.delimiter))
         except OSError as exc:
             raise TimeseriesError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        except (UnicodeDecodeError, csv.Error) as exc:  # not text, or a NUL byte
+            raise TimeseriesError(f"cannot read {path} as UTF-8 CSV text: {exc}") from exc
         if len(rows) < 2:
             raise TimeseriesError(f"{path}: expected a header row of column names and at least one row of values")
         if _numeric(rows[0]):
