@@ -27,7 +27,7 @@ _NDARRAY = codec_sections(NdArray())  # chunks are coded with the ndarray modali
 
 
 class ArchiveConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     # any pipeline (coinpp: + model)
     backend: dict[str, Any] = _NDARRAY["backend"]

@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import Field
 
 from ..core.component import ComponentConfig
-from ..core.errors import ContainerError
+from ..core.errors import BaseNetworkError, ContainerError
 from ..nets import artifacts
 from .quantize import Quantizer, Tensors
 
@@ -62,10 +62,17 @@ class LatentUniform(Quantizer):
         return self.config.bits
 
     def _params(self):
-        stats = artifacts.load(self.config.model).stats
-        if self.config.per_dim:
-            return np.asarray(stats["mean_per_dim"], np.float32), np.asarray(stats["std_per_dim"], np.float32)
-        return np.float32(stats["mean"]), np.float32(stats["std"])
+        net = artifacts.load(self.config.model)
+        keys = ("mean_per_dim", "std_per_dim") if self.config.per_dim else ("mean", "std")
+        try:
+            mean, std = (np.asarray(net.stats[k], np.float32) for k in keys)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BaseNetworkError(f"base network {self.config.model} has no readable latent statistics ({exc})") from exc
+        shape = (net.shape.latent_dim,) if self.config.per_dim else ()
+        if mean.shape != shape or std.shape != shape or not (np.isfinite(mean).all() and (std > 0).all()
+                                                              and np.isfinite(std).all()):
+            raise BaseNetworkError(f"base network {self.config.model}'s latent statistics are malformed")
+        return mean, std
 
     def quantize(self, tensors: Tensors) -> tuple[Tensors, bytes]:
         mean, std = self._params()

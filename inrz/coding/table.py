@@ -40,6 +40,17 @@ def table_probabilities(counts: np.ndarray, per_dim: bool) -> np.ndarray:
     return (counts + n * p_pool) / (counts.sum(axis=1, keepdims=True) + n)
 
 
+def _counts(tables, stats: str, bits: int, model: str) -> np.ndarray:
+    """An artifact's count table (D, 2**bits): non-negative finite counts, else `BaseNetworkError`."""
+    try:
+        counts = np.asarray(tables[stats], np.float64)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BaseNetworkError(f"base network {model} has no readable {stats!r} table for {bits} bits ({exc})") from exc
+    if counts.ndim != 2 or counts.shape[1] != 1 << bits or not np.isfinite(counts).all() or (counts < 0).any():
+        raise BaseNetworkError(f"base network {model}'s {bits}-bit {stats!r} table is not (D, {1 << bits}) counts")
+    return counts
+
+
 class TableConfig(ComponentConfig):
     model: str  # base network hash holding the frequency tables
     per_dim: bool = False  # one table per latent dimension instead of one for all
@@ -105,7 +116,8 @@ class Table(EntropyModel):
         if tables is None:
             raise InrzError(f"base network {self.config.model} has no {bits}-bit tables; "
                             "retrain with that width in train.quant_bits")
-        probs = table_probabilities(np.asarray(tables[self.config.stats], np.float64), self.config.per_dim)
+        counts = _counts(tables, self.config.stats, bits, self.config.model)
+        probs = table_probabilities(counts, self.config.per_dim)
         if self.config.per_dim and any(shape[-1] != probs.shape[0] for shape in layout.values()):
             raise BaseNetworkError(f"base network {self.config.model} has per-dimension tables for {probs.shape[0]} "
                                    f"dimensions, its latents have {[s[-1] for s in layout.values()]}")
