@@ -74,7 +74,7 @@ class CoinConfig(ComponentConfig):
     bpp: float | None = Field(None, gt=0, le=1024)  # or: size the network for this budget (16-bit weights)
     steps: int = Field(50_000, ge=1)  # Adam steps (paper: 50k)
     lr: float = Field(2e-4, gt=0)  # Adam learning rate (paper)
-    w0: float = Field(siren.W0, gt=0)  # sine frequency (paper)
+    w0: float = Field(siren.W0, gt=0, le=1e4)  # sine frequency (paper)
     chunk: int = Field(8192, ge=64)  # points per chunk in the fit step (cache-sized on CPUs)
 
     @model_validator(mode="after")
@@ -154,6 +154,11 @@ class Coin(Backend):
     def predicted_payload_bits(self, grid_shape, d_in, d_out, quantizer: Quantizer) -> float:
         """Every weight at the quantizer's width (entropy coding only shrinks that)."""
         return sum(math.prod(s) for s in self.layout(grid_shape, d_in, d_out).values()) * quantizer.bits
+
+    @classmethod
+    def example_codec(cls, modality, signal) -> dict:
+        """A 2 x 8 SIREN fitted for 4 steps: a container of a few hundred bytes."""
+        return {"backend": {"id": cls.id, "depth": 2, "width": 8, "steps": 4, "lr": 1e-3}}
 
     def decode_cost(self, layout, points, d_in, d_out) -> float:
         """Every weight once per point."""

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import zstandard
 
+from ..core import fields
 from ..core.errors import ContainerError
 from ..signal.ndarray import cast
 
@@ -87,7 +88,7 @@ def check_info(info: Any, size: int) -> tuple[float, int]:
 
 
 def _positive_finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float("inf")
+    return fields.finite(value) and value > 0
 
 
 def encode_ints(values: np.ndarray) -> bytes:

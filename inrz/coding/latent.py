@@ -47,7 +47,7 @@ def uniform_values(symbols: np.ndarray, mean, std, bits: int, std_range: float) 
 class LatentUniformConfig(ComponentConfig):
     model: str  # base network hash whose latent statistics set the range
     bits: int = Field(5, ge=1, le=12)  # bits per latent (paper sweeps 3-8)
-    std_range: float | None = Field(None, gt=0)  # clip at mean +- std_range * std; None: DEFAULT_STD_RANGE
+    std_range: float | None = Field(None, gt=0, le=64)  # clip at mean +- std_range * std; None: DEFAULT_STD_RANGE
     per_dim: bool = False  # statistics per latent dimension instead of global
 
 

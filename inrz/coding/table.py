@@ -14,7 +14,7 @@ import constriction
 import numpy as np
 
 from ..core.component import ComponentConfig
-from ..core.errors import BaseNetworkError, ContainerError, InrzError
+from ..core.errors import BaseNetworkError, ContainerError
 from ..nets import artifacts
 from .bits import Layout, Symbols, layout_size, split
 from .entropy import EntropyModel
@@ -114,8 +114,8 @@ class Table(EntropyModel):
         """Probabilities (2**bits,) for a global table, (D, 2**bits) per dimension, checked against the layout."""
         tables = artifacts.load(self.config.model).tables.get(str(bits))
         if tables is None:
-            raise InrzError(f"base network {self.config.model} has no {bits}-bit tables; "
-                            "retrain with that width in train.quant_bits")
+            raise BaseNetworkError(f"base network {self.config.model} has no {bits}-bit tables; "
+                                   "retrain with that width in train.quant_bits")
         counts = _counts(tables, self.config.stats, bits, self.config.model)
         probs = table_probabilities(counts, self.config.per_dim)
         if self.config.per_dim and any(shape[-1] != probs.shape[0] for shape in layout.values()):

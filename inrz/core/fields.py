@@ -18,7 +18,15 @@ from .errors import ContainerError
 NUMERIC_DTYPES = {np.dtype(t).str: np.dtype(t) for t in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
                                                            "uint32", "uint64", "float16", "float32", "float64")}
 NUMERIC_NAMES = tuple(d.name for d in NUMERIC_DTYPES.values())
-MAX_AXIS = 1 << 32  # no grid axis is longer (a sanity bound; the decode limits are tighter)
+MAX_AXIS = 1 << 32
+FLOAT_MAX = float(np.finfo(np.float64).max)  # no grid axis is longer (a sanity bound; the decode limits are tighter)
+
+
+def finite(value: Any) -> bool:
+    """A JSON number that is a finite float too (ints beyond 1e308 overflow when used as floats)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return abs(value) <= FLOAT_MAX if isinstance(value, int) else math.isfinite(value)
 
 
 def _fail(where: str, expected: str, value: Any):
@@ -39,8 +47,7 @@ def number(obj: dict, key: str, where: str, *, lo: float = -math.inf, hi: float 
     if default is not ... and (not isinstance(obj, dict) or key not in obj):
         return default
     value = obj.get(key) if isinstance(obj, dict) else None
-    kinds = (int,) if integer else (int, float)
-    ok = isinstance(value, kinds) and not isinstance(value, bool) and math.isfinite(value) and lo <= value <= hi
+    ok = finite(value) and (isinstance(value, int) or not integer) and lo <= value <= hi
     if not ok or (positive and value <= 0):
         bounds = f" in [{lo:g}, {hi:g}]" if (lo, hi) != (-math.inf, math.inf) else ""
         _fail(f"{where}.{key}", f"a finite {'positive ' if positive else ''}{'integer' if integer else 'number'}{bounds}",
@@ -71,8 +78,7 @@ def int_list(obj: dict, key: str, where: str, *, length: int | None = None, lo: 
 def number_list(obj: dict, key: str, where: str, *, length: int | None = None) -> list[float]:
     """A list of finite numbers (of `length` items if given)."""
     value = obj.get(key) if isinstance(obj, dict) else None
-    ok = isinstance(value, list) and (length is None or len(value) == length) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+    ok = isinstance(value, list) and (length is None or len(value) == length) and all(map(finite, value))
     if not ok:
         _fail(f"{where}.{key}", f"a list of {length or ''}{' ' if length else ''}finite numbers", value)
     return value

@@ -66,6 +66,8 @@ def render(components: dict[str, Any], header: dict[str, Any], sections: dict[st
     _check_tensors(tensors, layout)
     out_grid, coord_region = render_grid(grid, scale, region)
     coords = modality.coordinates(out_grid, coord_region, meta)
+    if coords.shape[-1] != d_in:
+        raise ContainerError(f"header d_in is {d_in}, but the {modality.id} modality gives {coords.shape[-1]}-D coordinates")
     ctx = EncodeContext(resolve_device(device) if isinstance(device, str) else device,
                         coordinates=coordinates_for(modality, meta))
     features = backend.decode(tensors, coords, d_out, ctx)

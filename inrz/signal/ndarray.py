@@ -7,6 +7,7 @@ the network sees [0, 1] and the output is cast back to the array's dtype.
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,7 @@ class NdArray(Modality):
         dtype = fields.dtype(meta, "dtype", "meta")
         fields.number_list(meta, "range", "meta", length=2)
         lo, span = fields.number(norm, "lo", "norm"), fields.number(norm, "span", "norm", positive=True)
-        top = np.finfo(dtype).max if dtype.kind == "f" else np.inf
+        top = float(np.finfo(dtype).max) if dtype.kind == "f" else math.inf
         if not (abs(lo) <= top and abs(lo + span) <= top):
             raise ContainerError(f"header norm lo={lo!r}, span={span!r} leaves the range of {dtype.name}")
 

@@ -101,7 +101,7 @@ def check_array(array: np.ndarray, meta: dict[str, Any]) -> tuple[np.ndarray, di
 
 
 class AudioConfig(ComponentConfig):
-    coord_scale: float = Field(5.0, gt=0)  # time coordinates span [-coord_scale, coord_scale] (COIN++: 5)
+    coord_scale: float = Field(5.0, gt=0, le=1e6)  # time coordinates span [-coord_scale, coord_scale] (COIN++: 5)
     first_seconds: float | None = Field(None, gt=0)  # read only the start of each file (COIN++: 3 s)
 
 
@@ -191,7 +191,7 @@ class AudioModality(Modality):
         fields.text(meta, "format", "meta")
         if native_dtype(subtype) != dtype.name:
             raise ContainerError(f"header meta.subtype {subtype!r} is not stored as {dtype.name}")
-        top = np.finfo(dtype).max if dtype.kind == "f" else np.inf
+        top = float(np.finfo(dtype).max) if dtype.kind == "f" else float("inf")
         fields.number(norm, "scale", "norm", positive=True, hi=top)
 
     def coordinates(self, grid_shape: Sequence[int], region: Sequence[tuple[float, float]] | None = None,

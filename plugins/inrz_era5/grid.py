@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from inrz import ContainerError
+from inrz import ContainerError, fields
 
 #: dtypes an axis is stored in (netCDF coordinates are floats, sometimes integers)
 AXIS_DTYPES = ("float32", "float64", "int16", "int32", "int64")
@@ -53,15 +53,17 @@ def check_axis(axis: Any, n: int, where: str) -> None:
     ok = isinstance(axis, dict) and isinstance(axis.get("name"), str) and axis.get("dtype") in AXIS_DTYPES
     if ok and "values" in axis:
         values = axis["values"]
-        ok = isinstance(values, list) and len(values) == n and all(_finite(v) for v in values)
+        ok = isinstance(values, list) and len(values) == n and all(_degrees(v) for v in values)
     elif ok:
-        ok = _finite(axis.get("start")) and _finite(axis.get("step")) and axis.get("count") == n
+        start, step = axis.get("start"), axis.get("step")
+        ok = _degrees(start) and _degrees(step) and axis.get("count") == n and _degrees(start + step * n)
     if not ok:
         raise ContainerError(f"header {where} must be an axis of {n} points (name, dtype, values or start/step/count)")
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def _degrees(value: Any) -> bool:
+    """A coordinate a lat/lon axis can hold: finite, and within a million degrees (sane arithmetic)."""
+    return fields.finite(value) and abs(value) <= 1e6
 
 
 def axis_count(axis: dict) -> int:

@@ -135,11 +135,13 @@ class ClimateModality(Modality):
         shape = fields.int_list(meta, "shape", "meta", length=3)
         if len(grid_shape) != 2 or shape != [*grid_shape, 1] or d_out != 1:
             raise ContainerError(f"header meta.shape {shape} does not fit grid {list(grid_shape)} with {d_out} channels")
-        fields.dtype(meta, "dtype", "meta", allowed=[n for n in fields.NUMERIC_NAMES if n != "bool"])
-        if self.config.value_range is None:
-            lo, hi = fields.number_list(meta, "range", "meta", length=2)
-            if not (lo <= hi and np.isfinite(hi - lo)):
-                raise ContainerError(f"header meta.range [{lo!r}, {hi!r}] is not a finite range")
+        dtype = fields.dtype(meta, "dtype", "meta", allowed=[n for n in fields.NUMERIC_NAMES if n != "bool"])
+        lo, hi = self.config.value_range or fields.number_list(meta, "range", "meta", length=2)
+        top = float(np.finfo(dtype).max) if dtype.kind == "f" else fields.FLOAT_MAX
+        if not (-top <= lo <= hi <= top and abs(float(hi) - float(lo)) <= fields.FLOAT_MAX):
+            raise ContainerError(f"header meta.range or value_range [{lo!r}, {hi!r}] is not a finite range")
+        if ("lat" in meta) != ("lon" in meta):
+            raise ContainerError("header meta holds one of lat and lon without the other")
         for key, n in zip(("lat", "lon"), grid_shape):
             if key in meta:
                 grid.check_axis(meta[key], n, f"meta.{key}")

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from inrz import ContainerError, require
+from inrz import ContainerError, fields, require
 
 from .volume import MriError
 
@@ -95,7 +95,7 @@ def check_fields(meta: dict[str, Any]) -> None:
 
 
 def _finite_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return fields.finite(value)
 
 
 def header_fields(header) -> dict[str, Any]:

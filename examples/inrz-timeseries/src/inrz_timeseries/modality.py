@@ -84,11 +84,12 @@ class TimeseriesModality(Modality):
     def check_header(self, meta, norm, grid_shape, d_out) -> None:
         """What `from_features` and `save` read: a float dtype, one column name and one finite
         (min, max) per channel. Headers come from files, so nothing is taken on trust."""
-        top = np.finfo(fields.dtype(meta, "dtype", "meta", allowed=("float32", "float64"))).max
+        top = float(np.finfo(fields.dtype(meta, "dtype", "meta", allowed=("float32", "float64"))).max)
         columns = meta.get("columns")
-        if len(grid_shape) != 1 or not (isinstance(columns, list) and len(columns) == d_out
-                                        and all(isinstance(c, str) for c in columns)):
-            raise ContainerError(f"header meta.columns must name the {d_out} channels of a 1-D series")
+        if len(grid_shape) != 1 or meta.get("shape") != [*grid_shape, d_out] or not (
+                isinstance(columns, list) and len(columns) == d_out and all(isinstance(c, str) for c in columns)):
+            raise ContainerError(f"header meta must describe a 1-D series of {list(grid_shape)} steps and name its "
+                                 f"{d_out} channels (shape, columns)")
         lo = fields.number_list(norm, "min", "norm", length=d_out)
         hi = fields.number_list(norm, "max", "norm", length=d_out)
         if not all(-top <= a <= b <= top and b - a <= top for a, b in zip(lo, hi)):
