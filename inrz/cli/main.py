@@ -4,6 +4,7 @@ and an exit code (the only place that does; README "Exit codes" lists the same t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 
@@ -68,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("inrz: interrupted (finished items are kept; re-run to resume)", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:  # `inrz info x.inrz | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         code = exit_code(exc)
         if code == INTERNAL_ERROR:  # not ours to explain: show where it happened

@@ -20,6 +20,7 @@ from ..signal import select
 from ..signal.modality import Modality
 from .codec import Codec
 from .decode import Decoded, decode
+from .limits import DecodeLimits
 from .defaults import codec_sections
 from .ratecontrol import encode_to_target
 
@@ -94,10 +95,11 @@ def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec:
     return codec.encode(signal).data
 
 
-def decompress(data: bytes, *, device: str = "cpu", host=None) -> np.ndarray:
-    """Decode `.inrz` bytes to the array (use `decode` for the metadata too)."""
+def decompress(data: bytes, *, device: str = "cpu", host=None, limits: DecodeLimits | None = None) -> np.ndarray:
+    """Decode `.inrz` bytes to the array (use `decode` for the metadata too). `limits` bound the
+    work a file may ask for (`DecodeLimits`; `DecodeLimits.trusted()` for files you trust)."""
     threads.configure()
-    return decode(data, _host(host), device).signal.data
+    return decode(data, _host(host), device, limits=limits).signal.data
 
 
 def open(path: str | Path) -> dict[str, Any]:  # noqa: A001 - mirrors zarr.open

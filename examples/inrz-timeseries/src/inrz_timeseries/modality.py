@@ -81,6 +81,12 @@ class TimeseriesModality(Modality):
         span = np.where(hi > lo, hi - lo, 1.0)
         return ((data - lo) / span).astype(np.float32), {"min": lo.tolist(), "max": hi.tolist()}
 
+    def from_features(self, features: np.ndarray, meta: dict[str, Any], norm: dict[str, Any]) -> Signal:
+        lo, hi = np.asarray(norm["min"], np.float64), np.asarray(norm["max"], np.float64)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        data = (np.clip(features.astype(np.float64), 0.0, 1.0) * span + lo).astype(meta["dtype"])
+        return Signal(data, {**meta, "shape": list(data.shape)})
+
     def check_header(self, meta, norm, grid_shape, d_out) -> None:
         """What `from_features` and `save` read: a float dtype, one column name and one finite
         (min, max) per channel. Headers come from files, so nothing is taken on trust."""
@@ -94,12 +100,6 @@ class TimeseriesModality(Modality):
         hi = fields.number_list(norm, "max", "norm", length=d_out)
         if not all(-top <= a <= b <= top and b - a <= top for a, b in zip(lo, hi)):
             raise ContainerError("header norm min/max must be finite ranges in the series' dtype")
-
-    def from_features(self, features: np.ndarray, meta: dict[str, Any], norm: dict[str, Any]) -> Signal:
-        lo, hi = np.asarray(norm["min"], np.float64), np.asarray(norm["max"], np.float64)
-        span = np.where(hi > lo, hi - lo, 1.0)
-        data = (np.clip(features.astype(np.float64), 0.0, 1.0) * span + lo).astype(meta["dtype"])
-        return Signal(data, {**meta, "shape": list(data.shape)})
 
 
 def _values(rows: list[list[str]], path, dtype: str) -> np.ndarray:
