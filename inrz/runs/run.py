@@ -44,14 +44,14 @@ def run(spec_path: str | Path, overrides: list[str] = (), host=None, progress: b
     spec_path = Path(spec_path)
     spec = resolve_auto_models(load_spec(spec_path, overrides, host), spec_path, host)
     out = Path(spec.output or Path("results") / spec.name)
+    items = dataset_items(spec, host, spec_path.parent, "dataset")
     with folder_lock(out, "inrz run"):  # a second run on this folder would redo every item and overwrite the report
-        return _run(spec, spec_path, out, host, progress, fresh)
+        return _run(spec, items, out, host, progress, fresh)
 
 
-def _run(spec: Spec, spec_path: Path, out: Path, host, progress: bool, fresh: bool) -> dict[str, Any]:
+def _run(spec: Spec, items: list, out: Path, host, progress: bool, fresh: bool) -> dict[str, Any]:
     device = resolve_device(spec.device)
     shash = spec_hash(spec)
-    items = dataset_items(spec, host, spec_path.parent, "dataset")
     records, pending = _split_done(items, spec, host, out, shash, fresh)
     bar = _bar(len(items), len(records), progress)
     for batch in _batches(pending, spec.batch_size):
