@@ -90,7 +90,8 @@ def intra_op_step(params, x, y, w0, chunk):
     B, N, d_out = y.shape
     weights = [torch.cat([W, b.unsqueeze(2)], dim=2) for W, b in params]
     weights = [Wb * w0 for Wb in weights[:-1]] + [weights[-1]]
-    parts = [siren._chunk_loss_and_grad(weights, x, y, w0, s, min(chunk, N - s), min(chunk, N), 2.0 / (N * d_out))
+    buffers = siren._buffers({}, x, B, weights, min(chunk, N))
+    parts = [siren._chunk_loss_and_grad(weights, x, y, w0, s, min(chunk, N - s), buffers, 2.0 / (N * d_out))
              for s in range(0, N, chunk)]
     sq_err, grads = parts[0]
     for e, part in parts[1:]:

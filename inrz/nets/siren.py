@@ -80,8 +80,9 @@ def loss_and_grad(params: Params, x: torch.Tensor, y: torch.Tensor, w0: float, c
     scale = 2.0 / (N * d_out)
     weights = [torch.cat([W, b.unsqueeze(2)], dim=2) for W, b in params]  # (B, out, in + 1)
     weights = [Wb * w0 for Wb in weights[:-1]] + [weights[-1]]  # hidden layers compute a = w0 (W h + b)
-    width = min(chunk, N)
-    parts = threads.map_ordered(lambda s: _chunk_loss_and_grad(weights, x, y, w0, s, min(chunk, N - s), width, scale),
+    scratch: dict[int, list[torch.Tensor]] = {}  # each thread's activation buffers, for this call only
+    parts = threads.map_ordered(lambda s: _chunk_loss_and_grad(weights, x, y, w0, s, min(chunk, N - s),
+                                                               _buffers(scratch, x, B, weights, min(chunk, N)), scale),
                                 range(0, N, chunk))
     sq_err, grads = parts[0]
     for part_err, part in parts[1:]:
@@ -92,15 +93,14 @@ def loss_and_grad(params: Params, x: torch.Tensor, y: torch.Tensor, w0: float, c
 
 
 def _chunk_loss_and_grad(weights: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, w0: float, s: int, c: int,
-                         width: int, scale: float) -> tuple[torch.Tensor, list[torch.Tensor]]:
+                         buffers: list[torch.Tensor], scale: float) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """One chunk's squared error (B,) and gradient terms, with a hand-written backward pass.
 
     Activations are kept feature-major, (B, features, points), with a constant-one row, so
     `[W b] @ [h; 1]` is one GEMM with a long inner dimension, `sin` writes contiguous rows,
     and one more GEMM gives weight and bias gradients together.
     """
-    B = y.shape[0]
-    hs = [buf[..., :c] for buf in _buffers(x, B, [Wb.shape[2] for Wb in weights], width)]  # (B, in + 1, c)
+    hs = [buf[..., :c] for buf in buffers]  # (B, in + 1, c), last row ones
     grads = [torch.zeros_like(Wb) for Wb in weights]
     hs[0][:, :-1] = x[:, s:s + c].transpose(1, 2)
     pre = []
@@ -121,15 +121,13 @@ def _chunk_loss_and_grad(weights: list[torch.Tensor], x: torch.Tensor, y: torch.
     return sq_err, grads
 
 
-_scratch = threading.local()
-
-
-def _buffers(like: torch.Tensor, batch: int, rows: list[int], cols: int) -> list[torch.Tensor]:
-    """This thread's activation buffers (B, rows, cols), last row ones, reused from step to step."""
-    key = (like.device, like.dtype, batch, tuple(rows), cols)
-    if getattr(_scratch, "key", None) != key:
-        _scratch.key, _scratch.buffers = key, [_ones(like, batch, r, cols) for r in rows]
-    return _scratch.buffers
+def _buffers(scratch: dict, like: torch.Tensor, batch: int, weights: list[torch.Tensor], cols: int) -> list[torch.Tensor]:
+    """The calling thread's activation buffers (B, in + 1, cols) per layer, last row ones:
+    allocated once per thread and call (as one step needs), freed when the call returns."""
+    me = threading.get_ident()
+    if me not in scratch:
+        scratch[me] = [_ones(like, batch, Wb.shape[2], cols) for Wb in weights]
+    return scratch[me]
 
 
 def _ones(like: torch.Tensor, batch: int, rows: int, cols: int) -> torch.Tensor:
