@@ -168,6 +168,27 @@ def test_malformed_header_values_are_container_errors(small, host, changes):
     refused(rewritten(small, **changes), host)
 
 
+@pytest.mark.parametrize("modality,field,value", [("image", "norm", "x"), ("image", "norm", {"peak": "255"}),
+                                                  ("image", "meta", {"shape": [16, 16, 3], "dtype": "float64"}),
+                                                  ("audio", "dtype", 16), ("audio", "samplerate", "16000"),
+                                                  ("audio", "norm", {"scale": 1e308})],
+                         ids=["image-norm-string", "image-peak-string", "image-float-dtype", "audio-dtype-int",
+                              "audio-rate-string", "audio-scale-overflows"])
+def test_modality_header_values_are_checked(host, modality, field, value):
+    from inrz.testing import tiny_codec
+
+    mod = host.create("modality", modality)
+    data = tiny_codec(mod, host, steps=2, width=4).encode(type(mod).example_signal()).data
+    header = container.read(data)[0]
+    change = {field: value} if field in ("norm", "meta") else {"meta": {**header["meta"], field: value}}
+    refused(rewritten(data, **change), host)
+
+
+def test_a_float_grid_is_a_container_error(small):
+    with pytest.raises(ContainerError, match="header grid"):
+        decode_array(rewritten(small, grid=[3.3e301, 49]))
+
+
 def test_1e999_in_a_header_is_a_container_error(small, host):
     header, sections = container.read(small)
     text = container.format._canonical_json(header).decode().replace('"span":', '"span":1e999,"x":')
@@ -181,7 +202,8 @@ def test_a_coinpp_grid_that_disagrees_with_its_payload_is_a_container_error(host
     codec = Codec.from_sections(host, modality, sections, torch.device("cpu"))
     data = codec.encode(modality.example_signal()).data
     header = container.read(data)[0]
-    for grid in ([12, 32], [24, 16], [4, 4]):
+    assert len(data) < 400
+    for grid in ([12, 32], [24, 16], [4, 4], [20000, 20000]):  # the last: 23.8 GiB asked of a 180-byte file
         refused(rewritten(data, grid=grid, meta={**header["meta"], "shape": grid}), host)
 
 

@@ -191,8 +191,10 @@ class AudioModality(Modality):
         fields.text(meta, "format", "meta")
         if native_dtype(subtype) != dtype.name:
             raise ContainerError(f"header meta.subtype {subtype!r} is not stored as {dtype.name}")
-        top = float(np.finfo(dtype).max) if dtype.kind == "f" else float("inf")
-        fields.number(norm, "scale", "norm", positive=True, hi=top)
+        if dtype.kind == "f":  # the full scale (1.0), widened to the loudest sample when floats exceed it
+            fields.number(norm, "scale", "norm", lo=1.0, hi=float(np.finfo(dtype).max))
+        elif fields.number(norm, "scale", "norm") != full_scale(meta):  # integers: always their full scale
+            raise ContainerError(f"header norm.scale must be {full_scale(meta):g}, the full scale of {subtype}")
 
     def coordinates(self, grid_shape: Sequence[int], region: Sequence[tuple[float, float]] | None = None,
                     meta: dict[str, Any] | None = None) -> np.ndarray:

@@ -103,6 +103,13 @@ class ImageModality(Modality):
         return missing("PIL.Image", "image")
 
     @classmethod
+    def example_signal(cls) -> Signal | None:
+        """16 x 16 RGB pixels of kodim15 (`inrz_image.example`)."""
+        from .example import example_pixels
+
+        return cls().from_array(example_pixels())
+
+    @classmethod
     def default_codec(cls) -> dict[str, dict[str, Any]]:
         """COIN's paper architecture for images at 0.3 bpp (a 10x28 SIREN), fp16, zstd."""
         return {"backend": {"id": "coin", "preset": "0.3bpp"}}
