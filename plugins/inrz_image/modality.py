@@ -164,8 +164,10 @@ class ImageModality(Modality):
         if len(grid_shape) != 2 or shape != [*grid_shape, d_out] or not 1 <= d_out <= 4:
             raise ContainerError(f"header meta.shape {shape} does not fit grid {list(grid_shape)} with {d_out} "
                                  "channels (images have 1 to 4)")
-        fields.dtype(meta, "dtype", "meta", allowed=PEAKS)
-        fields.number(norm, "peak", "norm", positive=True, default=None)
+        dtype = fields.dtype(meta, "dtype", "meta", allowed=PEAKS)
+        peak = fields.number(norm, "peak", "norm", positive=True, default=None)
+        if peak is not None and peak != PEAKS[dtype.name]:  # the encoder writes the dtype's peak, nothing else
+            raise ContainerError(f"header norm.peak must be {PEAKS[dtype.name]} for {dtype.name} images, got {peak!r}")
 
     def peak(self, meta: dict[str, Any]) -> float:
         return PEAKS.get(meta.get("dtype", "uint8"), 255)
