@@ -137,19 +137,20 @@ def main() -> None:
     Path(args.out).mkdir(parents=True, exist_ok=True)
     if args.worker:
         return worker(args.worker, args.seed, args.out)
-    os.environ.setdefault("INRZ_MODELS_DIR", tempfile.mkdtemp(prefix="inrz-fuzz-models-"))  # the workers inherit it
-    seeds_dir, clean = _seeds()
-    start = time.perf_counter()
-    pool = Pool(args, seeds_dir)
-    share = -(-args.n // args.workers)
-    for w in range(args.workers):
-        if w * share < args.n:
-            pool.start(w * share, min(share, args.n - w * share))
-    pool.run()
-    _report(args, pool, clean, time.perf_counter() - start)
+    with tempfile.TemporaryDirectory(prefix="inrz-fuzz-") as tmp:  # seeds, and COIN++'s tiny base networks
+        os.environ.setdefault("INRZ_MODELS_DIR", str(Path(tmp, "models")))  # the workers inherit it
+        seeds_dir, clean = _seeds(Path(tmp, "seeds"))
+        start = time.perf_counter()
+        pool = Pool(args, seeds_dir)
+        share = -(-args.n // args.workers)
+        for w in range(args.workers):
+            if w * share < args.n:
+                pool.start(w * share, min(share, args.n - w * share))
+        pool.run()
+        _report(args, pool, clean, time.perf_counter() - start)
 
 
-def _seeds() -> tuple[str, list[float]]:
+def _seeds(folder: Path) -> tuple[str, list[float]]:
     """Seed containers written to a folder (the workers read them), and their clean decode times."""
     from inrz import PluginHost, decode, threads
     from inrz.testing import fuzz
@@ -157,7 +158,7 @@ def _seeds() -> tuple[str, list[float]]:
     threads.configure(1)
     host = PluginHost()
     seeds = fuzz.seed_containers(host)
-    folder = tempfile.mkdtemp(prefix="inrz-fuzz-seeds-")
+    folder.mkdir(parents=True)
     times = []
     for name, data in seeds.items():
         Path(folder, f"{name}.inrz").write_bytes(data)
@@ -166,7 +167,7 @@ def _seeds() -> tuple[str, list[float]]:
         times.append(time.perf_counter() - t)
     print(f"{len(seeds)} seeds ({min(map(len, seeds.values()))}-{max(map(len, seeds.values()))} bytes): "
           f"{', '.join(sorted(seeds))}")
-    return folder, times
+    return str(folder), times
 
 
 def _report(args, pool: Pool, clean: list[float], seconds: float) -> None:
