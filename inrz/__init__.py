@@ -10,19 +10,22 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .core import threads  # first: it sets OpenMP's wait policy before torch loads
 from .backends.base import Backend, EncodeContext, EncodeResult, Rung, Tensors
 from .coding.bits import Layout, Symbols, layout_size, pack_bits, unpack_bits
 from .coding.entropy import EntropyModel
 from .coding.quantize import Quantizer
+from .core import fields
 from .core.component import Component, ComponentConfig
-from .core.errors import (BaseNetworkError, ContainerError, DatasetError, InrzError, MissingDependencyError,
-                          PluginError, SpecError, UnknownComponentError, missing, require)
+from .core.errors import (BaseNetworkError, CheckpointError, ContainerError, DatasetError, DecodeLimitError, InrzError,
+                          MissingDependencyError, PluginError, SpecError, UnknownComponentError, missing, require)
 from .core.hookspecs import hookimpl
 from .core.host import PluginHost, get_host
 from .core.paths import cache_dir
 from .pipeline.api import codec_for, codec_from_preset, codec_from_spec, compress, decompress, modality_for_path, open
 from .pipeline.codec import Codec, Encoded
 from .pipeline.decode import Decoded, decode
+from .pipeline.limits import DecodeLimits
 from .runs.baselines import Baseline, BaselineResult
 from .runs.datasets import Dataset, DatasetItem, fetch, resolve, sha256_of
 from .signal.grid import grid_coordinates
@@ -45,16 +48,16 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     # plugin API: components, hooks, errors
-    "Backend", "BaseNetworkError", "Baseline", "BaselineResult", "Component", "ComponentConfig", "ContainerError",
-    "Dataset", "DatasetError", "DatasetItem", "EncodeContext", "EncodeResult", "EntropyModel", "InrzError",
+    "Backend", "BaseNetworkError", "Baseline", "BaselineResult", "CheckpointError", "Component", "ComponentConfig",
+    "ContainerError", "Dataset", "DatasetError", "DecodeLimitError", "DatasetItem", "EncodeContext", "EncodeResult", "EntropyModel", "InrzError",
     "Layout", "Metric", "MissingDependencyError", "Modality", "NATIVE", "PluginError", "PluginHost", "Quantizer",
     "Rung", "Signal", "SpecError", "Symbols", "Tensors", "UnknownComponentError", "get_host", "hookimpl", "missing",
     "require",
     # helpers for plugins: datasets, coordinates, metrics, bit packing
-    "cache_dir", "fetch", "grid_coordinates", "layout_size", "mse", "pack_bits", "psnr", "resolve", "sha256_of",
+    "cache_dir", "fetch", "fields", "grid_coordinates", "layout_size", "mse", "pack_bits", "psnr", "resolve", "sha256_of",
     "unpack_bits",
     # the Python API
-    "Codec", "Decoded", "Encoded", "codec_for", "codec_from_preset", "codec_from_spec", "compress", "decode",
+    "Codec", "DecodeLimits", "Decoded", "Encoded", "codec_for", "codec_from_preset", "codec_from_spec", "compress", "decode",
     "decompress", "modality_for_path", "open",
     # archive codecs (lazy: numcodecs / zarr) and the Dask worker plugin (lazy: distributed)
     "InrzCodec", "InrzZarrCodec", "TorchThreads",

@@ -133,7 +133,7 @@ def test_specials_decoder_rejects_garbage(data):
 def test_residual_decoder_rejects_garbage(data, legacy):
     sections = {"residual": (b"" if legacy else bytes([errorbound.TAG])) + data, "exceptions": data}
     try:
-        out = errorbound.decode(np.zeros((3, 4), np.float32), {"step": 0.1, "exceptions": 0}, sections)
+        out = errorbound.decode(np.zeros((3, 4), np.float32), {"max_abs_error": 0.05, "step": 0.1, "exceptions": 0}, sections)
     except ContainerError:
         return
     assert out.shape == (3, 4)
@@ -142,4 +142,4 @@ def test_residual_decoder_rejects_garbage(data, legacy):
 def test_a_frame_claiming_a_huge_residual_is_refused_before_allocating():
     frame = bytes([errorbound.TAG, 1, 0]) + (5).to_bytes(2, "little") + (2**31).to_bytes(4, "little")
     with pytest.raises(ContainerError, match="length"):
-        errorbound.decode(np.zeros(4, np.float32), {"step": 0.1, "exceptions": 0}, {"residual": frame})
+        errorbound.decode(np.zeros(4, np.float32), {"max_abs_error": 0.05, "step": 0.1, "exceptions": 0}, {"residual": frame})

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core import threads
 from ..core.device import resolve_device
 from ..core.host import PluginHost
 from ..pipeline.codec import Codec
@@ -25,7 +26,7 @@ _NDARRAY = codec_sections(NdArray())  # chunks are coded with the ndarray modali
 
 
 class ArchiveConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     # any pipeline (coinpp: + model)
     backend: dict[str, Any] = _NDARRAY["backend"]
@@ -76,10 +77,12 @@ def encode_array(array: np.ndarray, config_json: str, fill_values: tuple[float, 
 
 def encode_arrays(arrays: list[np.ndarray], config_json: str, fill_values: tuple[float, ...] = ()) -> list[bytes]:
     """Many chunks at once: those of one shape are fitted together where the backend batches."""
+    threads.configure()  # the CPUs this worker may use (a Dask worker's affinity or quota), once
     cfg, codec = _codec(config_json)
     return chunks.encode(arrays, codec, cfg.network(), cfg.knobs(), (*cfg.fill_values, *fill_values))
 
 
 def decode_array(data: bytes, expected: int | None = None) -> np.ndarray:
     """`expected`: the chunk's number of values if known (zarr knows it): a frame claiming more is refused."""
+    threads.configure()
     return chunks.decode(bytes(data), _host(), expected)

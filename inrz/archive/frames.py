@@ -106,7 +106,7 @@ def _residual(rest: bytes, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarra
     if pos != len(rest):
         raise ContainerError("error-bounded chunk frame has trailing bytes")
     sections = {"residual": parts[0], **({"exceptions": parts[1]} if parts[1] else {})}
-    info = {"step": 2.0 * bound * (1.0 - errorbound.MARGIN), "exceptions": count}
+    info = {"max_abs_error": bound, "step": 2.0 * bound * (1.0 - errorbound.MARGIN), "exceptions": count}
     out = errorbound.decode(np.full(shape, origin, dtype), info, sections)
     return specials.apply(out, parts[2]) if parts[2] else out
 

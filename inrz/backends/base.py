@@ -103,6 +103,27 @@ class Backend(Component):
         Raise `SpecError` if the configuration cannot code this grid at all."""
         return None
 
+    @classmethod
+    def example_codec(cls, modality, signal) -> dict[str, dict[str, Any]] | None:
+        """Pipeline sections (`backend`, plus `quantizer`/`entropy` if it needs its own) that code
+        `signal`, a tiny example of `modality` (a few hundred points), in about a second.
+
+        The conformance kit and the fuzz harness (`inrz.testing.fuzz`) build their containers
+        with it, so a new backend is checked without editing them. The default: this backend's
+        own defaults with `steps` (if it has that setting) cut to 4; None if a setting has no
+        default. A backend that needs more (COIN++: a base network) may create it here."""
+        fields = cls.Config.model_fields
+        if any(f.is_required() for f in fields.values()):
+            return None
+        return {"backend": {"id": cls.id, **({"steps": 4} if "steps" in fields else {})}}
+
+    def decode_cost(self, layout: dict[str, tuple[int, ...]], points: int, d_in: int, d_out: int) -> float | None:
+        """Multiply-adds `decode` takes to evaluate `points` coordinates, or None if it cannot tell.
+
+        The reader compares it with the file's size before decoding (`inrz.DecodeLimits`), so a
+        header naming a huge network is refused instead of computed; an estimate is enough."""
+        return None
+
     # --- payload coding (override to code the representation yourself) ------------------------
     def pack_payload(self, tensors: Tensors, layout: dict[str, tuple[int, ...]], quantizer: Quantizer,
                      entropy: EntropyModel) -> dict[str, bytes]:

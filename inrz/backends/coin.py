@@ -29,6 +29,7 @@ from .base import Backend, EncodeContext, EncodeResult, Rung, Tensors
 PRESETS: dict[str, tuple[int, int]] = {
     "0.07bpp": (5, 20), "0.15bpp": (5, 30), "0.3bpp": (10, 28), "0.6bpp": (10, 40), "1.2bpp": (13, 49),
 }
+MAX_WIDTH = 4096  # hidden units; a budget needing more is a mistake (or a hostile header)
 #: the rate ladder: bits-per-point budgets networks are sized for, smallest file first
 COIN_LADDER = (0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.9, 1.2, 1.8, 2.4, 3.6, 4.8, 8.0)
 
@@ -40,32 +41,40 @@ def architecture_for_bpp(bpp: float, num_points: int, d_in: int, d_out: int, wei
     until the widest network that fits is at least 2.5 times as wide as it is deep (the presets'
     shape: 5x20 ... 13x49), so small data get shallow, wide networks rather than deep, thin ones.
     """
-    budget = bpp * num_points / weight_bits
+    budget = math.floor(bpp * num_points / weight_bits)  # whole weights; bpp and points are bounded, so finite
     for depth in range(5 if bpp <= 0.15 else 10 if bpp <= 0.6 else 13, 0, -1):
         width = _max_width(budget, depth, d_in, d_out)
+        if width > MAX_WIDTH:
+            raise ValueError(f"{bpp} bpp on {num_points} points asks for a SIREN wider than {MAX_WIDTH}")
         if width >= max(2.0, 2.5 * depth) or (depth == 1 and width >= 2):
             return depth, width
     raise ValueError(f"no SIREN fits {bpp} bpp on {num_points} points")
 
 
-def _max_width(budget: float, depth: int, d_in: int, d_out: int) -> int:
-    # params(w) = (depth-1) w^2 + (d_in + depth + d_out) w + d_out  <= budget
-    a, b, c = depth - 1, d_in + depth + d_out, d_out - budget
-    w = (-b + math.sqrt(b * b - 4 * a * c)) / (2 * a) if a else -c / b
-    width = int(w)
+def _max_width(budget: int, depth: int, d_in: int, d_out: int) -> int:
+    """The largest width whose network has at most `budget` weights, in exact integers.
+
+    params(w) = (depth-1) w^2 + (d_in + depth + d_out) w + d_out, so w is the floor of the
+    positive root, and `isqrt` gives it exactly; one step corrects the rounding."""
+    a, b, c = depth - 1, d_in + depth + d_out, budget - d_out
+    if c < b + a:  # not even width 1
+        return 0
+    width = (math.isqrt(b * b + 4 * a * c) - b) // (2 * a) if a else c // b
+    while siren.SirenShape(d_in, d_out, depth, width + 1).num_params() <= budget:
+        width += 1  # at most once: isqrt's floor is exact, the division's is off by less than one
     while width > 0 and siren.SirenShape(d_in, d_out, depth, width).num_params() > budget:
-        width -= 1
+        width -= 1  # likewise at most once
     return width
 
 
 class CoinConfig(ComponentConfig):
     preset: Literal["0.07bpp", "0.15bpp", "0.3bpp", "0.6bpp", "1.2bpp"] | None = "0.3bpp"  # paper architecture
     depth: int | None = Field(None, ge=1, le=64)  # sine layers; with `width`, overrides preset
-    width: int | None = Field(None, ge=1, le=4096)  # hidden units per layer
-    bpp: float | None = Field(None, gt=0)  # or: size the network for this budget (16-bit weights)
+    width: int | None = Field(None, ge=1, le=MAX_WIDTH)  # hidden units per layer
+    bpp: float | None = Field(None, gt=0, le=1024)  # or: size the network for this budget (16-bit weights)
     steps: int = Field(50_000, ge=1)  # Adam steps (paper: 50k)
     lr: float = Field(2e-4, gt=0)  # Adam learning rate (paper)
-    w0: float = Field(siren.W0, gt=0)  # sine frequency (paper)
+    w0: float = Field(siren.W0, gt=0, le=1e4)  # sine frequency (paper)
     chunk: int = Field(8192, ge=64)  # points per chunk in the fit step (cache-sized on CPUs)
 
     @model_validator(mode="after")
@@ -85,7 +94,7 @@ class Coin(Backend):
             depth, width = c.depth, c.width
         elif c.bpp is not None:
             try:
-                depth, width = architecture_for_bpp(c.bpp, int(np.prod(grid_shape)), d_in, d_out)
+                depth, width = architecture_for_bpp(c.bpp, math.prod(grid_shape), d_in, d_out)
             except ValueError as exc:  # user input, not a bug: say what to change
                 raise SpecError(f"backend coin: {exc}; raise `bpp` or set `depth` and `width`") from exc
         else:
@@ -144,7 +153,16 @@ class Coin(Backend):
 
     def predicted_payload_bits(self, grid_shape, d_in, d_out, quantizer: Quantizer) -> float:
         """Every weight at the quantizer's width (entropy coding only shrinks that)."""
-        return sum(int(np.prod(s)) for s in self.layout(grid_shape, d_in, d_out).values()) * quantizer.bits
+        return sum(math.prod(s) for s in self.layout(grid_shape, d_in, d_out).values()) * quantizer.bits
+
+    @classmethod
+    def example_codec(cls, modality, signal) -> dict:
+        """A 2 x 8 SIREN fitted for 4 steps: a container of a few hundred bytes."""
+        return {"backend": {"id": cls.id, "depth": 2, "width": 8, "steps": 4, "lr": 1e-3}}
+
+    def decode_cost(self, layout, points, d_in, d_out) -> float:
+        """Every weight once per point."""
+        return float(points) * sum(math.prod(shape) for shape in layout.values())
 
     def decode(self, tensors: Tensors, coords: np.ndarray, d_out: int, ctx: EncodeContext) -> np.ndarray:
         n_layers = len(tensors) // 2

@@ -9,6 +9,9 @@ size of a width hard to tell before coding, so there is no prediction: rate cont
 """
 from __future__ import annotations
 
+import math
+import tempfile
+from pathlib import Path
 from typing import ClassVar, Sequence
 
 import numpy as np
@@ -22,6 +25,9 @@ from ..core.errors import InrzError, SpecError
 from ..nets import artifacts
 from ..nets.modulated import INNER_LR, INNER_STEPS, inner_loop
 from ..signal import patches
+from ..train.config import TrainConfig
+from ..train.data import TrainData
+from ..train.loop import train
 from .base import Backend, EncodeContext, EncodeResult, Rung, Tensors
 
 #: the rate ladder: latent bit widths, smallest file first (the paper sweeps 3-8)
@@ -32,7 +38,7 @@ class CoinPPConfig(ComponentConfig):
     model: str  # base network hash (`inrz train` prints it; `auto` in a spec trains one)
     inner_steps: int = Field(INNER_STEPS, ge=0, le=10_000)  # SGD steps on the latents when encoding (paper: 3)
     inner_lr: float = Field(INNER_LR, gt=0)  # inner-loop learning rate (paper)
-    memory_mb: int = Field(1024, ge=16)  # activation budget: patches are fitted in chunks within it
+    memory_mb: int = Field(1024, ge=16, le=1 << 20)  # activation budget: patches are fitted in chunks within it
 
 
 class CoinPP(Backend):
@@ -44,8 +50,18 @@ class CoinPP(Backend):
 
     def layout(self, grid_shape, d_in, d_out):
         net = self.network()
+        if len(grid_shape) != len(net.patch) or (d_in, d_out) != (net.shape.d_in, net.shape.d_out):
+            raise SpecError(f"backend coinpp: base network {net.hash} codes {len(net.patch)}-D grids with "
+                            f"{net.shape.d_in}-D coordinates and {net.shape.d_out} channels, not a {len(grid_shape)}-D "
+                            f"grid with {d_in}-D coordinates and {d_out} channels")
         counts = [-(-n // p) for n, p in zip(grid_shape, net.patch)]
-        return {"latents": (int(np.prod(counts)), net.shape.latent_dim)}
+        return {"latents": (math.prod(counts), net.shape.latent_dim)}
+
+    def decode_cost(self, layout, points, d_in, d_out) -> float:
+        """The base network's weights once per point, and each latent's shifts once per patch."""
+        s = self.network().shape
+        per_point = s.d_in * s.width + (s.depth - 1) * s.width ** 2 + s.width * s.d_out
+        return float(points) * per_point + layout["latents"][0] * s.latent_dim * s.depth * s.width
 
     def encode(self, coords, features, ctx: EncodeContext) -> list[EncodeResult]:
         net = self.network()
@@ -75,6 +91,22 @@ class CoinPP(Backend):
             raise SpecError(f"backend coinpp: its rate knob is the latent bit width, a whole number; got {list(knobs)}")
         return [Rung(f"bits={int(b)}", self, quantizer=type(quantizer)({**quantizer.get_config(), "bits": int(b)}))
                 for b in sorted(knobs or BITS_LADDER)]
+
+    @classmethod
+    def example_codec(cls, modality, signal) -> dict:
+        """A tiny base network trained for 2 steps on the signal itself (patches of up to 8 per
+        axis), saved in the models dir, with its latent quantizer and range coder."""
+        features = modality.to_features(signal)[0].astype(np.float32)
+        cfg = TrainConfig(dataset={"id": "example"}, patch=[min(n, 8) for n in features.shape[:-1]], depth=2, width=16,
+                          latent_dim=8, steps=2, batch_size=8, val_every=2, val_patches=8, stats_patches=64,
+                          quant_bits=[3, 5])
+        data = TrainData([features], [features], {"sha256": "example"},
+                         lambda shape: modality.coordinates(shape, meta=signal.meta))
+        with tempfile.TemporaryDirectory() as work:
+            digest = artifacts.save(train(cfg, data, 0, torch.device("cpu"), Path(work), log=lambda message: None))
+        return {"backend": {"id": cls.id, "model": digest, "inner_steps": 2},
+                "quantizer": {"id": "latent_uniform", "model": digest, "bits": 5},
+                "entropy": {"id": "table", "model": digest}}
 
     def decode(self, tensors: Tensors, coords, d_out: int, ctx: EncodeContext) -> np.ndarray:
         net = self.network()

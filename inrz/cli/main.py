@@ -4,11 +4,13 @@ and an exit code (the only place that does; README "Exit codes" lists the same t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 
 import torch
 
+from ..core import threads
 from ..core.errors import (BaseNetworkError, ContainerError, DatasetError, InrzError, MissingDependencyError,
                            PluginError, SpecError, UnknownComponentError)
 from . import codec_commands, run_commands, train_commands
@@ -50,6 +52,8 @@ def epilog() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inrz", description="Compression with implicit neural representations.",
                                      epilog=epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help=f"CPU threads (default: ${threads.THREADS_ENV}, else the CPUs this process may use)")
     sub = parser.add_subparsers(dest="command", required=True)
     run_commands.add(sub)
     codec_commands.add(sub)
@@ -60,10 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        threads.configure(args.threads)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("inrz: interrupted (finished items are kept; re-run to resume)", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:  # `inrz info x.inrz | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         code = exit_code(exc)
         if code == INTERNAL_ERROR:  # not ours to explain: show where it happened

@@ -5,6 +5,8 @@ backend), so decoders know how many symbols to read without storing it.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..core.errors import ContainerError
@@ -14,8 +16,8 @@ Layout = dict[str, tuple[int, ...]]
 
 
 def layout_size(layout: Layout) -> int:
-    """How many symbols a layout holds."""
-    return int(sum(int(np.prod(s, dtype=np.int64)) for s in layout.values()))
+    """How many symbols a layout holds (exact integers: a header's shapes can be huge)."""
+    return sum(math.prod(int(n) for n in s) for s in layout.values())
 
 
 def concat(symbols: Symbols) -> np.ndarray:

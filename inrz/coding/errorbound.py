@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..core import fields
 from ..core.errors import ContainerError
 from ..signal.ndarray import cast
 from . import ctxcoder, legacy
@@ -44,13 +45,24 @@ def residual_sections(original: np.ndarray, approx: np.ndarray, bound: float, ke
         coded.append((bytes([TAG, KINDS.index(p.kind), p.axes]) + ctxcoder.encode(k), rec))
     residual, rec = min(coded, key=lambda c: len(c[0]))
     fixed = cast(approx.astype(np.float64) + rec, original.dtype)
-    ok = np.abs(fixed.astype(np.float64) - original.astype(np.float64)) <= bound  # False for NaN too
+    ok = abs_diff(fixed, original) <= bound  # False for NaN too
     miss = np.flatnonzero(~ok.ravel() if keep is None else (keep & ~ok).ravel())
     header = {"max_abs_error": bound, "step": step, "exceptions": int(miss.size)}
     sections = {"residual": residual}
     if miss.size:
         sections["exceptions"] = legacy.encode_ints(np.diff(miss, prepend=0)) + original.ravel()[miss].tobytes()
     return header, sections
+
+
+def abs_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|a - b| elementwise, exact for 64-bit integers too (float64 cannot tell 2**63 - 1 from
+    2**63, which would let a missed value pass the check): the difference of two integers of
+    one dtype always fits uint64."""
+    if a.dtype.kind in "iu":
+        wide = np.int64 if a.dtype.kind == "i" else np.uint64
+        a64, b64 = a.astype(wide), b.astype(wide)
+        return np.maximum(a64, b64).astype(np.uint64) - np.minimum(a64, b64).astype(np.uint64)  # exact mod 2**64
+    return np.abs(a.astype(np.float64) - b.astype(np.float64))
 
 
 def _ranked(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None]]:
@@ -97,7 +109,7 @@ def apply(approx: np.ndarray, q: np.ndarray, step: float, dtype: np.dtype) -> np
 def decode(approx: np.ndarray, info: dict[str, Any], sections: dict[str, bytes]) -> np.ndarray:
     """The error-bounded array from the approximation and the residual sections; anything in
     them that no encoder writes is a `ContainerError`."""
-    step, count = _check_info(info, approx.size)
+    step, count = check_info(info, approx.size)
     data = sections.get("residual")
     if data is None:
         raise ContainerError("error-bounded container has no 'residual' section")
@@ -109,6 +121,8 @@ def decode(approx: np.ndarray, info: dict[str, Any], sections: dict[str, bytes])
         fixed = apply(approx, q, step, approx.dtype).ravel()
     if count or "exceptions" in sections or data[:1] != bytes([TAG]):
         _exceptions(fixed, sections, count, approx.dtype)
+    if fixed.dtype.kind == "f" and not np.isfinite(fixed[np.isfinite(approx.ravel())]).all():
+        raise ContainerError("the error-bound residual or exceptions make values NaN or infinite: the file is damaged")
     return fixed.reshape(approx.shape)
 
 
@@ -132,13 +146,21 @@ def _exceptions(fixed: np.ndarray, sections: dict[str, bytes], count: int, dtype
     fixed[positions] = np.frombuffer(values, dtype=dtype)
 
 
-def _check_info(info: Any, size: int) -> tuple[float, int]:
-    """The header's `error_bound` entry: a positive finite step and 0..size exceptions."""
+def check_info(info: Any, size: int) -> tuple[float, int]:
+    """The header's `error_bound` entry: a positive finite bound, a step no larger than the
+    bound allows (a larger one would void the guarantee), and 0..size exceptions."""
     if not isinstance(info, dict):
         raise ContainerError(f"header error_bound must be an object, got {type(info).__name__}")
-    step, count = info.get("step"), info.get("exceptions")
-    if isinstance(step, bool) or not isinstance(step, (int, float)) or not 0 < step < float("inf"):
-        raise ContainerError(f"header error_bound.step must be a positive number, got {step!r}")
+    step, count, bound = info.get("step"), info.get("exceptions"), info.get("max_abs_error")
+    if not _positive_finite(bound):
+        raise ContainerError(f"header error_bound.max_abs_error must be a positive number, got {bound!r}")
+    if not _positive_finite(step) or step > 2.0 * bound:
+        raise ContainerError(f"header error_bound.step must be a positive number at most twice max_abs_error "
+                             f"({bound!r}), got {step!r}")
     if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= size:
         raise ContainerError(f"header error_bound.exceptions must be an integer in 0..{size}, got {count!r}")
     return float(step), count
+
+
+def _positive_finite(value: Any) -> bool:
+    return fields.finite(value) and value > 0

@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import Field
 
 from ..core.component import ComponentConfig
-from ..core.errors import ContainerError
+from ..core.errors import BaseNetworkError, ContainerError
 from ..nets import artifacts
 from .quantize import Quantizer, Tensors
 
@@ -47,7 +47,7 @@ def uniform_values(symbols: np.ndarray, mean, std, bits: int, std_range: float) 
 class LatentUniformConfig(ComponentConfig):
     model: str  # base network hash whose latent statistics set the range
     bits: int = Field(5, ge=1, le=12)  # bits per latent (paper sweeps 3-8)
-    std_range: float | None = Field(None, gt=0)  # clip at mean +- std_range * std; None: DEFAULT_STD_RANGE
+    std_range: float | None = Field(None, gt=0, le=64)  # clip at mean +- std_range * std; None: DEFAULT_STD_RANGE
     per_dim: bool = False  # statistics per latent dimension instead of global
 
 
@@ -62,10 +62,17 @@ class LatentUniform(Quantizer):
         return self.config.bits
 
     def _params(self):
-        stats = artifacts.load(self.config.model).stats
-        if self.config.per_dim:
-            return np.asarray(stats["mean_per_dim"], np.float32), np.asarray(stats["std_per_dim"], np.float32)
-        return np.float32(stats["mean"]), np.float32(stats["std"])
+        net = artifacts.load(self.config.model)
+        keys = ("mean_per_dim", "std_per_dim") if self.config.per_dim else ("mean", "std")
+        try:
+            mean, std = (np.asarray(net.stats[k], np.float32) for k in keys)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BaseNetworkError(f"base network {self.config.model} has no readable latent statistics ({exc})") from exc
+        shape = (net.shape.latent_dim,) if self.config.per_dim else ()
+        if mean.shape != shape or std.shape != shape or not (np.isfinite(mean).all() and (std > 0).all()
+                                                              and np.isfinite(std).all()):
+            raise BaseNetworkError(f"base network {self.config.model}'s latent statistics are malformed")
+        return mean, std
 
     def quantize(self, tensors: Tensors) -> tuple[Tensors, bytes]:
         mean, std = self._params()

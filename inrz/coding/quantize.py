@@ -81,7 +81,8 @@ class Uniform(Quantizer):
             raise ContainerError(f"uniform quantizer side info is {len(side)} bytes, expected "
                                  f"{self._side.size * len(symbols)}")
         out = {}
-        for i, (name, sym) in enumerate(symbols.items()):
-            lo, step = self._side.unpack_from(side, i * self._side.size)
-            out[name] = (np.float32(lo) + sym.astype(np.float32) * np.float32(step)).astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):  # side info from a file may overflow; decoding refuses inf
+            for i, (name, sym) in enumerate(symbols.items()):
+                lo, step = self._side.unpack_from(side, i * self._side.size)
+                out[name] = (np.float32(lo) + sym.astype(np.float32) * np.float32(step)).astype(np.float32)
         return out

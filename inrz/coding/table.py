@@ -14,10 +14,12 @@ import constriction
 import numpy as np
 
 from ..core.component import ComponentConfig
-from ..core.errors import BaseNetworkError, ContainerError, InrzError
+from ..core.errors import BaseNetworkError, ContainerError
 from ..nets import artifacts
 from .bits import Layout, Symbols, layout_size, split
 from .entropy import EntropyModel
+
+BATCH_VALUES = 1 << 21  # probabilities held at once while coding per-dimension tables (16 MiB of float64)
 
 
 def count_table(symbols: np.ndarray, bits: int) -> list:
@@ -38,6 +40,17 @@ def table_probabilities(counts: np.ndarray, per_dim: bool) -> np.ndarray:
     return (counts + n * p_pool) / (counts.sum(axis=1, keepdims=True) + n)
 
 
+def _counts(tables, stats: str, bits: int, model: str) -> np.ndarray:
+    """An artifact's count table (D, 2**bits): non-negative finite counts, else `BaseNetworkError`."""
+    try:
+        counts = np.asarray(tables[stats], np.float64)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BaseNetworkError(f"base network {model} has no readable {stats!r} table for {bits} bits ({exc})") from exc
+    if counts.ndim != 2 or counts.shape[1] != 1 << bits or not np.isfinite(counts).all() or (counts < 0).any():
+        raise BaseNetworkError(f"base network {model}'s {bits}-bit {stats!r} table is not (D, {1 << bits}) counts")
+    return counts
+
+
 class TableConfig(ComponentConfig):
     model: str  # base network hash holding the frequency tables
     per_dim: bool = False  # one table per latent dimension instead of one for all
@@ -52,43 +65,67 @@ class Table(EntropyModel):
 
     def probabilities(self, bits: int, layout: Layout) -> np.ndarray:
         """Per-symbol probabilities (count, 2**bits) in the order symbols are coded."""
-        tables = artifacts.load(self.config.model).tables.get(str(bits))
-        if tables is None:
-            raise InrzError(f"base network {self.config.model} has no {bits}-bit tables; "
-                            "retrain with that width in train.quant_bits")
-        probs = table_probabilities(np.asarray(tables[self.config.stats], np.float64), self.config.per_dim)
+        probs, count = self._table(bits, layout), layout_size(layout)
         if not self.config.per_dim:
-            return np.broadcast_to(probs, (layout_size(layout), probs.shape[-1]))
-        rows = [np.tile(probs, (int(np.prod(shape[:-1])), 1)) for shape in layout.values()]
-        if any(shape[-1] != probs.shape[0] for shape in layout.values()):
-            raise BaseNetworkError(f"base network {self.config.model} has per-dimension tables for {probs.shape[0]} "
-                                   f"dimensions, its latents have {[s[-1] for s in layout.values()]}")
-        return np.concatenate(rows) if rows else np.zeros((0, probs.shape[-1]))
+            return np.broadcast_to(probs, (count, probs.shape[-1]))
+        return probs[np.arange(count) % probs.shape[0]]  # every tensor is (..., D): position i has dimension i % D
 
     def encode(self, symbols: Symbols, bits: int) -> bytes:
         layout = {k: v.shape for k, v in symbols.items()}
         flat = np.concatenate([v.ravel() for v in symbols.values()]).astype(np.int32)
         enc = constriction.stream.queue.RangeEncoder()
-        enc.encode(flat, constriction.stream.model.Categorical(perfect=False), self._probs(bits, layout))
+        for a, b, model, params in self._plan(bits, layout):
+            enc.encode(flat[a:b], model) if params is None else enc.encode(flat[a:b], model, params)
         return enc.get_compressed().astype("<u4").tobytes()
 
     def decode(self, data: bytes, layout: Layout, bits: int) -> Symbols:
         if len(data) % 4:
             raise ContainerError("range-coded payload is not a whole number of 32-bit words")
-        probs = self._probs(bits, layout)
+        flat = np.zeros(layout_size(layout), np.int64)
         dec = constriction.stream.queue.RangeDecoder(np.frombuffer(data, "<u4").astype(np.uint32))
         try:
-            flat = dec.decode(constriction.stream.model.Categorical(perfect=False), probs)
+            for a, b, model, params in self._plan(bits, layout):
+                flat[a:b] = dec.decode(model, b - a) if params is None else dec.decode(model, params)
         except AssertionError as exc:  # constriction's signal for words no encoder can have written
             raise ContainerError(f"range-coded payload is corrupt: {exc}") from exc
-        return split(np.asarray(flat, np.int64), layout)
+        if not dec.maybe_exhausted():
+            raise ContainerError("range-coded payload holds more words than its symbols need (the file's grid or "
+                                 "latents disagree with its payload)")
+        return split(flat, layout)
 
-    def _probs(self, bits: int, layout: Layout) -> np.ndarray:
-        return np.ascontiguousarray(self.probabilities(bits, layout), dtype=np.float64)
+    def _plan(self, bits: int, layout: Layout):
+        """(start, stop, model, params) runs that code the flat symbols: one fixed model for a
+        global table; per-dimension tables in batches of rows, so memory stays bounded (the
+        same bits as one call with every row, since the coder's state carries over)."""
+        count = layout_size(layout)
+        probs = self._table(bits, layout)
+        if count == 0:
+            return
+        if not self.config.per_dim:
+            yield 0, count, constriction.stream.model.Categorical(probs, perfect=False), None
+            return
+        family = constriction.stream.model.Categorical(perfect=False)
+        step = max(1, BATCH_VALUES // probs.shape[1])
+        for a in range(0, count, step):
+            b = min(count, a + step)
+            yield a, b, family, np.ascontiguousarray(probs[np.arange(a, b) % probs.shape[0]])
+
+    def _table(self, bits: int, layout: Layout) -> np.ndarray:
+        """Probabilities (2**bits,) for a global table, (D, 2**bits) per dimension, checked against the layout."""
+        tables = artifacts.load(self.config.model).tables.get(str(bits))
+        if tables is None:
+            raise BaseNetworkError(f"base network {self.config.model} has no {bits}-bit tables; "
+                                   "retrain with that width in train.quant_bits")
+        counts = _counts(tables, self.config.stats, bits, self.config.model)
+        probs = table_probabilities(counts, self.config.per_dim)
+        if self.config.per_dim and any(shape[-1] != probs.shape[0] for shape in layout.values()):
+            raise BaseNetworkError(f"base network {self.config.model} has per-dimension tables for {probs.shape[0]} "
+                                   f"dimensions, its latents have {[s[-1] for s in layout.values()]}")
+        return np.ascontiguousarray(probs, dtype=np.float64)
 
     def estimate_bits(self, symbols: Symbols, bits: int) -> float:
         """Cross-entropy of the symbols under the table: the ideal code length."""
         layout = {k: v.shape for k, v in symbols.items()}
         flat = np.concatenate([v.ravel() for v in symbols.values()])
-        probs = self._probs(bits, layout)
+        probs = self.probabilities(bits, layout)
         return float(-np.log2(probs[np.arange(flat.size), flat]).sum())

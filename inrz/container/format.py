@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -90,6 +91,11 @@ def write(header: dict, sections: dict[str, bytes]) -> bytes:
     return body + _U32.pack(zlib.crc32(body))
 
 
+def check_header(header: dict) -> None:
+    """Raise `ContainerError` unless `write` can store this header (the encoder asks before a fit)."""
+    _canonical_json(header)
+
+
 def overhead(header: dict, sections: dict[str, bytes]) -> dict:
     """Bytes spent on everything but payloads: the figure to report next to compression ratios."""
     total = len(write(header, sections))
@@ -159,6 +165,13 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")  # Python's json accepts NaN unless told not to
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as infinity, which no writer emits (allow_nan=False)
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
 def _unique_keys(pairs: list) -> dict:
     """Duplicate keys would make two different files decode to one header: reject them."""
     obj = dict(pairs)
@@ -173,7 +186,8 @@ def _parse_header(cur: _Cursor) -> dict:
     raw = _decompress(blob, cur.data[5])
     try:
         text = raw.decode("ascii")
-        header = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        header = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
+                            object_pairs_hook=_unique_keys)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ContainerError(f"bad header JSON: {exc}") from exc
     if not isinstance(header, dict):

@@ -35,6 +35,15 @@ class ContainerError(InrzError):
     holding values no encoder writes. Raised where the bytes are read, and only for content."""
 
 
+class DecodeLimitError(ContainerError):
+    """A container asks for more decoding work than its size justifies (`inrz.DecodeLimits`):
+    damaged, hostile, or from a trusted source that needs `DecodeLimits.trusted()`."""
+
+
+class CheckpointError(InrzError):
+    """A training checkpoint cannot be resumed from (unsafe format, damaged, or from another training)."""
+
+
 class DatasetError(InrzError):
     """A dataset cannot be read or fetched (missing files, checksum mismatch, no network)."""
 

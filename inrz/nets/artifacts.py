@@ -90,9 +90,54 @@ def _load_cached(folder: str, expected: str) -> BaseNetwork:
     got = content_hash(weights, config)
     if got != expected:
         raise BaseNetworkError(f"base network folder {folder} is corrupt: its content hash is {got}, not {expected}")
-    data = json.loads(config)
-    return BaseNetwork(ModulatedShape(**data["shape"]), data["patch"], safetensors.torch.load(weights), data["stats"],
-                       data["tables"], data["info"], got)
+    try:
+        data = json.loads(config)
+        state = safetensors.torch.load(weights)
+    except (ValueError, safetensors.SafetensorError) as exc:
+        raise BaseNetworkError(f"base network folder {folder} is unreadable: {exc}") from exc
+    shape = _checked(data, state, folder)
+    return BaseNetwork(shape, data["patch"], state, data["stats"], data["tables"], data["info"], got)
+
+
+def _checked(data, state: dict[str, torch.Tensor], folder: str) -> ModulatedShape:
+    """An artifact's config and weights as `save` writes them. The hash proves the folder is
+    intact, not that its author was honest: a folder copied from anyone is checked like a file."""
+    def bad(problem: str) -> BaseNetworkError:
+        return BaseNetworkError(f"base network folder {folder} is malformed: {problem}")
+
+    if not isinstance(data, dict) or not {"shape", "patch", "stats", "tables", "info"} <= set(data):
+        raise bad("config.json lacks shape, patch, stats, tables or info")
+    s = data["shape"]
+    ints = ("d_in", "d_out", "depth", "width", "latent_dim")
+    if not (isinstance(s, dict) and set(s) == {*ints, "w0"} and all(_int_in(s[k], 1, 1 << 16) for k in ints)
+            and isinstance(s["w0"], (int, float)) and not isinstance(s["w0"], bool) and 0 < s["w0"] < 1e6):
+        raise bad(f"config shape {str(s)[:80]} is not an architecture")
+    shape = ModulatedShape(**s)
+    patch = data["patch"]
+    if not (isinstance(patch, list) and 1 <= len(patch) <= 8 and all(_int_in(n, 1, 1 << 20) for n in patch)):
+        raise bad(f"config patch {str(patch)[:80]} is not a patch shape")
+    if {k: tuple(v.shape) for k, v in state.items()} != _weight_shapes(shape) or any(
+            v.dtype != torch.float32 for v in state.values()):
+        raise bad("weights.safetensors does not hold this architecture's float32 weights")
+    if not all(bool(torch.isfinite(v).all()) for v in state.values()):
+        raise bad("weights.safetensors holds NaN or infinite weights")
+    if not (isinstance(data["stats"], dict) and isinstance(data["tables"], dict) and isinstance(data["info"], dict)):
+        raise bad("config stats, tables and info must be objects")
+    return shape
+
+
+def _weight_shapes(s: ModulatedShape) -> dict[str, tuple[int, ...]]:
+    """The state dict names and shapes `ModulatedSiren(s)` has, without building it."""
+    dims = [s.d_in] + [s.width] * s.depth + [s.d_out]
+    out = {}
+    for i in range(len(dims) - 1):
+        out[f"linears.{i}.weight"], out[f"linears.{i}.bias"] = (dims[i + 1], dims[i]), (dims[i + 1],)
+    out["latent_to_shift.weight"], out["latent_to_shift.bias"] = (s.depth * s.width, s.latent_dim), (s.depth * s.width,)
+    return out
+
+
+def _int_in(value, lo: int, hi: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
 
 
 def load(hash: str, directory: str | Path | None = None) -> BaseNetwork:
@@ -106,6 +151,9 @@ def list_models(directory: str | Path | None = None) -> list[dict[str, Any]]:
     root = models_dir(directory)
     out = []
     for folder in sorted(root.glob("*/config.json")) if root.is_dir() else []:
-        data = json.loads(folder.read_text())
-        out.append({"hash": folder.parent.name, "shape": data["shape"], "patch": data["patch"], **data["info"]})
+        try:
+            data = json.loads(folder.read_text())
+            out.append({"hash": folder.parent.name, "shape": data["shape"], "patch": data["patch"], **data["info"]})
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged folder is listed as such
+            out.append({"hash": folder.parent.name, "error": f"unreadable config.json: {exc}"})
     return out

@@ -11,9 +11,12 @@ is what makes the fit step fast on a CPU while giving the same gradient as full 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import torch
+
+from ..core import threads
 
 Params = list[tuple[torch.Tensor, torch.Tensor]]  # [(W (B, out, in), b (B, out)), ...]
 W0 = 30.0  # sine frequency (Sitzmann et al. 2020; COIN)
@@ -70,37 +73,61 @@ def loss_and_grad(params: Params, x: torch.Tensor, y: torch.Tensor, w0: float, c
     """Per-instance MSE (mean over points and channels) and its exact gradient, chunk by chunk.
 
     x: (B, N, d_in), y: (B, N, d_out). Returns loss (B,) and grads shaped like `params`.
-    Activations are kept feature-major, (B, features, points), with a constant-one row, so
-    `[W b] @ [h; 1]` is one GEMM with a long inner dimension, `sin` writes contiguous rows,
-    and one more GEMM gives weight and bias gradients together.
+    Chunks are independent, so they run on inrz's worker threads (`core.threads`), and their
+    gradients are summed in chunk order: the same bits whatever the thread count.
     """
     B, N, d_out = y.shape
     scale = 2.0 / (N * d_out)
     weights = [torch.cat([W, b.unsqueeze(2)], dim=2) for W, b in params]  # (B, out, in + 1)
     weights = [Wb * w0 for Wb in weights[:-1]] + [weights[-1]]  # hidden layers compute a = w0 (W h + b)
-    grads = [torch.zeros_like(Wb) for Wb in weights]
-    buffers = [_ones(x, B, Wb.shape[2], min(chunk, N)) for Wb in weights]  # (B, in + 1, chunk), last row ones
-    sq_err = torch.zeros(B, dtype=torch.float64, device=y.device)
-    for s in range(0, N, chunk):
-        c = min(chunk, N - s)
-        hs = [buf[..., :c] for buf in buffers]
-        hs[0][:, :-1] = x[:, s:s + c].transpose(1, 2)
-        pre = []
-        for layer, Wb in enumerate(weights[:-1]):
-            a = torch.bmm(Wb, hs[layer])  # (B, width, c) = w0 (W h + b)
-            pre.append(a)
-            torch.sin(a, out=hs[layer + 1][:, :-1])
-        g = torch.bmm(weights[-1], hs[-1]).sub_(y[:, s:s + c].transpose(1, 2))  # (B, d_out, c)
-        sq_err += g.square().sum(dim=(1, 2), dtype=torch.float64)
-        g.mul_(scale)
-        grads[-1].baddbmm_(g, hs[-1].transpose(1, 2))
-        gh = torch.bmm(weights[-1][..., :-1].transpose(1, 2), g)  # (B, width, c)
-        for layer in range(len(weights) - 2, -1, -1):
-            ga = pre[layer].cos_().mul_(gh)  # (B, width, c) d loss / d a
-            grads[layer].baddbmm_(ga, hs[layer].transpose(1, 2), alpha=w0)  # da/dW = w0 h, da/db = w0
-            if layer > 0:
-                gh = torch.bmm(weights[layer][..., :-1].transpose(1, 2), ga)  # weights are pre-scaled: w0 W
+    scratch: dict[int, list[torch.Tensor]] = {}  # each thread's activation buffers, for this call only
+    parts = threads.map_ordered(lambda s: _chunk_loss_and_grad(weights, x, y, w0, s, min(chunk, N - s),
+                                                               _buffers(scratch, x, B, weights, min(chunk, N)), scale),
+                                range(0, N, chunk))
+    sq_err, grads = parts[0]
+    for part_err, part in parts[1:]:
+        sq_err += part_err
+        for g, p in zip(grads, part):
+            g.add_(p)
     return (sq_err / (N * d_out)).to(y.dtype), [(g[..., :-1], g[..., -1]) for g in grads]
+
+
+def _chunk_loss_and_grad(weights: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, w0: float, s: int, c: int,
+                         buffers: list[torch.Tensor], scale: float) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """One chunk's squared error (B,) and gradient terms, with a hand-written backward pass.
+
+    Activations are kept feature-major, (B, features, points), with a constant-one row, so
+    `[W b] @ [h; 1]` is one GEMM with a long inner dimension, `sin` writes contiguous rows,
+    and one more GEMM gives weight and bias gradients together.
+    """
+    hs = [buf[..., :c] for buf in buffers]  # (B, in + 1, c), last row ones
+    grads = [torch.zeros_like(Wb) for Wb in weights]
+    hs[0][:, :-1] = x[:, s:s + c].transpose(1, 2)
+    pre = []
+    for layer, Wb in enumerate(weights[:-1]):
+        a = torch.bmm(Wb, hs[layer])  # (B, width, c) = w0 (W h + b)
+        pre.append(a)
+        torch.sin(a, out=hs[layer + 1][:, :-1])
+    g = torch.bmm(weights[-1], hs[-1]).sub_(y[:, s:s + c].transpose(1, 2))  # (B, d_out, c)
+    sq_err = g.square().sum(dim=(1, 2), dtype=torch.float64)
+    g.mul_(scale)
+    grads[-1].baddbmm_(g, hs[-1].transpose(1, 2))
+    gh = torch.bmm(weights[-1][..., :-1].transpose(1, 2), g)  # (B, width, c)
+    for layer in range(len(weights) - 2, -1, -1):
+        ga = pre[layer].cos_().mul_(gh)  # (B, width, c) d loss / d a
+        grads[layer].baddbmm_(ga, hs[layer].transpose(1, 2), alpha=w0)  # da/dW = w0 h, da/db = w0
+        if layer > 0:
+            gh = torch.bmm(weights[layer][..., :-1].transpose(1, 2), ga)  # weights are pre-scaled: w0 W
+    return sq_err, grads
+
+
+def _buffers(scratch: dict, like: torch.Tensor, batch: int, weights: list[torch.Tensor], cols: int) -> list[torch.Tensor]:
+    """The calling thread's activation buffers (B, in + 1, cols) per layer, last row ones:
+    allocated once per thread and call (as one step needs), freed when the call returns."""
+    me = threading.get_ident()
+    if me not in scratch:
+        scratch[me] = [_ones(like, batch, Wb.shape[2], cols) for Wb in weights]
+    return scratch[me]
 
 
 def _ones(like: torch.Tensor, batch: int, rows: int, cols: int) -> torch.Tensor:

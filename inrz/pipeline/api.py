@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import container
+from ..core import threads
 from ..core.device import resolve_device
 from ..core.errors import InrzError
 from ..core.host import PluginHost, get_host
@@ -20,6 +21,7 @@ from ..signal import select
 from ..signal.modality import Modality
 from .codec import Codec
 from .decode import Decoded, decode
+from .limits import DecodeLimits
 from .defaults import codec_sections
 from .ratecontrol import encode_to_target
 
@@ -77,6 +79,7 @@ def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec:
     NaN and +-Inf in an array are kept exactly, outside the model.
     """
     host = _host(host)
+    threads.configure()
     is_path = isinstance(data, (str, Path))
     if codec is None and spec is not None:
         codec = codec_from_spec(spec, path_hint=data if is_path else None, host=host)
@@ -104,9 +107,11 @@ def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec:
     return (codec.encode(signal) if kept is None else codec.encode(signal, specials=kept)).data
 
 
-def decompress(data: bytes, *, device: str = "cpu", host=None) -> np.ndarray:
-    """Decode `.inrz` bytes to the array (use `decode` for the metadata too)."""
-    return decode(data, _host(host), device).signal.data
+def decompress(data: bytes, *, device: str = "cpu", host=None, limits: DecodeLimits | None = None) -> np.ndarray:
+    """Decode `.inrz` bytes to the array (use `decode` for the metadata too). `limits` bound the
+    work a file may ask for (`DecodeLimits`; `DecodeLimits.trusted()` for files you trust)."""
+    threads.configure()
+    return decode(data, _host(host), device, limits=limits).signal.data
 
 
 def open(path: str | Path) -> dict[str, Any]:  # noqa: A001 - mirrors zarr.open

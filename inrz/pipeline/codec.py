@@ -17,7 +17,7 @@ from ..coding import errorbound
 from ..coding.specials import Specials
 from ..coding.entropy import EntropyModel
 from ..coding.quantize import Quantizer
-from ..core.errors import InrzError
+from ..core.errors import ContainerError, InrzError
 from ..signal.modality import Modality, Signal
 from .decode import COMPONENT_KINDS, coordinates_for, render
 
@@ -63,11 +63,29 @@ class Codec:
         feats, norms = zip(*(self.modality.to_features(s) for s in signals))
         features = np.stack(feats).astype(np.float32)  # (B, *grid, d_out)
         coords = self.modality.coordinates(grid, meta=signals[0].meta)  # (*grid, d_in)
+        self._check_before_fit(signals, norms, grid, coords, features)
         ctx = EncodeContext(self.device, self.seed, progress, coordinates_for(self.modality, signals[0].meta),
                             tuple(self.modality.periodic_axes(signals[0].meta)))
         results = self.backend.encode(coords, features, ctx)
         return [self._pack(s, n, r.tensors, r.info, grid, coords.shape[-1], features.shape[-1], x)
                 for s, n, r, x in zip(signals, norms, results, specials or [None] * len(signals))]
+
+    def _check_before_fit(self, signals, norms, grid, coords, features) -> None:
+        """Everything that can fail after a fit fails before it: finite inputs, a network for this
+        grid, a header the container can store, a usable error bound."""
+        if not (np.isfinite(features).all() and np.isfinite(coords).all()):
+            raise InrzError(f"the {self.modality.id} modality gives non-finite features or coordinates for this "
+                            "input (values too large for float32?); scale the data first")
+        self.backend.layout(grid, coords.shape[-1], features.shape[-1])  # SpecError if no network fits
+        if self.max_abs_error is not None and not (isinstance(self.max_abs_error, (int, float))
+                                                   and 0 < self.max_abs_error < float("inf")):
+            raise InrzError(f"max_abs_error must be a positive finite number, got {self.max_abs_error!r}")
+        for signal, norm in zip(signals, norms):
+            try:
+                container.check_header(self.header(signal.meta, norm, grid, coords.shape[-1], features.shape[-1]))
+            except ContainerError as exc:
+                raise InrzError(f"this input's metadata cannot be stored in a container ({exc}); pass meta with "
+                                "JSON values only (str keys, finite numbers)") from exc
 
     def header(self, meta: dict[str, Any], norm: dict[str, Any], grid: Sequence[int], d_in: int,
                d_out: int) -> dict[str, Any]:

@@ -9,15 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 
 from .. import container
 from ..backends.base import EncodeContext
 from ..coding import errorbound, specials
 from ..core.device import resolve_device
-from ..core.errors import ContainerError, InrzError, SpecError
+from ..core.errors import ContainerError, InrzError
 from ..core.host import get_host
 from ..signal.modality import Modality, Signal
+from .header import header_fields, is_bounded, layout_of, num_values
+from .limits import DecodeLimits
 
 COMPONENT_KINDS = ("modality", "backend", "quantizer", "entropy")
 
@@ -29,10 +32,15 @@ class Decoded:
 
 
 def decode(data: bytes, host=None, device: str | torch.device = "cpu", scale: float = 1.0,
-           region: Sequence[tuple[float, float]] | None = None) -> Decoded:
-    """Decode a container; `scale`/`region` (pixel units per grid axis) render at another resolution."""
+           region: Sequence[tuple[float, float]] | None = None, limits: DecodeLimits | None = None) -> Decoded:
+    """Decode a container; `scale`/`region` (pixel units per grid axis) render at another resolution.
+
+    `limits` bound the work a file may ask for relative to its size (default: `DecodeLimits`,
+    or none with `INRZ_DECODE_LIMITS=trusted`); `DecodeLimits.trusted()` lifts them."""
     header, sections = container.read(data)
-    return Decoded(render(build_components(header, host), header, sections, device, scale, region), header)
+    components = build_components(header, host)
+    (limits or DecodeLimits.from_env()).check(components["backend"], header, sections, len(data))
+    return Decoded(render(components, header, sections, device, scale, region), header)
 
 
 def render(components: dict[str, Any], header: dict[str, Any], sections: dict[str, bytes],
@@ -40,22 +48,30 @@ def render(components: dict[str, Any], header: dict[str, Any], sections: dict[st
            region: Sequence[tuple[float, float]] | None = None) -> Signal:
     """Evaluate a container's representation; the encoder calls this too, so both agree.
 
-    Malformed content raises `ContainerError` where it is read (here for the header fields,
-    in the components for their bytes); anything else (out of memory, a plugin's bug) keeps
-    its own type, so it is never mistaken for a damaged file.
+    Every header field is checked before it is used (here, and by the modality's
+    `check_header`), the components that parse bytes raise `ContainerError` for malformed
+    content, and what the backend returns is checked (shapes, finite values). Anything else
+    (out of memory, a plugin's bug) keeps its own type, so it is never mistaken for a damaged file.
     """
     grid, d_in, d_out, meta, norm = header_fields(header)
-    bounded = "error_bound" in header
-    if bounded and (scale != 1.0 or region is not None):
-        raise InrzError("an error-bounded container decodes at its own grid only (no --scale/--region)")
     modality, backend = components["modality"], components["backend"]
-    layout = _layout(backend, grid, d_in, d_out)
+    modality.check_header(meta, norm, grid, d_out)
+    bounded = is_bounded(header, sections)
+    if bounded:
+        errorbound.check_info(header["error_bound"], num_values(grid, d_out))
+        if scale != 1.0 or region is not None:
+            raise InrzError("an error-bounded container decodes at its own grid only (no --scale/--region)")
+    layout = layout_of(backend, grid, d_in, d_out)
     tensors = backend.unpack_payload(sections, layout, components["quantizer"], components["entropy"])
+    _check_tensors(tensors, layout)
     out_grid, coord_region = render_grid(grid, scale, region)
     coords = modality.coordinates(out_grid, coord_region, meta)
+    if coords.shape[-1] != d_in:
+        raise ContainerError(f"header d_in is {d_in}, but the {modality.id} modality gives {coords.shape[-1]}-D coordinates")
     ctx = EncodeContext(resolve_device(device) if isinstance(device, str) else device,
                         coordinates=coordinates_for(modality, meta), periodic=tuple(modality.periodic_axes(meta)))
     features = backend.decode(tensors, coords, d_out, ctx)
+    _check_features(features, out_grid, d_out)
     out_meta = meta if tuple(out_grid) == tuple(grid) else modality.resized_meta(meta, out_grid)
     signal = modality.from_features(features, out_meta, norm)
     if bounded:
@@ -67,30 +83,22 @@ def render(components: dict[str, Any], header: dict[str, Any], sections: dict[st
     return signal
 
 
-def header_fields(header: dict[str, Any]) -> tuple[list[int], int, int, dict[str, Any], dict[str, Any]]:
-    """The header fields the codec reads (grid, d_in, d_out, meta, norm), checked before use."""
-    grid = header.get("grid")
-    if not (isinstance(grid, list) and grid and all(_positive_int(n) for n in grid)):
-        raise ContainerError(f"header grid must be a non-empty list of positive integers, got {grid!r}")
-    for key in ("d_in", "d_out"):
-        if not _positive_int(header.get(key)):
-            raise ContainerError(f"header {key} must be a positive integer, got {header.get(key)!r}")
-    for key in ("meta", "norm"):
-        if not isinstance(header.get(key), dict):
-            raise ContainerError(f"header {key} must be an object, got {type(header.get(key)).__name__}")
-    return grid, header["d_in"], header["d_out"], header["meta"], header["norm"]
+def _check_tensors(tensors: dict[str, np.ndarray], layout: dict[str, tuple[int, ...]]) -> None:
+    """The payload's tensors are the layout's, finite: a damaged payload stops here."""
+    for name, shape in layout.items():
+        value = tensors.get(name)
+        if not isinstance(value, np.ndarray) or tuple(value.shape) != tuple(shape):
+            raise ContainerError(f"the payload does not hold tensor {name!r} of shape {tuple(shape)}")
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise ContainerError(f"the payload's tensor {name!r} holds NaN or infinite values: the file is damaged")
 
 
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def _layout(backend, grid: list[int], d_in: int, d_out: int) -> dict[str, tuple[int, ...]]:
-    """The backend's layout for the header's grid; a config that cannot code it is a bad file."""
-    try:
-        return backend.layout(grid, d_in, d_out)
-    except SpecError as exc:
-        raise ContainerError(f"the header's backend config cannot code its own grid {grid}: {exc}") from exc
+def _check_features(features: np.ndarray, grid: Sequence[int], d_out: int) -> None:
+    if not isinstance(features, np.ndarray) or tuple(features.shape) != (*grid, d_out):
+        shape = getattr(features, "shape", None)
+        raise ContainerError(f"the representation decodes to shape {shape}, not {(*grid, d_out)}")
+    if not np.isfinite(features).all():
+        raise ContainerError("the representation decodes to NaN or infinite values: the file is damaged")
 
 
 def coordinates_for(modality: Modality, meta: dict[str, Any]):

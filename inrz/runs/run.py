@@ -16,14 +16,15 @@ from tqdm.auto import tqdm
 from .. import container
 from ..core.device import resolve_device
 from ..core.errors import InrzError
-from ..core.fsutil import atomic_write
+from ..core.fsutil import atomic_write, folder_lock
 from ..core.host import get_host
 from ..pipeline.codec import Codec
 from ..pipeline.decode import decode
+from ..pipeline.limits import DecodeLimits
 from ..signal.modality import Modality, Signal
 from ..signal.select import modality_for_path
 from . import report
-from .spec import Spec, load_spec, spec_hash
+from .spec import Spec, dataset_items, load_spec, spec_hash
 from .training import resolve_auto_models
 
 
@@ -43,9 +44,14 @@ def run(spec_path: str | Path, overrides: list[str] = (), host=None, progress: b
     spec_path = Path(spec_path)
     spec = resolve_auto_models(load_spec(spec_path, overrides, host), spec_path, host)
     out = Path(spec.output or Path("results") / spec.name)
+    items = dataset_items(spec, host, spec_path.parent, "dataset")
+    with folder_lock(out, "inrz run"):  # a second run on this folder would redo every item and overwrite the report
+        return _run(spec, items, out, host, progress, fresh)
+
+
+def _run(spec: Spec, items: list, out: Path, host, progress: bool, fresh: bool) -> dict[str, Any]:
     device = resolve_device(spec.device)
     shash = spec_hash(spec)
-    items = host.create("dataset", spec.dataset).items(spec_path.parent)
     records, pending = _split_done(items, spec, host, out, shash, fresh)
     bar = _bar(len(items), len(records), progress)
     for batch in _batches(pending, spec.batch_size):
@@ -103,7 +109,7 @@ def _code_batch(codec: Codec, batch: list[Pending], folder: Path, spec: Spec, ho
         path = folder / f"{_safe(p.name)}.inrz"
         container.write_file(path, enc.data)
         start = time.perf_counter()
-        decoded = decode(container.read_file(path), host, device).signal
+        decoded = decode(container.read_file(path), host, device, limits=DecodeLimits.trusted()).signal  # our own file
         decode_seconds = time.perf_counter() - start
         file_bytes, points = path.stat().st_size, codec.modality.num_points(p.signal)
         rows.append({"bytes": file_bytes, "payload_bytes": enc.payload_bytes, "bpp": 8 * file_bytes / points,

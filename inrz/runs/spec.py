@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from ..core.errors import SpecError, UnknownComponentError
+from ..core.errors import DatasetError, SpecError, UnknownComponentError
 from ..core.host import get_host
 from ..pipeline.defaults import CORE_SECTIONS
 from ..train.config import TrainConfig
@@ -24,7 +24,7 @@ from ..train.config import TrainConfig
 class CompareSpec(BaseModel):
     """Another inrz pipeline coded on the same items and reported next to the main one."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     label: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")  # its name in the report, e.g. coin
     backend: dict[str, Any]
@@ -33,7 +33,9 @@ class CompareSpec(BaseModel):
 
 
 class Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    _source: str = PrivateAttr("<spec>")  # the file it was read from, and its lines: for later errors
+    _lines: dict = PrivateAttr(default_factory=dict)
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")  # names the output folder and the report
     description: str = ""
@@ -52,6 +54,9 @@ class Spec(BaseModel):
     output: str | None = None  # default: results/<name> (relative to the working directory)
 
 
+MAX_NODES = 100_000  # YAML values a spec may expand to, aliases counted as often as they are used
+MAX_DEPTH = 64
+
 COMPONENT_SECTIONS = {"dataset": "dataset", "modality": "modality", "backend": "backend",
                       "quantizer": "quantizer", "entropy": "entropy"}
 
@@ -60,9 +65,12 @@ def load_spec(path: str | Path, overrides: list[str] = (), host=None) -> Spec:
     """Read, override, validate. Every error is a `SpecError` naming the file, line and field."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise SpecError(f"{path}:{line}: a spec is UTF-8 text; byte {exc.start} is not ({exc.reason})") from exc
     raw, lines = _parse(text, path)
     for item in overrides:
         _apply_override(raw, item, lines)
@@ -76,6 +84,7 @@ def validate(raw: dict, source: str = "<spec>", lines: dict | None = None, host=
         spec = Spec.model_validate(raw)
     except ValidationError as exc:
         raise SpecError(_format(exc, source, lines, ())) from exc
+    spec._source, spec._lines = source, lines
     host = host or get_host()
     for section, kind in COMPONENT_SECTIONS.items():
         value = getattr(spec, section)
@@ -120,6 +129,24 @@ def _check_train(host, train: dict, source: str, lines: dict) -> None:
             _check_component(host, "dataset", train[key], ("train", key), source, lines)
 
 
+def where(spec: Spec, *field: Any) -> str:
+    """`file:line: field.path` of a spec field, for errors found after validation (a dataset
+    folder that does not exist, say)."""
+    return f"{_loc(spec._source, spec._lines, field)}: {_dotted(field)}"
+
+
+def dataset_items(spec: Spec, host, base_dir: Path, *field: str) -> list:
+    """The items of the dataset a spec names at `field` (("dataset",), ("train", "dataset")...);
+    a dataset error (a folder that does not exist) names the spec's file, line and field."""
+    config: Any = spec
+    for name in field:
+        config = config[name] if isinstance(config, dict) else getattr(config, name)
+    try:
+        return host.create("dataset", config).items(base_dir)
+    except DatasetError as exc:
+        raise DatasetError(f"{where(spec, *field)}: {exc}") from exc
+
+
 def spec_hash(spec: Spec) -> str:
     """Hash of everything that changes results (not the name, description or output folder)."""
     data = spec.model_dump(mode="json", exclude={"name", "description", "output"})
@@ -129,18 +156,65 @@ def spec_hash(spec: Spec) -> str:
 # --- YAML with line numbers ------------------------------------------------------------------
 
 def _parse(text: str, path: Path) -> tuple[dict, dict[tuple, int]]:
+    """Compose the YAML once, check it (size with aliases expanded, duplicate keys), then build it."""
+    loader = yaml.SafeLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is not None:
+            _check_nodes(node, path)
+        raw = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"{mark.line + 1}" if mark else "?"
         raise SpecError(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    except RecursionError as exc:
+        raise SpecError(f"{path}: the YAML is nested too deeply") from exc
+    finally:
+        loader.dispose()
     if not isinstance(raw, dict):
         raise SpecError(f"{path}:1: a spec must be a mapping of fields (name, dataset, backend, ...)")
     lines: dict[tuple, int] = {}
     _index(node, (), lines)
     return raw, lines
+
+
+def _check_nodes(root, path: Path) -> None:
+    """Refuse what YAML allows but a spec never needs: aliases that expand to more than
+    MAX_NODES nodes (a 512-byte "billion laughs" would otherwise take gigabytes), recursive
+    aliases, and a key given twice in one mapping (YAML keeps the last silently)."""
+    sizes: dict[int, int] = {}
+
+    def size(node, depth: int) -> int:
+        if id(node) in sizes:
+            if sizes[id(node)] < 0:
+                raise SpecError(f"{path}:{node.start_mark.line + 1}: a YAML alias refers to itself")
+            return sizes[id(node)]
+        if depth > MAX_DEPTH:
+            raise SpecError(f"{path}:{node.start_mark.line + 1}: the YAML is nested more than {MAX_DEPTH} deep")
+        sizes[id(node)] = -1
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            _check_keys(node, path)
+            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(v, depth + 1) for v in node.value)
+        sizes[id(node)] = total
+        if total > MAX_NODES:
+            raise SpecError(f"{path}:{node.start_mark.line + 1}: the YAML expands to more than {MAX_NODES} values "
+                            "(through aliases); write the values out")
+        return total
+
+    size(root, 0)
+
+
+def _check_keys(node, path: Path) -> None:
+    seen: dict[str, int] = {}
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value != "<<":  # merge keys may repeat what they merge
+            line = key.start_mark.line + 1
+            if key.value in seen:
+                raise SpecError(f"{path}:{line}: duplicate key {key.value!r} (first given on line {seen[key.value]})")
+            seen[key.value] = line
 
 
 def _index(node, prefix: tuple, lines: dict) -> None:

@@ -16,14 +16,14 @@ import numpy as np
 
 from ..core.device import resolve_device
 from ..core.errors import SpecError
-from ..core.fsutil import atomic_write
+from ..core.fsutil import atomic_write, folder_lock
 from ..nets import artifacts
 from ..signal.select import modality_for_path
 from ..train import distributed
 from ..train.config import TrainConfig
 from ..train.data import TrainData
 from ..train.loop import train
-from .spec import Spec
+from .spec import Spec, dataset_items
 
 AUTO = "auto"
 
@@ -41,9 +41,9 @@ def load_data(cfg: TrainConfig, spec: Spec, base_dir: Path, host) -> TrainData:
             out.append(modality.to_features(signal)[0].astype(np.float32))
         return out
 
-    items = host.create("dataset", cfg.dataset).items(base_dir)
+    items = dataset_items(spec, host, base_dir, "train", "dataset")
     if cfg.val_dataset is not None:
-        train_items, val_items = items, host.create("dataset", cfg.val_dataset).items(base_dir)
+        train_items, val_items = items, dataset_items(spec, host, base_dir, "train", "val_dataset")
     else:
         n_val = max(1, int(round(len(items) * cfg.val_fraction)))
         if len(items) < 2:
@@ -79,7 +79,12 @@ def train_from_spec(spec: Spec, spec_path: Path, host, workdir: Path | None = No
             log(f"base network {cached} already trained for this spec and data")
             return cached
     workdir = workdir or Path(spec.output or Path("results") / spec.name) / "train" / key
-    net = train(cfg, data, spec.seed, distributed.setup(resolve_device(spec.device)), workdir, log)
+    device = distributed.setup(resolve_device(spec.device))
+    if distributed.is_main():  # rank 0 alone writes the checkpoints
+        with folder_lock(workdir, "training"):
+            net = train(cfg, data, spec.seed, device, workdir, log)
+    else:
+        net = train(cfg, data, spec.seed, device, workdir, log)
     digest = None
     if net is not None:  # rank 0
         digest = artifacts.save(net)

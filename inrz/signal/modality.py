@@ -9,6 +9,10 @@ A modality MUST:
   (clamped, rounded to the native dtype), so metrics are computed on what is delivered;
 - `save(signal, path)` write the signal back in its native format.
 
+A modality SHOULD `check_header(meta, norm, grid, d_out)`: refuse, with `ContainerError`, any
+header value it does not write (a string where a number belongs, an infinite scale, a dtype
+other than its own), since headers come from files; `inrz.fields` has the checks.
+
 Coordinates default to a regular grid in [-1, 1] per axis; override `coordinates` for other
 geometries (the sphere, time scaled to [-5, 5]...). Rendering at another resolution or a
 region uses the same function, since an INR is defined everywhere.
@@ -82,6 +86,14 @@ class Modality(Component):
 
     def from_features(self, features: np.ndarray, meta: dict[str, Any], norm: dict[str, Any]) -> Signal:
         raise NotImplementedError
+
+    def check_header(self, meta: dict[str, Any], norm: dict[str, Any], grid_shape: Sequence[int], d_out: int) -> None:
+        """Raise `inrz.ContainerError` unless `meta` and `norm` (from a container header, so from
+        a file) hold what `from_features`, `coordinates`, `resized_meta` and `save` read, with
+        types and ranges this modality writes, for this grid and channel count.
+
+        Decoding calls it before computing anything; `inrz.fields` has helpers. The default
+        checks nothing: a modality that reads header values SHOULD override it."""
 
     def coordinates(self, grid_shape: Sequence[int], region: Sequence[tuple[float, float]] | None = None,
                     meta: dict[str, Any] | None = None) -> np.ndarray:

@@ -7,14 +7,20 @@ the network sees [0, 1] and the output is cast back to the array's dtype.
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..core.errors import InrzError
+from ..core import fields
+from ..core.errors import ContainerError, InrzError
 from ..core.fsutil import atomic_write
 from .modality import Modality, Signal
+
+
+#: the dtypes this modality codes (and the only ones its decoder accepts)
+DTYPE_NAMES = {d.name for d in fields.NUMERIC_DTYPES.values()}
 
 
 class NdArray(Modality):
@@ -29,9 +35,16 @@ class NdArray(Modality):
         return cls().from_array((280 + 10 * np.sin(x) * np.cos(y)).astype(np.float32))
 
     def load(self, path: str | Path) -> Signal:
+        """A `.npy` file, mapped first: a header declaring more data than the file holds is
+        refused before anything is allocated."""
         try:
-            array = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
+            mapped = np.load(path, mmap_mode="r", allow_pickle=False)
+            if not isinstance(mapped, np.ndarray):  # an .npz archive
+                mapped.close()
+                raise ValueError("it is an .npz archive; save one array with np.save")
+            array = np.array(mapped)
+            del mapped
+        except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty file
             raise InrzError(f"cannot read {path} as a .npy array: {exc}") from exc
         return self.from_array(array)
 
@@ -42,13 +55,29 @@ class NdArray(Modality):
 
     def from_array(self, array: np.ndarray, meta: dict[str, Any] | None = None) -> Signal:
         array = np.asarray(array)
-        if array.dtype.kind not in "biuf" or array.ndim == 0 or array.size == 0:
-            raise InrzError(f"the ndarray modality codes non-empty numeric arrays, got {array.dtype} {array.shape}")
+        if array.dtype.newbyteorder("=").name not in DTYPE_NAMES or array.ndim == 0 or array.size == 0:
+            raise InrzError(f"the ndarray modality codes non-empty arrays of {', '.join(sorted(DTYPE_NAMES))}; got "
+                            f"{array.dtype} {array.shape}")
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise InrzError("the array holds NaN or infinity; fill or mask them before compressing")
         array = array.astype(array.dtype.newbyteorder("=")) if array.dtype.byteorder == ">" else array
         lo, hi = float(array.min()), float(array.max())
+        if not np.isfinite(hi - lo):
+            raise InrzError(f"the array's values span [{lo:g}, {hi:g}], wider than float64 can hold as one range; "
+                            "scale the array down (e.g. divide by 2) before compressing")
         return Signal(array, {**(meta or {}), "shape": list(array.shape), "dtype": array.dtype.str, "range": [lo, hi]})
+
+    def check_header(self, meta, norm, grid_shape, d_out) -> None:
+        """Shape = grid, one channel, a numeric dtype, and a finite normalisation that stays in the dtype's range."""
+        shape = fields.int_list(meta, "shape", "meta", length=len(grid_shape))
+        if shape != list(grid_shape) or d_out != 1:
+            raise ContainerError(f"header meta.shape {shape} with {d_out} channels does not match grid {list(grid_shape)}")
+        dtype = fields.dtype(meta, "dtype", "meta")
+        fields.number_list(meta, "range", "meta", length=2)
+        lo, span = fields.number(norm, "lo", "norm"), fields.number(norm, "span", "norm", positive=True)
+        top = float(np.finfo(dtype).max) if dtype.kind == "f" else math.inf
+        if not (abs(lo) <= top and abs(lo + span) <= top):
+            raise ContainerError(f"header norm lo={lo!r}, span={span!r} leaves the range of {dtype.name}")
 
     def grid_shape(self, signal: Signal) -> tuple[int, ...]:
         return tuple(signal.data.shape)
@@ -78,11 +107,19 @@ class NdArray(Modality):
 
 
 def cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """float64 -> dtype, rounding and clipping for integers (never wrapping around)."""
+    """float64 -> dtype, rounding and clipping for integers (never wrapping around).
+
+    The largest int64 and uint64 are not float64 numbers (2**63 - 1 rounds up to 2**63, which
+    overflows to -2**63), so values at or above the first float past the range saturate
+    explicitly instead of through the float cast."""
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
+        rounded = np.rint(np.asarray(values, np.float64))
+        top = float(info.max) if float(info.max) < info.max + 1 else np.nextafter(float(info.max), 0.0)
         with np.errstate(invalid="ignore"):  # a NaN (an overflowed prediction) becomes an exception downstream
-            return np.clip(np.rint(values), info.min, info.max).astype(dtype)
+            out = np.clip(rounded, info.min, top).astype(dtype)
+        out[rounded > top] = info.max
+        return out
     if dtype.kind == "b":
         return values >= 0.5
     return values.astype(dtype)

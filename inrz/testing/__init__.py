@@ -9,6 +9,8 @@
         check_container_round_trip(tiny_codec(modality, inrz_host), tiny_signal(modality, signal))
 
 Every check raises `AssertionError` whose message says what is wrong and what to change.
+`inrz.testing.fuzz` mutates containers of every registered backend x modality (yours too)
+and classifies what decoding them does (docs/plugins.md, section 5).
 Fixtures (`inrz_host`, `inrz_device`, `inrz_seed`, `tiny_signal`, `temporary_plugin`) come
 from the pytest plugin `inrz.testing.plugin`: `pytest -p inrz.testing.plugin`, or
 `addopts = "-p inrz.testing.plugin"` in your pytest configuration. docs/plugins.md has more.

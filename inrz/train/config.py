@@ -14,7 +14,7 @@ from ..nets.modulated import INNER_LR, INNER_STEPS
 
 
 class TrainConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     dataset: dict[str, Any]  # training data: {id: folder | cifar10 | ..., **settings}
     val_dataset: dict[str, Any] | None = None  # held-out data; default: the last val_fraction of `dataset`

@@ -9,7 +9,6 @@ everything is saved as a content-addressed artifact.
 """
 from __future__ import annotations
 
-import io
 import time
 from pathlib import Path
 from typing import Callable
@@ -19,11 +18,10 @@ import torch
 
 from ..coding.latent import latent_stats, std_range_for, uniform_symbols
 from ..coding.table import count_table
-from ..core.fsutil import atomic_write
 from ..nets import artifacts
 from ..nets.modulated import ModulatedShape, ModulatedSiren, inner_loop, per_datum_mse
 from ..signal.metrics import psnr
-from . import distributed
+from . import checkpoint, distributed
 from .config import TrainConfig
 from .data import TrainData, random_patches
 
@@ -50,7 +48,7 @@ def train(cfg: TrainConfig, data: TrainData, seed: int, device: torch.device, wo
     x = torch.from_numpy(coords).to(device)  # (n, d_in)
     y_val = torch.from_numpy(random_patches(data.val, cfg.patch, cfg.val_patches, np.random.default_rng(seed + 1)))
     y_val = y_val.to(device)
-    state = _resume(workdir / "checkpoint.pt", model, opt, gen)
+    state = checkpoint.load(workdir, model, opt, gen) or _fresh(model)
     if not distributed.is_main():  # rank 0's checkpoint holds rank 0's sampler state
         gen = np.random.default_rng([seed, distributed.rank(), state["step"]])
     start = time.perf_counter()
@@ -67,7 +65,7 @@ def train(cfg: TrainConfig, data: TrainData, seed: int, device: torch.device, wo
         if state["step"] % cfg.val_every == 0 or state["step"] == cfg.steps:
             _validate(model, x, y_val, cfg, state, log, loss.item(), time.perf_counter() - start)
         if state["step"] % cfg.checkpoint_every == 0 or state["step"] == cfg.steps:
-            _checkpoint(workdir / "checkpoint.pt", model, opt, gen, state)
+            checkpoint.save(workdir, model, opt, gen, state)
     if not distributed.is_main():
         return None
     model.load_state_dict(state["best"])
@@ -106,21 +104,6 @@ def _finish(model, shape, cfg: TrainConfig, data: TrainData, state: dict, x, gen
     return artifacts.BaseNetwork(shape, list(cfg.patch), state_dict, stats, tables, info)
 
 
-def _checkpoint(path: Path, model, opt, gen: np.random.Generator, state: dict) -> None:
-    buf = io.BytesIO()
-    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "rng": gen.bit_generator.state,
-                "torch_rng": torch.get_rng_state(), "state": state}, buf)
-    atomic_write(path, buf.getvalue())
-
-
-def _resume(path: Path, model, opt, gen: np.random.Generator) -> dict:
-    fresh = {"step": 0, "best_psnr": -float("inf"), "best": {k: v.detach().clone() for k, v in model.state_dict().items()},
-             "history": []}
-    if not path.exists():
-        return fresh
-    ckpt = torch.load(path, weights_only=False)
-    model.load_state_dict(ckpt["model"])
-    opt.load_state_dict(ckpt["opt"])
-    gen.bit_generator.state = ckpt["rng"]
-    torch.set_rng_state(ckpt["torch_rng"])
-    return ckpt["state"]
+def _fresh(model) -> dict:
+    return {"step": 0, "best_psnr": -float("inf"), "history": [],
+            "best": {k: v.detach().clone() for k, v in model.state_dict().items()}}

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 from pydantic import Field
 
-from inrz import ComponentConfig, InrzError, Modality, Signal, grid_coordinates, missing, require
+from inrz import ComponentConfig, ContainerError, InrzError, Modality, Signal, fields, grid_coordinates, missing, require
 
 #: subtypes read as int32, with their bit depth (values are shifted down to that range)
 INT32_BITS = {"PCM_24": 24, "PCM_32": 32, "ALAC_20": 20, "ALAC_24": 24, "ALAC_32": 32, "DWVW_24": 24}
@@ -101,7 +101,7 @@ def check_array(array: np.ndarray, meta: dict[str, Any]) -> tuple[np.ndarray, di
 
 
 class AudioConfig(ComponentConfig):
-    coord_scale: float = Field(5.0, gt=0)  # time coordinates span [-coord_scale, coord_scale] (COIN++: 5)
+    coord_scale: float = Field(5.0, gt=0, le=1e6)  # time coordinates span [-coord_scale, coord_scale] (COIN++: 5)
     first_seconds: float | None = Field(None, gt=0)  # read only the start of each file (COIN++: 3 s)
 
 
@@ -177,6 +177,24 @@ class AudioModality(Modality):
         x = (np.clip(features.astype(np.float64), 0.0, 1.0) * 2.0 - 1.0) * (norm["scale"] / full_scale(meta))
         data = from_unit(x, meta)
         return Signal(data, {**meta, "frames": int(data.shape[0])})
+
+    def check_header(self, meta, norm, grid_shape, d_out) -> None:
+        """One time axis of `frames`, `channels` = d_out, a native dtype and subtype, a positive rate and scale."""
+        frames = fields.number(meta, "frames", "meta", integer=True, positive=True)
+        channels = fields.number(meta, "channels", "meta", integer=True, positive=True)
+        if list(grid_shape) != [frames] or channels != d_out:
+            raise ContainerError(f"header meta (frames {frames}, channels {channels}) does not fit grid "
+                                 f"{list(grid_shape)} with {d_out} channels")
+        fields.number(meta, "samplerate", "meta", integer=True, positive=True, hi=2**31 - 1)
+        dtype = fields.dtype(meta, "dtype", "meta", allowed=DEFAULT_SUBTYPES)
+        subtype = fields.text(meta, "subtype", "meta")
+        fields.text(meta, "format", "meta")
+        if native_dtype(subtype) != dtype.name:
+            raise ContainerError(f"header meta.subtype {subtype!r} is not stored as {dtype.name}")
+        if dtype.kind == "f":  # the full scale (1.0), widened to the loudest sample when floats exceed it
+            fields.number(norm, "scale", "norm", lo=1.0, hi=float(np.finfo(dtype).max))
+        elif fields.number(norm, "scale", "norm") != full_scale(meta):  # integers: always their full scale
+            raise ContainerError(f"header norm.scale must be {full_scale(meta):g}, the full scale of {subtype}")
 
     def coordinates(self, grid_shape: Sequence[int], region: Sequence[tuple[float, float]] | None = None,
                     meta: dict[str, Any] | None = None) -> np.ndarray:

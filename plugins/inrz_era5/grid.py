@@ -13,6 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from inrz import ContainerError, fields
+
+#: dtypes an axis is stored in (netCDF coordinates are floats, sometimes integers)
+AXIS_DTYPES = ("float32", "float64", "int16", "int32", "int64")
+
 
 def encode_axis(name: str, values: np.ndarray, attrs: dict | None = None, encoding: dict | None = None) -> dict:
     """An axis as JSON: regular axes as start/step/count, others as values (exact in their dtype)."""
@@ -41,6 +46,24 @@ def axis_values(axis: dict) -> np.ndarray:
     if "values" in axis:
         return np.asarray(axis["values"], dtype=axis["dtype"])
     return _regular(axis["start"], axis["step"], axis["count"], axis["dtype"])
+
+
+def check_axis(axis: Any, n: int, where: str) -> None:
+    """An axis from a container header: a name, a numeric dtype, and `n` values or start/step/count=n."""
+    ok = isinstance(axis, dict) and isinstance(axis.get("name"), str) and axis.get("dtype") in AXIS_DTYPES
+    if ok and "values" in axis:
+        values = axis["values"]
+        ok = isinstance(values, list) and len(values) == n and all(_degrees(v) for v in values)
+    elif ok:
+        start, step = axis.get("start"), axis.get("step")
+        ok = _degrees(start) and _degrees(step) and axis.get("count") == n and _degrees(start + step * n)
+    if not ok:
+        raise ContainerError(f"header {where} must be an axis of {n} points (name, dtype, values or start/step/count)")
+
+
+def _degrees(value: Any) -> bool:
+    """A coordinate a lat/lon axis can hold: finite, and within a million degrees (sane arithmetic)."""
+    return fields.finite(value) and abs(value) <= 1e6
 
 
 def axis_count(axis: dict) -> int:

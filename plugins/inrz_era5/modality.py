@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal, Sequence
 import numpy as np
 from pydantic import Field, model_validator
 
-from inrz import ComponentConfig, Modality, Signal, missing
+from inrz import ComponentConfig, ContainerError, Modality, Signal, fields, missing
 
 from . import grid, netcdf
 from .netcdf import ClimateError
@@ -129,6 +129,26 @@ class ClimateModality(Modality):
             x = np.clip(np.rint(np.nan_to_num(x)), info.min, info.max)
         return Signal(x.astype(dtype), {**meta, "shape": list(x.shape)})
 
+    def check_header(self, meta, norm, grid_shape, d_out) -> None:
+        """(nlat, nlon, 1) = grid, a numeric dtype, a finite range, lat/lon axes of the grid's
+        lengths, the names `save` writes, and a missing-value mask inside the grid."""
+        shape = fields.int_list(meta, "shape", "meta", length=3)
+        if len(grid_shape) != 2 or shape != [*grid_shape, 1] or d_out != 1:
+            raise ContainerError(f"header meta.shape {shape} does not fit grid {list(grid_shape)} with {d_out} channels")
+        dtype = fields.dtype(meta, "dtype", "meta", allowed=[n for n in fields.NUMERIC_NAMES if n != "bool"])
+        lo, hi = self.config.value_range or fields.number_list(meta, "range", "meta", length=2)
+        top = float(np.finfo(dtype).max) if dtype.kind == "f" else fields.FLOAT_MAX
+        if not (-top <= lo <= hi <= top and abs(float(hi) - float(lo)) <= fields.FLOAT_MAX):
+            raise ContainerError(f"header meta.range or value_range [{lo!r}, {hi!r}] is not a finite range")
+        if ("lat" in meta) != ("lon" in meta):
+            raise ContainerError("header meta holds one of lat and lon without the other")
+        for key, n in zip(("lat", "lon"), grid_shape):
+            if key in meta:
+                grid.check_axis(meta[key], n, f"meta.{key}")
+        netcdf.check_names(meta)
+        if "nan" in norm:
+            check_nan_runs(fields.mapping(norm, "nan", "norm"), int(np.prod(grid_shape, dtype=np.int64)))
+
     # --- grid ----------------------------------------------------------------------------------
     def coordinates(self, grid_shape: Sequence[int], region: Sequence[tuple[float, float]] | None = None,
                     meta: dict[str, Any] | None = None) -> np.ndarray:
@@ -174,6 +194,17 @@ def nan_runs(mask: np.ndarray) -> list[list[int]]:
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     return [[int(s), int(e - s)] for s, e in zip(starts, ends)]
+
+
+def check_nan_runs(nan: dict[str, Any], size: int) -> None:
+    """A header's missing-value record: [start, length] runs inside a grid of `size` points."""
+    runs = nan.get("runs")
+    ok = isinstance(runs, list) and len(runs) <= size and all(
+        isinstance(r, list) and len(r) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in r)
+        and 0 <= r[0] and 0 < r[1] and r[0] + r[1] <= size for r in runs)
+    fields.int_list(nan, "grid", "norm.nan", length=2)
+    if not ok:
+        raise ContainerError(f"header norm.nan.runs must be [start, length] runs inside the {size} grid points")
 
 
 def runs_mask(runs: list[list[int]], size: int) -> np.ndarray:

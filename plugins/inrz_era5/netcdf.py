@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from inrz import InrzError, MissingDependencyError, Signal, require
+from inrz import ContainerError, InrzError, MissingDependencyError, Signal, require
 
 from .grid import axis_values, encode_axis
 
@@ -220,10 +220,22 @@ def _coord_array(xr, dims: list[str], values: np.ndarray, c: dict):
     return out
 
 
+def check_names(meta: dict[str, Any]) -> None:
+    """The names `save` writes, from a container header: the variable, its dims (with lat and lon)
+    and attribute objects; anything else it reads raises `ClimateError` when written."""
+    dims, names = meta.get("dims"), [meta.get(k, {}).get("name") for k in ("lat", "lon") if isinstance(meta.get(k), dict)]
+    ok = isinstance(meta.get("variable"), str) and isinstance(dims, list) and all(isinstance(d, str) for d in dims)
+    ok = ok and set(names) <= set(dims) and all(isinstance(meta.get(k, {}), dict) for k in
+                                                 ("attrs", "coords", "encoding", "global_attrs"))
+    if not ok:
+        raise ContainerError("header meta must name the variable, its dims (lat and lon among them) and hold "
+                             "attrs, coords and encoding as objects")
+
+
 def write(signal: Signal, path: str | Path) -> None:
     """Write a NetCDF4 file (deterministic bytes for the same signal)."""
-    ds = to_dataset(signal)
     try:
+        ds = to_dataset(signal)
         with warnings.catch_warnings():  # packed ints without a _FillValue are what the source file had
             warnings.filterwarnings("ignore", "saving variable .* as an integer dtype without any _FillValue")
             ds.to_netcdf(path, engine=engine(), format="NETCDF4")

@@ -1,11 +1,12 @@
 """CIFAR-10 from the official python batches (Krizhevsky 2009), unpacked once to PNGs.
 
 The archive is verified against the MD5 its publisher lists, then each split is written as
-`<cache>/cifar10/<split>/<index>.png`, so every later stage reads ordinary image files.
+`<cache>/cifar10/<split>/<index>.png`, so every later stage reads ordinary image files. The
+batches are pickles; they are read without unpickling (`inrz_image.batches`), so a local
+`cifar-10-batches-py/` folder from anywhere can run no code.
 """
 from __future__ import annotations
 
-import pickle
 import tarfile
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -14,6 +15,8 @@ import numpy as np
 from pydantic import Field
 
 from inrz import ComponentConfig, Dataset, DatasetError, DatasetItem, cache_dir, fetch, require, resolve, sha256_of
+
+from .batches import read_batch
 
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR_MD5 = "c58f30108f718f92721af3b95e74349a"  # as published on the CIFAR-10 page
@@ -41,7 +44,7 @@ class Cifar10(Dataset):
             images = read_split(self._batches(root, base_dir), self.config.split)
             write_pngs(images, out)
             done.write_text(str(len(images)))
-        count = int(done.read_text())
+        count = _count(done)
         count = min(count, self.config.limit) if self.config.limit else count
         return [DatasetItem(f"{i:05d}", out / f"{i:05d}.png") for i in range(count)]
 
@@ -58,16 +61,22 @@ class Cifar10(Dataset):
         return root / "cifar-10-batches-py"
 
 
+def _count(done: Path) -> int:
+    """The image count the unpacking recorded (a damaged marker: unpack again)."""
+    text = done.read_text().strip()
+    if not text.isdigit():
+        raise DatasetError(f"{done} is damaged; delete the folder {done.parent} to unpack CIFAR-10 again")
+    return int(text)
+
+
 def read_split(folder: Path, split: str) -> np.ndarray:
     """(N, 32, 32, 3) uint8 from the pickled batches of one split."""
     arrays = []
     for name in SPLITS[split]:
-        try:
-            with open(folder / name, "rb") as f:
-                batch = pickle.load(f, encoding="bytes")  # the archive's checksum was verified first
-        except (OSError, pickle.UnpicklingError, EOFError) as exc:
-            raise DatasetError(f"cannot read CIFAR-10 batch {folder / name}: {exc}") from exc
-        arrays.append(np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+        data = read_batch(folder / name).get(b"data")
+        if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2 and data.shape[1] == 3072):
+            raise DatasetError(f"{folder / name} is not a CIFAR-10 batch: its data is not (N, 3072) uint8 pixels")
+        arrays.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
     return np.concatenate(arrays)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from inrz import InrzError, Modality, Signal, missing, require
+from inrz import ContainerError, InrzError, Modality, Signal, fields, missing, require
 
 #: array dtype -> {channels: the Pillow mode that stores it}; None: no Pillow mode can write it
 NATIVE_MODES: dict[str, dict[int, str | None]] = {
@@ -103,16 +103,31 @@ class ImageModality(Modality):
         return missing("PIL.Image", "image")
 
     @classmethod
+    def example_signal(cls) -> Signal | None:
+        """16 x 16 RGB pixels of kodim15 (`inrz_image.example`)."""
+        from .example import example_pixels
+
+        return cls().from_array(example_pixels())
+
+    @classmethod
     def default_codec(cls) -> dict[str, dict[str, Any]]:
         """COIN's paper architecture for images at 0.3 bpp (a 10x28 SIREN), fp16, zstd."""
         return {"backend": {"id": "coin", "preset": "0.3bpp"}}
 
     def load(self, path: str | Path) -> Signal:
+        """Every way Pillow reports an unreadable file becomes an `ImageError` naming it: OSError
+        (missing, unknown format, truncated), SyntaxError and ValueError (broken chunks or
+        headers), EOFError, and the decompression-bomb guard for images over 2 x
+        `PIL.Image.MAX_IMAGE_PIXELS` pixels."""
+        Image = pil()
         try:
-            with pil().open(path) as im:
+            with Image.open(path) as im:
                 data, fmt = image_to_array(im), im.format or "PNG"
-        except OSError as exc:  # missing file, or not an image Pillow knows (UnidentifiedImageError)
-            raise ImageError(f"cannot read image {path}: {exc}") from exc
+        except Image.DecompressionBombError as exc:
+            raise ImageError(f"cannot read image {path}: {exc}; if you trust the file, raise "
+                             "PIL.Image.MAX_IMAGE_PIXELS before compressing it") from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise ImageError(f"cannot read image {path}: {type(exc).__name__}: {exc}") from exc
         return Signal(data, image_meta(data, fmt))
 
     def save(self, signal: Signal, path: str | Path) -> None:
@@ -142,6 +157,17 @@ class ImageModality(Modality):
         peak = norm.get("peak", self.peak(meta))
         data = np.rint(np.clip(features, 0.0, 1.0) * peak).astype(meta["dtype"])
         return Signal(data, {**meta, "shape": list(data.shape)})
+
+    def check_header(self, meta, norm, grid_shape, d_out) -> None:
+        """(H, W, C) = grid + channels with C in 1..4, uint8 or uint16, a positive peak."""
+        shape = fields.int_list(meta, "shape", "meta", length=3)
+        if len(grid_shape) != 2 or shape != [*grid_shape, d_out] or not 1 <= d_out <= 4:
+            raise ContainerError(f"header meta.shape {shape} does not fit grid {list(grid_shape)} with {d_out} "
+                                 "channels (images have 1 to 4)")
+        dtype = fields.dtype(meta, "dtype", "meta", allowed=PEAKS)
+        peak = fields.number(norm, "peak", "norm", positive=True, default=None)
+        if peak is not None and peak != PEAKS[dtype.name]:  # the encoder writes the dtype's peak, nothing else
+            raise ContainerError(f"header norm.peak must be {PEAKS[dtype.name]} for {dtype.name} images, got {peak!r}")
 
     def peak(self, meta: dict[str, Any]) -> float:
         return PEAKS.get(meta.get("dtype", "uint8"), 255)

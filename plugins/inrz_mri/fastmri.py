@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from inrz import require
+from inrz import ContainerError, require
 
 from .volume import MriError
 
@@ -57,6 +57,15 @@ def write_fastmri(data: np.ndarray, meta: dict[str, Any], path: str | Path) -> N
                 f.attrs[name] = value
     except OSError as exc:
         raise MriError(f"cannot write FastMRI file {path}: {exc}") from exc
+
+
+def check_fastmri_meta(meta: dict[str, Any]) -> None:
+    """What `write_fastmri` reads from a container header: a dataset name and scalar attributes."""
+    key, attrs = meta.get("h5_key", "reconstruction_rss"), meta.get("attrs", {})
+    scalar = (str, int, float, bool)
+    if not isinstance(key, str) or not key or not isinstance(attrs, dict) or not all(
+            isinstance(v, scalar) for v in attrs.values()):
+        raise ContainerError("header meta.h5_key must be a name and meta.attrs an object of scalars")
 
 
 def _json(value) -> Any:

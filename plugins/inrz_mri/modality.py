@@ -27,11 +27,12 @@ from typing import Annotated, Any, ClassVar, Literal, Sequence
 import numpy as np
 from pydantic import Field
 
-from inrz import ComponentConfig, Modality, Signal, missing
+from inrz import ComponentConfig, ContainerError, Modality, Signal, fields, missing
 
 from . import nifti
-from .fastmri import is_h5, read_fastmri, write_fastmri
-from .volume import MriError, center_crop, check_volume, denormalize, intensity_range, normalize, volume_meta
+from .fastmri import check_fastmri_meta, is_h5, read_fastmri, write_fastmri
+from .volume import (VOLUME_DTYPES, MriError, center_crop, check_disk_dtype, check_volume, denormalize,
+                     intensity_range, normalize, volume_meta)
 
 
 class MriConfig(ComponentConfig):
@@ -111,6 +112,28 @@ class MriModality(Modality):
         data = denormalize(features, norm["lo"], norm["hi"], meta["dtype"])
         data = data.reshape(*grid, *native[len(grid):])  # channel axis dropped for 3-D, time restored for 4-D
         return Signal(data, {**meta, "shape": list(data.shape)})
+
+    def check_header(self, meta, norm, grid_shape, d_out) -> None:
+        """A 3-D or 4-D shape that fits the grid and channels, a volume dtype, a finite (lo, hi), and
+        NIfTI fields or FastMRI attributes of the types this plugin writes."""
+        shape = fields.int_list(meta, "shape", "meta")
+        grid = list(grid_shape)
+        if not (3 <= len(grid) <= len(shape) <= 4 and shape[:len(grid)] == grid
+                and int(np.prod(shape[len(grid):], dtype=np.int64)) == d_out):
+            raise ContainerError(f"header meta.shape {shape} does not fit grid {grid} with {d_out} channels")
+        fields.dtype(meta, "dtype", "meta", allowed=VOLUME_DTYPES)
+        check_disk_dtype(meta.get("disk_dtype", meta["dtype"]))
+        fields.number_list(meta, "range", "meta", length=2)
+        lo, hi = fields.number(norm, "lo", "norm"), fields.number(norm, "hi", "norm")
+        if not (lo <= hi and np.isfinite(hi - lo)):
+            raise ContainerError(f"header norm lo={lo!r}, hi={hi!r} is not a finite range")
+        fmt = fields.text(meta, "format", "meta", choices=(*nifti.FORMATS, "fastmri"))
+        for key in ("scl_slope", "scl_inter"):
+            fields.number(meta, key, "meta", default=None)
+        if fmt in nifti.FORMATS:
+            nifti.check_fields(meta)
+        else:
+            check_fastmri_meta(meta)
 
     def resized_meta(self, meta: dict[str, Any], grid_shape: Sequence[int]) -> dict[str, Any]:
         """A rendering of the full field of view at another resolution: voxel sizes scale, the origin stays.

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from inrz import require
+from inrz import ContainerError, fields, require
 
 from .volume import MriError
 
@@ -41,12 +41,12 @@ def read_nifti(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
     nibabel = nib()
     try:
         image = nibabel.load(str(path))
-    except (OSError, ValueError, nibabel.filebasedimages.ImageFileError) as exc:
+        if not isinstance(image, nibabel.Nifti1Image):  # Nifti2Image is a subclass
+            raise MriError(f"{path} is a {type(image).__name__}, not a NIfTI-1/2 volume; convert it to .nii.gz first")
+        proxy = image.dataobj
+        stored = proxy.get_unscaled()  # on-disk dtype and byte order, before scl_slope/scl_inter; read here
+    except (OSError, ValueError, EOFError, nibabel.filebasedimages.ImageFileError) as exc:  # OSError: truncated data
         raise MriError(f"cannot read NIfTI volume {path}: {exc}") from exc
-    if not isinstance(image, nibabel.Nifti1Image):  # Nifti2Image is a subclass
-        raise MriError(f"{path} is a {type(image).__name__}, not a NIfTI-1/2 volume; convert it to .nii.gz first")
-    proxy = image.dataobj
-    stored = proxy.get_unscaled()  # on-disk dtype and byte order, before scl_slope/scl_inter
     data = np.array(stored, dtype=stored.dtype.newbyteorder("="))
     meta = {"format": "nifti2" if isinstance(image, nibabel.Nifti2Image) else "nifti1",
             "disk_dtype": stored.dtype.str, "header": header_fields(image.header),
@@ -64,15 +64,38 @@ def write_nifti(data: np.ndarray, meta: dict[str, Any], path: str | Path) -> Non
     image = cls(data.astype(disk, copy=False), None, header)  # affine None: the header's fields stand
     # fields go in after construction, which resets scaling and the pixdim of unused axes
     fields = meta.get("header") or default_fields(data.shape, meta.get("affine"))
-    for name, value in fields.items():
-        image.header[name] = _from_json(value)
     slope, inter = meta.get("scl_slope", 1.0), meta.get("scl_inter", 0.0)
-    if (slope, inter) != (1.0, 0.0):
-        image.header["scl_slope"], image.header["scl_inter"] = slope, inter
     try:
+        for name, value in fields.items():
+            image.header[name] = _from_json(value)
+        if (slope, inter) != (1.0, 0.0):
+            image.header["scl_slope"], image.header["scl_inter"] = slope, inter
         image.to_filename(str(path))
     except (OSError, ValueError, nibabel.filebasedimages.ImageFileError) as exc:
         raise MriError(f"cannot write NIfTI volume {path}: {exc}; use a .nii or .nii.gz file name") from exc
+
+
+def check_fields(meta: dict[str, Any]) -> None:
+    """The NIfTI fields of a container header's meta (known names; text, numbers, None for NaN,
+    or short lists of numbers, as `header_fields` writes them), or else a 4x4 affine."""
+    def ok(value) -> bool:
+        if isinstance(value, list):
+            return len(value) <= 8 and all(v is None or _finite_number(v) for v in value)
+        return value is None or isinstance(value, str) and len(value) <= 80 or _finite_number(value)
+
+    fields, affine = meta.get("header"), meta.get("affine")
+    if not fields:
+        if affine is not None and not (isinstance(affine, list) and len(affine) == 4 and all(
+                isinstance(row, list) and len(row) == 4 and all(map(_finite_number, row)) for row in affine)):
+            raise ContainerError("header meta.affine must be a 4x4 list of finite numbers")
+        return
+    if not isinstance(fields, dict) or not set(fields) <= set(HEADER_FIELDS) or not all(map(ok, fields.values())):
+        raise ContainerError(f"header meta.header must hold NIfTI fields ({', '.join(HEADER_FIELDS[:4])}, ...) "
+                             "as text, numbers or short lists of numbers")
+
+
+def _finite_number(value) -> bool:
+    return fields.finite(value)
 
 
 def header_fields(header) -> dict[str, Any]:

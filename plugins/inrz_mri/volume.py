@@ -15,7 +15,11 @@ from typing import Sequence
 
 import numpy as np
 
-from inrz import InrzError
+from inrz import ContainerError, InrzError
+
+#: the dtypes volumes are held in (and the only ones the decoder accepts)
+VOLUME_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
+                 "float64")
 
 
 class MriError(InrzError):
@@ -38,6 +42,14 @@ def check_volume(array: np.ndarray) -> np.ndarray:
         raise MriError(f"the volume has {bad} NaN or infinite voxels, which inrz cannot code; replace them first "
                        "(e.g. np.nan_to_num(volume))")
     return data
+
+
+def check_disk_dtype(value) -> None:
+    """A header's on-disk dtype: a volume dtype in any byte order (NIfTI files are often big-endian)."""
+    ok = isinstance(value, str) and len(value) >= 2 and value[0] in "<>|=" and any(
+        value[1:] == np.dtype(name).str[1:] for name in VOLUME_DTYPES)
+    if not ok:
+        raise ContainerError(f"header meta.disk_dtype must be a volume dtype such as '<i2' or '>f4', got {value!r:.60}")
 
 
 def intensity_range(data: np.ndarray, percentile: float) -> tuple[float, float]:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from inrz import ComponentConfig, InrzError, Modality, Signal
+from inrz import ComponentConfig, ContainerError, InrzError, Modality, Signal, fields
 
 
 class TimeseriesError(InrzError):
@@ -41,10 +41,12 @@ class TimeseriesModality(Modality):
 
     def load(self, path: str | Path) -> Signal:
         try:
-            with open(path, newline="") as f:
+            with open(path, newline="", encoding="utf-8") as f:
                 rows = list(csv.reader(f, delimiter=self.config.delimiter))
         except OSError as exc:
             raise TimeseriesError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        except (UnicodeDecodeError, csv.Error) as exc:  # not text, or a NUL byte
+            raise TimeseriesError(f"cannot read {path} as UTF-8 CSV text: {exc}") from exc
         if len(rows) < 2:
             raise TimeseriesError(f"{path}: expected a header row of column names and at least one row of values")
         if _numeric(rows[0]):
@@ -84,6 +86,20 @@ class TimeseriesModality(Modality):
         span = np.where(hi > lo, hi - lo, 1.0)
         data = (np.clip(features.astype(np.float64), 0.0, 1.0) * span + lo).astype(meta["dtype"])
         return Signal(data, {**meta, "shape": list(data.shape)})
+
+    def check_header(self, meta, norm, grid_shape, d_out) -> None:
+        """What `from_features` and `save` read: a float dtype, one column name and one finite
+        (min, max) per channel. Headers come from files, so nothing is taken on trust."""
+        top = float(np.finfo(fields.dtype(meta, "dtype", "meta", allowed=("float32", "float64"))).max)
+        columns = meta.get("columns")
+        if len(grid_shape) != 1 or meta.get("shape") != [*grid_shape, d_out] or not (
+                isinstance(columns, list) and len(columns) == d_out and all(isinstance(c, str) for c in columns)):
+            raise ContainerError(f"header meta must describe a 1-D series of {list(grid_shape)} steps and name its "
+                                 f"{d_out} channels (shape, columns)")
+        lo = fields.number_list(norm, "min", "norm", length=d_out)
+        hi = fields.number_list(norm, "max", "norm", length=d_out)
+        if not all(-top <= a <= b <= top and b - a <= top for a, b in zip(lo, hi)):
+            raise ContainerError("header norm min/max must be finite ranges in the series' dtype")
 
 
 def _values(rows: list[list[str]], path, dtype: str) -> np.ndarray:
