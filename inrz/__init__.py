@@ -27,7 +27,7 @@ from .runs.baselines import Baseline, BaselineResult
 from .runs.datasets import Dataset, DatasetItem, fetch, resolve, sha256_of
 from .signal.grid import grid_coordinates
 from .signal.metrics import NATIVE, Metric, mse, psnr
-from .signal.modality import Modality, Signal
+from .signal.modality import FormatChange, Modality, Placement, Signal
 
 __version__ = "0.1.0"
 
@@ -46,7 +46,8 @@ __all__ = [
     # plugin API: components, hooks, errors
     "Backend", "BaseNetworkError", "Baseline", "BaselineResult", "Component", "ComponentConfig", "ContainerError",
     "Dataset", "DatasetError", "DatasetItem", "EncodeContext", "EncodeResult", "EntropyModel", "InrzError",
-    "Layout", "Metric", "MissingDependencyError", "Modality", "NATIVE", "PluginError", "PluginHost", "Quantizer",
+    "FormatChange", "Layout", "Metric", "MissingDependencyError", "Modality", "NATIVE", "Placement", "PluginError",
+    "PluginHost", "Quantizer",
     "Rung", "Signal", "SpecError", "Symbols", "Tensors", "UnknownComponentError", "get_host", "hookimpl", "missing",
     "require",
     # helpers for plugins: datasets, coordinates, metrics, bit packing

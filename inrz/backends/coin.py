@@ -1,12 +1,14 @@
 """COIN (Dupont et al. 2021): overfit one SIREN per datum and store its weights.
 
-Architectures come from the paper's presets (named by their bpp on the paper's 768x512 benchmark images
-at 16 bits per weight), an explicit depth x width, or a bits-per-point budget solved by
-`architecture_for_bpp`. Fitting is Adam on the exact full-batch MSE gradient, computed in
+Architectures come from the paper's fixed architectures (named by their shape, `10x28`; inrz 0.1
+named them by their rate on the paper's 768x512 images, `0.3bpp`, which files and old specs may
+still hold), an explicit depth x width, or a bits-per-point budget solved by `architecture_for_bpp`.
+A rate on any datum is rate control's job (`target_bpp`), which walks `fine_ladder`. Fitting is Adam on the exact full-batch MSE gradient, computed in
 chunks (`inrz.nets.siren.loss_and_grad`); the weights with the lowest loss seen are kept.
 
 Rate knob: the network's bits-per-point budget. The ladder sizes networks for `COIN_LADDER`'s
-budgets, and the payload is predicted before fitting (weights x the quantizer's bits).
+budgets, and the payload is predicted before fitting (weights x the quantizer's bits); the fine
+ladder lists every depth x width near a payload, a few percent apart, for rate targets.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import ClassVar, Literal, Sequence
 
 import numpy as np
 import torch
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..coding.entropy import EntropyModel
 from ..coding.quantize import Quantizer
@@ -25,10 +27,19 @@ from ..nets import siren
 from ..signal.metrics import psnr
 from .base import Backend, EncodeContext, EncodeResult, Rung, Tensors
 
-#: the paper's image architectures: name -> (depth, width)
-PRESETS: dict[str, tuple[int, int]] = {
-    "0.07bpp": (5, 20), "0.15bpp": (5, 30), "0.3bpp": (10, 28), "0.6bpp": (10, 40), "1.2bpp": (13, 49),
+#: the paper's image architectures, named by shape: name -> (depth, width)
+ARCHITECTURES: dict[str, tuple[int, int]] = {
+    "5x20": (5, 20), "5x30": (5, 30), "10x28": (10, 28), "10x40": (10, 40), "13x49": (13, 49),
 }
+#: inrz 0.1's names for them: their rate on the paper's 768x512 images at 16-bit weights, and on nothing else
+LEGACY_PRESETS: dict[str, str] = {"0.07bpp": "5x20", "0.15bpp": "5x30", "0.3bpp": "10x28", "0.6bpp": "10x40",
+                                  "1.2bpp": "13x49"}
+PresetName = Literal["5x20", "5x30", "10x28", "10x40", "13x49", "0.07bpp", "0.15bpp", "0.3bpp", "0.6bpp", "1.2bpp"]
+DEFAULT_ARCHITECTURE = "10x28"
+DEFAULT_STEPS = 1000  # CPU-sized fits (a minute or two for a Kodak image); the paper: 50,000 on a GPU
+DEFAULT_LR = 1e-3  # converges in hundreds of steps; the paper's 2e-4 suits 50,000
+FINE_DEPTHS = 1  # the fine ladder tries this many depths either side of the one `architecture_for_bpp` picks
+FINE_SPAN = 0.6  # ... and networks down to this fraction of the payload asked for
 #: the rate ladder: bits-per-point budgets networks are sized for, smallest file first
 COIN_LADDER = (0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.9, 1.2, 1.8, 2.4, 3.6, 4.8, 8.0)
 
@@ -59,14 +70,24 @@ def _max_width(budget: float, depth: int, d_in: int, d_out: int) -> int:
 
 
 class CoinConfig(ComponentConfig):
-    preset: Literal["0.07bpp", "0.15bpp", "0.3bpp", "0.6bpp", "1.2bpp"] | None = "0.3bpp"  # paper architecture
+    preset: PresetName | None = None  # a paper architecture by shape (None: 10x28 unless depth/width or bpp)
     depth: int | None = Field(None, ge=1, le=64)  # sine layers; with `width`, overrides preset
     width: int | None = Field(None, ge=1, le=4096)  # hidden units per layer
-    bpp: float | None = Field(None, gt=0)  # or: size the network for this budget (16-bit weights)
-    steps: int = Field(50_000, ge=1)  # Adam steps (paper: 50k)
-    lr: float = Field(2e-4, gt=0)  # Adam learning rate (paper)
+    bpp: float | None = Field(None, gt=0)  # or: size the network for this budget (16-bit weights, no header)
+    steps: int = Field(DEFAULT_STEPS, ge=1)  # Adam steps: CPU-sized (the paper: 50,000 on a GPU, specs/kodak.yaml)
+    lr: float = Field(DEFAULT_LR, gt=0)  # Adam learning rate (the paper's 2e-4 suits 50,000 steps)
     w0: float = Field(siren.W0, gt=0)  # sine frequency (paper)
     chunk: int = Field(8192, ge=64)  # points per chunk in the fit step (cache-sized on CPUs)
+
+    @field_validator("preset")
+    @classmethod
+    def _no_rate_names_in_new_specs(cls, value, info: ValidationInfo):
+        """Files and old specs may hold the rate-named presets; a spec being written is told what they are."""
+        if value in LEGACY_PRESETS and (info.context or {}).get("new_spec"):
+            raise ValueError(f"{value!r} is the old name of the fixed {LEGACY_PRESETS[value]} architecture, which "
+                             f"gives {value} only on 768x512 images: write preset: {LEGACY_PRESETS[value]} for that "
+                             f"architecture, or target_bpp: {value.removesuffix('bpp')} for that rate on any datum")
+        return value
 
     @model_validator(mode="after")
     def _depth_and_width_together(self):
@@ -89,8 +110,15 @@ class Coin(Backend):
             except ValueError as exc:  # user input, not a bug: say what to change
                 raise SpecError(f"backend coin: {exc}; raise `bpp` or set `depth` and `width`") from exc
         else:
-            depth, width = PRESETS[c.preset or "0.3bpp"]
+            name = c.preset or DEFAULT_ARCHITECTURE
+            depth, width = ARCHITECTURES[LEGACY_PRESETS.get(name, name)]
         return siren.SirenShape(d_in, d_out, depth, width, c.w0)
+
+    def architecture(self, grid_shape, d_in, d_out) -> dict:
+        """The resolved network, for `inrz info`: depth x width, sine frequency, weight count."""
+        shape = self.shape(grid_shape, d_in, d_out)
+        return {"network": f"SIREN {shape.depth}x{shape.width}", "depth": shape.depth, "width": shape.width,
+                "w0": shape.w0, "parameters": shape.num_params()}
 
     def layout(self, grid_shape, d_in, d_out):
         out = {}
@@ -138,9 +166,32 @@ class Coin(Backend):
         """Networks sized for each budget (bits per point at 16-bit weights), smallest first."""
         return [Rung(f"bpp={bpp:g}", self.with_budget(bpp)) for bpp in sorted(knobs or COIN_LADDER)]
 
+    def fine_ladder(self, grid_shape, d_in, d_out, quantizer: Quantizer, max_payload_bits: float) -> list[Rung]:
+        """Every depth x width whose weights take between FINE_SPAN and 1 times `max_payload_bits`,
+        at the depth `architecture_for_bpp` picks and its neighbours, smallest first: a few percent
+        apart, where one depth alone steps by 2/width (7% at width 28)."""
+        points, bits = int(np.prod(grid_shape)), quantizer.bits
+        try:
+            centre, _ = architecture_for_bpp(max_payload_bits * 16 / bits / points, points, d_in, d_out)
+        except ValueError:
+            return []
+        budget, shapes = max_payload_bits / bits, {}
+        for depth in range(max(1, centre - FINE_DEPTHS), centre + FINE_DEPTHS + 1):
+            for width in range(max(2, _max_width(budget, depth, d_in, d_out)), 1, -1):
+                params = siren.SirenShape(d_in, d_out, depth, width).num_params()
+                if params < FINE_SPAN * budget:
+                    break
+                if params <= budget and (width >= 2 * depth or depth == 1):
+                    shapes.setdefault(params, (depth, width))
+        return [Rung(f"{d}x{w}", self.with_shape(d, w)) for _, (d, w) in sorted(shapes.items())]
+
+    def with_shape(self, depth: int, width: int) -> "Coin":
+        """This configuration with a depth x width network instead."""
+        return type(self)({**self.get_config(), "preset": None, "bpp": None, "depth": depth, "width": width})
+
     def with_budget(self, bpp: float) -> "Coin":
         """This configuration with its network sized for `bpp` bits per point instead."""
-        return type(self)({**self.get_config(), "bpp": bpp, "depth": None, "width": None})
+        return type(self)({**self.get_config(), "preset": None, "bpp": bpp, "depth": None, "width": None})
 
     def predicted_payload_bits(self, grid_shape, d_in, d_out, quantizer: Quantizer) -> float:
         """Every weight at the quantizer's width (entropy coding only shrinks that)."""

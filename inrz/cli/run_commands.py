@@ -8,8 +8,8 @@ from ..core.host import PluginHost
 from ..runs.run import run
 
 
-def add(sub) -> None:
-    p = sub.add_parser("run", help="run a spec: encode a dataset, decode, compare with classical codecs, report")
+def add(sub, common) -> None:
+    p = sub.add_parser("run", help="run a spec: encode a dataset, decode, compare with classical codecs, report", parents=[common])
     p.add_argument("spec", help="YAML spec file (see specs/)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a spec field, e.g. --set backend.steps=2000 (repeatable)")
@@ -17,7 +17,7 @@ def add(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_run)
 
-    p = sub.add_parser("plugins", help="list plugins, their components and whether they can run here, as JSON")
+    p = sub.add_parser("plugins", help="list plugins, their components and whether they can run here, as JSON", parents=[common])
     p.add_argument("--all", action="store_true", help="include the built-in core plugin")
     p.set_defaults(func=_plugins)
 

@@ -11,14 +11,14 @@ from ..runs.spec import load_spec
 from ..runs.training import train_from_spec
 
 
-def add(sub) -> None:
-    p = sub.add_parser("train", help="meta-learn a COIN++ base network from a spec's `train:` section")
+def add(sub, common) -> None:
+    p = sub.add_parser("train", help="meta-learn a COIN++ base network from a spec's `train:` section", parents=[common])
     p.add_argument("spec")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE")
     p.add_argument("--force", action="store_true", help="train even if this spec and data were trained before")
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("models", help="list the base networks in the models dir as JSON")
+    p = sub.add_parser("models", help="list the base networks in the models dir as JSON", parents=[common])
     p.add_argument("--history", action="store_true", help="include validation history")
     p.set_defaults(func=_models)
 

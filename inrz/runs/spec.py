@@ -7,6 +7,7 @@ validation (values parsed as YAML) and reported as `--set a.b` when wrong.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from pathlib import Path
@@ -32,6 +33,18 @@ class CompareSpec(BaseModel):
     entropy: dict[str, Any] = CORE_SECTIONS["entropy"]
 
 
+class SweepPoint(BaseModel):
+    """One rate point of a sweep: settings merged into the spec's pipeline for this point."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str | None = Field(None, pattern=r"^[A-Za-z0-9_.=-]+$")  # default: what it changes, e.g. target_bpp=0.2
+    backend: dict[str, Any] = {}  # merged into the spec's backend (a new `id` starts from that backend's defaults)
+    quantizer: dict[str, Any] = {}
+    entropy: dict[str, Any] = {}
+    target_bpp: float | None = Field(None, gt=0)  # meet this rate on each item (rate control)
+
+
 class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -44,6 +57,8 @@ class Spec(BaseModel):
     backend: dict[str, Any] = CORE_SECTIONS["backend"]  # sections left out are the core's (pipeline.defaults)
     quantizer: dict[str, Any] = CORE_SECTIONS["quantizer"]
     entropy: dict[str, Any] = CORE_SECTIONS["entropy"]
+    target_bpp: float | None = Field(None, gt=0)  # meet this rate (whole file, bits per point) on each item
+    sweep: list[SweepPoint] = []  # rate points: each codes every item once (one RD point each); [] = one point
     baselines: list[dict[str, Any]] = []  # classical codecs compared at the same file size
     compare: list[CompareSpec] = []  # other inrz pipelines on the same items (e.g. COIN next to COIN++)
     metrics: list[str] | None = None  # default: the modality's
@@ -83,6 +98,9 @@ def validate(raw: dict, source: str = "<spec>", lines: dict | None = None, host=
             _check_component(host, kind, value, (section,), source, lines)
     if spec.train is not None:
         _check_train(host, spec.train, source, lines)
+    for i, point in enumerate(spec.sweep):
+        for section in ("backend", "quantizer", "entropy"):
+            _check_component(host, section, point_sections(spec, point)[section], ("sweep", i, section), source, lines)
     for i, other in enumerate(spec.compare):
         for section in ("backend", "quantizer", "entropy"):
             _check_component(host, section, getattr(other, section), ("compare", i, section), source, lines)
@@ -105,7 +123,7 @@ def _check_component(host, kind: str, config: dict, where: tuple, source: str, l
         raise SpecError(f"{_loc(source, lines, where + ('id',))}: {_dotted(where)}.id: {exc}") from exc
     settings = {k: v for k, v in config.items() if k != "id"}
     try:
-        cls.Config.model_validate(settings)
+        cls.Config.model_validate(settings, context={"new_spec": True})  # components may refuse retired names
     except ValidationError as exc:
         raise SpecError(_format(exc, source, lines, where)) from exc
 
@@ -118,6 +136,51 @@ def _check_train(host, train: dict, source: str, lines: dict) -> None:
     for key in ("dataset", "val_dataset"):
         if train.get(key) is not None:
             _check_component(host, "dataset", train[key], ("train", key), source, lines)
+
+
+def point_sections(spec: Spec, point: SweepPoint | None) -> dict[str, dict[str, Any]]:
+    """The pipeline sections of one sweep point (the spec's own without one)."""
+    out = {}
+    for name in ("backend", "quantizer", "entropy"):
+        base, extra = dict(getattr(spec, name)), dict(getattr(point, name)) if point else {}
+        out[name] = extra if extra.get("id", base["id"]) != base["id"] else {**base, **extra}
+    return out
+
+
+def point_label(point: SweepPoint, index: int) -> str:
+    """A sweep point's name in reports: its label, else the settings it changes."""
+    if point.label:
+        return point.label
+    changed = [f"target_bpp={point.target_bpp:g}"] if point.target_bpp is not None else []
+    for name in ("backend", "quantizer", "entropy"):
+        changed += [f"{name}.{k}={v}" for k, v in getattr(point, name).items()]
+    return ",".join(changed) or f"point{index}"
+
+
+#: what `--set` may change on a codec built without a spec
+CODEC_FIELDS = ("backend", "quantizer", "entropy", "seed", "device", "target_bpp")
+
+
+def override_sections(sections: dict[str, Any], overrides: list[str], host=None) -> dict[str, Any]:
+    """`--set` on a command's default codec (no spec): the same syntax and checks as a spec's;
+    setting a section's `id` starts that section afresh. A misspelled field is a `SpecError`."""
+    raw, lines = copy.deepcopy(sections), {}
+    for item in overrides:
+        key = item.split("=", 1)[0].strip()
+        if key.split(".")[0] not in CODEC_FIELDS:
+            raise SpecError(f"--set {key}: without --spec, --set takes {', '.join(f + '.*' for f in CODEC_FIELDS[:3])}"
+                            f", {', '.join(CODEC_FIELDS[3:])}")
+        if key.endswith(".id") and key.count(".") == 1:
+            raw[key.split(".")[0]] = {}
+        _apply_override(raw, item, lines)
+    host = host or get_host()
+    for name in CODEC_FIELDS[:3]:
+        _check_component(host, name, raw[name], (name,), "--set", lines)
+    try:
+        Spec.model_validate({"name": "set", "dataset": {"id": "folder"}, **{k: raw[k] for k in CODEC_FIELDS[3:] if k in raw}})
+    except ValidationError as exc:
+        raise SpecError(_format(exc, "--set", lines, ())) from exc
+    return raw
 
 
 def spec_hash(spec: Spec) -> str:
