@@ -3,8 +3,12 @@
 Architectures come from the paper's fixed architectures (named by their shape, `10x28`; inrz 0.1
 named them by their rate on the paper's 768x512 images, `0.3bpp`, which files and old specs may
 still hold), an explicit depth x width, or a bits-per-point budget solved by `architecture_for_bpp`.
-A rate on any datum is rate control's job (`target_bpp`), which walks `fine_ladder`. Fitting is Adam on the exact full-batch MSE gradient, computed in
-chunks (`inrz.nets.siren.loss_and_grad`); the weights with the lowest loss seen are kept.
+A rate on any datum is rate control's job (`target_bpp`), which walks `fine_ladder`. Fitting is Adam on the exact MSE gradient, computed in chunks
+(`inrz.nets.siren.loss_and_grad`), over all points per step (the paper) or, by default, over
+`points_per_step` random points: a step then costs the same on a thumbnail and a brain volume,
+and a CPU makes thousands of them in a minute. The lr follows a cosine decay (or stays
+constant, the paper), and the weights with the lowest loss on all points are kept (checked at
+every step with full batches, at `CHECKPOINTS` points along the fit with random ones).
 
 Rate knob: the network's bits-per-point budget. The ladder sizes networks for `COIN_LADDER`'s
 budgets, and the payload is predicted before fitting (weights x the quantizer's bits); the fine
@@ -36,8 +40,10 @@ LEGACY_PRESETS: dict[str, str] = {"0.07bpp": "5x20", "0.15bpp": "5x30", "0.3bpp"
                                   "1.2bpp": "13x49"}
 PresetName = Literal["5x20", "5x30", "10x28", "10x40", "13x49", "0.07bpp", "0.15bpp", "0.3bpp", "0.6bpp", "1.2bpp"]
 DEFAULT_ARCHITECTURE = "10x28"
-DEFAULT_STEPS = 1000  # CPU-sized fits (a minute or two for a Kodak image); the paper: 50,000 on a GPU
+DEFAULT_STEPS = 1000  # CPU-sized fits (about a minute for a Kodak image); the paper: 50,000 on a GPU
 DEFAULT_LR = 1e-3  # converges in hundreds of steps; the paper's 2e-4 suits 50,000
+DEFAULT_POINTS = 16384  # random points per step (None: all, the paper)
+CHECKPOINTS = 10  # full-loss checks along a fit on random points (the best weights seen are kept)
 FINE_DEPTHS = 1  # the fine ladder tries this many depths either side of the one `architecture_for_bpp` picks
 FINE_SPAN = 0.6  # ... and networks down to this fraction of the payload asked for
 #: the rate ladder: bits-per-point budgets networks are sized for, smallest file first
@@ -77,6 +83,8 @@ class CoinConfig(ComponentConfig):
     steps: int = Field(DEFAULT_STEPS, ge=1)  # Adam steps: CPU-sized (the paper: 50,000 on a GPU, specs/kodak.yaml)
     lr: float = Field(DEFAULT_LR, gt=0)  # Adam learning rate (the paper's 2e-4 suits 50,000 steps)
     w0: float = Field(siren.W0, gt=0)  # sine frequency (paper)
+    points_per_step: int | None = Field(DEFAULT_POINTS, ge=64)  # random points per step; None: all points (paper)
+    schedule: Literal["cosine", "constant"] = "cosine"  # lr decays to 0 over the fit, or stays (paper)
     chunk: int = Field(8192, ge=64)  # points per chunk in the fit step (cache-sized on CPUs)
 
     @field_validator("preset")
@@ -142,16 +150,24 @@ class Coin(Backend):
         opt = torch.optim.Adam(flat, lr=c.lr)
         best = [t.clone() for t in flat]
         best_loss = torch.full((x.shape[0],), math.inf, device=x.device)
+        sample = _sampler(x.shape[1], c.points_per_step, ctx.seed, x.device)
+        check = max(1, c.steps // CHECKPOINTS)
         for step in range(c.steps):
-            loss, grads = siren.loss_and_grad(params, x, y, shape.w0, c.chunk)  # loss (B,) before this update
-            _keep_best(best, flat, best_loss, loss)
+            idx = sample()  # None: every point
+            xb, yb = (x, y) if idx is None else (x[:, idx], y[:, idx])  # (B, n, d_in), (B, n, d_out)
+            loss, grads = siren.loss_and_grad(params, xb, yb, shape.w0, c.chunk)  # loss (B,) before this update
+            if idx is None:
+                _keep_best(best, flat, best_loss, loss)
+            elif step % check == 0:
+                _keep_best(best, flat, best_loss, _full_loss(params, x, y, shape.w0))
             for t, g in zip(flat, (g for pair in grads for g in pair)):
                 t.grad = g
+            if c.schedule == "cosine":
+                opt.param_groups[0]["lr"] = c.lr * 0.5 * (1.0 + math.cos(math.pi * step / c.steps))
             opt.step()
             if ctx.progress:
                 ctx.progress(step + 1, c.steps, {"psnr": psnr(float(loss.min()))})
-        final = ((siren.predict(params, x, shape.w0) - y) ** 2).mean(dim=(1, 2))
-        _keep_best(best, flat, best_loss, final)
+        _keep_best(best, flat, best_loss, _full_loss(params, x, y, shape.w0))
         return _pairs(best), best_loss.cpu(), c.steps
 
     def _to_tensors(self, params: siren.Params, i: int) -> Tensors:
@@ -205,6 +221,19 @@ class Coin(Backend):
         x = torch.from_numpy(np.ascontiguousarray(coords.reshape(1, -1, coords.shape[-1]))).to(ctx.device)
         out = siren.predict(params, x, self.config.w0)  # (1, N, d_out)
         return out[0].cpu().numpy().reshape(*coords.shape[:-1], d_out)
+
+
+def _sampler(n: int, per_step: int | None, seed: int, device):
+    """Indices of the points each step fits (the same draws for a seed), or None for all of them."""
+    if per_step is None or per_step >= n:
+        return lambda: None
+    generator = torch.Generator().manual_seed(seed + 1)
+    return lambda: torch.randint(0, n, (per_step,), generator=generator).to(device)
+
+
+def _full_loss(params: siren.Params, x: torch.Tensor, y: torch.Tensor, w0: float) -> torch.Tensor:
+    """MSE on every point, per datum (B,)."""
+    return ((siren.predict(params, x, w0) - y) ** 2).mean(dim=(1, 2))
 
 
 @torch.no_grad()

@@ -99,6 +99,7 @@ class ImageModality(Modality):
     id = "image"
     extensions = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".ppm", ".pgm")
     unit = "pixel"
+    default_metrics = ("psnr", "ms-ssim")
 
     @classmethod
     def available(cls) -> str | None:
