@@ -45,7 +45,7 @@ DEFAULT_LR = 1e-3  # converges in hundreds of steps; the paper's 2e-4 suits 50,0
 DEFAULT_POINTS = 16384  # random points per step (None: all, the paper)
 CHECKPOINTS = 10  # full-loss checks along a fit on random points (the best weights seen are kept)
 FINE_DEPTHS = 1  # the fine ladder tries this many depths either side of the one `architecture_for_bpp` picks
-FINE_SPAN = 0.6  # ... and networks down to this fraction of the payload asked for
+FINE_SPAN = 0.5  # ... and networks down to this fraction of the payload asked for
 #: the rate ladder: bits-per-point budgets networks are sized for, smallest file first
 COIN_LADDER = (0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.9, 1.2, 1.8, 2.4, 3.6, 4.8, 8.0)
 

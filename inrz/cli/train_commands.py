@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..core.host import get_host
 from ..nets.artifacts import list_models
-from ..runs.spec import load_spec
+from ..runs.spec import find_spec, load_spec
 from ..runs.training import train_from_spec
 
 
@@ -26,7 +26,7 @@ def add(sub, common) -> None:
 def _train(args) -> int:
     host = get_host()
     spec = load_spec(args.spec, args.overrides, host)
-    digest = train_from_spec(spec, Path(args.spec), host, log=lambda m: print(m, file=sys.stderr), force=args.force)
+    digest = train_from_spec(spec, find_spec(args.spec), host, log=lambda m: print(m, file=sys.stderr), force=args.force)
     print(digest)
     return 0
 

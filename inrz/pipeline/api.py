@@ -14,7 +14,7 @@ from ..core.device import resolve_device
 from ..backends.base import Progress
 from ..core.errors import InrzError, SpecError
 from ..core.host import PluginHost, get_host
-from ..runs.spec import Spec, load_spec
+from ..runs.spec import Spec, find_spec, load_spec
 from ..runs.training import resolve_auto_models
 from ..signal import select
 from ..signal.modality import Modality
@@ -39,7 +39,7 @@ def codec_from_spec(spec: str | Path | Spec, overrides: list[str] = (), path_hin
     """The codec a spec describes (its dataset is ignored)."""
     host = _host(host)
     if not isinstance(spec, Spec):
-        spec = resolve_auto_models(load_spec(spec, overrides, host), Path(spec), host)
+        spec = resolve_auto_models(load_spec(spec, overrides, host), find_spec(spec), host)
     if spec.modality is not None:
         modality = host.create("modality", spec.modality)
     elif path_hint is not None:

@@ -28,7 +28,7 @@ from ..pipeline.ratecontrol import encode_to_target
 from ..signal.modality import Modality, Signal
 from ..signal.select import modality_for_path
 from . import report
-from .spec import Spec, SweepPoint, load_spec, point_label, point_sections, spec_hash
+from .spec import Spec, SweepPoint, find_spec, load_spec, point_label, point_sections, spec_hash
 from .training import resolve_auto_models
 
 
@@ -65,7 +65,7 @@ def run(spec_path: str | Path, overrides: list[str] = (), host=None, progress: b
         fresh: bool = False) -> dict[str, Any]:
     """Run a spec end to end and return the results dict written to `results.json`."""
     host = host or get_host()
-    spec_path = Path(spec_path)
+    spec_path = find_spec(spec_path)
     spec = resolve_auto_models(load_spec(spec_path, overrides, host), spec_path, host)
     out = Path(spec.output or Path("results") / spec.name)
     device = resolve_device(spec.device)

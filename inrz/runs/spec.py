@@ -71,13 +71,30 @@ COMPONENT_SECTIONS = {"dataset": "dataset", "modality": "modality", "backend": "
                       "quantizer": "quantizer", "entropy": "entropy"}
 
 
-def load_spec(path: str | Path, overrides: list[str] = (), host=None) -> Spec:
-    """Read, override, validate. Every error is a `SpecError` naming the file, line and field."""
+#: the specs shipped with inrz (a source checkout's specs/), found by name from any directory
+BUNDLED_SPECS = Path(__file__).resolve().parents[2] / "specs"
+
+
+def find_spec(path: str | Path) -> Path:
+    """`path` if it exists, else the shipped spec of that name (`kodak-quick`, `specs/kodak-quick.yaml`)."""
     path = Path(path)
+    if path.exists():
+        return path
+    name = path.name if path.suffix in (".yaml", ".yml") else f"{path.name}.yaml"
+    bundled = BUNDLED_SPECS / name
+    return bundled if bundled.is_file() else path
+
+
+def load_spec(path: str | Path, overrides: list[str] = (), host=None) -> Spec:
+    """Read, override, validate. Every error is a `SpecError` naming the file, line and field.
+    A path that does not exist may name a shipped spec (`find_spec`)."""
+    path = find_spec(path)
     try:
         text = path.read_text()
     except OSError as exc:
-        raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}") from exc
+        shipped = sorted(p.stem for p in BUNDLED_SPECS.glob("*.yaml"))
+        raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}"
+                        + (f"; shipped specs: {', '.join(shipped)}" if shipped else "")) from exc
     raw, lines = _parse(text, path)
     for item in overrides:
         _apply_override(raw, item, lines)
