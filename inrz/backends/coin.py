@@ -43,7 +43,8 @@ DEFAULT_ARCHITECTURE = "10x28"
 DEFAULT_STEPS = 1000  # CPU-sized fits (about a minute for a Kodak image); the paper: 50,000 on a GPU
 DEFAULT_LR = 1e-3  # converges in hundreds of steps; the paper's 2e-4 suits 50,000
 DEFAULT_POINTS = 16384  # random points per step (None: all, the paper)
-CHECKPOINTS = 10  # full-loss checks along a fit on random points (the best weights seen are kept)
+CHECKPOINTS = 5  # loss checks along a fit on random points (the best weights seen are kept)
+EVAL_POINTS = 1 << 16  # ... on this many fixed random points (all of them if fewer): cheap on any size
 FINE_DEPTHS = 1  # the fine ladder tries this many depths either side of the one `architecture_for_bpp` picks
 FINE_SPAN = 0.5  # ... and networks down to this fraction of the payload asked for
 #: the rate ladder: bits-per-point budgets networks are sized for, smallest file first
@@ -152,6 +153,8 @@ class Coin(Backend):
         best_loss = torch.full((x.shape[0],), math.inf, device=x.device)
         sample = _sampler(x.shape[1], c.points_per_step, ctx.seed, x.device)
         check = max(1, c.steps // CHECKPOINTS)
+        held = _sampler(x.shape[1], EVAL_POINTS, ctx.seed + 1, x.device)()  # None: every point
+        xe, ye = (x, y) if held is None or _every_point(c.points_per_step, x.shape[1]) else (x[:, held], y[:, held])
         for step in range(c.steps):
             idx = sample()  # None: every point
             xb, yb = (x, y) if idx is None else (x[:, idx], y[:, idx])  # (B, n, d_in), (B, n, d_out)
@@ -159,7 +162,7 @@ class Coin(Backend):
             if idx is None:
                 _keep_best(best, flat, best_loss, loss)
             elif step % check == 0:
-                _keep_best(best, flat, best_loss, _full_loss(params, x, y, shape.w0))
+                _keep_best(best, flat, best_loss, _full_loss(params, xe, ye, shape.w0))
             for t, g in zip(flat, (g for pair in grads for g in pair)):
                 t.grad = g
             if c.schedule == "cosine":
@@ -167,7 +170,7 @@ class Coin(Backend):
             opt.step()
             if ctx.progress:
                 ctx.progress(step + 1, c.steps, {"psnr": psnr(float(loss.min()))})
-        _keep_best(best, flat, best_loss, _full_loss(params, x, y, shape.w0))
+        _keep_best(best, flat, best_loss, _full_loss(params, xe, ye, shape.w0))
         return _pairs(best), best_loss.cpu(), c.steps
 
     def _to_tensors(self, params: siren.Params, i: int) -> Tensors:
@@ -225,14 +228,19 @@ class Coin(Backend):
 
 def _sampler(n: int, per_step: int | None, seed: int, device):
     """Indices of the points each step fits (the same draws for a seed), or None for all of them."""
-    if per_step is None or per_step >= n:
+    if _every_point(per_step, n):
         return lambda: None
     generator = torch.Generator().manual_seed(seed + 1)
     return lambda: torch.randint(0, n, (per_step,), generator=generator).to(device)
 
 
+def _every_point(per_step: int | None, n: int) -> bool:
+    """Whether every step sees every point (full batches: the loss needs no separate check)."""
+    return per_step is None or per_step >= n
+
+
 def _full_loss(params: siren.Params, x: torch.Tensor, y: torch.Tensor, w0: float) -> torch.Tensor:
-    """MSE on every point, per datum (B,)."""
+    """MSE on the points given (every point, or a fixed random subset of many), per datum (B,)."""
     return ((siren.predict(params, x, w0) - y) ** 2).mean(dim=(1, 2))
 
 
