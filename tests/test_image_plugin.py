@@ -233,9 +233,15 @@ def test_ms_ssim_agrees_with_pytorch_msssim(host, modality):
     assert host.create("metric", "ms-ssim").compute(crop, crop, modality) == pytest.approx(1.0)
 
 
-def test_ms_ssim_of_an_image_too_small_for_five_scales_is_nan(host, modality):
-    small = modality.from_array(ARRAYS["rgb"])
-    assert np.isnan(host.create("metric", "ms-ssim").compute(small, small, modality))
+def test_ms_ssim_of_small_images_uses_the_scales_that_fit(host, modality):
+    from inrz_image.metrics import scales_for
+
+    assert scales_for(161) == (5, 11) and scales_for(160) == (4, 11) and scales_for(32) == (2, 11)
+    assert scales_for(10) == (1, 9) and scales_for(3) == (1, 3)
+    metric, small = host.create("metric", "ms-ssim"), modality.from_array(ARRAYS["rgb"])  # 12 x 10
+    assert metric.compute(small, small, modality) == pytest.approx(1.0)
+    noisy = modality.from_array(np.clip(small.data.astype(int) + 40, 0, 255).astype(np.uint8))
+    assert 0 <= metric.compute(small, noisy, modality) < 1
 
 
 def test_jpeg2000_size_grows_with_quality(host, modality):

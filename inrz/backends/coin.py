@@ -3,7 +3,9 @@
 Architectures come from the paper's fixed architectures (named by their shape, `10x28`; inrz 0.1
 named them by their rate on the paper's 768x512 images, `0.3bpp`, which files and old specs may
 still hold), an explicit depth x width, or a bits-per-point budget solved by `architecture_for_bpp`.
-A rate on any datum is rate control's job (`target_bpp`), which walks `fine_ladder`. Fitting is Adam on the exact MSE gradient, computed in chunks
+A rate on any datum is rate control's job (`target_bpp`), which walks `fine_ladder`.
+
+Fitting is Adam on the exact MSE gradient, computed in chunks
 (`inrz.nets.siren.loss_and_grad`), over all points per step (the paper) or, by default, over
 `points_per_step` random points: a step then costs the same on a thumbnail and a brain volume,
 and a CPU makes thousands of them in a minute. The lr follows a cosine decay (or stays

@@ -27,7 +27,7 @@ def add(sub, common) -> None:
     p.add_argument("results", nargs="+", help="results.json files; curves of the same codec name are merged")
     p.add_argument("-o", "--output", default="rd.png", help="the PNG to write (default: rd.png)")
     p.add_argument("--metric", default=None, help="the quality figure (default: the first file's first metric)")
-    p.add_argument("--rate", default=None, help="the rate figure (default: the first file's, e.g. bpp or kbps)")
+    p.add_argument("--rate", default=None, help="the rate figure (default: the first file's rate column)")
     p.add_argument("--anchor", action="append", default=None, metavar="NAME",
                    help="curves to compute BD figures against (default: the classical baselines)")
     p.add_argument("--title", default=None)

@@ -12,7 +12,8 @@ from ..runs.training import train_from_spec
 
 
 def add(sub, common) -> None:
-    p = sub.add_parser("train", help="meta-learn a COIN++ base network from a spec's `train:` section", parents=[common])
+    p = sub.add_parser("train", help="meta-learn a COIN++ base network from a spec's `train:` section",
+                       parents=[common])
     p.add_argument("spec")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE")
     p.add_argument("--force", action="store_true", help="train even if this spec and data were trained before")
@@ -26,7 +27,8 @@ def add(sub, common) -> None:
 def _train(args) -> int:
     host = get_host()
     spec = load_spec(args.spec, args.overrides, host)
-    digest = train_from_spec(spec, find_spec(args.spec), host, log=lambda m: print(m, file=sys.stderr), force=args.force)
+    digest = train_from_spec(spec, find_spec(args.spec), host, log=lambda m: print(m, file=sys.stderr),
+                             force=args.force)
     print(digest)
     return 0
 

@@ -173,7 +173,8 @@ def markdown(spec, means: dict, records: list[dict], env: dict, labels: Labels |
     lines = [f"# {spec.name}", "", spec.description, "",
              f"Device `{env['device']}`, inrz {env['inrz']}, torch {env['torch']}, spec hash `{env['spec_hash']}`, "
              f"seed {env['seed']}, {env['date']}.", "", "## Means (one row per codec and rate point)", "",
-             "| codec | point | " + " | ".join(labels.column(k) for k in cols) + " |", "|---|---|" + "---:|" * len(cols)]
+             "| codec | point | " + " | ".join(labels.column(k) for k in cols) + " |",
+             "|---|---|" + "---:|" * len(cols)]
     for codec, pts in means.items():
         lines += [f"| {codec} | {i} | " + " | ".join(_fmt(m.get(k)) for k in cols) + " |" for i, m in enumerate(pts)]
     lines += _bd_markdown(bd or [], labels.first_metric())

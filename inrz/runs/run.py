@@ -54,7 +54,8 @@ class Point:
     def all(cls, spec: Spec) -> list["Point"]:
         points: list[SweepPoint | None] = list(spec.sweep) or [None]
         return [cls(i, point_label(p, i) if p else "spec", point_sections(spec, p),
-                    (p.target_bpp if p and p.target_bpp is not None else spec.target_bpp)) for i, p in enumerate(points)]
+                    p.target_bpp if p and p.target_bpp is not None else spec.target_bpp)
+                for i, p in enumerate(points)]
 
     def suffix(self, spec: Spec) -> str:
         """Item records and containers of a sweep point carry its index (`kodim01@1`)."""
@@ -125,7 +126,8 @@ def _codec(sections: dict, modality: Modality, spec: Spec, host, device) -> Code
     return Codec.from_sections(host, modality, sections, device, spec.seed)
 
 
-def _encode(codec: Codec, batch: list[Pending], progress, target_bpp: float | None, host) -> list[tuple[Encoded, float]]:
+def _encode(codec: Codec, batch: list[Pending], progress, target_bpp: float | None,
+            host) -> list[tuple[Encoded, float]]:
     """Each item's encoding and its encoding time in seconds: a batch fitted together shares its
     time out; a rate target is met item by item (each datum gets its own configuration)."""
     if target_bpp is None:

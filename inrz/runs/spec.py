@@ -194,7 +194,8 @@ def override_sections(sections: dict[str, Any], overrides: list[str], host=None)
     for name in CODEC_FIELDS[:3]:
         _check_component(host, name, raw[name], (name,), "--set", lines)
     try:
-        Spec.model_validate({"name": "set", "dataset": {"id": "folder"}, **{k: raw[k] for k in CODEC_FIELDS[3:] if k in raw}})
+        top = {k: raw[k] for k in CODEC_FIELDS[3:] if k in raw}
+        Spec.model_validate({"name": "set", "dataset": {"id": "folder"}, **top})
     except ValidationError as exc:
         raise SpecError(_format(exc, "--set", lines, ())) from exc
     return raw

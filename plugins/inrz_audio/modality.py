@@ -22,7 +22,8 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 from pydantic import Field
 
-from inrz import ComponentConfig, FormatChange, InrzError, Modality, Placement, Signal, grid_coordinates, missing, require
+from inrz import (ComponentConfig, FormatChange, InrzError, Modality, Placement, Signal, grid_coordinates, missing,
+                  require)
 
 #: subtypes read as int32, with their bit depth (values are shifted down to that range)
 INT32_BITS = {"PCM_24": 24, "PCM_32": 32, "ALAC_20": 20, "ALAC_24": 24, "ALAC_32": 32, "DWVW_24": 24}
