@@ -12,7 +12,7 @@ import inrz
 from inrz.backends.coin import DEFAULT_POINTS, EVAL_POINTS
 from inrz.nets import siren
 
-from .conftest import data_file
+from .conftest import data_file, load_factor
 
 MNI = ("mri", "mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz")
 
@@ -46,4 +46,5 @@ def test_the_default_mri_codec_is_practical_on_a_cpu(host, mni):
     decode_seconds = time.perf_counter() - start
     psnr = host.create("metric", "psnr").compute(mni, decoded, host.create("modality", "mri"))
     assert psnr > 25.0, psnr
-    assert encode_seconds < 600 and decode_seconds < 60, (encode_seconds, decode_seconds)
+    slack = load_factor()  # the bounds are for an idle 2-core machine
+    assert encode_seconds < 600 * slack and decode_seconds < 60 * slack, (encode_seconds, decode_seconds)

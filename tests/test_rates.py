@@ -77,3 +77,15 @@ SHARED_IMAGES = ["images/astronaut.png", "images/chelsea.png", "images/coffee.pn
 def test_target_bpp_lands_on_every_shared_image(tmp_path, name):
     """The acceptance check: COIN at --target-bpp 0.2 on the shared images, whole files, 200 steps."""
     assert 0.19 <= target_bpp_lands(data_file(*name.split("/")), tmp_path, 200) <= 0.2
+
+
+@pytest.mark.parametrize("points", [300 * 451, 400 * 600, 512 * 768, 1411 * 1411])
+@pytest.mark.parametrize("bpp", [0.1, 0.2, 0.3, 0.6])
+def test_coins_fine_ladder_is_a_few_percent_apart(host, points, bpp):
+    """What lets a target land within 5%: no gap between neighbouring networks above 5%."""
+    coin, fp16 = host.create("backend", "coin"), host.create("quantizer", "fp16")
+    rungs = coin.fine_ladder([points], 2, 3, fp16, bpp * points * 1.35)
+    sizes = [r.backend.architecture([points], 2, 3)["parameters"] for r in rungs]
+    assert sizes == sorted(sizes) and len(sizes) >= 5
+    assert max(b / a for a, b in zip(sizes, sizes[1:]) if b > 0.6 * sizes[-1]) < 1.04  # where targets land
+    assert sizes[-1] * 16 <= bpp * points * 1.35

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import data_file
+from .conftest import data_file, load_factor
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -28,7 +28,7 @@ def test_the_readme_api_block_sets_steps_and_names_real_files():
 
 @pytest.mark.slow
 def test_the_readme_api_block_runs_as_written_in_under_a_minute(tmp_path, monkeypatch):
-    """On an idle 2-core machine (a shared one is slower: the test reports the time it took)."""
+    """Within a minute on an idle 2-core machine (the bound scales with the load of a shared one)."""
     shutil.copy(data_file("kodak", "kodim15.png"), tmp_path / "kodim15.png")
     monkeypatch.chdir(tmp_path)
     start = time.perf_counter()
@@ -37,11 +37,11 @@ def test_the_readme_api_block_runs_as_written_in_under_a_minute(tmp_path, monkey
     seconds = time.perf_counter() - start
     assert scope["image"].shape == (512, 768, 3)
     assert 8 * len(scope["data"]) / (512 * 768) <= 0.3
-    assert seconds < 60, f"the README's API block took {seconds:.0f} s"
+    assert seconds < 60 * load_factor(), f"the README's API block took {seconds:.0f} s"
 
 
 def test_the_readme_states_measured_durations():
     """The main job's and the test suite's durations are measured figures, with the machine named."""
     head = README.read_text().split("## What inrz does")[0]
-    assert re.search(r"measured on a fresh clone", head) and re.search(r"\d+ min", head)
-    assert "cores" in head
+    assert re.search(r"measured\s+on\s+a\s+fresh\s+clone", head, re.I) and re.search(r"\d+(\.\d+)?\s+min", head)
+    assert re.search(r"2-core\s+machine", head)

@@ -47,7 +47,7 @@ DEFAULT_LR = 1e-3  # converges in hundreds of steps; the paper's 2e-4 suits 50,0
 DEFAULT_POINTS = 16384  # random points per step (None: all, the paper)
 CHECKPOINTS = 5  # loss checks along a fit on random points (the best weights seen are kept)
 EVAL_POINTS = 1 << 16  # ... on this many fixed random points (all of them if fewer): cheap on any size
-FINE_DEPTHS = 1  # the fine ladder tries this many depths either side of the one `architecture_for_bpp` picks
+FINE_DEPTHS = 3  # the fine ladder tries depths from 2x this below to this above the one `architecture_for_bpp` picks
 FINE_SPAN = 0.5  # ... and networks down to this fraction of the payload asked for
 #: the rate ladder: bits-per-point budgets networks are sized for, smallest file first
 COIN_LADDER = (0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.9, 1.2, 1.8, 2.4, 3.6, 4.8, 8.0)
@@ -189,20 +189,20 @@ class Coin(Backend):
 
     def fine_ladder(self, grid_shape, d_in, d_out, quantizer: Quantizer, max_payload_bits: float) -> list[Rung]:
         """Every depth x width whose weights take between FINE_SPAN and 1 times `max_payload_bits`,
-        at the depth `architecture_for_bpp` picks and its neighbours, smallest first: a few percent
-        apart, where one depth alone steps by 2/width (7% at width 28)."""
+        at depths from six below to three above the one `architecture_for_bpp` picks (none thinner than
+        1.5 x deep), smallest first: 1-4% apart, where one depth alone steps by 2/width (7% at width 28)."""
         points, bits = int(np.prod(grid_shape)), quantizer.bits
         try:
             centre, _ = architecture_for_bpp(max_payload_bits * 16 / bits / points, points, d_in, d_out)
         except ValueError:
             return []
         budget, shapes = max_payload_bits / bits, {}
-        for depth in range(max(1, centre - FINE_DEPTHS), centre + FINE_DEPTHS + 1):
+        for depth in range(max(1, centre - 2 * FINE_DEPTHS), centre + FINE_DEPTHS + 1):
             for width in range(max(2, _max_width(budget, depth, d_in, d_out)), 1, -1):
                 params = siren.SirenShape(d_in, d_out, depth, width).num_params()
                 if params < FINE_SPAN * budget:
                     break
-                if params <= budget and (width >= 2 * depth or depth == 1):
+                if params <= budget and (width >= 1.5 * depth or depth == 1):
                     shapes.setdefault(params, (depth, width))
         return [Rung(f"{d}x{w}", self.with_shape(d, w)) for _, (d, w) in sorted(shapes.items())]
 

@@ -49,11 +49,11 @@ def rd_plot(path: Path, curves: list[Curve], rate: str, rate_label: str, metric:
 def bd_text(rows: list[dict[str, Any]], metric: str) -> str:
     """One line per pipeline and baseline: BD-rate and BD-metric (or why there is none)."""
     lines = []
+    rows = [r for r in rows if r.get("bd_rate_percent") is not None or r.get(f"bd_{metric}") is not None]
+    width = max((len(f"{r['codec']} vs {r['anchor']}:") for r in rows), default=0)
     for row in rows:
-        if row.get("bd_rate_percent") is None and row.get(f"bd_{metric}") is None:
-            continue
         rate = "    n/a" if row.get("bd_rate_percent") is None else f"{row['bd_rate_percent']:+7.1f}%"
         quality = row.get(f"bd_{metric}")
         quality = "n/a" if quality is None else f"{quality:+.2f}"
-        lines.append(f"{row['codec']} vs {row['anchor']}: BD-rate {rate}, BD-{metric} {quality}")
+        lines.append(f"{row['codec'] + ' vs ' + row['anchor'] + ':':<{width}} BD-rate {rate}, BD-{metric} {quality}")
     return ("Bjøntegaard delta (negative rate: fewer bits)\n" + "\n".join(lines)) if lines else ""
