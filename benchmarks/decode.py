@@ -1,7 +1,7 @@
 """Decode time per image: inrz's chunked batched forward vs the paper code's naive
 full-batch nn.Module forward, and vs Pillow's JPEG decode, same process.
 
-    python benchmarks/decode.py [--presets 0.07bpp 0.3bpp 1.2bpp]
+    python benchmarks/decode.py [--presets 5x20 10x28 13x49]
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from inrz.nets import siren
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--presets", nargs="+", default=["0.07bpp", "0.3bpp", "1.2bpp"])
+    ap.add_argument("--presets", nargs="+", default=["5x20", "10x28", "13x49"])
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     host = PluginHost()

@@ -30,7 +30,7 @@ from .runs.baselines import Baseline, BaselineResult
 from .runs.datasets import Dataset, DatasetItem, fetch, resolve, sha256_of
 from .signal.grid import grid_coordinates
 from .signal.metrics import NATIVE, Metric, mse, psnr
-from .signal.modality import Modality, Signal
+from .signal.modality import FormatChange, Modality, Placement, Signal
 
 __version__ = "0.1.0"
 
@@ -49,8 +49,9 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     # plugin API: components, hooks, errors
     "Backend", "BaseNetworkError", "Baseline", "BaselineResult", "CheckpointError", "Component", "ComponentConfig",
-    "ContainerError", "Dataset", "DatasetError", "DecodeLimitError", "DatasetItem", "EncodeContext", "EncodeResult", "EntropyModel", "InrzError",
-    "Layout", "Metric", "MissingDependencyError", "Modality", "NATIVE", "PluginError", "PluginHost", "Quantizer",
+    "ContainerError", "Dataset", "DatasetError", "DecodeLimitError", "DatasetItem", "EncodeContext", "EncodeResult",
+    "EntropyModel", "InrzError", "FormatChange", "Layout", "Metric", "MissingDependencyError", "Modality", "NATIVE",
+    "Placement", "PluginError", "PluginHost", "Quantizer",
     "Rung", "Signal", "SpecError", "Symbols", "Tensors", "UnknownComponentError", "get_host", "hookimpl", "missing",
     "require",
     # helpers for plugins: datasets, coordinates, metrics, bit packing

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import inrz
 from inrz.archive.config import canonical, decode_array, encode_array
 
 from .conftest import data_file
@@ -103,10 +104,26 @@ def test_xarray_example_writes_and_reads_back_within_bound(tmp_path):
     pytest.importorskip("zarr")
     example = __import__("pathlib").Path(__file__).parents[1] / "examples" / "xarray" / "era5_to_zarr.py"
     nc = data_file("climate", "era5_t2m_2019-03_uk.nc")
-    done = subprocess.run([sys.executable, str(example), str(nc), "--days", "1", "--steps", "5", "--bound", "0.2",
+    done = subprocess.run([sys.executable, str(example), str(nc), "--chunks", "1", "--steps", "5", "--bound", "0.2",
                            "--store", str(tmp_path / "s.zarr")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "max abs error" in done.stdout
+
+
+def test_the_xarray_example_reads_no_path_outside_the_clone_by_default():
+    """Issue 13, friction 6: without arguments it read ../shared/data; now xarray's tutorial dataset."""
+    example = __import__("pathlib").Path(__file__).parents[1] / "examples" / "xarray" / "era5_to_zarr.py"
+    text = example.read_text()
+    assert "parents[" not in text and "shared" not in text and "xr.tutorial.open_dataset" in text
+
+
+@pytest.mark.parametrize("config, field", [({"max_abs_eror": 0.1}, "max_abs_eror"),
+                                           ({"bpp_search": "all"}, "bpp_search")])
+def test_a_codec_config_typo_is_an_inrz_error(config, field):
+    """Issue 13, friction 6: a numcodecs config typo raised pydantic's ValidationError."""
+    numcodecs = pytest.importorskip("numcodecs")
+    with pytest.raises(inrz.SpecError, match=f"inrz codec config: {field}.*settings: backend"):
+        numcodecs.get_codec({"id": "inrz", **config})
 
 
 def test_bpp_search_keeps_the_smallest_file_within_bound(t2m):

@@ -1,13 +1,14 @@
 """Defaults live in one place: the core's sections (`inrz.pipeline.defaults`) under each
-modality's own `default_codec()`, used alike by `inrz.compress`, `inrz compress`, specs and
-the archive codecs."""
+modality's own `default_codec()`, over each backend's Config defaults, used alike by
+`inrz.compress`, `inrz compress`, specs and the archive codecs; every backend setting is a
+keyword of the API and a `--set` of the CLI, with or without a spec."""
 from __future__ import annotations
 
 import pytest
 
 import inrz
 from inrz.archive.config import ArchiveConfig
-from inrz.backends.coin import PRESETS
+from inrz.backends.coin import ARCHITECTURES, CoinConfig
 from inrz.cli.main import main
 from inrz.pipeline.defaults import CORE_SECTIONS, codec_sections
 from inrz.runs.spec import CompareSpec, Spec
@@ -15,21 +16,41 @@ from inrz.runs.spec import CompareSpec, Spec
 from .conftest import data_file
 
 
-def test_images_get_the_paper_preset_and_other_modalities_a_size_relative_network(host):
+@pytest.fixture(scope="module")
+def tiny_png(tmp_path_factory, host):
+    """A 96 x 128 crop of a Kodak image, as a user's small PNG."""
+    image = host.create("modality", "image")
+    path = tmp_path_factory.mktemp("tiny") / "tiny.png"
+    image.save(image.from_array(image.load(data_file("kodak", "kodim15.png")).data[200:296, 300:428]), path)
+    return path
+
+
+def test_images_get_a_rate_sized_network_and_other_modalities_too(host):
     image = inrz.codec_for("image", host=host)
-    assert image.backend.config.preset == "0.3bpp" and image.backend.config.bpp is None
+    assert image.backend.config.bpp == 0.3 and image.backend.config.preset is None
+    kodak = image.backend.shape([512, 768], 2, 3)
+    assert (kodak.depth, kodak.width) in {(10, 27), ARCHITECTURES["10x28"]}  # the paper's network on its images
     audio = inrz.codec_for("audio", host=host)
-    assert audio.backend.config.bpp == 1.0  # no image architecture on audio
+    assert audio.backend.config.bpp == 1.0
     one_second = audio.backend.shape([16000], 1, 1)
-    assert (one_second.depth, one_second.width) != PRESETS["0.3bpp"]
     assert one_second.num_params() * 16 <= 16000  # 1 bit per sample at 16-bit weights
     assert inrz.codec_for("ndarray", host=host).backend.config.bpp == 0.25
 
 
-def test_a_named_preset_and_steps_override_the_modality_default(host):
-    codec = inrz.codec_for("audio", preset="0.07bpp", steps=7, host=host)
-    assert codec.backend.get_config()["preset"] == "0.07bpp" and codec.backend.config.steps == 7
-    assert codec.backend.config.bpp is None
+def test_a_fixed_preset_and_settings_override_the_modality_default(host):
+    codec = inrz.codec_for("audio", preset="5x20", steps=7, lr=1e-2, host=host)
+    assert codec.backend.get_config()["preset"] == "5x20" and codec.backend.config.steps == 7
+    assert codec.backend.config.lr == 1e-2 and codec.backend.config.bpp is None
+
+
+def test_a_rate_preset_is_not_a_fixed_configuration(host):
+    with pytest.raises(inrz.SpecError, match="is a rate"):
+        inrz.codec_for("image", preset="0.3bpp", host=host)
+
+
+def test_a_misspelled_setting_is_refused_with_the_settings_there_are(host):
+    with pytest.raises(inrz.SpecError, match=r"no setting 'stesp'.*steps"):
+        inrz.codec_for("image", stesp=3, host=host)
 
 
 def test_specs_and_archive_codecs_share_the_defaults(host):
@@ -41,24 +62,56 @@ def test_specs_and_archive_codecs_share_the_defaults(host):
     assert {k: getattr(archive, k) for k in sections} == sections
 
 
-def test_api_and_cli_code_audio_with_the_audio_default(host, tmp_path, monkeypatch):
-    pytest.importorskip("soundfile")
-    audio = host.create("modality", "audio")
-    clip = audio.load(data_file("audio", "librispeech_1272-141231-0002.flac"))
-    path = tmp_path / "clip.flac"
-    audio.save(audio.from_array(clip.data[:800], {"samplerate": clip.meta["samplerate"]}), path)
-    assert main(["compress", str(path), "-o", str(tmp_path / "a.inrz"), "--steps", "2"]) == 0
-    assert inrz.open(tmp_path / "a.inrz")["backend"]["bpp"] == 1.0
+def capture_encodes(monkeypatch) -> list[dict]:
+    """Record the backend config of every fit, and fit nothing."""
     used = []
 
-    def record(codec, signal, progress=None):  # the API's default fits 50,000 steps: look, don't fit
+    def record(codec, signal, progress=None):
         used.append(codec.backend.get_config())
         raise KeyboardInterrupt
 
     monkeypatch.setattr(inrz.Codec, "encode", record)
+    return used
+
+
+def test_api_and_cli_share_one_set_of_defaults(host, tiny_png, tmp_path, monkeypatch):
+    """Issue 13, friction 1: the API fitted the paper's 50,000 steps, the CLI 1,000."""
+    used = capture_encodes(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
-        inrz.compress(path, host=host)
-    assert used[0]["bpp"] == 1.0 and used[0]["steps"] == 50_000
+        inrz.compress(tiny_png, host=host)
+    assert main(["compress", str(tiny_png), "-o", str(tmp_path / "x.inrz")]) == 130  # the capture interrupts
+    assert used[0] == used[1] and used[0]["steps"] == CoinConfig().steps < 50_000
+
+
+def test_compress_takes_steps_and_reports_progress(host, tiny_png):
+    """Issue 13, friction 1: `inrz.compress(..., steps=100)` was a TypeError and fits were silent."""
+    calls = []
+    data = inrz.compress(tiny_png, steps=3, lr=1e-3, progress=lambda step, total, figures: calls.append((step, total)),
+                         host=host)
+    assert inrz.decompress(data).shape == (96, 128, 3)
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+    assert inrz.decode(data, host).header["backend"]["steps"] == 3
+
+
+def test_set_without_a_spec_applies_to_the_default_codec(host, tiny_png, tmp_path, capsys):
+    """Issue 13, friction 2: `--set backend.steps=3` was ignored without --spec (1,000 steps ran)."""
+    out = tmp_path / "tiny.inrz"
+    assert main(["compress", str(tiny_png), "-o", str(out), "--set", "backend.steps=3", "--set",
+                 "quantizer.id=uniform", "--set", "quantizer.bits=10"]) == 0
+    header = inrz.open(out)
+    assert header["backend"]["steps"] == 3 and header["quantizer"] == {"id": "uniform", "bits": 10}
+    assert main(["info", str(out)]) == 0
+    assert "steps 3" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("override, message", [("backend.stesp=3", "backend.stesp"),
+                                               ("backned.steps=3", "without --spec, --set takes"),
+                                               ("backend.preset=0.3bpp", "old name of the fixed 10x28"),
+                                               ("seed=x", "seed")])
+def test_a_misspelled_override_is_refused(tiny_png, tmp_path, capsys, override, message):
+    assert main(["compress", str(tiny_png), "-o", str(tmp_path / "x.inrz"), "--set", override]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.inrz").exists()
 
 
 def test_model_defaults_are_written_once():

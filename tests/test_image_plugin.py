@@ -62,12 +62,13 @@ MODES = {"gray8_2d": "L", "gray_alpha": "LA", "rgb": "RGB", "rgba": "RGBA", "gra
 # --- registration ----------------------------------------------------------------------------
 def test_plugin_registers_every_component(host):
     assert host.info["image"].components == {"modality": ["image"], "dataset": ["kodak", "cifar10"],
-                                              "baseline": ["jpeg", "webp", "jpeg2000"]}
+                                              "baseline": ["jpeg", "webp", "jpeg2000", "avif"], "metric": ["ms-ssim"]}
 
 
 @pytest.mark.parametrize("kind,config", [("modality", {"id": "image"}), ("dataset", {"id": "kodak", "images": [3]}),
                                          ("baseline", {"id": "jpeg", "subsampling": "4:4:4"}),
-                                         ("baseline", {"id": "webp"}), ("baseline", {"id": "jpeg2000"})])
+                                         ("baseline", {"id": "webp"}), ("baseline", {"id": "jpeg2000"}),
+                                         ("baseline", {"id": "avif", "speed": 6})])
 def test_config_round_trip(host, kind, config):
     component = host.create(kind, config)
     assert host.create(kind, component.get_config()) == component
@@ -190,11 +191,11 @@ def test_jpeg_at_size_fits_the_budget_and_is_monotone(host, modality):
     assert psnr == sorted(psnr) and 25 < psnr[0] < psnr[-1] < 60
 
 
-@pytest.mark.parametrize("id", ["jpeg", "webp", "jpeg2000"])
+@pytest.mark.parametrize("id", ["jpeg", "webp", "jpeg2000", "avif"])
 @pytest.mark.parametrize("name", ["gray8_2d", "rgb", "rgba", "gray16"])
 def test_baselines_decode_to_the_original_form_or_refuse_clearly(host, modality, id, name):
     codec, signal = baseline(host, id), modality.from_array(ARRAYS[name])
-    unsupported = (id == "jpeg" and name in ("rgba", "gray16")) or (id == "webp" and name == "gray16")
+    unsupported = (id == "jpeg" and name in ("rgba", "gray16")) or (id in ("webp", "avif") and name == "gray16")
     if unsupported:
         with pytest.raises(InrzError, match="cannot code"):
             codec.encode(signal, 50)
@@ -203,6 +204,44 @@ def test_baselines_decode_to_the_original_form_or_refuse_clearly(host, modality,
     assert decoded.data.shape == signal.data.shape and decoded.data.dtype == signal.data.dtype
     assert decoded.meta == signal.meta
     assert PSNR().compute(signal, decoded, modality) > 10
+
+
+def test_avif_is_bisected_to_the_file_size_like_webp(host, modality):
+    avif, signal = baseline(host, "avif"), modality.load(data_file("kodak/kodim15.png"))
+    crop = modality.from_array(signal.data[:256, :256])
+    results = [avif.at_size(crop, target) for target in (1_500, 3_000, 6_000)]
+    assert all(len(r.data) <= t for r, t in zip(results, (1_500, 3_000, 6_000)))
+    assert all(len(r.data) > 0.7 * t for r, t in zip(results, (1_500, 3_000, 6_000)))  # the budget is used
+    psnr = [PSNR().compute(crop, r.decoded, modality) for r in results]
+    assert psnr == sorted(psnr) and psnr[0] > 20
+
+
+def test_ms_ssim_agrees_with_pytorch_msssim(host, modality):
+    """The figure CompressAI reports, computed by an independent implementation."""
+    torch = pytest.importorskip("torch")
+    reference = pytest.importorskip("pytorch_msssim")
+    signal = modality.load(data_file("kodak/kodim15.png"))
+    crop = modality.from_array(signal.data[:300, :401])  # odd sides: the pooling pads them
+    noisy = modality.from_array(np.clip(crop.data + RNG.normal(0, 10, crop.data.shape), 0, 255).astype(np.uint8))
+    ours = host.create("metric", "ms-ssim").compute(crop, noisy, modality)
+
+    def planes(a):
+        return torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1)[None]
+
+    theirs = float(reference.ms_ssim(planes(crop.data), planes(noisy.data), data_range=255))
+    assert ours == pytest.approx(theirs, abs=1e-5) and 0.5 < ours < 1
+    assert host.create("metric", "ms-ssim").compute(crop, crop, modality) == pytest.approx(1.0)
+
+
+def test_ms_ssim_of_small_images_uses_the_scales_that_fit(host, modality):
+    from inrz_image.metrics import scales_for
+
+    assert scales_for(161) == (5, 11) and scales_for(160) == (4, 11) and scales_for(32) == (2, 11)
+    assert scales_for(10) == (1, 9) and scales_for(3) == (1, 3)
+    metric, small = host.create("metric", "ms-ssim"), modality.from_array(ARRAYS["rgb"])  # 12 x 10
+    assert metric.compute(small, small, modality) == pytest.approx(1.0)
+    noisy = modality.from_array(np.clip(small.data.astype(int) + 40, 0, 255).astype(np.uint8))
+    assert 0 <= metric.compute(small, noisy, modality) < 1
 
 
 def test_jpeg2000_size_grows_with_quality(host, modality):

@@ -25,7 +25,8 @@ EXPECTED = {
     "modality": {"image"},
     "baseline": {"jpeg", "webp", "jpeg2000"},
 }
-IMAGE_COMPONENTS = {"modality": ["image"], "dataset": ["kodak", "cifar10"], "baseline": ["jpeg", "webp", "jpeg2000"]}
+IMAGE_COMPONENTS = {"modality": ["image"], "dataset": ["kodak", "cifar10"], "baseline": ["jpeg", "webp", "jpeg2000", "avif"],
+                    "metric": ["ms-ssim"]}
 
 #: example values for required settings (no default), by field name, so every component can be built
 EXAMPLE_SETTINGS = {"path": ".", "model": "0123456789abcdef"}

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inrz import SpecError
-from inrz.backends.coin import Coin, PRESETS, architecture_for_bpp
+from inrz.backends.coin import ARCHITECTURES, LEGACY_PRESETS, Coin, architecture_for_bpp
 from inrz.nets import siren
 from inrz.signal import patches
 
@@ -148,11 +148,11 @@ def test_patches_reject_a_patch_of_the_wrong_rank():
 KODAK_POINTS, RGB = 768 * 512, (2, 3)
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("preset", sorted(LEGACY_PRESETS))
 def test_architecture_for_bpp_matches_paper_presets(preset):
     bpp = float(preset.removesuffix("bpp"))
     depth, width = architecture_for_bpp(bpp, KODAK_POINTS, *RGB)
-    paper_depth, paper_width = PRESETS[preset]
+    paper_depth, paper_width = ARCHITECTURES[LEGACY_PRESETS[preset]]
     assert depth == paper_depth
     assert abs(width - paper_width) <= 1  # paper sizes round the nominal bpp: 10x28 is 0.304 bpp
     assert siren.SirenShape(*RGB, depth, width).num_params() * 16 <= bpp * KODAK_POINTS
@@ -185,7 +185,7 @@ def test_architecture_for_bpp_shrinks_depth_then_gives_up():
         architecture_for_bpp(0.01, 64, 2, 3)
 
 
-@pytest.mark.parametrize("config", [{}, {"preset": "0.07bpp"}, {"preset": "1.2bpp"}, {"depth": 3, "width": 7},
+@pytest.mark.parametrize("config", [{}, {"preset": "0.07bpp"}, {"preset": "13x49"}, {"depth": 3, "width": 7},
                                     {"bpp": 0.5}, {"depth": 1, "width": 4}])
 @pytest.mark.parametrize("grid,d_in,d_out", [((512, 768), 2, 3), ((40, 30), 2, 1), ((8000,), 1, 2)])
 def test_coin_layout_matches_siren_shape(config, grid, d_in, d_out):
@@ -199,7 +199,8 @@ def test_coin_layout_matches_siren_shape(config, grid, d_in, d_out):
     assert list(layout) == list(expected)  # order matters: it is the payload order
     assert sum(int(np.prod(s)) for s in layout.values()) == shape.num_params()
     if "preset" in config or not config:
-        assert (shape.depth, shape.width) == PRESETS[config.get("preset", "0.3bpp")]
+        name = config.get("preset", "10x28")
+        assert (shape.depth, shape.width) == ARCHITECTURES[LEGACY_PRESETS.get(name, name)]
 
 
 def test_coin_requires_depth_and_width_together():

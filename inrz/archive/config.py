@@ -12,10 +12,12 @@ import json
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..core import threads
+from ..core.component import format_validation_error
 from ..core.device import resolve_device
+from ..core.errors import SpecError
 from ..core.host import PluginHost
 from ..pipeline.codec import Codec
 from ..pipeline.defaults import codec_sections
@@ -67,8 +69,14 @@ def _codec(config_json: str) -> tuple[ArchiveConfig, Codec]:
 
 
 def canonical(config: dict[str, Any]) -> str:
-    """Validated, defaults filled, stable key order: the cache key and the stored config."""
-    return json.dumps(ArchiveConfig.model_validate(config).model_dump(mode="json"), sort_keys=True)
+    """Validated, defaults filled, stable key order: the cache key and the stored config.
+    A typo is a `SpecError` naming the field and the settings there are."""
+    try:
+        checked = ArchiveConfig.model_validate(config)
+    except ValidationError as exc:
+        raise SpecError(f"{format_validation_error(exc, prefix='inrz codec config')}; settings: "
+                        f"{', '.join(ArchiveConfig.model_fields)}") from exc
+    return json.dumps(checked.model_dump(mode="json"), sort_keys=True)
 
 
 def encode_array(array: np.ndarray, config_json: str, fill_values: tuple[float, ...] = ()) -> bytes:

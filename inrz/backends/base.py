@@ -18,6 +18,10 @@ A backend MAY:
 - predict a rung's payload before fitting with `predicted_payload_bits(...)`; with a
   prediction, rate control fits the largest rung predicted to fit first, without one it
   bisects the ladder (fewest fits, for backends whose fits take minutes);
+- list finely spaced configurations just below a payload with `fine_ladder(...)` (needs
+  predictions): rate control then lands within a few percent below a target, measuring each
+  fit's real entropy-coded size;
+- describe the configuration a header resolves to with `architecture(...)` (`inrz info`);
 - code its own payload: `pack_payload` / `unpack_payload` default to "quantize with the
   codec's quantizer, then entropy-code"; a backend that quantizes and entropy-codes its
   representation itself (a latent-grid codec with a learned context model) overrides both
@@ -123,6 +127,17 @@ class Backend(Component):
         The reader compares it with the file's size before decoding (`inrz.DecodeLimits`), so a
         header naming a huge network is refused instead of computed; an estimate is enough."""
         return None
+    def fine_ladder(self, grid_shape: Sequence[int], d_in: int, d_out: int, quantizer: Quantizer,
+                    max_payload_bits: float) -> list[Rung]:
+        """Configurations predicted to take a little less than `max_payload_bits` on this grid
+        (down to about half of it), a few percent apart, smallest first; [] (the default) when
+        the knob is coarse or sizes cannot be predicted."""
+        return []
+
+    def architecture(self, grid_shape: Sequence[int], d_in: int, d_out: int) -> dict[str, Any]:
+        """What this configuration resolves to on a grid, for people (`inrz info`): by default
+        the number of stored values; backends add their shapes."""
+        return {"parameters": sum(int(np.prod(s)) for s in self.layout(grid_shape, d_in, d_out).values())}
 
     # --- payload coding (override to code the representation yourself) ------------------------
     def pack_payload(self, tensors: Tensors, layout: dict[str, tuple[int, ...]], quantizer: Quantizer,

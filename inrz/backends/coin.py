@@ -1,12 +1,20 @@
 """COIN (Dupont et al. 2021): overfit one SIREN per datum and store its weights.
 
-Architectures come from the paper's presets (named by their bpp on the paper's 768x512 benchmark images
-at 16 bits per weight), an explicit depth x width, or a bits-per-point budget solved by
-`architecture_for_bpp`. Fitting is Adam on the exact full-batch MSE gradient, computed in
-chunks (`inrz.nets.siren.loss_and_grad`); the weights with the lowest loss seen are kept.
+Architectures come from the paper's fixed architectures (named by their shape, `10x28`; inrz 0.1
+named them by their rate on the paper's 768x512 images, `0.3bpp`, which files and old specs may
+still hold), an explicit depth x width, or a bits-per-point budget solved by `architecture_for_bpp`.
+A rate on any datum is rate control's job (`target_bpp`), which walks `fine_ladder`.
+
+Fitting is Adam on the exact MSE gradient, computed in chunks
+(`inrz.nets.siren.loss_and_grad`), over all points per step (the paper) or, by default, over
+`points_per_step` random points: a step then costs the same on a thumbnail and a brain volume,
+and a CPU makes thousands of them in a minute. The lr follows a cosine decay (or stays
+constant, the paper), and the weights with the lowest loss on all points are kept (checked at
+every step with full batches, at `CHECKPOINTS` points along the fit with random ones).
 
 Rate knob: the network's bits-per-point budget. The ladder sizes networks for `COIN_LADDER`'s
-budgets, and the payload is predicted before fitting (weights x the quantizer's bits).
+budgets, and the payload is predicted before fitting (weights x the quantizer's bits); the fine
+ladder lists every depth x width near a payload, a few percent apart, for rate targets.
 """
 from __future__ import annotations
 
@@ -15,7 +23,7 @@ from typing import ClassVar, Literal, Sequence
 
 import numpy as np
 import torch
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..coding.entropy import EntropyModel
 from ..coding.quantize import Quantizer
@@ -25,11 +33,23 @@ from ..nets import siren
 from ..signal.metrics import psnr
 from .base import Backend, EncodeContext, EncodeResult, Rung, Tensors
 
-#: the paper's image architectures: name -> (depth, width)
-PRESETS: dict[str, tuple[int, int]] = {
-    "0.07bpp": (5, 20), "0.15bpp": (5, 30), "0.3bpp": (10, 28), "0.6bpp": (10, 40), "1.2bpp": (13, 49),
+#: the paper's image architectures, named by shape: name -> (depth, width)
+ARCHITECTURES: dict[str, tuple[int, int]] = {
+    "5x20": (5, 20), "5x30": (5, 30), "10x28": (10, 28), "10x40": (10, 40), "13x49": (13, 49),
 }
 MAX_WIDTH = 4096  # hidden units; a budget needing more is a mistake (or a hostile header)
+#: inrz 0.1's names for them: their rate on the paper's 768x512 images at 16-bit weights, and on nothing else
+LEGACY_PRESETS: dict[str, str] = {"0.07bpp": "5x20", "0.15bpp": "5x30", "0.3bpp": "10x28", "0.6bpp": "10x40",
+                                  "1.2bpp": "13x49"}
+PresetName = Literal["5x20", "5x30", "10x28", "10x40", "13x49", "0.07bpp", "0.15bpp", "0.3bpp", "0.6bpp", "1.2bpp"]
+DEFAULT_ARCHITECTURE = "10x28"
+DEFAULT_STEPS = 1000  # CPU-sized fits (about a minute for a Kodak image); the paper: 50,000 on a GPU
+DEFAULT_LR = 1e-3  # converges in hundreds of steps; the paper's 2e-4 suits 50,000
+DEFAULT_POINTS = 16384  # random points per step (None: all, the paper)
+CHECKPOINTS = 5  # loss checks along a fit on random points (the best weights seen are kept)
+EVAL_POINTS = 1 << 16  # ... on this many fixed random points (all of them if fewer): cheap on any size
+FINE_DEPTHS = 3  # the fine ladder tries depths from 2x this below to this above the one `architecture_for_bpp` picks
+FINE_SPAN = 0.5  # ... and networks down to this fraction of the payload asked for
 #: the rate ladder: bits-per-point budgets networks are sized for, smallest file first
 COIN_LADDER = (0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.9, 1.2, 1.8, 2.4, 3.6, 4.8, 8.0)
 
@@ -68,14 +88,26 @@ def _max_width(budget: int, depth: int, d_in: int, d_out: int) -> int:
 
 
 class CoinConfig(ComponentConfig):
-    preset: Literal["0.07bpp", "0.15bpp", "0.3bpp", "0.6bpp", "1.2bpp"] | None = "0.3bpp"  # paper architecture
+    preset: PresetName | None = None  # a paper architecture by shape (None: 10x28 unless depth/width or bpp)
     depth: int | None = Field(None, ge=1, le=64)  # sine layers; with `width`, overrides preset
     width: int | None = Field(None, ge=1, le=MAX_WIDTH)  # hidden units per layer
-    bpp: float | None = Field(None, gt=0, le=1024)  # or: size the network for this budget (16-bit weights)
-    steps: int = Field(50_000, ge=1)  # Adam steps (paper: 50k)
-    lr: float = Field(2e-4, gt=0)  # Adam learning rate (paper)
+    bpp: float | None = Field(None, gt=0, le=1024)  # or: size the network for this budget (16-bit weights, no header)
+    steps: int = Field(DEFAULT_STEPS, ge=1)  # Adam steps: CPU-sized (the paper: 50,000 on a GPU, specs/kodak.yaml)
+    lr: float = Field(DEFAULT_LR, gt=0)  # Adam learning rate (the paper's 2e-4 suits 50,000 steps)
     w0: float = Field(siren.W0, gt=0, le=1e4)  # sine frequency (paper)
+    points_per_step: int | None = Field(DEFAULT_POINTS, ge=64)  # random points per step; None: all points (paper)
+    schedule: Literal["cosine", "constant"] = "cosine"  # lr decays to 0 over the fit, or stays (paper)
     chunk: int = Field(8192, ge=64)  # points per chunk in the fit step (cache-sized on CPUs)
+
+    @field_validator("preset")
+    @classmethod
+    def _no_rate_names_in_new_specs(cls, value, info: ValidationInfo):
+        """Files and old specs may hold the rate-named presets; a spec being written is told what they are."""
+        if value in LEGACY_PRESETS and (info.context or {}).get("new_spec"):
+            raise ValueError(f"{value!r} is the old name of the fixed {LEGACY_PRESETS[value]} architecture, which "
+                             f"gives {value} only on 768x512 images: write preset: {LEGACY_PRESETS[value]} for that "
+                             f"architecture, or target_bpp: {value.removesuffix('bpp')} for that rate on any datum")
+        return value
 
     @model_validator(mode="after")
     def _depth_and_width_together(self):
@@ -98,8 +130,15 @@ class Coin(Backend):
             except ValueError as exc:  # user input, not a bug: say what to change
                 raise SpecError(f"backend coin: {exc}; raise `bpp` or set `depth` and `width`") from exc
         else:
-            depth, width = PRESETS[c.preset or "0.3bpp"]
+            name = c.preset or DEFAULT_ARCHITECTURE
+            depth, width = ARCHITECTURES[LEGACY_PRESETS.get(name, name)]
         return siren.SirenShape(d_in, d_out, depth, width, c.w0)
+
+    def architecture(self, grid_shape, d_in, d_out) -> dict:
+        """The resolved network, for `inrz info`: depth x width, sine frequency, weight count."""
+        shape = self.shape(grid_shape, d_in, d_out)
+        return {"network": f"SIREN {shape.depth}x{shape.width}", "depth": shape.depth, "width": shape.width,
+                "w0": shape.w0, "parameters": shape.num_params()}
 
     def layout(self, grid_shape, d_in, d_out):
         out = {}
@@ -123,16 +162,26 @@ class Coin(Backend):
         opt = torch.optim.Adam(flat, lr=c.lr)
         best = [t.clone() for t in flat]
         best_loss = torch.full((x.shape[0],), math.inf, device=x.device)
+        sample = _sampler(x.shape[1], c.points_per_step, ctx.seed, x.device)
+        check = max(1, c.steps // CHECKPOINTS)
+        held = _sampler(x.shape[1], EVAL_POINTS, ctx.seed + 1, x.device)()  # None: every point
+        xe, ye = (x, y) if held is None or _every_point(c.points_per_step, x.shape[1]) else (x[:, held], y[:, held])
         for step in range(c.steps):
-            loss, grads = siren.loss_and_grad(params, x, y, shape.w0, c.chunk)  # loss (B,) before this update
-            _keep_best(best, flat, best_loss, loss)
+            idx = sample()  # None: every point
+            xb, yb = (x, y) if idx is None else (x[:, idx], y[:, idx])  # (B, n, d_in), (B, n, d_out)
+            loss, grads = siren.loss_and_grad(params, xb, yb, shape.w0, c.chunk)  # loss (B,) before this update
+            if idx is None:
+                _keep_best(best, flat, best_loss, loss)
+            elif step % check == 0:
+                _keep_best(best, flat, best_loss, _full_loss(params, xe, ye, shape.w0))
             for t, g in zip(flat, (g for pair in grads for g in pair)):
                 t.grad = g
+            if c.schedule == "cosine":
+                opt.param_groups[0]["lr"] = c.lr * 0.5 * (1.0 + math.cos(math.pi * step / c.steps))
             opt.step()
             if ctx.progress:
                 ctx.progress(step + 1, c.steps, {"psnr": psnr(float(loss.min()))})
-        final = ((siren.predict(params, x, shape.w0) - y) ** 2).mean(dim=(1, 2))
-        _keep_best(best, flat, best_loss, final)
+        _keep_best(best, flat, best_loss, _full_loss(params, xe, ye, shape.w0))
         return _pairs(best), best_loss.cpu(), c.steps
 
     def _to_tensors(self, params: siren.Params, i: int) -> Tensors:
@@ -147,9 +196,32 @@ class Coin(Backend):
         """Networks sized for each budget (bits per point at 16-bit weights), smallest first."""
         return [Rung(f"bpp={bpp:g}", self.with_budget(bpp)) for bpp in sorted(knobs or COIN_LADDER)]
 
+    def fine_ladder(self, grid_shape, d_in, d_out, quantizer: Quantizer, max_payload_bits: float) -> list[Rung]:
+        """Every depth x width whose weights take between FINE_SPAN and 1 times `max_payload_bits`,
+        at depths from six below to three above the one `architecture_for_bpp` picks (none thinner than
+        1.5 x deep), smallest first: 1-4% apart, where one depth alone steps by 2/width (7% at width 28)."""
+        points, bits = int(np.prod(grid_shape)), quantizer.bits
+        try:
+            centre, _ = architecture_for_bpp(max_payload_bits * 16 / bits / points, points, d_in, d_out)
+        except ValueError:
+            return []
+        budget, shapes = max_payload_bits / bits, {}
+        for depth in range(max(1, centre - 2 * FINE_DEPTHS), centre + FINE_DEPTHS + 1):
+            for width in range(max(2, _max_width(int(budget), depth, d_in, d_out)), 1, -1):
+                params = siren.SirenShape(d_in, d_out, depth, width).num_params()
+                if params < FINE_SPAN * budget:
+                    break
+                if params <= budget and (width >= 1.5 * depth or depth == 1):
+                    shapes.setdefault(params, (depth, width))
+        return [Rung(f"{d}x{w}", self.with_shape(d, w)) for _, (d, w) in sorted(shapes.items())]
+
+    def with_shape(self, depth: int, width: int) -> "Coin":
+        """This configuration with a depth x width network instead."""
+        return type(self)({**self.get_config(), "preset": None, "bpp": None, "depth": depth, "width": width})
+
     def with_budget(self, bpp: float) -> "Coin":
         """This configuration with its network sized for `bpp` bits per point instead."""
-        return type(self)({**self.get_config(), "bpp": bpp, "depth": None, "width": None})
+        return type(self)({**self.get_config(), "preset": None, "bpp": bpp, "depth": None, "width": None})
 
     def predicted_payload_bits(self, grid_shape, d_in, d_out, quantizer: Quantizer) -> float:
         """Every weight at the quantizer's width (entropy coding only shrinks that)."""
@@ -172,6 +244,24 @@ class Coin(Backend):
         x = torch.from_numpy(np.ascontiguousarray(coords.reshape(1, -1, coords.shape[-1]))).to(ctx.device)
         out = siren.predict(params, x, self.config.w0)  # (1, N, d_out)
         return out[0].cpu().numpy().reshape(*coords.shape[:-1], d_out)
+
+
+def _sampler(n: int, per_step: int | None, seed: int, device):
+    """Indices of the points each step fits (the same draws for a seed), or None for all of them."""
+    if _every_point(per_step, n):
+        return lambda: None
+    generator = torch.Generator().manual_seed(seed + 1)
+    return lambda: torch.randint(0, n, (per_step,), generator=generator).to(device)
+
+
+def _every_point(per_step: int | None, n: int) -> bool:
+    """Whether every step sees every point (full batches: the loss needs no separate check)."""
+    return per_step is None or per_step >= n
+
+
+def _full_loss(params: siren.Params, x: torch.Tensor, y: torch.Tensor, w0: float) -> torch.Tensor:
+    """MSE on the points given (every point, or a fixed random subset of many), per datum (B,)."""
+    return ((siren.predict(params, x, w0) - y) ** 2).mean(dim=(1, 2))
 
 
 @torch.no_grad()

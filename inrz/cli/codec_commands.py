@@ -6,91 +6,131 @@ import json
 import sys
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from .. import container
-from ..core.errors import InrzError
-from ..pipeline.api import codec_for, codec_from_spec, modality_for_path
+from ..core.device import resolve_device
+from ..core.errors import InrzError, SpecError
+from ..core.host import get_host
+from ..pipeline.api import codec_from_spec, modality_for_path, with_settings
+from ..pipeline.codec import Codec
 from ..pipeline.decode import build_components, decode
 from ..pipeline.limits import DecodeLimits
+from ..pipeline.defaults import RATE_PRESETS, codec_sections, rate_preset
+from ..pipeline.inspect import describe
+from ..pipeline.progress import progress_callback, terminal
 from ..pipeline.ratecontrol import encode_to_target
+from ..runs.spec import load_spec, override_sections
+from .info import info_text
+
+REGION_HELP = ("render only this region: start:stop per grid axis, in native samples, in the order `inrz info` "
+               "names the axes (e.g. 0:256,128:384 for two axes)")
 
 
-DEFAULT_STEPS = 1000  # fit steps without a spec: a minute on a CPU, not the paper's 50,000
-
-
-def add(sub) -> None:
-    p = sub.add_parser("compress", help="compress one file into an .inrz container")
+def add(sub, common) -> None:
+    p = sub.add_parser("compress", help="compress one file into an .inrz container", parents=[common])
     p.add_argument("input")
     p.add_argument("-o", "--output", required=True)
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--spec", help="take modality/backend/quantizer/entropy/seed/device from this spec")
-    src.add_argument("--preset", default=None, help="a COIN paper architecture (0.07bpp ... 1.2bpp); default: the "
-                     "modality's default codec")
-    p.add_argument("--steps", type=int, default=None,
-                   help=f"fit steps (default: {DEFAULT_STEPS} without --spec; paper: 50000)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE")
+    src.add_argument("--spec", help="take modality/backend/quantizer/entropy/seed/device (and target_bpp) from "
+                     "this spec")
+    src.add_argument("--preset", default=None, help=f"a rate met on this file ({', '.join(RATE_PRESETS)}: like "
+                     "--target-bpp) or a backend's fixed configuration (COIN: 5x20, 5x30, 10x28, 10x40, 13x49); "
+                     "default: the modality's default codec")
+    p.add_argument("--steps", type=int, default=None, help="fit steps (default: the backend's, CPU-sized)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                   help="set a field of the codec, e.g. --set backend.steps=300 --set quantizer.id=uniform "
+                   "(with or without --spec; repeatable)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda, mps")
     p.add_argument("--max-abs-error", type=float, default=None,
                    help="error-bounded mode: no decoded value differs by more (in the data's units)")
     target = p.add_mutually_exclusive_group()
-    target.add_argument("--target-bpp", type=float, default=None, help="pick the configuration meeting this rate")
+    target.add_argument("--target-bpp", type=float, default=None,
+                        help="land within 5%% below this many bits per point (whole file), measured on this datum")
     target.add_argument("--target-psnr", type=float, default=None, help="pick the configuration reaching this PSNR")
     p.set_defaults(func=_compress)
 
-    p = sub.add_parser("decompress", help="decode an .inrz container to a file")
+    p = sub.add_parser("decompress", help="decode an .inrz container to a file", parents=[common])
     p.add_argument("input")
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--scale", type=float, default=1.0, help="render at this scale (INRs decode at any resolution)")
-    p.add_argument("--region", default=None, help="render only this region, in pixels: y0:y1,x0:x1")
+    p.add_argument("--region", default=None, help=REGION_HELP)
+    p.add_argument("--convert", action="store_true",
+                   help="allow writing a lossy format other than the original's (e.g. a PNG as .jpg)")
     p.add_argument("--device", default="auto")
     p.add_argument("--trusted", action="store_true", help="decode without the limits that refuse files asking for "
                    "more work than their size justifies (for files from a source you trust)")
     p.set_defaults(func=_decompress)
 
-    p = sub.add_parser("info", help="print a container's header and sizes")
+    p = sub.add_parser("info", help="a container's rate, configuration and sizes", parents=[common])
     p.add_argument("input")
+    p.add_argument("--json", action="store_true", help="everything, the header included, as JSON")
     p.set_defaults(func=_info)
 
 
-def _compress(args) -> int:
+def build_codec(args) -> tuple[Codec, float | None]:
+    """The codec and rate target of `inrz compress`: a spec's, or the modality's defaults with
+    `--preset` and `--set` on top (the same checks either way)."""
+    host = get_host()
+    fixed = None if rate_preset(args.preset) is not None else args.preset
     if args.spec:
-        codec = codec_from_spec(args.spec, args.overrides, path_hint=args.input, device=args.device)
-        if args.steps is not None:
-            codec.backend = type(codec.backend)(codec.backend.get_config(), steps=args.steps)
+        codec = codec_from_spec(args.spec, args.overrides, path_hint=args.input, device=args.device, host=host)
+        spec_target = load_spec(args.spec, args.overrides, host).target_bpp
     else:
-        codec = codec_for(modality_for_path(args.input), preset=args.preset, steps=args.steps or DEFAULT_STEPS,
-                          device=args.device or "auto")
+        modality = modality_for_path(args.input, host)
+        raw = override_sections(codec_sections(modality, fixed), args.overrides, host)
+        device = resolve_device(args.device or raw.get("device", "auto"))
+        codec = Codec.from_sections(host, modality, raw, device, raw.get("seed", 0))
+        spec_target = raw.get("target_bpp")
+    if args.steps is not None:
+        codec = with_settings(codec, {"steps": args.steps}, host)
+    targets = {t for t in (rate_preset(args.preset), args.target_bpp) if t is not None}
+    if len(targets) > 1:
+        raise SpecError(f"--preset {args.preset} and --target-bpp {args.target_bpp} ask for two rates; give one")
+    return codec, targets.pop() if targets else spec_target
+
+
+def _compress(args) -> int:
+    codec, target_bpp = build_codec(args)
     if args.max_abs_error is not None:
         codec = dataclasses.replace(codec, max_abs_error=args.max_abs_error)
     signal = codec.modality.load(args.input)
-    if args.target_bpp is not None or args.target_psnr is not None:
-        encoded, codec = encode_to_target(codec, signal, bpp=args.target_bpp, psnr=args.target_psnr)
-    else:
-        with tqdm(total=getattr(codec.backend.config, "steps", None), unit="step",
-                  disable=not sys.stderr.isatty()) as bar:
-            encoded = codec.encode(signal, progress=lambda step, total, fig: bar.update(1))
+    with progress_callback(terminal()) as callback:
+        if target_bpp is not None or args.target_psnr is not None:
+            encoded, codec = encode_to_target(codec, signal, bpp=target_bpp, psnr=args.target_psnr,
+                                              progress=callback)
+        else:
+            encoded = codec.encode(signal, callback)
     container.write_file(args.output, encoded.data)
     points = codec.modality.num_points(signal)
+    rung = f", configuration {encoded.info['rung']}" if "rung" in encoded.info else ""
     print(f"{args.output}: {len(encoded.data)} bytes, {8 * len(encoded.data) / points:.4f} bits per "
-          f"{codec.modality.unit} ({8 * encoded.payload_bytes / points:.4f} payload only)", file=sys.stderr)
+          f"{codec.modality.unit} ({8 * encoded.payload_bytes / points:.4f} payload only){rung}", file=sys.stderr)
     return 0
 
 
 def _decompress(args) -> int:
+    region = _parse_region(args.region)
     data = container.read_file(args.input)
+    header = container.read_header(data)
+    modality = build_components(header)["modality"]
+    change = modality.format_change(header.get("meta", {}), args.output)
+    if change is not None and change.lossy and not args.convert:
+        raise SpecError(f"{args.input} holds {change.source}; writing {args.output} would re-encode it as "
+                        f"{change.target}, which is lossy: name a {change.source} file, or pass --convert")
     limits = DecodeLimits.trusted() if args.trusted else None
-    decoded = decode(data, device=args.device, scale=args.scale, region=_parse_region(args.region), limits=limits)
-    build_components(decoded.header)["modality"].save(decoded.signal, args.output)
-    print(f"{args.output}: {tuple(decoded.signal.data.shape)} {decoded.signal.data.dtype}", file=sys.stderr)
+    decoded = decode(data, device=args.device, scale=args.scale, region=region, limits=limits)
+    modality.save(decoded.signal, args.output)
+    note = f" (converted {change.source} -> {change.target})" if change is not None else ""
+    print(f"{args.output}: {tuple(decoded.signal.data.shape)} {decoded.signal.data.dtype}{note}", file=sys.stderr)
     return 0
 
 
 def _info(args) -> int:
     data = container.read_file(args.input)
-    header, sections = container.read(data)
-    sizes = {"file_bytes": len(data), **{f"{k}_bytes": len(v) for k, v in sections.items()}}
-    print(json.dumps({"path": str(Path(args.input)), "format_version": data[4], **sizes, "header": header}, indent=2))
+    facts = describe(data)
+    if args.json:
+        print(json.dumps({"path": str(Path(args.input)), **facts, "header": container.read_header(data)}, indent=2))
+    else:
+        print(info_text(str(Path(args.input)), facts))
     return 0
 
 
@@ -98,6 +138,9 @@ def _parse_region(text: str | None):
     if not text:
         return None
     try:
-        return [tuple(float(v) for v in part.split(":")) for part in text.split(",")]
-    except ValueError as exc:
-        raise InrzError(f"--region {text!r}: expected start:stop per axis, e.g. 0:256,128:384") from exc
+        region = [tuple(float(v) for v in part.split(":")) for part in text.split(",")]
+    except ValueError:
+        region = []
+    if not region or any(len(r) != 2 for r in region):
+        raise InrzError(f"--region {text!r}: expected start:stop per axis of the grid, e.g. 0:256,128:384")
+    return region

@@ -49,23 +49,40 @@ def epilog() -> str:
     return "\n".join(lines)
 
 
+def common_options() -> argparse.ArgumentParser:
+    """Options every command takes, after its name (`inrz compress x.png --threads 2 ...`)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="CPU threads for torch (default: torch's choice)")
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inrz", description="Compression with implicit neural representations.",
                                      epilog=epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=None, metavar="N",
                         help=f"CPU threads (default: ${threads.THREADS_ENV}, else the CPUs this process may use)")
     sub = parser.add_subparsers(dest="command", required=True)
-    run_commands.add(sub)
-    codec_commands.add(sub)
-    train_commands.add(sub)
+    common = common_options()
+    run_commands.add(sub, common)
+    codec_commands.add(sub, common)
+    train_commands.add(sub, common)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "threads", None) is not None:
+        if args.threads < 1:
+            print("inrz: error: --threads must be at least 1", file=sys.stderr)
+            return 2
+        torch.set_num_threads(args.threads)
     try:
         threads.configure(args.threads)
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # `inrz info x.inrz | head`: the reader has what it wanted
+        _silence_stdout()
+        return 0
     except KeyboardInterrupt:
         print("inrz: interrupted (finished items are kept; re-run to resume)", file=sys.stderr)
         return INTERRUPTED
@@ -81,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"inrz: error: {'out of memory: ' if code == 7 else ''}{exc}", file=sys.stderr)
         return code
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull so the interpreter's final flush does not raise again (Python docs, SIGPIPE)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,18 +7,19 @@ from pathlib import Path
 
 from ..core.host import get_host
 from ..nets.artifacts import list_models
-from ..runs.spec import load_spec
+from ..runs.spec import find_spec, load_spec
 from ..runs.training import train_from_spec
 
 
-def add(sub) -> None:
-    p = sub.add_parser("train", help="meta-learn a COIN++ base network from a spec's `train:` section")
+def add(sub, common) -> None:
+    p = sub.add_parser("train", help="meta-learn a COIN++ base network from a spec's `train:` section",
+                       parents=[common])
     p.add_argument("spec")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE")
     p.add_argument("--force", action="store_true", help="train even if this spec and data were trained before")
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("models", help="list the base networks in the models dir as JSON")
+    p = sub.add_parser("models", help="list the base networks in the models dir as JSON", parents=[common])
     p.add_argument("--history", action="store_true", help="include validation history")
     p.set_defaults(func=_models)
 
@@ -26,7 +27,8 @@ def add(sub) -> None:
 def _train(args) -> int:
     host = get_host()
     spec = load_spec(args.spec, args.overrides, host)
-    digest = train_from_spec(spec, Path(args.spec), host, log=lambda m: print(m, file=sys.stderr), force=args.force)
+    digest = train_from_spec(spec, find_spec(args.spec), host, log=lambda m: print(m, file=sys.stderr),
+                             force=args.force)
     print(digest)
     return 0
 

@@ -12,9 +12,10 @@ import numpy as np
 from .. import container
 from ..core import threads
 from ..core.device import resolve_device
-from ..core.errors import InrzError
+from ..backends.base import Progress
+from ..core.errors import InrzError, SpecError
 from ..core.host import PluginHost, get_host
-from ..runs.spec import Spec, load_spec
+from ..runs.spec import Spec, find_spec, load_spec
 from ..runs.training import resolve_auto_models
 from ..coding import specials
 from ..signal import select
@@ -22,7 +23,8 @@ from ..signal.modality import Modality
 from .codec import Codec
 from .decode import Decoded, decode
 from .limits import DecodeLimits
-from .defaults import codec_sections
+from .defaults import check_settings, codec_sections, rate_preset
+from .progress import progress_callback
 from .ratecontrol import encode_to_target
 
 
@@ -40,7 +42,7 @@ def codec_from_spec(spec: str | Path | Spec, overrides: list[str] = (), path_hin
     """The codec a spec describes (its dataset is ignored)."""
     host = _host(host)
     if not isinstance(spec, Spec):
-        spec = resolve_auto_models(load_spec(spec, overrides, host), Path(spec), host)
+        spec = resolve_auto_models(load_spec(spec, overrides, host), find_spec(spec), host)
     if spec.modality is not None:
         modality = host.create("modality", spec.modality)
     elif path_hint is not None:
@@ -52,43 +54,65 @@ def codec_from_spec(spec: str | Path | Spec, overrides: list[str] = (), path_hin
 
 
 def codec_for(modality: Modality | str, *, preset: str | None = None, steps: int | None = None,
-              device: str = "auto", seed: int = 0, host=None) -> Codec:
-    """The modality's default pipeline (`Modality.default_codec()` over the core defaults), or
-    COIN at a named paper preset; `steps` sets the fit steps."""
+              device: str = "auto", seed: int = 0, host=None, **settings: Any) -> Codec:
+    """The modality's default pipeline (`Modality.default_codec()` over the core defaults), or a
+    backend's fixed preset (COIN: `10x28`); `steps` and any other keyword set the backend's
+    settings (`lr=`, `depth=`, ...). Rate presets (`0.3bpp`) are targets: give them to `compress`."""
     host = _host(host)
     if isinstance(modality, str):
         modality = host.create("modality", modality)
-    return Codec.from_sections(host, modality, codec_sections(modality, preset, steps), resolve_device(device), seed)
+    if rate_preset(preset) is not None:
+        raise SpecError(f"preset {preset!r} is a rate, met on each datum when encoding: use "
+                        f"inrz.compress(..., preset={preset!r}) or target_bpp=; codec_for builds fixed configurations")
+    sections = codec_sections(modality, preset, steps, settings)
+    check_settings(host, sections["backend"], {**settings, **({} if steps is None else {"steps": steps})})
+    return Codec.from_sections(host, modality, sections, resolve_device(device), seed)
 
 
 def codec_from_preset(preset: str, modality: Modality | str, steps: int | None = None, device: str = "auto",
                       seed: int = 0, host=None) -> Codec:
-    """COIN at a paper architecture preset, with the modality's quantizer and entropy model."""
+    """A backend's fixed preset (COIN's paper architectures by shape), with the modality's quantizer and entropy."""
     return codec_for(modality, preset=preset, steps=steps, device=device, seed=seed, host=host)
+
+
+def with_settings(codec: Codec, settings: dict[str, Any], host) -> Codec:
+    """The codec with backend settings replaced (`steps=` on a spec's codec), each checked by name."""
+    if not settings:
+        return codec
+    check_settings(host, codec.backend.get_config(), settings)
+    return dataclasses.replace(codec, backend=host.create("backend", {**codec.backend.get_config(), **settings}))
 
 
 def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec: str | Path | None = None,
              preset: str | None = None, modality: str | None = None, meta: dict[str, Any] | None = None,
              max_abs_error: float | None = None, target_bpp: float | None = None,
-             target_psnr: float | None = None, host=None) -> bytes:
+             target_psnr: float | None = None, progress: Progress | bool | None = None, device: str | None = None,
+             host=None, **settings: Any) -> bytes:
     """Compress an array (give `modality`, a registered modality id such as "ndarray") or a file
     into `.inrz` bytes.
 
-    `max_abs_error` adds a residual so that no decoded value is further off; `target_bpp` or
-    `target_psnr` lets the codec pick its configuration on this datum (`inrz.pipeline.ratecontrol`).
-    NaN and +-Inf in an array are kept exactly, outside the model.
+    `steps=`, `lr=` and every other backend setting are keywords (a misspelled one is a
+    `SpecError`). `preset` is a fixed configuration (`10x28`) or a rate (`0.3bpp`, like
+    `target_bpp=0.3`): rate and PSNR targets let the codec pick its configuration on this datum
+    (`inrz.pipeline.ratecontrol`), landing within a few percent below a rate. `max_abs_error`
+    adds a residual so that no decoded value is further off; NaN and +-Inf in an array are kept
+    exactly, outside the model. `progress`: a callback `(step, total, figures)`, or True for a
+    bar on stderr.
     """
     host = _host(host)
     threads.configure()
     is_path = isinstance(data, (str, Path))
+    target_bpp = _rate_target(preset, target_bpp)
     if codec is None and spec is not None:
-        codec = codec_from_spec(spec, path_hint=data if is_path else None, host=host)
+        codec = codec_from_spec(spec, path_hint=data if is_path else None, device=device, host=host)
     if codec is None:
         if modality is None and not is_path:
             raise InrzError("compressing an array needs `modality=` (a registered modality id, e.g. 'ndarray'), "
                             "a spec or a codec")
         mod = host.create("modality", modality) if modality else modality_for_path(data, host)
-        codec = codec_for(mod, preset=preset, host=host)
+        fixed = None if rate_preset(preset) is not None else preset
+        codec = codec_for(mod, preset=fixed, device=device or "auto", host=host)
+    codec = with_settings(codec, settings, host)
     if max_abs_error is not None:
         codec = dataclasses.replace(codec, max_abs_error=max_abs_error)
     kept = None
@@ -100,11 +124,23 @@ def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec:
         if kept is not None and signal.data.shape != array.shape:
             raise InrzError(f"modality {codec.modality.id!r} reshapes the array, so its NaN/Inf values cannot be "
                             "kept in place: fill them first")
-    if target_bpp is not None or target_psnr is not None:
-        if kept is not None:
-            raise InrzError("rate targets are for arrays without NaN/Inf: fill them first, or use max_abs_error")
-        return encode_to_target(codec, signal, bpp=target_bpp, psnr=target_psnr, host=host)[0].data
-    return (codec.encode(signal) if kept is None else codec.encode(signal, specials=kept)).data
+    with progress_callback(progress) as callback:
+        if target_bpp is not None or target_psnr is not None:
+            if kept is not None:
+                raise InrzError("rate targets are for arrays without NaN/Inf: fill them first, or use max_abs_error")
+            return encode_to_target(codec, signal, bpp=target_bpp, psnr=target_psnr, host=host,
+                                    progress=callback)[0].data
+        if kept is None:
+            return codec.encode(signal, callback).data
+        return codec.encode(signal, callback, specials=kept).data
+
+
+def _rate_target(preset: str | None, target_bpp: float | None) -> float | None:
+    """A rate preset is a rate target; naming two different ones is an error."""
+    rate = rate_preset(preset)
+    if rate is not None and target_bpp is not None and rate != target_bpp:
+        raise SpecError(f"preset {preset!r} and target_bpp={target_bpp} ask for two rates; give one")
+    return target_bpp if rate is None else rate
 
 
 def decompress(data: bytes, *, device: str = "cpu", host=None, limits: DecodeLimits | None = None) -> np.ndarray:
@@ -120,4 +156,4 @@ def open(path: str | Path) -> dict[str, Any]:  # noqa: A001 - mirrors zarr.open
 
 
 __all__ = ["Codec", "Decoded", "codec_for", "codec_from_preset", "codec_from_spec", "compress", "decode",
-           "decompress", "modality_for_path", "open"]
+           "decompress", "modality_for_path", "open", "with_settings"]

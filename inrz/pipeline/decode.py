@@ -18,7 +18,7 @@ from ..coding import errorbound, specials
 from ..core.device import resolve_device
 from ..core.errors import ContainerError, InrzError
 from ..core.host import get_host
-from ..signal.modality import Modality, Signal
+from ..signal.modality import Modality, Placement, Signal
 from .header import header_fields, is_bounded, layout_of, num_values
 from .limits import DecodeLimits
 
@@ -64,7 +64,7 @@ def render(components: dict[str, Any], header: dict[str, Any], sections: dict[st
     layout = layout_of(backend, grid, d_in, d_out)
     tensors = backend.unpack_payload(sections, layout, components["quantizer"], components["entropy"])
     _check_tensors(tensors, layout)
-    out_grid, coord_region = render_grid(grid, scale, region)
+    out_grid, coord_region, placement = render_grid(grid, scale, region, modality.axis_names(meta, len(grid)))
     coords = modality.coordinates(out_grid, coord_region, meta)
     if coords.shape[-1] != d_in:
         raise ContainerError(f"header d_in is {d_in}, but the {modality.id} modality gives {coords.shape[-1]}-D coordinates")
@@ -72,7 +72,8 @@ def render(components: dict[str, Any], header: dict[str, Any], sections: dict[st
                         coordinates=coordinates_for(modality, meta), periodic=tuple(modality.periodic_axes(meta)))
     features = backend.decode(tensors, coords, d_out, ctx)
     _check_features(features, out_grid, d_out)
-    out_meta = meta if tuple(out_grid) == tuple(grid) else modality.resized_meta(meta, out_grid)
+    native = region is None and tuple(out_grid) == tuple(grid)
+    out_meta = meta if native else modality.resized_meta(meta, out_grid, placement)
     signal = modality.from_features(features, out_meta, norm)
     if bounded:
         signal.data = errorbound.decode(signal.data, header["error_bound"], sections)
@@ -121,18 +122,28 @@ def build_components(header: dict[str, Any], host=None) -> dict[str, Any]:
     return out
 
 
-def render_grid(grid: Sequence[int], scale: float = 1.0, region: Sequence[tuple[float, float]] | None = None):
-    """The output grid and its coordinate region for a rendering at `scale` of pixel `region`."""
+def render_grid(grid: Sequence[int], scale: float = 1.0, region: Sequence[tuple[float, float]] | None = None,
+                axes: Sequence[str] | None = None) -> tuple[list[int], list[tuple[float, float]], list[Placement]]:
+    """The output grid, its coordinate region and its placement on the native grid for a
+    rendering at `scale` of `region` (start:stop in native samples per axis, stop excluded).
+
+    The first and last output samples sit on native samples `start` and `stop - 1` (the
+    coordinate convention of `grid_coordinates`: samples at both ends), so output sample i is
+    at native index `start + i * (stop - 1 - start) / (m - 1)` for m output samples."""
     if scale <= 0:
         raise InrzError(f"scale must be positive, got {scale}")
+    axes = list(axes or [f"axis{i}" for i in range(len(grid))])
     region = list(region) if region is not None else [(0.0, float(n)) for n in grid]
     if len(region) != len(grid):
-        raise InrzError(f"region has {len(region)} axes, the signal has {len(grid)}")
-    out_grid, coord_region = [], []
-    for n, (lo, hi) in zip(grid, region):
+        raise InrzError(f"region has {len(region)} axes, the signal has {len(grid)} ({', '.join(axes)}): give "
+                        f"start:stop for each, e.g. {','.join(f'0:{n}' for n in grid)}")
+    out_grid, coord_region, placement = [], [], []
+    for n, (lo, hi), name in zip(grid, region, axes):
         if not 0 <= lo < hi <= n:
-            raise InrzError(f"region {lo}:{hi} is outside the axis of length {n}")
-        out_grid.append(max(1, round((hi - lo) * scale)))
+            raise InrzError(f"region {lo:g}:{hi:g} is outside axis {name} (0:{n})")
+        m = max(1, round((hi - lo) * scale))
         to_coord = (lambda i: -1.0 + 2.0 * i / (n - 1)) if n > 1 else (lambda i: 0.0)
+        out_grid.append(m)
         coord_region.append((to_coord(lo), to_coord(hi - 1)))
-    return out_grid, coord_region
+        placement.append(Placement(lo, (hi - 1 - lo) / (m - 1)) if m > 1 else Placement((lo + hi - 1) / 2, 1.0))
+    return out_grid, coord_region, placement

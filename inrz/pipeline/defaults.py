@@ -1,17 +1,26 @@
 """Default pipeline sections, in one place: what a spec gets for the sections it leaves out,
 and what `inrz.compress` and `inrz compress` use when given neither a spec nor a preset (the
-modality's `default_codec()` on top of these).
+modality's `default_codec()` on top of these, the backend's own Config defaults below them).
+
+Presets are named by what they do: a rate preset (`0.3bpp`) is a rate target met on the datum
+itself (rate control), any other name is the backend's own fixed configuration (COIN's
+architectures by shape, `10x28`).
 """
 from __future__ import annotations
 
 import copy
-from typing import Any
+import re
+from typing import Any, Mapping
 
+from ..core.errors import SpecError
 from ..signal.modality import Modality
 
 #: COIN with its own defaults, fp16 weights, zstd
 CORE_SECTIONS: dict[str, dict[str, Any]] = {"backend": {"id": "coin"}, "quantizer": {"id": "fp16"},
                                             "entropy": {"id": "zstd"}}
+#: the rate presets (bits per point, whole file, on any datum); any "<number>bpp" is one too
+RATE_PRESETS = ("0.07bpp", "0.15bpp", "0.3bpp", "0.6bpp", "1.2bpp")
+_RATE = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)bpp$")
 
 
 def core_section(name: str) -> dict[str, Any]:
@@ -19,13 +28,31 @@ def core_section(name: str) -> dict[str, Any]:
     return copy.deepcopy(CORE_SECTIONS[name])
 
 
-def codec_sections(modality: Modality, preset: str | None = None, steps: int | None = None) -> dict[str, dict]:
-    """The core sections, then the modality's defaults, then a named COIN preset and a number
-    of fit steps if the caller gives them."""
+def rate_preset(preset: str | None) -> float | None:
+    """The bits per point a rate preset names ("0.3bpp" -> 0.3), None for other presets."""
+    match = _RATE.match(preset or "")
+    return float(match.group(1)) if match else None
+
+
+def codec_sections(modality: Modality, preset: str | None = None, steps: int | None = None,
+                   settings: Mapping[str, Any] | None = None) -> dict[str, dict]:
+    """The core sections, then the modality's defaults, then a named fixed preset, then backend
+    `settings` (`steps`, `lr`, ...: any field of the backend's Config). A rate preset changes no
+    section: it is a target (`rate_preset`)."""
     sections = {name: core_section(name) for name in CORE_SECTIONS}
     sections.update(copy.deepcopy(type(modality).default_codec()))
-    if preset is not None:
+    if preset is not None and rate_preset(preset) is None:
         sections["backend"] = {"id": "coin", "preset": preset}
-    if steps is not None:
-        sections["backend"] = {**sections["backend"], "steps": steps}
+    extra = {**(settings or {}), **({} if steps is None else {"steps": steps})}
+    if extra:
+        sections["backend"] = {**sections["backend"], **extra}
     return sections
+
+
+def check_settings(host, backend: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
+    """Keyword settings must be fields of the backend's Config: a typo is an error, not ignored."""
+    fields = host.registry.get("backend", backend["id"]).Config.model_fields
+    unknown = sorted(set(settings) - set(fields))
+    if unknown:
+        raise SpecError(f"backend {backend['id']!r} has no setting {', '.join(map(repr, unknown))}; its settings: "
+                        f"{', '.join(fields)}")

@@ -82,6 +82,29 @@ def usable(candidates: list[Variant], datum: Datum) -> list[tuple[Variant, float
     return out
 
 
+#: the fine ladder reaches this far above the payload room: entropy coding shrinks payloads, by
+#: up to a quarter for trained fp16 weights, and rate control picks from measured ratios
+FINE_HEADROOM = 1.35
+
+
+def fine_variants(codec: Codec, datum: Datum, budget_bits: float) -> list[tuple[Variant, int, float]]:
+    """The backend's fine ladder around a file budget, as (variant, exact header bits, payload
+    bound), smallest first; [] if the backend has none."""
+    room = budget_bits - header_bits(codec, datum)
+    if room <= 0:
+        return []
+    rungs = codec.backend.fine_ladder(datum.grid, datum.d_in, datum.d_out, codec.quantizer, room * FINE_HEADROOM)
+    out = []
+    for variant in (Variant(rung.label, apply(codec, rung)) for rung in rungs):
+        try:
+            payload = payload_bits(variant, datum)
+        except SpecError:
+            continue
+        if payload is not None:
+            out.append((variant, header_bits(variant.codec, datum), payload))
+    return sorted(out, key=lambda entry: entry[1] + entry[2])
+
+
 def header_bits(codec: Codec, datum: Datum) -> int:
     """Bits of everything but the payload: envelope, compressed header, section table, checksum."""
     header = codec.header(datum.signal.meta, datum.norm, datum.grid, datum.d_in, datum.d_out)

@@ -2,6 +2,10 @@
 configuration. The codec walks its backend's rate ladder (`Backend.rate_ladder`), ordered
 from the smallest file to the largest:
 
+- a rate target, when the backend has a fine ladder (`Backend.fine_ladder`): the largest
+  configuration predicted to fit is fitted, and the entropy coder's measured ratio on that fit
+  replaces the prediction's bound for the next pick, until a file lands within `TOLERANCE`
+  below the target (at most `MAX_FITS` fits; usually two);
 - a rate target, when the backend predicts its payload: the largest rung whose predicted
   file (payload plus the real header) fits is fitted first, then smaller ones while the real
   file comes out too big;
@@ -15,30 +19,63 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..backends.base import Progress
 from ..core.errors import InrzError
 from ..signal.metrics import PSNR
 from ..signal.modality import Signal
 from .codec import Codec, Encoded
 from .decode import decode
-from .ladder import Datum, Variant, describe, usable, variants
+from .ladder import Datum, Variant, describe, fine_variants, usable, variants
+
+TOLERANCE = 0.05  # with a fine ladder, a rate target is met within 5% below it
+MAX_FITS = 4  # fits the measured search may spend before settling for the best file so far
 
 
 def encode_to_target(codec: Codec, signal: Signal, *, bpp: float | None = None, psnr: float | None = None,
-                     host=None) -> tuple[Encoded, Codec]:
-    """The encoding (and the codec variant that made it) meeting the target on this datum."""
+                     host=None, progress: Progress | None = None) -> tuple[Encoded, Codec]:
+    """The encoding (and the codec variant that made it) meeting the target on this datum;
+    `progress` is called during each fit, as `Codec.encode` calls it."""
     if (bpp is None) == (psnr is None):
         raise InrzError("give exactly one target: bpp or psnr")
     datum = describe(codec, signal)
-    candidates = usable(variants(codec), datum)
     if bpp is not None:
-        variant, enc = _meet_rate(candidates, datum, bpp)
+        found = _measured_search(fine_variants(codec, datum, bpp * datum.points), datum, bpp * datum.points, progress)
+        variant, enc = found or _meet_rate(usable(variants(codec), datum), datum, bpp, progress)
     else:
-        variant, enc = _meet_psnr([v for v, _ in candidates], datum, psnr, host)
+        variant, enc = _meet_psnr([v for v, _ in usable(variants(codec), datum)], datum, psnr, host, progress)
     enc.info["rung"] = variant.label
     return enc, variant.codec
 
 
-def _meet_rate(candidates: list[tuple[Variant, float | None]], datum: Datum, bpp: float) -> tuple[Variant, Encoded]:
+def _measured_search(candidates: list[tuple[Variant, int, float]], datum: Datum, budget: float,
+                     progress: Progress | None) -> tuple[Variant, Encoded] | None:
+    """The largest file within `budget` over (variant, header bits, payload bound) sorted by size.
+
+    The first pick trusts the bound (entropy coding only shrinks a payload); later picks scale
+    the bound by the ratio the last fit measured, between the largest file known to fit and the
+    smallest known not to."""
+    ratio, best, too_big = 1.0, None, len(candidates)
+    for _ in range(MAX_FITS):
+        lo = -1 if best is None else best[0]
+        pick = next((i for i in range(too_big - 1, lo, -1)
+                     if candidates[i][1] + ratio * candidates[i][2] <= budget), None)
+        if pick is None:
+            break
+        variant, header, payload = candidates[pick]
+        enc = variant.codec.encode(datum.signal, progress)
+        bits = 8 * len(enc.data)
+        ratio = (bits - header) / payload
+        if bits > budget:
+            too_big = pick
+            continue
+        best = (pick, enc)
+        if bits >= (1 - TOLERANCE) * budget:
+            break
+    return (candidates[best[0]][0], best[1]) if best else None
+
+
+def _meet_rate(candidates: list[tuple[Variant, float | None]], datum: Datum, bpp: float,
+               progress: Progress | None) -> tuple[Variant, Encoded]:
     budget = bpp * datum.points
 
     def fits(enc: Encoded) -> bool:
@@ -47,13 +84,13 @@ def _meet_rate(candidates: list[tuple[Variant, float | None]], datum: Datum, bpp
     if all(bits is not None for _, bits in candidates):
         order = [v for v, bits in reversed(candidates) if bits <= budget] or [candidates[0][0]]
         for variant in order:
-            enc = variant.codec.encode(datum.signal)
+            enc = variant.codec.encode(datum.signal, progress)
             if fits(enc):
                 return variant, enc
         smallest = enc
     else:
         ladder = [v for v, _ in candidates]
-        encoded = _Probe(ladder, datum.signal)
+        encoded = _Probe(ladder, datum.signal, progress)
         first_too_big = bisect(len(ladder), lambda i: not fits(encoded(i)))
         if first_too_big > 0:
             return ladder[first_too_big - 1], encoded(first_too_big - 1)
@@ -62,8 +99,9 @@ def _meet_rate(candidates: list[tuple[Variant, float | None]], datum: Datum, bpp
                     f"{8 * len(smallest.data) / datum.points:.4g}")
 
 
-def _meet_psnr(ladder: list[Variant], datum: Datum, target: float, host) -> tuple[Variant, Encoded]:
-    encoded = _Probe(ladder, datum.signal)
+def _meet_psnr(ladder: list[Variant], datum: Datum, target: float, host,
+               progress: Progress | None) -> tuple[Variant, Encoded]:
+    encoded = _Probe(ladder, datum.signal, progress)
 
     def reaches(i: int) -> bool:
         codec = ladder[i].codec
@@ -90,10 +128,10 @@ def bisect(n: int, test: Callable[[int], bool]) -> int:
 class _Probe:
     """Encodes a rung the first time it is asked for, so bisection never fits a rung twice."""
 
-    def __init__(self, ladder: list[Variant], signal: Signal):
-        self.ladder, self.signal, self.done = ladder, signal, {}
+    def __init__(self, ladder: list[Variant], signal: Signal, progress: Progress | None = None):
+        self.ladder, self.signal, self.progress, self.done = ladder, signal, progress, {}
 
     def __call__(self, i: int) -> Encoded:
         if i not in self.done:
-            self.done[i] = self.ladder[i].codec.encode(self.signal)
+            self.done[i] = self.ladder[i].codec.encode(self.signal, self.progress)
         return self.done[i]

@@ -1,51 +1,59 @@
-"""The rate-distortion plot of a run (rd.png), in the modality's rate and its first metric."""
+"""Rate-distortion plots (rd.png, `inrz plot`): one curve per codec in the modality's rate and
+its first metric, inrz pipelines solid, classical baselines dashed, the Bjøntegaard deltas in
+a box, a title naming what is compared."""
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
+from typing import Any
 
 from ..core.fsutil import atomic_write
+from .curves import BASELINE, Curve
 
 
-def rd_plot(path: Path, records: list[dict], means: dict, rate: str, rate_label: str, metric: str | None,
-            metric_label: str, title: str) -> None:
-    """Per-item points and per-codec means; skipped without matplotlib (`inrz[report]`)."""
+def rd_plot(path: Path, curves: list[Curve], rate: str, rate_label: str, metric: str | None, metric_label: str,
+            title: str, bd_rows: list[dict[str, Any]] | None = None) -> bool:
+    """Write the plot; False (nothing written) without matplotlib (`inrz[report]`)."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return
-    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=120)
-    for i, codec in enumerate(means):
-        xs, ys = _points(records, codec, rate, metric)
-        if not xs:
-            continue
-        ax.scatter(xs, ys, s=12, alpha=0.5, color=f"C{i}")
-        ax.scatter([sum(xs) / len(xs)], [sum(ys) / len(ys)], s=80, marker="*", color=f"C{i}", label=f"{codec} (mean)")
-    ax.set_xlabel(f"{rate_label} (whole file)")
+        return False
+    fig, ax = plt.subplots(figsize=(7.5, 5.2), dpi=120)
+    for i, curve in enumerate(curves):
+        xs, ys = curve.xy(rate, metric) if metric else ([], [])
+        if xs:
+            ax.plot(xs, ys, "--" if curve.kind == BASELINE else "-", marker="o" if curve.kind == BASELINE else "s",
+                    markersize=4 if curve.kind == BASELINE else 6, linewidth=1.2 if curve.kind == BASELINE else 2.2,
+                    color=f"C{i % 10}", label=f"{curve.name} ({len(xs)} point{'s' * (len(xs) != 1)})")
+    ax.set_xlabel(rate_label)
     ax.set_ylabel(metric_label or "no metric")
-    ax.set_title(f"{title}: {metric or 'rate'} against rate")
+    ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:  # no finite figures: an empty plot rather than none
-        ax.legend()
+        ax.legend(fontsize=8, loc="lower right")
+    box = bd_text(bd_rows or [], metric or "")
+    if box:
+        ax.text(0.02, 0.98, box, transform=ax.transAxes, va="top", ha="left", fontsize=7.5, family="monospace",
+                bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "0.7"})
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
     atomic_write(path, buf.getvalue())
+    return True
 
 
-def _points(records: list[dict], codec: str, rate: str, metric: str | None) -> tuple[list[float], list[float]]:
-    """(rate, metric) of every item where the codec has both, finite."""
-    if metric is None:
-        return [], []
-    pts = []
-    for r in records:
-        figures = r["inrz"] if codec == "inrz" else r["baselines"].get(codec, {})
-        x, y = figures.get(rate), figures.get(metric)
-        if isinstance(x, (int, float)) and isinstance(y, (int, float)) and math.isfinite(x) and math.isfinite(y):
-            pts.append((x, y))
-    return ([p[0] for p in pts], [p[1] for p in pts]) if pts else ([], [])
+def bd_text(rows: list[dict[str, Any]], metric: str) -> str:
+    """One line per pipeline and baseline: BD-rate and BD-metric (or why there is none)."""
+    lines = []
+    rows = [r for r in rows if r.get("bd_rate_percent") is not None or r.get(f"bd_{metric}") is not None]
+    width = max((len(f"{r['codec']} vs {r['anchor']}:") for r in rows), default=0)
+    for row in rows:
+        rate = "    n/a" if row.get("bd_rate_percent") is None else f"{row['bd_rate_percent']:+7.1f}%"
+        quality = row.get(f"bd_{metric}")
+        quality = "n/a" if quality is None else f"{quality:+.2f}"
+        lines.append(f"{row['codec'] + ' vs ' + row['anchor'] + ':':<{width}} BD-rate {rate}, BD-{metric} {quality}")
+    return ("Bjøntegaard delta (negative rate: fewer bits)\n" + "\n".join(lines)) if lines else ""

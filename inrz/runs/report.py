@@ -1,5 +1,7 @@
-"""Run reports: results.json (CompressAI's results schema plus per-item records and the
-environment), results.csv (one row per item and codec), report.md and rd.png.
+"""Run reports: results.json (CompressAI's results schema: `name`, `description`, `results` with
+one list entry per rate point — `bpp`, `psnr`, `ms-ssim`, `encoding_time`, `decoding_time`,
+... — plus baselines in the same layout, Bjøntegaard deltas, per-item records and the
+environment), results.csv (one row per item, point and codec), report.md and rd.png.
 
 Rates and metrics are labelled as the modality presents them (`Modality.rate_unit`,
 `Metric.unit_for`), recorded with each item by `inrz.runs.run`; nothing here knows a modality.
@@ -21,9 +23,10 @@ import numpy
 import torch
 
 from ..core.fsutil import atomic_write
+from .curves import BASELINE, INRZ, Curve, bd_table, lists
 from .plot import rd_plot
 
-TIMES = ("encode_seconds", "decode_seconds")
+TIMES = ("encoding_time", "decoding_time")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class Labels:
     rate_label: str = "bits per point"
     point: str = "point"  # what bpp counts bits per ("pixel", "sample")
     metrics: dict[str, str] = field(default_factory=dict)  # metric id -> unit ("dB", "K", "")
+    lower_is_better: tuple[str, ...] = ()  # metrics that fall as quality rises (RMSE)
 
     @classmethod
     def of(cls, records: list[dict]) -> "Labels":
@@ -41,7 +45,7 @@ class Labels:
         first = records[0] if records else {}
         rate = first.get("rate", {})
         return cls(rate.get("key", "bpp"), rate.get("label", "bits per point"), first.get("unit", "point"),
-                   dict(first.get("metrics", {})))
+                   dict(first.get("metrics", {})), tuple(first.get("lower_is_better", ())))
 
     def column(self, key: str) -> str:
         """A column header: the rate with its label, bits per point, a metric with its unit."""
@@ -49,6 +53,8 @@ class Labels:
             return f"{key} ({self.rate_label})"
         if key in ("bpp", "payload_bpp"):
             return f"{key} (bits per {self.point})"
+        if key in TIMES:
+            return f"{key} (s)"
         unit = self.metrics.get(key)
         return f"{key} ({unit})" if unit else key
 
@@ -73,12 +79,13 @@ def _version(dist: str) -> str | None:
 
 
 def rows(records: list[dict]) -> list[dict[str, Any]]:
-    """Flat rows: one per item and codec (inrz first, then each baseline)."""
+    """Flat rows: one per item, rate point and codec (inrz first, then each baseline)."""
     out = []
     for r in records:
-        out.append({"item": r["name"], "codec": "inrz", **_scalars(r["inrz"])})
+        where = {"item": r["name"], "point": r.get("point_label", "spec")}
+        out.append({**where, "codec": INRZ, **_scalars(r["inrz"])})
         for name, b in r["baselines"].items():
-            out.append({"item": r["name"], "codec": name, **_scalars(b)})
+            out.append({**where, "codec": name, **_scalars(b)})
     return out
 
 
@@ -86,34 +93,59 @@ def _scalars(d: dict) -> dict:
     return {k: v for k, v in d.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
 
 
-def summary(records: list[dict]) -> dict[str, dict[str, float]]:
-    """Mean of every numeric column per codec (items where a codec is unavailable are skipped)."""
-    sums: dict[str, dict[str, list[float]]] = {}
-    for row in rows(records):
-        for k, v in row.items():
-            if isinstance(v, (int, float)) and k not in ("item",) and math.isfinite(v):
-                sums.setdefault(row["codec"], {}).setdefault(k, []).append(float(v))
-    return {codec: {k: sum(v) / len(v) for k, v in cols.items()} for codec, cols in sums.items()}
+def summary(records: list[dict]) -> dict[str, list[dict[str, float]]]:
+    """Per codec, one point per rate point: the mean of every numeric figure over the items
+    (items where a codec is unavailable, or a figure is not finite, are left out)."""
+    sums: dict[str, dict[int, dict[str, list[float]]]] = {}
+    for r in records:
+        for codec, figures in [(INRZ, r["inrz"]), *r["baselines"].items()]:
+            cols = sums.setdefault(codec, {}).setdefault(r.get("point", 0), {})
+            for k, v in _scalars(figures).items():
+                if isinstance(v, (int, float)) and math.isfinite(v):
+                    cols.setdefault(k, []).append(float(v))
+    return {codec: [{k: sum(v) / len(v) for k, v in cols.items()} for _, cols in sorted(by_point.items()) if cols]
+            for codec, by_point in sums.items()}
+
+
+def kinds(records: list[dict]) -> dict[str, str]:
+    """Which codecs are inrz pipelines (the run's own and its `compare` ones) and which classical."""
+    out = {INRZ: INRZ}
+    for r in records:
+        out.update({name: INRZ if b.get("inrz") else BASELINE for name, b in r["baselines"].items()})
+    return out
 
 
 def write_all(out: Path, spec, records: list[dict], env: dict) -> dict[str, Any]:
     means, labels = summary(records), Labels.of(records)
+    kind = kinds(records)
+    name = f"inrz-{spec.backend['id']}"
+    curves = [Curve(name if c == INRZ else c, kind.get(c, BASELINE), pts) for c, pts in means.items()]
+    metric = labels.first_metric()
+    bd = bd_table(curves, labels.rate, metric, metric in labels.lower_is_better) if metric else []
     results = {
-        "name": f"inrz-{spec.backend['id']}",
+        "name": name,
         "description": spec.description or spec.name,
-        "results": {k: [v] for k, v in means.get("inrz", {}).items()},
-        "baselines": {c: {"results": {k: [v] for k, v in m.items()}} for c, m in means.items() if c != "inrz"},
+        "results": lists(means.get(INRZ, [])),
+        "baselines": {c: {"name": c, "kind": kind.get(c, BASELINE), "results": lists(m)}
+                      for c, m in means.items() if c != INRZ},
+        "points": sorted({(r.get("point", 0), r.get("point_label", "spec")) for r in records}),
+        "bd": bd,
         "labels": asdict(labels),
         "spec": spec.model_dump(mode="json"),
         "environment": env,
         "items": records,
     }
+    results["points"] = [label for _, label in results["points"]]
     atomic_write(out / "results.json", json.dumps(results, indent=1, default=str))
     atomic_write(out / "results.csv", _csv(rows(records)))
-    atomic_write(out / "report.md", markdown(spec, means, records, env, labels))
-    rd_plot(out / "rd.png", records, means, labels.rate, labels.rate_label, labels.first_metric(),
-            labels.column(labels.first_metric() or ""), spec.name)
+    atomic_write(out / "report.md", markdown(spec, means, records, env, labels, bd))
+    rd_plot(out / "rd.png", curves, labels.rate, labels.column(labels.rate), metric,
+            labels.column(metric or ""), title(spec.name, curves, metric, labels), bd)
     return results
+
+
+def title(name: str, curves: list[Curve], metric: str | None, labels: Labels) -> str:
+    return f"{name}: {metric or 'rate'} against {labels.rate_label}, {', '.join(c.name for c in curves)}"
 
 
 def _csv(table: list[dict]) -> str:
@@ -132,25 +164,40 @@ def lead_columns(labels: Labels) -> list[str]:
     return list(dict.fromkeys([labels.rate, "bpp", "payload_bpp", *labels.metrics, "bytes"]))
 
 
-def markdown(spec, means: dict, records: list[dict], env: dict, labels: Labels | None = None) -> str:
+def markdown(spec, means: dict, records: list[dict], env: dict, labels: Labels | None = None,
+             bd: list[dict] | None = None) -> str:
     labels = labels or Labels.of(records)
     first = lead_columns(labels)
-    extra = sorted({k for m in means.values() for k in m} - set(first) - set(TIMES))
-    cols = [k for k in first + extra + list(TIMES) if any(k in m for m in means.values())]
+    extra = sorted({k for pts in means.values() for m in pts for k in m} - set(first) - set(TIMES))
+    cols = [k for k in first + extra + list(TIMES) if any(k in m for pts in means.values() for m in pts)]
     lines = [f"# {spec.name}", "", spec.description, "",
              f"Device `{env['device']}`, inrz {env['inrz']}, torch {env['torch']}, spec hash `{env['spec_hash']}`, "
-             f"seed {env['seed']}, {env['date']}.", "", "## Means", "",
-             "| codec | " + " | ".join(labels.column(k) for k in cols) + " |", "|---|" + "---:|" * len(cols)]
-    for codec, m in means.items():
-        lines.append(f"| {codec} | " + " | ".join(_fmt(m.get(k)) for k in cols) + " |")
+             f"seed {env['seed']}, {env['date']}.", "", "## Means (one row per codec and rate point)", "",
+             "| codec | point | " + " | ".join(labels.column(k) for k in cols) + " |",
+             "|---|---|" + "---:|" * len(cols)]
+    for codec, pts in means.items():
+        lines += [f"| {codec} | {i} | " + " | ".join(_fmt(m.get(k)) for k in cols) + " |" for i, m in enumerate(pts)]
+    lines += _bd_markdown(bd or [], labels.first_metric())
     metric = labels.first_metric()
     lines += ["", f"## Per item ({labels.column(labels.rate)}" + (f" / {labels.column(metric)})" if metric else ")"), ""]
     codecs = list(means)
-    lines += ["| item | " + " | ".join(codecs) + " |", "|---|" + "---:|" * len(codecs)]
+    lines += ["| item | point | " + " | ".join(codecs) + " |", "|---|---|" + "---:|" * len(codecs)]
     for r in records:
         cells = [r["inrz"]] + [r["baselines"].get(c, {}) for c in codecs[1:]]
-        lines.append(f"| {r['name']} | " + " | ".join(_cell(c, labels.rate, metric) for c in cells) + " |")
+        lines.append(f"| {r['name']} | {r.get('point_label', 'spec')} | "
+                     + " | ".join(_cell(c, labels.rate, metric) for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _bd_markdown(bd: list[dict], metric: str | None) -> list[str]:
+    if not bd or metric is None:
+        return []
+    lines = ["", f"## Bjøntegaard delta ({metric}; BD-rate < 0: fewer bits than the baseline at equal quality)", "",
+             f"| pipeline | baseline | BD-rate (%) | BD-{metric} | points | note |", "|---|---|---:|---:|---:|---|"]
+    for row in bd:
+        lines.append(f"| {row['codec']} | {row['anchor']} | {_fmt(row.get('bd_rate_percent'))} | "
+                     f"{_fmt(row.get(f'bd_{metric}'))} | {_fmt(row.get('points'))} | {row.get('note', '')} |")
+    return lines
 
 
 def _cell(figures: dict, rate: str, metric: str | None) -> str:

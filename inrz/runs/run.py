@@ -1,6 +1,10 @@
 """`inrz run SPEC`: dataset -> encode -> containers -> decode from the files -> metrics ->
 baselines at the same file size -> report. Finished items are recorded one file each
 (keyed by content hash + spec hash), so a killed run resumes where it stopped.
+
+A spec with a `sweep` codes every item once per rate point (one record per item and point;
+the baselines are matched to each point's file); `compare` pipelines are coded at the first
+point. Without a sweep there is one point, the spec's own pipeline.
 """
 from __future__ import annotations
 
@@ -18,13 +22,14 @@ from ..core.device import resolve_device
 from ..core.errors import InrzError
 from ..core.fsutil import atomic_write, folder_lock
 from ..core.host import get_host
-from ..pipeline.codec import Codec
+from ..pipeline.codec import Codec, Encoded
 from ..pipeline.decode import decode
 from ..pipeline.limits import DecodeLimits
+from ..pipeline.ratecontrol import encode_to_target
 from ..signal.modality import Modality, Signal
 from ..signal.select import modality_for_path
 from . import report
-from .spec import Spec, dataset_items, load_spec, spec_hash
+from .spec import Spec, SweepPoint, dataset_items, find_spec, load_spec, point_label, point_sections, spec_hash
 from .training import resolve_auto_models
 
 
@@ -37,11 +42,32 @@ class Pending:
     signal: Signal | None = None  # loaded only when its batch is formed
 
 
+@dataclass(frozen=True)
+class Point:
+    """One rate point of a run: its index, label, pipeline sections and rate target."""
+
+    index: int
+    label: str
+    sections: dict
+    target_bpp: float | None
+
+    @classmethod
+    def all(cls, spec: Spec) -> list["Point"]:
+        points: list[SweepPoint | None] = list(spec.sweep) or [None]
+        return [cls(i, point_label(p, i) if p else "spec", point_sections(spec, p),
+                    p.target_bpp if p and p.target_bpp is not None else spec.target_bpp)
+                for i, p in enumerate(points)]
+
+    def suffix(self, spec: Spec) -> str:
+        """Item records and containers of a sweep point carry its index (`kodim01@1`)."""
+        return f"@{self.index}" if spec.sweep else ""
+
+
 def run(spec_path: str | Path, overrides: list[str] = (), host=None, progress: bool = True,
         fresh: bool = False) -> dict[str, Any]:
     """Run a spec end to end and return the results dict written to `results.json`."""
     host = host or get_host()
-    spec_path = Path(spec_path)
+    spec_path = find_spec(spec_path)
     spec = resolve_auto_models(load_spec(spec_path, overrides, host), spec_path, host)
     out = Path(spec.output or Path("results") / spec.name)
     items = dataset_items(spec, host, spec_path.parent, "dataset")
@@ -52,22 +78,27 @@ def run(spec_path: str | Path, overrides: list[str] = (), host=None, progress: b
 def _run(spec: Spec, items: list, out: Path, host, progress: bool, fresh: bool) -> dict[str, Any]:
     device = resolve_device(spec.device)
     shash = spec_hash(spec)
-    records, pending = _split_done(items, spec, host, out, shash, fresh)
-    bar = _bar(len(items), len(records), progress)
-    for batch in _batches(pending, spec.batch_size):
-        records.extend(_run_batch(batch, spec, host, out, device, bar))
+    points = Point.all(spec)
+    records = []
+    bar = _bar(len(items) * len(points), 0, progress)
+    for point in points:
+        done, pending = _split_done(items, spec, host, out, shash, fresh, point)
+        records.extend(done)
+        bar.update(len(done))
+        for batch in _batches(pending, spec.batch_size):
+            records.extend(_run_batch(batch, spec, host, out, device, bar, point))
     bar.close()
     order = {item.name: i for i, item in enumerate(items)}
-    records.sort(key=lambda r: order.get(r["name"], 0))
+    records.sort(key=lambda r: (r.get("point", 0), order.get(r["name"], 0)))
     env = report.environment(spec, shash, device, host)
     return report.write_all(out, spec, records, env)
 
 
-def _split_done(items, spec: Spec, host, out: Path, shash: str, fresh: bool):
+def _split_done(items, spec: Spec, host, out: Path, shash: str, fresh: bool, point: Point):
     records, pending = [], []
     for item in items:
         key = f"{_file_hash(item.path)}-{shash}"
-        record = _load_record(_record_path(out, item.name))
+        record = _load_record(_record_path(out, item.name + point.suffix(spec)))
         if record is not None and record.get("key") == key and not fresh:
             records.append(record)
             continue
@@ -76,20 +107,22 @@ def _split_done(items, spec: Spec, host, out: Path, shash: str, fresh: bool):
     return records, pending
 
 
-def _run_batch(batch: list[Pending], spec: Spec, host, out: Path, device, bar) -> list[dict]:
+def _run_batch(batch: list[Pending], spec: Spec, host, out: Path, device, bar, point: Point) -> list[dict]:
     modality = batch[0].modality
-    rows = _code_batch(_codec(spec.model_dump(), modality, spec, host, device), batch, out / "containers", spec, host,
-                       device, _fit_progress(bar, batch))
-    others = {c.label: _code_batch(_codec(c.model_dump(), modality, spec, host, device), batch,
-                                   out / "containers" / c.label, spec, host, device, None) for c in spec.compare}
+    codec = _codec(point.sections, modality, spec, host, device)
+    rows = _code_batch(codec, batch, out / "containers", spec, host, device, _fit_progress(bar, batch), point)
+    others = {} if point.index else {
+        c.label: _code_batch(_codec(c.model_dump(), modality, spec, host, device), batch, out / "containers" / c.label,
+                             spec, host, device, None, Point(0, c.label, {}, None)) for c in spec.compare}
     records = []
     for i, (p, row) in enumerate(zip(batch, rows)):
-        baselines = {label: other[i] for label, other in others.items()}
+        baselines = {label: {**other[i], "inrz": True} for label, other in others.items()}
         baselines.update(_baselines(p.signal, row["bytes"], modality, spec, host))
-        record = {"name": p.name, "key": p.key, "source": str(p.path), "modality": modality.id,
+        record = {"name": p.name, "key": p.key, "point": point.index, "point_label": point.label,
+                  "source": str(p.path), "modality": modality.id,
                   "points": modality.num_points(p.signal), "unit": modality.unit,
                   **_labels(modality, p.signal, spec, host), "inrz": row, "baselines": baselines}
-        atomic_write(_record_path(out, p.name), json.dumps(record, indent=1))
+        atomic_write(_record_path(out, p.name + point.suffix(spec)), json.dumps(record, indent=1))
         records.append(record)
         bar.update(1)
     return records
@@ -99,14 +132,28 @@ def _codec(sections: dict, modality: Modality, spec: Spec, host, device) -> Code
     return Codec.from_sections(host, modality, sections, device, spec.seed)
 
 
-def _code_batch(codec: Codec, batch: list[Pending], folder: Path, spec: Spec, host, device, progress) -> list[dict]:
+def _encode(codec: Codec, batch: list[Pending], progress, target_bpp: float | None,
+            host) -> list[tuple[Encoded, float]]:
+    """Each item's encoding and its encoding time in seconds: a batch fitted together shares its
+    time out; a rate target is met item by item (each datum gets its own configuration)."""
+    if target_bpp is None:
+        start = time.perf_counter()
+        encoded = codec.encode_batch([p.signal for p in batch], progress=progress)
+        return [(enc, (time.perf_counter() - start) / len(batch)) for enc in encoded]
+    out = []
+    for p in batch:
+        start = time.perf_counter()
+        enc, _ = encode_to_target(codec, p.signal, bpp=target_bpp, host=host, progress=progress)
+        out.append((enc, time.perf_counter() - start))
+    return out
+
+
+def _code_batch(codec: Codec, batch: list[Pending], folder: Path, spec: Spec, host, device, progress,
+                point: Point) -> list[dict]:
     """Encode a batch, write the containers, decode them from the files, measure."""
-    start = time.perf_counter()
-    encoded = codec.encode_batch([p.signal for p in batch], progress=progress)
-    encode_seconds = (time.perf_counter() - start) / len(batch)
     rows = []
-    for p, enc in zip(batch, encoded):
-        path = folder / f"{_safe(p.name)}.inrz"
+    for p, (enc, encode_seconds) in zip(batch, _encode(codec, batch, progress, point.target_bpp, host)):
+        path = folder / f"{_safe(p.name + point.suffix(spec))}.inrz"
         container.write_file(path, enc.data)
         start = time.perf_counter()
         decoded = decode(container.read_file(path), host, device, limits=DecodeLimits.trusted()).signal  # our own file
@@ -114,8 +161,8 @@ def _code_batch(codec: Codec, batch: list[Pending], folder: Path, spec: Spec, ho
         file_bytes, points = path.stat().st_size, codec.modality.num_points(p.signal)
         rows.append({"bytes": file_bytes, "payload_bytes": enc.payload_bytes, "bpp": 8 * file_bytes / points,
                      "payload_bpp": 8 * enc.payload_bytes / points,
-                     **codec.modality.rate_figures(file_bytes, p.signal.meta), "encode_seconds": encode_seconds,
-                     "decode_seconds": decode_seconds, **enc.info,
+                     **codec.modality.rate_figures(file_bytes, p.signal.meta), "encoding_time": encode_seconds,
+                     "decoding_time": decode_seconds, **enc.info,
                      **_metrics(p.signal, decoded, codec.modality, spec, host)})
     return rows
 
@@ -131,8 +178,10 @@ def _metrics(original: Signal, decoded: Signal, modality: Modality, spec: Spec, 
 def _labels(modality: Modality, signal: Signal, spec: Spec, host) -> dict[str, Any]:
     """How reports label this item's figures: the modality's rate column, each metric's unit."""
     key, label = modality.rate_unit()
-    units = {mid: host.create("metric", mid).unit_for(modality, signal.meta) for mid in _metric_ids(modality, spec)}
-    return {"rate": {"key": key, "label": label}, "metrics": units}
+    metrics = {mid: host.create("metric", mid) for mid in _metric_ids(modality, spec)}
+    return {"rate": {"key": key, "label": label}, "metrics": {m: v.unit_for(modality, signal.meta)
+                                                              for m, v in metrics.items()},
+            "lower_is_better": [m for m, v in metrics.items() if not v.higher_is_better]}
 
 
 def _baselines(signal: Signal, target_bytes: int, modality: Modality, spec: Spec, host) -> dict[str, dict]:

@@ -7,6 +7,7 @@ validation (values parsed as YAML) and reported as `--set a.b` when wrong.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from pathlib import Path
@@ -19,6 +20,7 @@ from ..core.errors import DatasetError, SpecError, UnknownComponentError
 from ..core.host import get_host
 from ..pipeline.defaults import CORE_SECTIONS
 from ..train.config import TrainConfig
+from .yamlsafe import parse_yaml
 
 
 class CompareSpec(BaseModel):
@@ -30,6 +32,18 @@ class CompareSpec(BaseModel):
     backend: dict[str, Any]
     quantizer: dict[str, Any] = CORE_SECTIONS["quantizer"]
     entropy: dict[str, Any] = CORE_SECTIONS["entropy"]
+
+
+class SweepPoint(BaseModel):
+    """One rate point of a sweep: settings merged into the spec's pipeline for this point."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str | None = Field(None, pattern=r"^[A-Za-z0-9_.=-]+$")  # default: what it changes, e.g. target_bpp=0.2
+    backend: dict[str, Any] = {}  # merged into the spec's backend (a new `id` starts from that backend's defaults)
+    quantizer: dict[str, Any] = {}
+    entropy: dict[str, Any] = {}
+    target_bpp: float | None = Field(None, gt=0)  # meet this rate on each item (rate control)
 
 
 class Spec(BaseModel):
@@ -46,6 +60,8 @@ class Spec(BaseModel):
     backend: dict[str, Any] = CORE_SECTIONS["backend"]  # sections left out are the core's (pipeline.defaults)
     quantizer: dict[str, Any] = CORE_SECTIONS["quantizer"]
     entropy: dict[str, Any] = CORE_SECTIONS["entropy"]
+    target_bpp: float | None = Field(None, gt=0)  # meet this rate (whole file, bits per point) on each item
+    sweep: list[SweepPoint] = []  # rate points: each codes every item once (one RD point each); [] = one point
     baselines: list[dict[str, Any]] = []  # classical codecs compared at the same file size
     compare: list[CompareSpec] = []  # other inrz pipelines on the same items (e.g. COIN next to COIN++)
     metrics: list[str] | None = None  # default: the modality's
@@ -54,24 +70,38 @@ class Spec(BaseModel):
     output: str | None = None  # default: results/<name> (relative to the working directory)
 
 
-MAX_NODES = 100_000  # YAML values a spec may expand to, aliases counted as often as they are used
-MAX_DEPTH = 64
-
 COMPONENT_SECTIONS = {"dataset": "dataset", "modality": "modality", "backend": "backend",
                       "quantizer": "quantizer", "entropy": "entropy"}
 
 
-def load_spec(path: str | Path, overrides: list[str] = (), host=None) -> Spec:
-    """Read, override, validate. Every error is a `SpecError` naming the file, line and field."""
+#: the specs shipped with inrz (a source checkout's specs/), found by name from any directory
+BUNDLED_SPECS = Path(__file__).resolve().parents[2] / "specs"
+
+
+def find_spec(path: str | Path) -> Path:
+    """`path` if it exists, else the shipped spec of that name (`kodak-quick`, `specs/kodak-quick.yaml`)."""
     path = Path(path)
+    if path.exists():
+        return path
+    name = path.name if path.suffix in (".yaml", ".yml") else f"{path.name}.yaml"
+    bundled = BUNDLED_SPECS / name
+    return bundled if bundled.is_file() else path
+
+
+def load_spec(path: str | Path, overrides: list[str] = (), host=None) -> Spec:
+    """Read, override, validate. Every error is a `SpecError` naming the file, line and field.
+    A path that does not exist may name a shipped spec (`find_spec`)."""
+    path = find_spec(path)
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
-        raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}") from exc
+        shipped = sorted(p.stem for p in BUNDLED_SPECS.glob("*.yaml"))
+        raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}"
+                        + (f"; shipped specs: {', '.join(shipped)}" if shipped else "")) from exc
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[:exc.start].count(b"\n") + 1
         raise SpecError(f"{path}:{line}: a spec is UTF-8 text; byte {exc.start} is not ({exc.reason})") from exc
-    raw, lines = _parse(text, path)
+    raw, lines = parse_yaml(text, path)
     for item in overrides:
         _apply_override(raw, item, lines)
     return validate(raw, str(path), lines, host)
@@ -92,6 +122,9 @@ def validate(raw: dict, source: str = "<spec>", lines: dict | None = None, host=
             _check_component(host, kind, value, (section,), source, lines)
     if spec.train is not None:
         _check_train(host, spec.train, source, lines)
+    for i, point in enumerate(spec.sweep):
+        for section in ("backend", "quantizer", "entropy"):
+            _check_component(host, section, point_sections(spec, point)[section], ("sweep", i, section), source, lines)
     for i, other in enumerate(spec.compare):
         for section in ("backend", "quantizer", "entropy"):
             _check_component(host, section, getattr(other, section), ("compare", i, section), source, lines)
@@ -114,7 +147,7 @@ def _check_component(host, kind: str, config: dict, where: tuple, source: str, l
         raise SpecError(f"{_loc(source, lines, where + ('id',))}: {_dotted(where)}.id: {exc}") from exc
     settings = {k: v for k, v in config.items() if k != "id"}
     try:
-        cls.Config.model_validate(settings)
+        cls.Config.model_validate(settings, context={"new_spec": True})  # components may refuse retired names
     except ValidationError as exc:
         raise SpecError(_format(exc, source, lines, where)) from exc
 
@@ -145,88 +178,56 @@ def dataset_items(spec: Spec, host, base_dir: Path, *field: str) -> list:
         return host.create("dataset", config).items(base_dir)
     except DatasetError as exc:
         raise DatasetError(f"{where(spec, *field)}: {exc}") from exc
+def point_sections(spec: Spec, point: SweepPoint | None) -> dict[str, dict[str, Any]]:
+    """The pipeline sections of one sweep point (the spec's own without one)."""
+    out = {}
+    for name in ("backend", "quantizer", "entropy"):
+        base, extra = dict(getattr(spec, name)), dict(getattr(point, name)) if point else {}
+        out[name] = extra if extra.get("id", base["id"]) != base["id"] else {**base, **extra}
+    return out
+
+
+def point_label(point: SweepPoint, index: int) -> str:
+    """A sweep point's name in reports: its label, else the settings it changes."""
+    if point.label:
+        return point.label
+    changed = [f"target_bpp={point.target_bpp:g}"] if point.target_bpp is not None else []
+    for name in ("backend", "quantizer", "entropy"):
+        changed += [f"{name}.{k}={v}" for k, v in getattr(point, name).items()]
+    return ",".join(changed) or f"point{index}"
+
+
+#: what `--set` may change on a codec built without a spec
+CODEC_FIELDS = ("backend", "quantizer", "entropy", "seed", "device", "target_bpp")
+
+
+def override_sections(sections: dict[str, Any], overrides: list[str], host=None) -> dict[str, Any]:
+    """`--set` on a command's default codec (no spec): the same syntax and checks as a spec's;
+    setting a section's `id` starts that section afresh. A misspelled field is a `SpecError`."""
+    raw, lines = copy.deepcopy(sections), {}
+    for item in overrides:
+        key = item.split("=", 1)[0].strip()
+        if key.split(".")[0] not in CODEC_FIELDS:
+            raise SpecError(f"--set {key}: without --spec, --set takes {', '.join(f + '.*' for f in CODEC_FIELDS[:3])}"
+                            f", {', '.join(CODEC_FIELDS[3:])}")
+        if key.endswith(".id") and key.count(".") == 1:
+            raw[key.split(".")[0]] = {}
+        _apply_override(raw, item, lines)
+    host = host or get_host()
+    for name in CODEC_FIELDS[:3]:
+        _check_component(host, name, raw[name], (name,), "--set", lines)
+    try:
+        top = {k: raw[k] for k in CODEC_FIELDS[3:] if k in raw}
+        Spec.model_validate({"name": "set", "dataset": {"id": "folder"}, **top})
+    except ValidationError as exc:
+        raise SpecError(_format(exc, "--set", lines, ())) from exc
+    return raw
 
 
 def spec_hash(spec: Spec) -> str:
     """Hash of everything that changes results (not the name, description or output folder)."""
     data = spec.model_dump(mode="json", exclude={"name", "description", "output"})
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-
-
-# --- YAML with line numbers ------------------------------------------------------------------
-
-def _parse(text: str, path: Path) -> tuple[dict, dict[tuple, int]]:
-    """Compose the YAML once, check it (size with aliases expanded, duplicate keys), then build it."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is not None:
-            _check_nodes(node, path)
-        raw = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"{mark.line + 1}" if mark else "?"
-        raise SpecError(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
-    except RecursionError as exc:
-        raise SpecError(f"{path}: the YAML is nested too deeply") from exc
-    finally:
-        loader.dispose()
-    if not isinstance(raw, dict):
-        raise SpecError(f"{path}:1: a spec must be a mapping of fields (name, dataset, backend, ...)")
-    lines: dict[tuple, int] = {}
-    _index(node, (), lines)
-    return raw, lines
-
-
-def _check_nodes(root, path: Path) -> None:
-    """Refuse what YAML allows but a spec never needs: aliases that expand to more than
-    MAX_NODES nodes (a 512-byte "billion laughs" would otherwise take gigabytes), recursive
-    aliases, and a key given twice in one mapping (YAML keeps the last silently)."""
-    sizes: dict[int, int] = {}
-
-    def size(node, depth: int) -> int:
-        if id(node) in sizes:
-            if sizes[id(node)] < 0:
-                raise SpecError(f"{path}:{node.start_mark.line + 1}: a YAML alias refers to itself")
-            return sizes[id(node)]
-        if depth > MAX_DEPTH:
-            raise SpecError(f"{path}:{node.start_mark.line + 1}: the YAML is nested more than {MAX_DEPTH} deep")
-        sizes[id(node)] = -1
-        total = 1
-        if isinstance(node, yaml.MappingNode):
-            _check_keys(node, path)
-            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
-        elif isinstance(node, yaml.SequenceNode):
-            total += sum(size(v, depth + 1) for v in node.value)
-        sizes[id(node)] = total
-        if total > MAX_NODES:
-            raise SpecError(f"{path}:{node.start_mark.line + 1}: the YAML expands to more than {MAX_NODES} values "
-                            "(through aliases); write the values out")
-        return total
-
-    size(root, 0)
-
-
-def _check_keys(node, path: Path) -> None:
-    seen: dict[str, int] = {}
-    for key, _ in node.value:
-        if isinstance(key, yaml.ScalarNode) and key.value != "<<":  # merge keys may repeat what they merge
-            line = key.start_mark.line + 1
-            if key.value in seen:
-                raise SpecError(f"{path}:{line}: duplicate key {key.value!r} (first given on line {seen[key.value]})")
-            seen[key.value] = line
-
-
-def _index(node, prefix: tuple, lines: dict) -> None:
-    lines[prefix] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            lines[prefix + (key.value,)] = key.start_mark.line + 1
-            if not isinstance(value, yaml.ScalarNode):
-                _index(value, prefix + (key.value,), lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, value in enumerate(node.value):
-            _index(value, prefix + (i,), lines)
 
 
 def _apply_override(raw: dict, item: str, lines: dict) -> None:

@@ -28,6 +28,11 @@ A modality MAY:
   grid-based backends pad them periodically instead of repeating the edge;
 - override the classmethod `default_codec()`: the pipeline sections `inrz.compress` and
   `inrz compress` use for it when given neither a spec nor a preset;
+- name its grid axes (`axis_names`, for `inrz info` and `--region` messages) and say when
+  saving to a path changes the file format (`format_change`, so `inrz decompress` states a
+  conversion and refuses a lossy one unless asked);
+- place a rendering (`resized_meta` receives where the rendered grid sits on the native one,
+  so a crop's affine, coordinates or start time are those of the crop);
 - override the classmethod `available()` (see `inrz/core/component.py`) to say why it cannot run
   here, e.g. `return inrz.missing("h5py", "hdf5", "inrz-foo")`.
 """
@@ -41,6 +46,24 @@ import numpy as np
 
 from ..core.component import Component
 from .grid import grid_coordinates
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a rendered grid axis sits on the native one: output sample i is at native index
+    `start + i * step` (a crop starts elsewhere, `--scale 2` halves the step)."""
+
+    start: float = 0.0
+    step: float = 1.0
+
+
+@dataclass(frozen=True)
+class FormatChange:
+    """Saving a signal to a path would write another format than the original's."""
+
+    source: str  # e.g. "PNG"
+    target: str  # e.g. "JPEG"
+    lossy: bool  # the target format loses information the decoded signal has
 
 
 @dataclass
@@ -100,11 +123,21 @@ class Modality(Component):
         """Coordinates `(*grid_shape, d_in)`; `region` gives (lo, hi) per axis in the [-1, 1] frame."""
         return grid_coordinates(grid_shape, region)
 
-    def resized_meta(self, meta: dict[str, Any], grid_shape: Sequence[int]) -> dict[str, Any]:
-        """Metadata for a rendering at another resolution (e.g. new width and height)."""
+    def resized_meta(self, meta: dict[str, Any], grid_shape: Sequence[int],
+                     placement: Sequence[Placement] | None = None) -> dict[str, Any]:
+        """Metadata for a rendering at another resolution or of a region (new width and height;
+        modalities with geometry move and scale it by `placement`, one per grid axis)."""
         out = dict(meta)
         out["shape"] = list(grid_shape) + list(meta["shape"][len(grid_shape):])
         return out
+
+    def axis_names(self, meta: dict[str, Any], ndim: int) -> tuple[str, ...]:
+        """Names of the grid axes in order (what `--region` takes start:stop for)."""
+        return tuple(f"axis{i}" for i in range(ndim))
+
+    def format_change(self, meta: dict[str, Any], path: str | Path) -> FormatChange | None:
+        """None if `save(signal, path)` writes the original's format, else what changes."""
+        return None
 
     def peak(self, meta: dict[str, Any]) -> float:
         """The largest representable value, for PSNR (255 for 8-bit data)."""

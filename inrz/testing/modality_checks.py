@@ -114,7 +114,8 @@ def check_smoke_fit(modality: Modality, signal: Signal, host=None, *, steps: int
 
 
 def _fit_mse(host, coords: np.ndarray, features: np.ndarray, steps: int, depth: int, width: int) -> float:
-    config = {"id": "coin", "depth": depth, "width": width, "steps": steps, "lr": 1e-3}
+    config = {"id": "coin", "depth": depth, "width": width, "steps": steps, "lr": 1e-3,  # the paper's full-batch
+              "points_per_step": None, "schedule": "constant"}  # fit: the check does not move with CPU defaults
     backend = host.create("backend", config) if host is not None else Coin(config)
     ctx = EncodeContext(seed=0)
     result = backend.encode(coords, features[None], ctx)[0]

@@ -22,7 +22,8 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 from pydantic import Field
 
-from inrz import ComponentConfig, ContainerError, InrzError, Modality, Signal, fields, grid_coordinates, missing, require
+from inrz import (ComponentConfig, ContainerError, FormatChange, InrzError, Modality, Placement, Signal, fields,
+                  grid_coordinates, missing, require)
 
 #: subtypes read as int32, with their bit depth (values are shifted down to that range)
 INT32_BITS = {"PCM_24": 24, "PCM_32": 32, "ALAC_20": 20, "ALAC_24": 24, "ALAC_32": 32, "DWVW_24": 24}
@@ -200,9 +201,28 @@ class AudioModality(Modality):
                     meta: dict[str, Any] | None = None) -> np.ndarray:
         return grid_coordinates(grid_shape, region) * np.float32(self.config.coord_scale)
 
-    def resized_meta(self, meta: dict[str, Any], grid_shape: Sequence[int]) -> dict[str, Any]:
-        """A rendering with another number of frames keeps the rate: `--scale 2` gives twice the samples."""
-        return {**meta, "frames": int(grid_shape[0])}
+    def resized_meta(self, meta: dict[str, Any], grid_shape: Sequence[int],
+                     placement: Sequence[Placement] | None = None) -> dict[str, Any]:
+        """A rendering keeps its span of time: `--scale 2` doubles the sample rate (same duration),
+        a region starts `start_seconds` into the original (the first rendered sample's time)."""
+        frames = int(grid_shape[0])
+        start = placement[0].start if placement else 0.0
+        span = (placement[0].step * (frames - 1) + 1) if placement and frames > 1 else meta["frames"]
+        out = {**meta, "frames": frames, "samplerate": max(1, round(meta["samplerate"] * frames / span))}
+        if start:
+            out["start_seconds"] = meta.get("start_seconds", 0.0) + start / meta["samplerate"]
+        return out
+
+    def axis_names(self, meta: dict[str, Any], ndim: int) -> tuple[str, ...]:
+        return ("frame",)[:ndim] or super().axis_names(meta, ndim)
+
+    def format_change(self, meta: dict[str, Any], path: str | Path) -> FormatChange | None:
+        """Another container or subtype than the original's; lossy when the target codes lossily."""
+        fmt, subtype = self._format_for(Path(path), meta)
+        if (fmt, subtype) == (meta.get("format"), meta.get("subtype")):
+            return None
+        return FormatChange(f"{meta.get('format')}/{meta.get('subtype')}", f"{fmt}/{subtype}",
+                            lossy=subtype in FLOAT_SUBTYPES and subtype not in ("FLOAT", "DOUBLE"))
 
     def peak(self, meta: dict[str, Any]) -> float:
         """Twice the full scale: PSNR on native samples equals the paper's PSNR on [0, 1] features."""

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal, Sequence
 import numpy as np
 from pydantic import Field, model_validator
 
-from inrz import ComponentConfig, ContainerError, Modality, Signal, fields, missing
+from inrz import ComponentConfig, ContainerError, Modality, Placement, Signal, fields, missing
 
 from . import grid, netcdf
 from .netcdf import ClimateError
@@ -162,13 +162,19 @@ class ClimateModality(Modality):
                     for i, (k, n) in enumerate(zip(("lat", "lon"), grid_shape)))
         return grid.sphere(lat, lon)
 
-    def resized_meta(self, meta: dict[str, Any], grid_shape: Sequence[int]) -> dict[str, Any]:
-        """A rendering of the whole field at another resolution: axes resampled over the same extent.
-        (The core does not pass the region of a cropped rendering, so crops keep the full-extent axes.)"""
-        out = super().resized_meta(meta, grid_shape)
-        for key, n in zip(("lat", "lon"), grid_shape):
+    def resized_meta(self, meta: dict[str, Any], grid_shape: Sequence[int],
+                     placement: Sequence[Placement] | None = None) -> dict[str, Any]:
+        """A rendering's lat/lon axes: the native axes interpolated where the rendered samples sit
+        (a region's own coordinates, a finer grid's in-between ones), as the network was evaluated."""
+        out = super().resized_meta(meta, grid_shape, placement)
+        for i, (key, n) in enumerate(zip(("lat", "lon"), grid_shape)):
             axis = meta[key]
-            values = grid.positions(grid.axis_values(axis), n, (-1.0, 1.0)).astype(axis["dtype"])
+            native = grid.axis_values(axis)
+            if placement is None:
+                values = grid.positions(native, n, (-1.0, 1.0))
+            else:
+                values = grid.at_index(native.astype(np.float64), placement[i].start + placement[i].step * np.arange(n))
+            values = values.astype(axis["dtype"])
             kept = {k: axis[k] for k in ("attrs", "encoding") if k in axis}
             out[key] = {**grid.encode_axis(axis["name"], values), **kept}
         return out
@@ -176,6 +182,11 @@ class ClimateModality(Modality):
     def periodic_axes(self, meta: dict[str, Any]) -> tuple[bool, ...]:
         """Longitude wraps around when the grid circles the globe (its step times its count is 360°)."""
         return (False, grid.is_global_lon(grid.axis_values(meta["lon"])))
+    def axis_names(self, meta: dict[str, Any], ndim: int) -> tuple[str, ...]:
+        """The file's own latitude and longitude dimension names."""
+        if "lat" in meta and "lon" in meta and ndim == 2:
+            return meta["lat"]["name"], meta["lon"]["name"]
+        return super().axis_names(meta, ndim)
 
     def value_unit(self, meta: dict[str, Any]) -> str | None:
         """The variable's CF `units` attribute (K for temperature), when the file has one."""

@@ -1,4 +1,4 @@
-"""JPEG, WebP and JPEG 2000 through Pillow, the classical codecs inrz images are compared with.
+"""JPEG, WebP, JPEG 2000 and AVIF through Pillow, the classical codecs inrz images are compared with.
 
 Each codec writes to memory and counts every byte it produced (JPEG 2000 as a raw codestream,
 without the JP2 box wrapper). Decoding converts back to the original's mode, so metrics
@@ -135,3 +135,25 @@ class Jpeg2000(PillowBaseline):
         levels = int(min(6, 1 + np.floor(np.log2(max(1, min(image.size))))))
         return {"quality_mode": "rates", "quality_layers": [self.ratio(quality)], "irreversible":
                 self.config.irreversible, "num_resolutions": levels, "no_jp2": True}
+
+
+class AvifConfig(ComponentConfig):
+    speed: int = Field(4, ge=0, le=10)  # encoder effort (libavif): 0 is slowest and smallest, 10 fastest
+    subsampling: Literal["4:4:4", "4:2:2", "4:2:0"] = "4:2:0"  # chroma subsampling (libavif's default)
+
+
+class Avif(PillowBaseline):
+    """AVIF (AV1 intra via libavif in Pillow), quality 0..100, where Pillow was built with it."""
+
+    id = "avif"
+    Config: ClassVar = AvifConfig
+    quality_range = (0, 100)
+    format = "AVIF"
+    modes = ("L", "RGB", "RGBA")
+
+    @classmethod
+    def available(cls) -> str | None:
+        return pillow_feature("avif", "libavif")
+
+    def save_options(self, quality: int, image) -> dict:
+        return {"quality": quality, "speed": self.config.speed, "subsampling": self.config.subsampling}

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from inrz import ContainerError, InrzError, Modality, Signal, fields, missing, require
+from inrz import ContainerError, FormatChange, InrzError, Modality, Signal, fields, missing, require
 
 #: array dtype -> {channels: the Pillow mode that stores it}; None: no Pillow mode can write it
 NATIVE_MODES: dict[str, dict[int, str | None]] = {
@@ -22,6 +22,8 @@ NATIVE_MODES: dict[str, dict[int, str | None]] = {
 CONVERT_ON_LOAD = {"1": "L", "PA": "RGBA", "La": "LA", "RGBa": "RGBA", "RGBX": "RGB",
                    "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
 PEAKS = {"uint8": 255, "uint16": 65535}
+#: Pillow formats whose writers lose information by default (palettes, DCT or wavelet quantisation)
+LOSSY_FORMATS = frozenset({"JPEG", "MPO", "WEBP", "AVIF", "HEIF", "GIF"})
 
 
 class ImageError(InrzError):
@@ -97,6 +99,7 @@ class ImageModality(Modality):
     id = "image"
     extensions = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".ppm", ".pgm")
     unit = "pixel"
+    default_metrics = ("psnr", "ms-ssim")
 
     @classmethod
     def available(cls) -> str | None:
@@ -111,8 +114,17 @@ class ImageModality(Modality):
 
     @classmethod
     def default_codec(cls) -> dict[str, dict[str, Any]]:
-        """COIN's paper architecture for images at 0.3 bpp (a 10x28 SIREN), fp16, zstd."""
-        return {"backend": {"id": "coin", "preset": "0.3bpp"}}
+        """A SIREN sized for 0.3 bits per pixel on each image (10x28 on the paper's 768x512 images), fp16, zstd."""
+        return {"backend": {"id": "coin", "bpp": 0.3}}
+
+    def axis_names(self, meta: dict[str, Any], ndim: int) -> tuple[str, ...]:
+        return ("y", "x")[:ndim]
+
+    def format_change(self, meta: dict[str, Any], path: str | Path) -> FormatChange | None:
+        """The Pillow format the suffix names (PNG if none) against the original's; lossy ones are flagged."""
+        target = pil().registered_extensions().get(Path(path).suffix.lower(), "PNG")
+        source = meta.get("format", "PNG")
+        return None if target == source else FormatChange(source, target, lossy=target in LOSSY_FORMATS)
 
     def load(self, path: str | Path) -> Signal:
         """Every way Pillow reports an unreadable file becomes an `ImageError` naming it: OSError

@@ -27,7 +27,7 @@ from typing import Annotated, Any, ClassVar, Literal, Sequence
 import numpy as np
 from pydantic import Field
 
-from inrz import ComponentConfig, ContainerError, Modality, Signal, fields, missing
+from inrz import ComponentConfig, ContainerError, FormatChange, Modality, Placement, Signal, fields, missing
 
 from . import nifti
 from .fastmri import check_fastmri_meta, is_h5, read_fastmri, write_fastmri
@@ -135,15 +135,29 @@ class MriModality(Modality):
         else:
             check_fastmri_meta(meta)
 
-    def resized_meta(self, meta: dict[str, Any], grid_shape: Sequence[int]) -> dict[str, Any]:
-        """A rendering of the full field of view at another resolution: voxel sizes scale, the origin stays.
-        (A `--region` render also moves the origin, which this hook is not told: its affine is approximate.)"""
-        out = super().resized_meta(meta, grid_shape)
+    def resized_meta(self, meta: dict[str, Any], grid_shape: Sequence[int],
+                     placement: Sequence[Placement] | None = None) -> dict[str, Any]:
+        """A rendering's NIfTI geometry: its first voxel moves to where the region starts and voxel
+        sizes scale by the rendering's step, so it overlays the original in a viewer."""
+        out = super().resized_meta(meta, grid_shape, placement)
         if "header" not in meta:
             return out
-        factors = [(n - 1) / (m - 1) if m > 1 else 1.0 for n, m in zip(meta["shape"], grid_shape)]
-        out["header"] = nifti.scaled_fields(meta["header"], factors)
+        if placement is None:  # the whole field of view
+            placement = [Placement(0.0, (n - 1) / (m - 1) if m > 1 else 1.0) for n, m in zip(meta["shape"], grid_shape)]
+        starts = [p.start for p in placement[:3]]
+        shifted = nifti.shifted_fields(meta["header"], meta["shape"], starts) if any(starts) else meta["header"]
+        out["header"] = nifti.scaled_fields(shifted, [p.step for p in placement])
         return {**out, **nifti.derived(out["header"], out["shape"])}
+
+    def axis_names(self, meta: dict[str, Any], ndim: int) -> tuple[str, ...]:
+        """Voxel axes i, j, k (x, y, z in a viewer's RAS terms), then t for a 4-D grid."""
+        return ("x", "y", "z", "t")[:ndim]
+
+    def format_change(self, meta: dict[str, Any], path: str | Path) -> FormatChange | None:
+        """NIfTI and FastMRI .h5 hold the same voxels (both lossless); the change is stated."""
+        source = "FastMRI h5" if meta.get("format") == "fastmri" else "NIfTI"
+        target = "FastMRI h5" if is_h5(path) else "NIfTI"
+        return None if source == target else FormatChange(source, target, lossy=False)
 
     def peak(self, meta: dict[str, Any]) -> float:
         lo, hi = meta.get("range", (0.0, 1.0))

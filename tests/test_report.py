@@ -1,0 +1,97 @@
+"""Reports users of CompressAI can read (issue 13, friction 4): results.json in CompressAI's
+schema with one point per rate (`encoding_time`, `decoding_time`, `ms-ssim` for images), a spec
+sweep gives the points, the baselines are matched to each point's files, Bjøntegaard deltas
+come with it, and `inrz plot` merges runs (and CompressAI's own files) into RD curves."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from inrz.cli.main import main
+from inrz.runs.run import run
+
+from .conftest import data_file
+
+SPEC = """
+name: sweep
+seed: 0
+device: cpu
+dataset: {{id: folder, path: {folder}, glob: "*.png"}}
+modality: {{id: image}}
+backend: {{id: coin, steps: 30, lr: 3.0e-3, points_per_step: 4096}}
+sweep:
+  - {{label: small, backend: {{depth: 2, width: {w0}}}}}
+  - {{label: large, backend: {{depth: 3, width: {w1}}}}}
+baselines: [{{id: jpeg}}, {{id: webp}}]
+output: {out}
+"""
+
+
+@pytest.fixture(scope="module")
+def two_runs(host, tmp_path_factory):
+    """Two runs of one pipeline at different rates, on a 176 x 176 Kodak crop (MS-SSIM needs > 160 px)."""
+    image = host.create("modality", "image")
+    root = tmp_path_factory.mktemp("runs")
+    (root / "images").mkdir()
+    image.save(image.from_array(image.load(data_file("kodak", "kodim15.png")).data[150:326, 300:476]),
+               root / "images" / "crop.png")
+    out = []
+    for name, (w0, w1) in (("a", (16, 24)), ("b", (28, 40))):
+        spec = root / f"{name}.yaml"
+        spec.write_text(SPEC.format(folder=root / "images", out=root / name, w0=w0, w1=w1))
+        out.append((run(spec, host=host, progress=False), root / name))
+    return out
+
+
+def test_results_follow_compressais_schema_with_one_point_per_rate(two_runs):
+    results, folder = two_runs[0]
+    data = json.loads((folder / "results.json").read_text())
+    assert data["name"] == "inrz-coin" and data["points"] == ["small", "large"]
+    for key in ("bpp", "psnr", "ms-ssim", "encoding_time", "decoding_time"):
+        assert len(data["results"][key]) == 2 and all(isinstance(v, float) for v in data["results"][key])
+    assert "encode_seconds" not in data["results"]
+    assert data["results"]["bpp"][0] < data["results"]["bpp"][1]
+    for baseline in ("jpeg", "webp"):  # matched to each point's file: one point each, at or below its size
+        figures = data["baselines"][baseline]["results"]
+        assert len(figures["bpp"]) == 2
+        for rate, quality, ours in zip(figures["bpp"], figures["quality"], data["results"]["bpp"]):
+            assert rate <= ours or quality <= 1  # at or below the point's file, unless it cannot go that low
+        assert len(data["baselines"][baseline]["results"]["ms-ssim"]) == 2
+
+
+def test_results_carry_bd_figures_and_the_report_shows_them(two_runs):
+    results, folder = two_runs[0]
+    rows = {(r["codec"], r["anchor"]): r for r in results["bd"]}
+    assert set(rows) == {("inrz-coin", "jpeg"), ("inrz-coin", "webp")}
+    assert all(r["points"] == 2 and "bd_psnr" in r for r in rows.values())
+    report = (folder / "report.md").read_text()
+    assert "## Bjøntegaard delta" in report and "| inrz-coin | jpeg |" in report
+
+
+def test_inrz_plot_merges_two_runs_into_curves_with_bd_rates(two_runs, tmp_path, capsys):
+    (_, a), (_, b) = two_runs
+    out = tmp_path / "merged.png"
+    assert main(["plot", str(a / "results.json"), str(b / "results.json"), "-o", str(out), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    jpeg = next(r for r in rows if r["anchor"] == "jpeg")
+    assert jpeg["codec"] == "inrz-coin" and jpeg["points"] == 4  # two runs of two points: one cubic fit
+    assert isinstance(jpeg["bd_psnr"], float)
+
+
+def test_inrz_plot_reads_compressais_own_files(two_runs, tmp_path, capsys):
+    """A CompressAI results file (its schema: name, results) merges in as another curve."""
+    (_, a), _ = two_runs
+    theirs = tmp_path / "bmshj2018-factorized.json"
+    theirs.write_text(json.dumps({"name": "bmshj2018-factorized", "description": "CompressAI",
+                                  "results": {"bpp": [0.2, 0.4, 0.8], "psnr": [27.0, 30.0, 33.5]}}))
+    assert main(["plot", str(a / "results.json"), str(theirs), "-o", str(tmp_path / "p.png"), "--json"]) == 0
+    codecs = {r["codec"] for r in json.loads(capsys.readouterr().out)}
+    assert codecs == {"inrz-coin", "bmshj2018-factorized"}
+
+
+def test_inrz_plot_says_which_figures_a_file_has(two_runs, tmp_path, capsys):
+    (_, a), _ = two_runs
+    assert main(["plot", str(a / "results.json"), "-o", str(tmp_path / "p.png"), "--metric", "lpips"]) == 1
+    assert "figures in the files:" in capsys.readouterr().err
