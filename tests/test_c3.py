@@ -235,3 +235,30 @@ def test_prior_and_level_gains_only_change_the_start_and_the_pace():
         moved.append([float(l.abs().max()) for l in train_step.split_levels(p["y"], levels)])
     assert moved[1][0] == pytest.approx(moved[0][0], rel=1e-5) and moved[1][2] == pytest.approx(4 * moved[0][2], rel=1e-5)
     assert prior.load("no-such-preset", a) is None
+
+
+def test_a_low_rate_kodak_sized_file_is_within_the_default_decode_limits(host):
+    """The reader bounds the numbers a payload may hold by its size; c3's latent grids (1.3
+    numbers per pixel, most of them zero at low rates) are bounded by the grid instead, so a
+    0.05 bpp Kodak file (2.4 kB) decodes, while a header asking for far more than its bytes
+    is still refused."""
+    backend = host.create("backend", {"id": "c3", "preset": "medium"})
+    header = {"grid": [512, 768], "d_in": 2, "d_out": 3, "meta": {}, "norm": {},
+              "backend": backend.get_config()}
+    layout = backend.layout((512, 768), 2, 3)
+    assert sum(math.prod(s) for s in layout.values()) > 64 * 2400  # the generic count would refuse it
+    inrz.DecodeLimits().check(backend, header, {"c3": bytes(2400)}, 2500)
+    with pytest.raises(inrz.DecodeLimitError):
+        inrz.DecodeLimits().check(backend, {**header, "grid": [20000, 20000]}, {"c3": bytes(2400)}, 2500)
+    assert backend.decode_cost(layout, 512 * 768, 2, 3) == pytest.approx(512 * 768 * backend.architecture(
+        (512, 768), 3).macs_per_point())
+
+
+def test_the_api_picks_c3_by_name_with_its_own_preset_and_settings(host):
+    codec = inrz.codec_for("image", backend="c3", preset="fast", steps=7, lmbda=0.01, host=host)
+    assert codec.backend.id == "c3" and codec.backend.config.preset == "fast"
+    assert (codec.backend.config.steps, codec.backend.config.lmbda) == (7, 0.01)
+    with pytest.raises(inrz.SpecError, match="no setting 'depth'"):
+        inrz.codec_for("image", backend="c3", depth=3, host=host)
+    with pytest.raises(inrz.SpecError, match="names its own"):
+        inrz.compress(np.zeros((8, 8, 3), np.uint8), codec, backend="c3", host=host)

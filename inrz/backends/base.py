@@ -29,6 +29,7 @@ A backend MAY:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -120,6 +121,13 @@ class Backend(Component):
         if any(f.is_required() for f in fields.values()):
             return None
         return {"backend": {"id": cls.id, **({"steps": 4} if "steps" in fields else {})}}
+
+    def stored_numbers(self, layout: dict[str, tuple[int, ...]]) -> int:
+        """How many numbers the payload must hold for this layout, which the reader compares with
+        the payload's size before unpacking it (`inrz.DecodeLimits`). By default every number of
+        the layout; a backend whose layout holds numbers the grid already bounds (c3's latent
+        grids, coded at a small fraction of a bit each) counts only the others."""
+        return sum(math.prod(int(n) for n in s) for s in layout.values())
 
     def decode_cost(self, layout: dict[str, tuple[int, ...]], points: int, d_in: int, d_out: int) -> float | None:
         """Multiply-adds `decode` takes to evaluate `points` coordinates, or None if it cannot tell.

@@ -54,17 +54,19 @@ def codec_from_spec(spec: str | Path | Spec, overrides: list[str] = (), path_hin
 
 
 def codec_for(modality: Modality | str, *, preset: str | None = None, steps: int | None = None,
-              device: str = "auto", seed: int = 0, host=None, **settings: Any) -> Codec:
+              backend: str | None = None, device: str = "auto", seed: int = 0, host=None,
+              **settings: Any) -> Codec:
     """The modality's default pipeline (`Modality.default_codec()` over the core defaults), or a
     backend's fixed preset (COIN: `10x28`); `steps` and any other keyword set the backend's
-    settings (`lr=`, `depth=`, ...). Rate presets (`0.3bpp`) are targets: give them to `compress`."""
+    settings (`lr=`, `depth=`, ...); `backend` names another backend (`"c3"`: its defaults, and
+    `preset` is then its preset). Rate presets (`0.3bpp`) are targets: give them to `compress`."""
     host = _host(host)
     if isinstance(modality, str):
         modality = host.create("modality", modality)
     if rate_preset(preset) is not None:
         raise SpecError(f"preset {preset!r} is a rate, met on each datum when encoding: use "
                         f"inrz.compress(..., preset={preset!r}) or target_bpp=; codec_for builds fixed configurations")
-    sections = codec_sections(modality, preset, steps, settings)
+    sections = codec_sections(modality, preset, steps, settings, backend)
     check_settings(host, sections["backend"], {**settings, **({} if steps is None else {"steps": steps})})
     return Codec.from_sections(host, modality, sections, resolve_device(device), seed)
 
@@ -87,12 +89,12 @@ def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec:
              preset: str | None = None, modality: str | None = None, meta: dict[str, Any] | None = None,
              max_abs_error: float | None = None, target_bpp: float | None = None,
              target_psnr: float | None = None, progress: Progress | bool | None = None, device: str | None = None,
-             host=None, **settings: Any) -> bytes:
+             backend: str | None = None, host=None, **settings: Any) -> bytes:
     """Compress an array (give `modality`, a registered modality id such as "ndarray") or a file
     into `.inrz` bytes.
 
-    `steps=`, `lr=` and every other backend setting are keywords (a misspelled one is a
-    `SpecError`). `preset` is a fixed configuration (`10x28`) or a rate (`0.3bpp`, like
+    `backend` picks a backend other than the modality's default (`"c3"`); `steps=`, `lr=` and
+    every other setting of the backend are keywords (a misspelled one is a `SpecError`). `preset` is a fixed configuration (`10x28`) or a rate (`0.3bpp`, like
     `target_bpp=0.3`): rate and PSNR targets let the codec pick its configuration on this datum
     (`inrz.pipeline.ratecontrol`), landing within a few percent below a rate. `max_abs_error`
     adds a residual so that no decoded value is further off; NaN and +-Inf in an array are kept
@@ -103,6 +105,8 @@ def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec:
     threads.configure()
     is_path = isinstance(data, (str, Path))
     target_bpp = _rate_target(preset, target_bpp)
+    if backend is not None and (codec is not None or spec is not None):
+        raise SpecError(f"backend={backend!r} picks the default codec's backend; a codec or spec names its own")
     if codec is None and spec is not None:
         codec = codec_from_spec(spec, path_hint=data if is_path else None, device=device, host=host)
     if codec is None:
@@ -111,7 +115,7 @@ def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec:
                             "a spec or a codec")
         mod = host.create("modality", modality) if modality else modality_for_path(data, host)
         fixed = None if rate_preset(preset) is not None else preset
-        codec = codec_for(mod, preset=fixed, device=device or "auto", host=host)
+        codec = codec_for(mod, preset=fixed, backend=backend, device=device or "auto", host=host)
     codec = with_settings(codec, settings, host)
     if max_abs_error is not None:
         codec = dataclasses.replace(codec, max_abs_error=max_abs_error)

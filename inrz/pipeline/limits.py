@@ -25,7 +25,6 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from ..coding.bits import layout_size
 from ..core.errors import DecodeLimitError, SpecError
 from .header import header_fields, layout_of, num_values
 
@@ -63,7 +62,7 @@ class DecodeLimits:
         payload = sum(len(data) for data in sections.values())
         self._within("decoded values", num_values(grid, d_out), self.values_per_byte, self.min_values, file_bytes,
                      f"a grid of {' x '.join(map(str, grid))} points with {d_out} channels")
-        self._within("stored numbers", layout_size(layout), self.numbers_per_byte, self.min_numbers, payload,
+        self._within("stored numbers", backend.stored_numbers(layout), self.numbers_per_byte, self.min_numbers, payload,
                      "the network its header describes", of="payload bytes")
         cost = backend.decode_cost(layout, math.prod(grid), d_in, d_out)
         if cost is not None:

@@ -124,6 +124,15 @@ class C3(Backend):
             raise ContainerError("the c3 payload decodes to non-finite values (corrupt weights)")
         return np.moveaxis(out.cpu().numpy(), 0, -1)
 
+    def stored_numbers(self, layout) -> int:
+        """The networks' weights: the latent grids are bounded by the grid (which the reader
+        checks against the file size) and an all-zero grid costs a few bytes."""
+        return sum(math.prod(s) for k, s in layout.items() if not k.startswith("latents."))
+
+    def decode_cost(self, layout, points, d_in, d_out) -> float:
+        """Multiply-adds of the context model, upsampling and synthesis (`inrz info`'s MAC/point)."""
+        return float(points) * self._arch_of(layout).macs_per_point()
+
     # --- rate knobs ----------------------------------------------------------------------------
     def rate_ladder(self, quantizer, entropy, knobs=None) -> list[Rung]:
         """Lambda values from the smallest file to the largest (`knobs`: lambdas to use instead)."""
