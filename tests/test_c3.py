@@ -1,6 +1,7 @@
 """The latent-grid backend (`c3`): its parts against independent definitions, and its files."""
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import inrz
+from inrz.cli.main import main as cli_main
 from inrz_c3 import arch, bitstream, coding, context, reference, tables, train_step, upsample
 from inrz_c3.fit import init_params
 
@@ -250,7 +252,7 @@ def test_a_low_rate_kodak_sized_file_is_within_the_default_decode_limits(host):
     inrz.DecodeLimits().check(backend, header, {"c3": bytes(2400)}, 2500)
     with pytest.raises(inrz.DecodeLimitError):
         inrz.DecodeLimits().check(backend, {**header, "grid": [20000, 20000]}, {"c3": bytes(2400)}, 2500)
-    assert backend.decode_cost(layout, 512 * 768, 2, 3) == pytest.approx(512 * 768 * backend.architecture(
+    assert backend.decode_cost(layout, 512 * 768, 2, 3) == pytest.approx(512 * 768 * backend.model_arch(
         (512, 768), 3).macs_per_point())
 
 
@@ -262,3 +264,12 @@ def test_the_api_picks_c3_by_name_with_its_own_preset_and_settings(host):
         inrz.codec_for("image", backend="c3", depth=3, host=host)
     with pytest.raises(inrz.SpecError, match="names its own"):
         inrz.compress(np.zeros((8, 8, 3), np.uint8), codec, backend="c3", host=host)
+
+
+def test_inrz_info_states_the_preset_and_its_mac_count(crop_container, tmp_path, capsys):
+    _, enc, _ = crop_container
+    path = tmp_path / "c.inrz"
+    path.write_bytes(enc.data)
+    assert cli_main(["info", str(path), "--json"]) == 0
+    arch = json.loads(capsys.readouterr().out)["architecture"]
+    assert arch["backend"] == "c3" and arch["preset"] == "fast" and 400 < arch["mac_per_point"] < 700

@@ -49,17 +49,18 @@ class C3(Backend):
     id = "c3"
     Config: ClassVar = C3Config
 
-    def architecture(self, grid: Sequence[int], channels: int) -> Architecture:
+    def model_arch(self, grid: Sequence[int], channels: int) -> Architecture:
+        """The model this configuration resolves to on a grid."""
         if not 1 <= len(grid) <= 3:
             raise SpecError(f"backend c3 codes grids of 1, 2 or 3 axes, not {len(grid)}")
         return architecture(self.config.preset, tuple(grid), channels, self.config.levels)
 
-    def describe(self, grid: Sequence[int], d_in: int, d_out: int) -> dict:
-        """The resolved architecture (what `inrz info` shows)."""
-        return self.architecture(grid, d_out).describe()
+    def architecture(self, grid_shape: Sequence[int], d_in: int, d_out: int) -> dict:
+        """The resolved model, for people (`inrz info`): levels, networks, MAC per point."""
+        return {"preset": self.config.preset, **self.model_arch(grid_shape, d_out).describe()}
 
     def layout(self, grid_shape, d_in, d_out):
-        a = self.architecture(grid_shape, d_out)
+        a = self.model_arch(grid_shape, d_out)
         out = {f"latents.{l}": s for l, s in enumerate(upsample.level_shapes(grid_shape, a.levels))}
         out.update(weight_shapes(a))
         out["shifts"] = (len(bitstream.GROUPS),)
@@ -68,7 +69,7 @@ class C3(Backend):
     # --- encoding ------------------------------------------------------------------------------
     def encode(self, coords, features, ctx: EncodeContext) -> list[EncodeResult]:
         grid, channels = features.shape[1:-1], features.shape[-1]
-        a = self.architecture(grid, channels)
+        a = self.model_arch(grid, channels)
         periodic = ctx.periodic_for(len(grid))
         targets = [torch.from_numpy(np.ascontiguousarray(np.moveaxis(f, -1, 0))).float().to(ctx.device)
                    for f in features]
@@ -107,14 +108,14 @@ class C3(Backend):
     def _arch_of(self, layout) -> Architecture:
         grid = layout["latents.0"]
         channels = layout[f"syn{len(PRESETS[self.config.preset]['syn_hidden'])}.W"][0]
-        return self.architecture(grid, channels)
+        return self.model_arch(grid, channels)
 
     # --- decoding ------------------------------------------------------------------------------
     def decode(self, tensors, coords, d_out, ctx: EncodeContext) -> np.ndarray:
         grid = tuple(coords.shape[:-1])
         if tuple(tensors["latents.0"].shape) != grid:
             raise InrzError("a c3 container decodes at its own grid only (no --scale/--region)")
-        a = self.architecture(grid, d_out)
+        a = self.model_arch(grid, d_out)
         w = {k: torch.from_numpy(np.asarray(v, np.float64)).to(ctx.device) for k, v in tensors.items()
              if not k.startswith("latents") and k != "shifts"}
         levels = [torch.from_numpy(np.asarray(tensors[f"latents.{l}"], np.float64)).to(ctx.device)
