@@ -192,7 +192,11 @@ def markdown(spec, means: dict, records: list[dict], env: dict, labels: Labels |
 def _bd_markdown(bd: list[dict], metric: str | None) -> list[str]:
     if not bd or metric is None:
         return []
-    lines = ["", f"## Bjøntegaard delta ({metric}; BD-rate < 0: fewer bits than the baseline at equal quality)", "",
+    title = f"## Bjøntegaard delta ({metric}; BD-rate < 0: fewer bits than the baseline at equal quality)"
+    computed = [row for row in bd if row.get("bd_rate_percent") is not None or row.get(f"bd_{metric}") is not None]
+    if not computed and len({row.get("note") for row in bd}) == 1:  # one reason for all: say it once
+        return ["", title, "", f"None computed: {bd[0].get('note', '')} (a `sweep:` in the spec gives more)."]
+    lines = ["", title, "",
              f"| pipeline | baseline | BD-rate (%) | BD-{metric} | points | note |", "|---|---|---:|---:|---:|---|"]
     for row in bd:
         lines.append(f"| {row['codec']} | {row['anchor']} | {_fmt(row.get('bd_rate_percent'))} | "
