@@ -65,6 +65,23 @@ def test_context_decoder_rejects_or_survives_garbage(data, shape):
     assert out.shape == shape and out.dtype == np.int64
 
 
+@FAST
+@given(pos=st.integers(6, 10**6), byte=st.integers(0, 255), seed=st.integers(0, 3))
+def test_context_decoder_rejects_or_survives_edited_streams(pos, byte, seed):
+    """Well-formed frames with one byte of the range-coded words changed: constriction's
+    AssertionError on an invalid stream must come out as ContainerError (the fuzzer found it)."""
+    rng = np.random.default_rng(seed)
+    k = (rng.integers(-6, 7, (5, 9, 11)) * (rng.integers(0, 2, (5, 9, 11)) == 0)).astype(np.int64)
+    k[1, 2, 3] = 10**9  # an escape, so the edit can land in escape bits too
+    data = bytearray(ctxcoder.encode(k))
+    data[6 + pos % (len(data) - 6)] = byte
+    try:
+        out = ctxcoder.decode(bytes(data), k.shape)
+    except ContainerError:
+        return
+    assert out.shape == k.shape and out.dtype == np.int64
+
+
 finite = {"allow_nan": False, "allow_infinity": False, "allow_subnormal": False}
 
 

@@ -66,6 +66,13 @@ def decode(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
     if not 1 <= m <= MAX_M or len(data) != 6 + 4 * count:
         raise ContainerError("error-bound residual frame has a bad alphabet or length")
     dec = constriction.stream.queue.RangeDecoder(np.frombuffer(data, "<u4", count, 6).astype(np.uint32))
+    try:
+        return _decode_symbols(dec, m, shape)
+    except AssertionError as exc:  # constriction's word for "these bytes are not a stream of this model"
+        raise ContainerError("error-bound residual frame is corrupt (invalid range-coded data)") from exc
+
+
+def _decode_symbols(dec, m: int, shape: tuple[int, ...]) -> np.ndarray:
     model = _Model(m)
     k = np.zeros(shape, np.int64)
     mag = np.zeros(shape, np.int64)
