@@ -119,10 +119,10 @@ def test_chunk_frame_decoder_rejects_garbage(data, kind):
 
 
 def test_a_frame_claiming_a_huge_shape_is_refused():
-    body = bytes([frames.RAW, frames.DTYPES.index("<f4"), 2]) + frames._uvarint(1 << 20) + frames._uvarint(1 << 20)
+    body = bytes([frames.RAW, frames.DTYPES.index("<f4"), 2]) + frames.uvarint(1 << 20) + frames.uvarint(1 << 20)
     with pytest.raises(ContainerError, match="values"):
         frames.decode(frames._seal(body))
-    constant = frames._seal(bytes([frames.CONSTANT, frames.DTYPES.index("<f8"), 1]) + frames._uvarint(1 << 31) + bytes(8))
+    constant = frames._seal(bytes([frames.CONSTANT, frames.DTYPES.index("<f8"), 1]) + frames.uvarint(1 << 31) + bytes(8))
     with pytest.raises(ContainerError, match="the chunk has 100"):  # zarr knows the chunk's size: no 16 GB fill
         decode_array(constant, expected=100)
 

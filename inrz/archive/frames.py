@@ -22,6 +22,7 @@ import numpy as np
 import zstandard
 
 from ..coding import errorbound, specials
+from ..coding.varint import read_uvarint, uvarint
 from ..core.errors import ContainerError
 
 CONSTANT, RAW, ZSTD, RESIDUAL = 1, 2, 3, 4
@@ -36,7 +37,7 @@ def is_frame(data: bytes) -> bool:
 def head(kind: int, array: np.ndarray) -> bytes:
     dtype = np.dtype(array.dtype).newbyteorder("<") if array.dtype.itemsize > 1 else array.dtype
     out = bytes([kind, DTYPES.index(dtype.str), array.ndim])
-    return out + b"".join(_uvarint(n) for n in array.shape)
+    return out + b"".join(uvarint(n) for n in array.shape)
 
 
 def constant(array: np.ndarray) -> bytes | None:
@@ -56,9 +57,9 @@ def packed(array: np.ndarray, level: int) -> bytes:
 def residual(array: np.ndarray, origin, header: dict, sections: dict[str, bytes], extra: bytes) -> bytes:
     """An error-bounded residual around the constant `origin` (`errorbound.residual_sections`)."""
     body = struct.pack("<d", header["max_abs_error"]) + _le(np.asarray(origin, array.dtype)).tobytes()
-    body += _uvarint(header["exceptions"])
+    body += uvarint(header["exceptions"])
     for part in (sections["residual"], sections.get("exceptions", b""), extra):
-        body += _uvarint(len(part)) + part
+        body += uvarint(len(part)) + part
     return _seal(head(RESIDUAL, array) + body)
 
 
@@ -138,22 +139,5 @@ def _seal(body: bytes) -> bytes:
     return body + zlib.crc32(body).to_bytes(4, "little")
 
 
-def _uvarint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
 def _read_uvarint(data, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= len(data) or shift > 63:
-            raise ContainerError("chunk frame has a truncated or overlong length field")
-        byte = data[pos]
-        value |= (byte & 0x7F) << shift
-        pos, shift = pos + 1, shift + 7
-        if not byte & 0x80:
-            return value, pos
+    return read_uvarint(data, pos, "a chunk frame's length field")

@@ -79,7 +79,7 @@ BUNDLED_SPECS = Path(__file__).resolve().parents[2] / "specs"
 
 
 def find_spec(path: str | Path) -> Path:
-    """`path` if it exists, else the shipped spec of that name (`kodak-quick`, `specs/kodak-quick.yaml`)."""
+    """`path` if it exists, else the shipped spec of that name (a name like `<name>` for `specs/<name>.yaml`)."""
     path = Path(path)
     if path.exists():
         return path

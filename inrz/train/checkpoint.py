@@ -1,8 +1,7 @@
 """Training checkpoints that cannot run code: one safetensors file, plain data as JSON inside.
 
 A checkpoint lives in the run's output folder, which the spec chooses, so it is as untrusted
-as any file: a pickle there (`torch.load(weights_only=False)`) would run whatever someone
-planted. So the tensors (network, best network, Adam moments, torch's RNG state) are a
+as any file: unpickling one would run whatever someone planted. So the tensors (network, best network, Adam moments, torch's RNG state) are a
 safetensors file and everything else (step, history, best PSNR, numpy's RNG state, Adam's
 settings) is JSON in its metadata; both are checked against the training before use, and
 a mismatch is a `CheckpointError` that says what to do. An older `checkpoint.pt` (pickle) is

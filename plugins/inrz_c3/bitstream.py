@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inrz import ContainerError
+from inrz import ContainerError, read_uvarint, uvarint
 
 from . import coding, tables
 from .arch import FOLD, Architecture
@@ -126,7 +126,7 @@ def decode(data: bytes, layout: dict, a: Architecture) -> dict:
     sbins = {g: data[2 + 2 * i] for i, g in enumerate(GROUPS)}
     if any(s > MAX_SHIFT for s in shifts.values()) or any(b >= tables.SCALE_BINS for b in sbins.values()):
         raise ContainerError("the latent-grid payload has an invalid weight quantization")
-    n_esc, pos = read_uvarint(data, head)
+    n_esc, pos = read_uvarint(data, head, "the latent-grid payload's length field", max_bits=36)
     if pos + n_esc > len(data) or (len(data) - pos - n_esc) % 4:
         raise ContainerError("the latent-grid payload's lengths do not add up")
     escapes = coding.BitReader(data[pos:pos + n_esc])
@@ -154,24 +154,3 @@ def decode(data: bytes, layout: dict, a: Architecture) -> dict:
 def _rows(sbin: int, n: int) -> np.ndarray:
     row = tables.probability_table()[sbin, ZERO_MEAN_BIN]
     return np.ascontiguousarray(np.broadcast_to(row, (n, row.size)))
-
-
-def uvarint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def read_uvarint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= len(data) or shift > 35:
-            raise ContainerError("the latent-grid payload has a bad length field")
-        byte = data[pos]
-        value |= (byte & 0x7F) << shift
-        pos, shift = pos + 1, shift + 7
-        if not byte & 0x80:
-            return value, pos

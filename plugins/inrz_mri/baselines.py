@@ -17,7 +17,8 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from inrz import Baseline, BaselineResult, ComponentConfig, MissingDependencyError, Signal, require
+from inrz import (Baseline, BaselineResult, ComponentConfig, MissingDependencyError, Signal, read_uvarint, require,
+                  uvarint)
 
 from .volume import denormalize, intensity_range, normalize
 
@@ -57,26 +58,6 @@ def from_slices(slices: np.ndarray, shape, axis: int) -> np.ndarray:
     return np.moveaxis(v.reshape(moved), 0, axis)
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        if pos >= len(data):
-            raise ValueError("truncated slice stream")
-        byte = data[pos]
-        value, shift, pos = value | (byte & 0x7F) << shift, shift + 7, pos + 1
-        if not byte & 0x80:
-            return value, pos
-
-
 class SliceConfig(ComponentConfig):
     axis: int | None = Field(None, ge=0, le=2)  # spatial axis to slice along; None: the shortest (ties: the last)
     clip_percentile: float = Field(99.99, gt=50, le=100)  # as the mri modality's (keep them equal)
@@ -100,7 +81,7 @@ class SliceCodec(Baseline):
         out = bytearray(struct.pack("<dd", lo, hi))
         for image in slices:
             stream = self.code_slice(image, quality)
-            out += _varint(len(stream)) + stream
+            out += uvarint(len(stream)) + stream
         return bytes(out)
 
     def decode(self, data: bytes, original: Signal) -> Signal:
@@ -110,7 +91,7 @@ class SliceCodec(Baseline):
         count = shape[axis] * int(np.prod(shape[3:], dtype=np.int64))
         images, pos = [], 16
         while pos < len(data):
-            size, pos = _read_varint(data, pos)
+            size, pos = read_uvarint(data, pos, "a slice stream's length field")
             images.append(self.decode_slice(data[pos:pos + size]))
             pos += size
         slices = np.stack(images).astype(np.float64) / ((1 << self.sample_bits()) - 1)
