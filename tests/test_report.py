@@ -95,3 +95,19 @@ def test_inrz_plot_says_which_figures_a_file_has(two_runs, tmp_path, capsys):
     (_, a), _ = two_runs
     assert main(["plot", str(a / "results.json"), "-o", str(tmp_path / "p.png"), "--metric", "lpips"]) == 1
     assert "figures in the files:" in capsys.readouterr().err
+
+
+def test_inrz_plot_refuses_runs_over_different_items(two_runs, tmp_path, capsys):
+    """Means over different images are not points of one curve: a BD fit to them is meaningless."""
+    (_, a), (_, b) = two_runs
+    other = json.loads((b / "results.json").read_text())
+    for item in other["items"]:
+        item["name"] = "kodim99"
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    args = ["plot", str(a / "results.json"), str(tmp_path / "other.json"), "-o", str(tmp_path / "p.png"), "--json"]
+    assert main(args) == 1
+    assert "cover different data" in capsys.readouterr().err and not (tmp_path / "p.png").exists()
+    assert main([*args, "--mixed-items"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == [] and "no BD figures" in captured.err
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"

@@ -32,6 +32,8 @@ def add(sub, common) -> None:
                    help="curves to compute BD figures against (default: the classical baselines)")
     p.add_argument("--title", default=None)
     p.add_argument("--json", action="store_true", help="print the BD table as JSON")
+    p.add_argument("--mixed-items", action="store_true",
+                   help="plot files that cover different items anyway (no BD figures: their means are not comparable)")
     p.set_defaults(func=_plot)
 
     p = sub.add_parser("plugins", help="list plugins, their components and whether they can run here, as JSON",
@@ -57,6 +59,10 @@ def _run(args) -> int:
 
 
 def _plot(args) -> int:
+    mixed = curves.mixed_items(args.results)
+    if mixed and not args.mixed_items:
+        raise InrzError(f"{mixed}: their curves would mix means over different data; plot runs over the same "
+                        "items, or pass --mixed-items to draw them without BD figures")
     loaded, labels = curves.load(args.results)
     rate = args.rate or (labels.get("rate") or "bpp")
     metrics = labels.get("metrics") or {}
@@ -65,7 +71,9 @@ def _plot(args) -> int:
         raise InrzError(f"no curve has both {rate!r} and {metric!r}; give --rate/--metric (figures in the files: "
                         f"{', '.join(sorted({k for c in loaded for p in c.points for k in p}))})")
     lower = metric in (labels.get("lower_is_better") or ())
-    table = curves.bd_table(loaded, rate, metric, lower, args.anchor)
+    table = [] if mixed else curves.bd_table(loaded, rate, metric, lower, args.anchor)
+    if mixed:
+        print(f"warning: {mixed}; no BD figures", file=sys.stderr)
     unit = metrics.get(metric)
     rate_label = labels.get("rate_label") if rate == labels.get("rate") else rate
     title = args.title or f"{metric} against {rate_label or rate}: " + ", ".join(c.name for c in loaded)

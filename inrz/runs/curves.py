@@ -72,6 +72,36 @@ def load(paths: Iterable[str | Path]) -> tuple[list[Curve], dict[str, Any]]:
     return list(merged.values()), labels
 
 
+def item_names(data: dict[str, Any]) -> frozenset[str] | None:
+    """The items a results file's means are over (None for files that do not say, e.g. CompressAI's)."""
+    items = data.get("items") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not items:
+        return None
+    return frozenset(str(item.get("name")) for item in items if isinstance(item, dict))
+
+
+def mixed_items(paths: Iterable[str | Path]) -> str | None:
+    """Why merging these files' curves would compare means over different data, or None.
+
+    Each point of a curve is a mean over a file's items; a curve merged from runs on different
+    images is not a rate-distortion curve (it need not even be monotone), and a Bjøntegaard
+    delta fitted to it is meaningless."""
+    seen: dict[frozenset[str], str] = {}
+    for path in paths:
+        try:
+            names = item_names(json.loads(Path(path).read_text()))
+        except (OSError, ValueError):
+            continue  # load() reports unreadable files
+        if names is not None:
+            seen.setdefault(names, str(path))
+    if len(seen) < 2:
+        return None
+    (a, fa), (b, fb) = list(seen.items())[:2]
+    only_a, only_b = sorted(a - b)[:3], sorted(b - a)[:3]
+    return (f"{fa} ({len(a)} items) and {fb} ({len(b)} items) cover different data"
+            f" (only in the first: {', '.join(only_a) or '-'}; only in the second: {', '.join(only_b) or '-'})")
+
+
 def bd_table(curves: list[Curve], rate: str, metric: str, lower_is_better: bool = False,
              anchors: list[str] | None = None) -> list[dict[str, Any]]:
     """BD-rate and BD-metric of every non-anchor curve against every anchor (default: the
