@@ -111,3 +111,17 @@ def test_inrz_plot_refuses_runs_over_different_items(two_runs, tmp_path, capsys)
     captured = capsys.readouterr()
     assert json.loads(captured.out) == [] and "no BD figures" in captured.err
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_baseline_that_cannot_get_as_small_is_flagged_in_the_report(two_runs, tmp_path):
+    """JPEG's smallest 176 x 176 file (~700 bytes) is larger than a 2x4 SIREN's: not equal size."""
+    folder = two_runs[0][1].parent / "images"
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(SPEC.format(folder=folder, out=tmp_path / "out", w0=4, w1=4).replace("- {label: large", "#"))
+    results = run(spec, progress=False)
+    record = json.loads((tmp_path / "out" / "results.json").read_text())["items"][0]
+    assert record["baselines"]["jpeg"]["bytes"] > record["inrz"]["bytes"]
+    assert record["baselines"]["jpeg"]["above_target"] is True
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "Not at equal size" in report and "jpeg on 1 of 1" in report
+    assert results["results"]["bpp"][0] < results["baselines"]["jpeg"]["results"]["bpp"][0]

@@ -177,6 +177,7 @@ def markdown(spec, means: dict, records: list[dict], env: dict, labels: Labels |
              "|---|---|" + "---:|" * len(cols)]
     for codec, pts in means.items():
         lines += [f"| {codec} | {i} | " + " | ".join(_fmt(m.get(k)) for k in cols) + " |" for i, m in enumerate(pts)]
+    lines += _above_target(records)
     lines += _bd_markdown(bd or [], labels.first_metric())
     metric = labels.first_metric()
     lines += ["", f"## Per item ({labels.column(labels.rate)}" + (f" / {labels.column(metric)})" if metric else ")"), ""]
@@ -187,6 +188,19 @@ def markdown(spec, means: dict, records: list[dict], env: dict, labels: Labels |
         lines.append(f"| {r['name']} | {r.get('point_label', 'spec')} | "
                      + " | ".join(_cell(c, labels.rate, metric) for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _above_target(records: list[dict]) -> list[str]:
+    """Baselines whose smallest file is larger than inrz's: their figures there are at a higher rate."""
+    over: dict[str, int] = {}
+    for r in records:
+        for name, b in r["baselines"].items():
+            over[name] = over.get(name, 0) + bool(b.get("above_target"))
+    notes = [f"{name} on {n} of {len(records)}" for name, n in over.items() if n]
+    if not notes:
+        return []
+    return ["", "Not at equal size: the smallest file these codecs make is larger than inrz's for "
+            + "; ".join(notes) + " (item, point) pairs, so their figures there are at a higher rate."]
 
 
 def _bd_markdown(bd: list[dict], metric: str | None) -> list[str]:

@@ -203,6 +203,8 @@ def _baselines(signal: Signal, target_bytes: int, modality: Modality, spec: Spec
         rows[baseline.id] = {"bytes": len(res.data), "bpp": 8 * len(res.data) / points, "quality": res.quality,
                              **modality.rate_figures(len(res.data), signal.meta),
                              **_metrics(signal, res.decoded, modality, spec, host)}
+        if len(res.data) > target_bytes:  # even its lowest setting is larger: the report says so
+            rows[baseline.id]["above_target"] = True
     return rows
 
 
