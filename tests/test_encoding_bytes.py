@@ -1,9 +1,11 @@
 """The bytes inrz writes do not change by accident: a fixed set of encodings (every built-in
 modality, both backends, each quantizer and entropy model, error-bounded mode) is hashed and
-compared with hashes recorded by an earlier version on the same torch build.
+compared with hashes recorded by an earlier version on the same torch build and kind of CPU.
 
-Fits are float computations, so the hashes are only comparable on the torch version they were
-recorded with (the test says so and skips elsewhere). Record them, only on purpose, with
+Fits are float computations, and torch's CPU kernels pick their blocking (and so their summation
+order) by the torch build, the CPU vendor and its vector extensions: the hashes are only
+comparable where all three match the recording machine (the test says so and skips elsewhere;
+CI once ran on another CPU and 4 of the 10 fits moved by an ulp). Record them, only on purpose, with
 
     python -m tests.test_encoding_bytes --write
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
 import sys
 from pathlib import Path
 
@@ -25,6 +28,20 @@ from .conftest import DATA
 
 PINNED = Path(__file__).parent / "golden" / "encodings.json"
 EXAMPLE_MODALITIES = ("audio", "climate", "mri", "ndarray")
+
+
+def machine() -> str:
+    """What decides torch's CPU kernel choice: architecture, vendor and model, vector extensions."""
+    info = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    vector = sorted(f for f in info.get("flags", "").split() if f.startswith(("avx", "amx", "fma", "sse4")))
+    return " | ".join([platform.machine(), info.get("vendor_id", "?"), info.get("model name", platform.processor()),
+                       torch.backends.cpu.get_cpu_capability(), " ".join(vector)])
 
 
 def _coin(host, modality, quantizer, entropy, **backend) -> Codec:
@@ -118,6 +135,8 @@ def test_encodings_are_byte_identical_to_the_recorded_ones(models_dir):
     pinned = json.loads(PINNED.read_text())
     if pinned["torch"] != torch.__version__:
         pytest.skip(f"hashes were recorded with torch {pinned['torch']}, this is {torch.__version__}")
+    if pinned["machine"] != machine():
+        pytest.skip(f"hashes were recorded on a CPU of another kind ({pinned['machine']}), this is {machine()}")
     got = digests(models_dir)
     changed = sorted(name for name in pinned["sha256"] if got.get(name) != pinned["sha256"][name])
     assert set(got) == set(pinned["sha256"]) and not changed, f"these encodings changed: {changed}"
@@ -132,6 +151,6 @@ if __name__ == "__main__" and "--write" in sys.argv:
         import os
 
         os.environ[artifacts.MODELS_ENV] = tmp
-        record = {"torch": torch.__version__, "sha256": digests(Path(tmp))}
+        record = {"torch": torch.__version__, "machine": machine(), "sha256": digests(Path(tmp))}
     PINNED.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     print(f"wrote {len(record['sha256'])} hashes to {PINNED}")
