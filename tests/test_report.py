@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from inrz import get_host
 from inrz.cli.main import main
 from inrz.runs.run import run
 
@@ -125,3 +126,27 @@ def test_a_baseline_that_cannot_get_as_small_is_flagged_in_the_report(two_runs, 
     report = (tmp_path / "out" / "report.md").read_text()
     assert "Not at equal size" in report and "jpeg on 1 of 1" in report
     assert results["results"]["bpp"][0] < results["baselines"]["jpeg"]["results"]["bpp"][0]
+
+
+def test_a_resumed_run_rematches_only_the_baselines_whose_code_changed(two_runs, tmp_path, monkeypatch):
+    """Baselines carry a version: a finished item whose baseline got newer is matched again to its
+    stored file (the network is not refitted); an unchanged version leaves the record alone."""
+    folder = two_runs[0][1].parent / "images"
+    spec = tmp_path / "one.yaml"
+    spec.write_text(SPEC.format(folder=folder, out=tmp_path / "out", w0=16, w1=16).replace("- {label: large", "#"))
+    run(spec, progress=False)
+    path = tmp_path / "out" / "items" / "crop@0.json"
+    first = json.loads(path.read_text())
+    assert first["baseline_versions"] == {"jpeg": 1, "webp": 2}
+    edited = {**first, "baselines": {**first["baselines"], "webp": {"bytes": -1}, "jpeg": {"bytes": -2}}}
+    path.write_text(json.dumps(edited))
+    run(spec, progress=False)
+    assert json.loads(path.read_text())["baselines"]["webp"] == {"bytes": -1}  # same versions: kept as is
+    webp = type(get_host().create("baseline", "webp"))
+    monkeypatch.setattr(webp, "version", 3)
+    run(spec, progress=False)
+    again = json.loads(path.read_text())
+    assert again["baseline_versions"] == {"jpeg": 1, "webp": 3}
+    assert again["baselines"]["webp"] == first["baselines"]["webp"] and again["baselines"]["jpeg"] == first[
+        "baselines"]["jpeg"]
+    assert again["inrz"] == first["inrz"]  # same encoding time: nothing was refitted

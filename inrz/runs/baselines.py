@@ -4,7 +4,9 @@ A baseline MUST implement `encode(signal, quality) -> bytes` (larger quality, la
 monotone enough to bisect) and `decode(data, signal) -> Signal` in the original's native
 form, and list the modality ids it applies to. The classmethod `available()` (from
 `Component`) returns None or the reason it cannot run here (e.g. Pillow built without
-JPEG 2000); runs record that reason instead of failing.
+JPEG 2000); runs record that reason instead of failing. Raise `version` whenever a change
+alters the files or figures a baseline produces: finished runs then re-match it (and only it)
+to their stored inrz files when resumed.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ class Baseline(Component):
     kind = "baseline"
     modalities: ClassVar[tuple[str, ...]] = ()
     quality_range: ClassVar[tuple[int, int]] = (1, 100)
+    version: ClassVar[int] = 1
 
     def encode(self, signal: Signal, quality: int) -> bytes:
         raise NotImplementedError

@@ -1,6 +1,7 @@
 """`inrz run SPEC`: dataset -> encode -> containers -> decode from the files -> metrics ->
 baselines at the same file size -> report. Finished items are recorded one file each
-(keyed by content hash + spec hash), so a killed run resumes where it stopped.
+(keyed by content hash + spec hash), so a killed run resumes where it stopped; a finished
+item whose baselines' code has changed since gets only its baselines coded again.
 
 A spec with a `sweep` codes every item once per rate point (one record per item and point;
 the baselines are matched to each point's file); `compare` pipelines are coded at the first
@@ -19,7 +20,6 @@ from tqdm.auto import tqdm
 
 from .. import container
 from ..core.device import resolve_device
-from ..core.errors import InrzError
 from ..core.fsutil import atomic_write, folder_lock
 from ..core.host import get_host
 from ..pipeline.codec import Codec, Encoded
@@ -28,7 +28,7 @@ from ..pipeline.limits import DecodeLimits
 from ..pipeline.ratecontrol import encode_to_target
 from ..signal.modality import Modality, Signal
 from ..signal.select import modality_for_path
-from . import report
+from . import matched, report
 from .spec import Spec, SweepPoint, dataset_items, find_spec, load_spec, point_label, point_sections, spec_hash
 from .training import resolve_auto_models
 
@@ -100,11 +100,24 @@ def _split_done(items, spec: Spec, host, out: Path, shash: str, fresh: bool, poi
         key = f"{_file_hash(item.path)}-{shash}"
         record = _load_record(_record_path(out, item.name + point.suffix(spec)))
         if record is not None and record.get("key") == key and not fresh:
-            records.append(record)
+            records.append(_rematched(record, item, spec, host, out, point) if matched.stale(record, spec, host)
+                           else record)
             continue
         modality = _modality_for(item.path, spec, host)
         pending.append(Pending(item.name, item.path, key, modality))
     return records, pending
+
+
+def _rematched(record: dict, item, spec: Spec, host, out: Path, point: Point) -> dict:
+    """A finished item whose baselines' code changed: match them again to its stored file size."""
+    modality = _modality_for(item.path, spec, host)
+    record = matched.rematch(record, modality.load(item.path), modality, spec, host, _measure(modality, spec, host))
+    atomic_write(_record_path(out, item.name + point.suffix(spec)), json.dumps(record, indent=1))
+    return record
+
+
+def _measure(modality: Modality, spec: Spec, host):
+    return lambda original, decoded: _metrics(original, decoded, modality, spec, host)
 
 
 def _run_batch(batch: list[Pending], spec: Spec, host, out: Path, device, bar, point: Point) -> list[dict]:
@@ -117,11 +130,12 @@ def _run_batch(batch: list[Pending], spec: Spec, host, out: Path, device, bar, p
     records = []
     for i, (p, row) in enumerate(zip(batch, rows)):
         baselines = {label: {**other[i], "inrz": True} for label, other in others.items()}
-        baselines.update(_baselines(p.signal, row["bytes"], modality, spec, host))
+        baselines.update(matched.rows(p.signal, row["bytes"], modality, spec, host, _measure(modality, spec, host)))
         record = {"name": p.name, "key": p.key, "point": point.index, "point_label": point.label,
                   "source": str(p.path), "modality": modality.id,
                   "points": modality.num_points(p.signal), "unit": modality.unit,
-                  **_labels(modality, p.signal, spec, host), "inrz": row, "baselines": baselines}
+                  **_labels(modality, p.signal, spec, host), "inrz": row, "baselines": baselines,
+                  "baseline_versions": matched.versions(spec, host)}
         atomic_write(_record_path(out, p.name + point.suffix(spec)), json.dumps(record, indent=1))
         records.append(record)
         bar.update(1)
@@ -182,30 +196,6 @@ def _labels(modality: Modality, signal: Signal, spec: Spec, host) -> dict[str, A
     return {"rate": {"key": key, "label": label}, "metrics": {m: v.unit_for(modality, signal.meta)
                                                               for m, v in metrics.items()},
             "lower_is_better": [m for m, v in metrics.items() if not v.higher_is_better]}
-
-
-def _baselines(signal: Signal, target_bytes: int, modality: Modality, spec: Spec, host) -> dict[str, dict]:
-    rows = {}
-    points = modality.num_points(signal)
-    for config in spec.baselines:
-        baseline = host.create("baseline", config)
-        if modality.id not in baseline.modalities:
-            continue
-        reason = baseline.available()
-        if reason:
-            rows[baseline.id] = {"unavailable": reason}
-            continue
-        try:
-            res = baseline.at_size(signal, target_bytes)
-        except InrzError as exc:  # e.g. a codec that cannot take this item's channels or depth
-            rows[baseline.id] = {"unavailable": str(exc)}
-            continue
-        rows[baseline.id] = {"bytes": len(res.data), "bpp": 8 * len(res.data) / points, "quality": res.quality,
-                             **modality.rate_figures(len(res.data), signal.meta),
-                             **_metrics(signal, res.decoded, modality, spec, host)}
-        if len(res.data) > target_bytes:  # even its lowest setting is larger: the report says so
-            rows[baseline.id]["above_target"] = True
-    return rows
 
 
 def _modality_for(path: Path, spec: Spec, host) -> Modality:
