@@ -1,13 +1,13 @@
 """COIN (Dupont et al. 2021): overfit one SIREN per datum and store its weights.
 
 Architectures come from the paper's fixed architectures (named by their shape, `10x28`; inrz 0.1
-named them by their rate on the paper's 768x512 images, `0.3bpp`, which files and old specs may
+named them by their rate on the paper's data (393,216 points, 3 channels), `0.3bpp`, which files and old specs may
 still hold), an explicit depth x width, or a bits-per-point budget solved by `architecture_for_bpp`.
 A rate on any datum is rate control's job (`target_bpp`), which walks `fine_ladder`.
 
 Fitting is Adam on the exact MSE gradient, computed in chunks
 (`inrz.nets.siren.loss_and_grad`), over all points per step (the paper) or, by default, over
-`points_per_step` random points: a step then costs the same on a thumbnail and a brain volume,
+`points_per_step` random points: a step then costs the same on a thousand points and on ten million,
 and a CPU makes thousands of them in a minute. The lr follows a cosine decay (or stays
 constant, the paper), and the weights with the lowest loss on all points are kept (checked at
 every step with full batches, at `CHECKPOINTS` points along the fit with random ones).
@@ -33,17 +33,17 @@ from ..nets import siren
 from ..signal.metrics import psnr
 from .base import Backend, EncodeContext, EncodeResult, Rung, Tensors
 
-#: the paper's image architectures, named by shape: name -> (depth, width)
+#: the paper's fixed architectures, named by shape: name -> (depth, width)
 ARCHITECTURES: dict[str, tuple[int, int]] = {
     "5x20": (5, 20), "5x30": (5, 30), "10x28": (10, 28), "10x40": (10, 40), "13x49": (13, 49),
 }
 MAX_WIDTH = 4096  # hidden units; a budget needing more is a mistake (or a hostile header)
-#: inrz 0.1's names for them: their rate on the paper's 768x512 images at 16-bit weights, and on nothing else
+#: inrz 0.1's names for them: their rate on the paper's 393,216-point data at 16-bit weights, and on nothing else
 LEGACY_PRESETS: dict[str, str] = {"0.07bpp": "5x20", "0.15bpp": "5x30", "0.3bpp": "10x28", "0.6bpp": "10x40",
                                   "1.2bpp": "13x49"}
 PresetName = Literal["5x20", "5x30", "10x28", "10x40", "13x49", "0.07bpp", "0.15bpp", "0.3bpp", "0.6bpp", "1.2bpp"]
 DEFAULT_ARCHITECTURE = "10x28"
-DEFAULT_STEPS = 1000  # CPU-sized fits (about a minute for 768x512 RGB); the paper: 50,000 on a GPU
+DEFAULT_STEPS = 1000  # CPU-sized fits (about a minute for 393,216 points x 3 channels); the paper: 50,000 on a GPU
 DEFAULT_LR = 1e-3  # at width LR_WIDTH: converges in hundreds of steps; the paper's 2e-4 suits 50,000
 LR_WIDTH = 28  # wider networks get DEFAULT_LR * LR_WIDTH / width (see `Coin.learning_rate`)
 DEFAULT_POINTS = 16384  # random points per step (None: all, the paper)
@@ -93,7 +93,7 @@ class CoinConfig(ComponentConfig):
     depth: int | None = Field(None, ge=1, le=64)  # sine layers; with `width`, overrides preset
     width: int | None = Field(None, ge=1, le=MAX_WIDTH)  # hidden units per layer
     bpp: float | None = Field(None, gt=0, le=1024)  # or: size the network for this budget (16-bit weights, no header)
-    steps: int = Field(DEFAULT_STEPS, ge=1)  # Adam steps: CPU-sized (the paper: 50,000 on a GPU, specs/kodak.yaml)
+    steps: int = Field(DEFAULT_STEPS, ge=1)  # Adam steps: CPU-sized (the paper: 50,000 on a GPU)
     lr: float | None = Field(None, gt=0)  # Adam learning rate; None: 1e-3, scaled down for networks wider than 28
     w0: float = Field(siren.W0, gt=0, le=1e4)  # sine frequency (paper)
     points_per_step: int | None = Field(DEFAULT_POINTS, ge=64)  # random points per step; None: all points (paper)
@@ -106,7 +106,7 @@ class CoinConfig(ComponentConfig):
         """Files and old specs may hold the rate-named presets; a spec being written is told what they are."""
         if value in LEGACY_PRESETS and (info.context or {}).get("new_spec"):
             raise ValueError(f"{value!r} is the old name of the fixed {LEGACY_PRESETS[value]} architecture, which "
-                             f"gives {value} only on 768x512 images: write preset: {LEGACY_PRESETS[value]} for that "
+                             f"gives {value} only on the paper's 393,216-point data: write preset: {LEGACY_PRESETS[value]} for that "
                              f"architecture, or target_bpp: {value.removesuffix('bpp')} for that rate on any datum")
         return value
 

@@ -20,19 +20,20 @@ def versions(spec, host) -> dict[str, int]:
     return {(b := host.create("baseline", config)).id: b.version for config in spec.baselines}
 
 
-def stale(record: dict, spec, host) -> bool:
-    """True when a baseline's code is newer than the one that matched this record (records from
-    before versions were kept count as version 1)."""
+def stale(record: dict, current: dict[str, int]) -> bool:
+    """True when a baseline's `current` version differs from the one that matched this record
+    (records from before versions were kept count as version 1)."""
     seen = record.get("baseline_versions", {})
-    return any(seen.get(id, 1) != version for id, version in versions(spec, host).items())
+    return any(seen.get(id, 1) != version for id, version in current.items())
 
 
-def rematch(record: dict, signal: Signal, modality: Modality, spec, host, measure: Measure) -> dict:
+def rematch(record: dict, signal: Signal, modality: Modality, spec, host, measure: Measure,
+            current: dict[str, int]) -> dict:
     """The record with its classical baselines coded again at its inrz file's size (the inrz
     pipelines compared beside it are kept)."""
     kept = {label: row for label, row in record["baselines"].items() if row.get("inrz")}
     fresh = rows(signal, record["inrz"]["bytes"], modality, spec, host, measure)
-    return {**record, "baselines": {**kept, **fresh}, "baseline_versions": versions(spec, host)}
+    return {**record, "baselines": {**kept, **fresh}, "baseline_versions": current}
 
 
 def rows(signal: Signal, target_bytes: int, modality: Modality, spec, host, measure: Measure) -> dict[str, dict]:

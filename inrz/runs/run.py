@@ -77,16 +77,16 @@ def run(spec_path: str | Path, overrides: list[str] = (), host=None, progress: b
 
 def _run(spec: Spec, items: list, out: Path, host, progress: bool, fresh: bool) -> dict[str, Any]:
     device = resolve_device(spec.device)
-    shash = spec_hash(spec)
+    shash, versions = spec_hash(spec), matched.versions(spec, host)
     points = Point.all(spec)
     records = []
     bar = _bar(len(items) * len(points), 0, progress)
     for point in points:
-        done, pending = _split_done(items, spec, host, out, shash, fresh, point)
+        done, pending = _split_done(items, spec, host, out, shash, versions, fresh, point)
         records.extend(done)
         bar.update(len(done))
         for batch in _batches(pending, spec.batch_size):
-            records.extend(_run_batch(batch, spec, host, out, device, bar, point))
+            records.extend(_run_batch(batch, spec, host, out, device, bar, point, versions))
     bar.close()
     order = {item.name: i for i, item in enumerate(items)}
     records.sort(key=lambda r: (r.get("point", 0), order.get(r["name"], 0)))
@@ -94,24 +94,26 @@ def _run(spec: Spec, items: list, out: Path, host, progress: bool, fresh: bool) 
     return report.write_all(out, spec, records, env)
 
 
-def _split_done(items, spec: Spec, host, out: Path, shash: str, fresh: bool, point: Point):
+def _split_done(items, spec: Spec, host, out: Path, shash: str, versions: dict, fresh: bool, point: Point):
+    """Finished records (their baselines re-matched if a baseline's version changed) and the items to code."""
     records, pending = [], []
     for item in items:
         key = f"{_file_hash(item.path)}-{shash}"
         record = _load_record(_record_path(out, item.name + point.suffix(spec)))
         if record is not None and record.get("key") == key and not fresh:
-            records.append(_rematched(record, item, spec, host, out, point) if matched.stale(record, spec, host)
-                           else record)
+            records.append(_rematched(record, item, spec, host, out, point, versions)
+                           if matched.stale(record, versions) else record)
             continue
         modality = _modality_for(item.path, spec, host)
         pending.append(Pending(item.name, item.path, key, modality))
     return records, pending
 
 
-def _rematched(record: dict, item, spec: Spec, host, out: Path, point: Point) -> dict:
+def _rematched(record: dict, item, spec: Spec, host, out: Path, point: Point, versions: dict) -> dict:
     """A finished item whose baselines' code changed: match them again to its stored file size."""
     modality = _modality_for(item.path, spec, host)
-    record = matched.rematch(record, modality.load(item.path), modality, spec, host, _measure(modality, spec, host))
+    record = matched.rematch(record, modality.load(item.path), modality, spec, host, _measure(modality, spec, host),
+                             versions)
     atomic_write(_record_path(out, item.name + point.suffix(spec)), json.dumps(record, indent=1))
     return record
 
@@ -120,8 +122,9 @@ def _measure(modality: Modality, spec: Spec, host):
     return lambda original, decoded: _metrics(original, decoded, modality, spec, host)
 
 
-def _run_batch(batch: list[Pending], spec: Spec, host, out: Path, device, bar, point: Point) -> list[dict]:
-    modality = batch[0].modality
+def _run_batch(batch: list[Pending], spec: Spec, host, out: Path, device, bar, point: Point,
+               versions: dict) -> list[dict]:
+    modality, measure = batch[0].modality, _measure(batch[0].modality, spec, host)
     codec = _codec(point.sections, modality, spec, host, device)
     rows = _code_batch(codec, batch, out / "containers", spec, host, device, _fit_progress(bar, batch), point)
     others = {} if point.index else {
@@ -130,12 +133,12 @@ def _run_batch(batch: list[Pending], spec: Spec, host, out: Path, device, bar, p
     records = []
     for i, (p, row) in enumerate(zip(batch, rows)):
         baselines = {label: {**other[i], "inrz": True} for label, other in others.items()}
-        baselines.update(matched.rows(p.signal, row["bytes"], modality, spec, host, _measure(modality, spec, host)))
+        baselines.update(matched.rows(p.signal, row["bytes"], modality, spec, host, measure))
         record = {"name": p.name, "key": p.key, "point": point.index, "point_label": point.label,
                   "source": str(p.path), "modality": modality.id,
                   "points": modality.num_points(p.signal), "unit": modality.unit,
                   **_labels(modality, p.signal, spec, host), "inrz": row, "baselines": baselines,
-                  "baseline_versions": matched.versions(spec, host)}
+                  "baseline_versions": versions}
         atomic_write(_record_path(out, p.name + point.suffix(spec)), json.dumps(record, indent=1))
         records.append(record)
         bar.update(1)
