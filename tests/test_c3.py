@@ -71,6 +71,35 @@ def test_latent_grids_round_trip_through_the_range_coder(shape, scale, seed):
     assert np.array_equal(out.reshape(-1)[:values.size].reshape(shape), values)
 
 
+def random_model(rng, a, shape):
+    """Quantized weights (shifts 8) and small integer latents of architecture `a` on a grid."""
+    from inrz_c3.fit import weight_shapes
+
+    tensors = {k: bitstream.from_ints(np.round(rng.normal(size=s) * 40).astype(np.int64), k, 8)
+               for k, s in weight_shapes(a).items()}
+    for l, s in enumerate(upsample.level_shapes(shape, a.levels)):
+        tensors[f"latents.{l}"] = np.round(rng.laplace(size=s)).astype(np.int64)
+    tensors["shifts"] = np.full(len(bitstream.GROUPS), 8, np.int64)
+    layout = {k: np.shape(v) for k, v in tensors.items()}
+    return tensors, layout
+
+
+def test_weights_coded_against_a_base_round_trip_and_cost_less_when_near_it():
+    rng = np.random.default_rng(1)
+    a = arch.Architecture(2, 3, 3, 8, 8, 2, (8,), 1)
+    tensors, layout = random_model(rng, a, (12, 16))
+    base = {k: v + rng.normal(size=v.shape) / 256 for k, v in tensors.items()  # near the weights, off the grid
+            if not k.startswith("latents") and k not in ("shifts", "syn0.W")}  # and one tensor without a base
+    tag = b"\x01\x02\x03\x04"
+    plain, relative = bitstream.encode(tensors, layout, a), bitstream.encode(tensors, layout, a, (tag, base))
+    assert len(relative) < len(plain) - 100
+    for data, find in ((plain, None), (relative, {tag: base}.__getitem__)):
+        out = bitstream.decode(data, layout, a, find)
+        assert all(np.array_equal(out[k], tensors[k]) for k in tensors)
+    with pytest.raises(inrz.ContainerError):
+        bitstream.decode(relative, layout, a, None)  # no base to decode against
+
+
 def test_fixed_point_context_model_is_exact_integer_arithmetic():
     rng = np.random.default_rng(0)
     a = arch.Architecture(2, 1, 1, 12, 12, 2, (8,), 0)
@@ -155,6 +184,21 @@ def test_round_trip_on_a_real_crop_is_deterministic_and_sane(crop_container, hos
     assert codec.encode(codec.modality.from_array(img)).data == enc.data  # same input, same bytes
 
 
+def test_a_fit_from_the_shipped_prior_is_coded_against_it_and_decodes(crop_container, host):
+    """The medium preset starts from its shipped prior and codes its weights relative to it (format
+    2, tagged with the prior's hash); decoding finds the prior by that tag."""
+    from inrz.container import read
+    from inrz_c3 import prior
+
+    img = crop_container[0]
+    codec = c3_codec(host, steps=20, preset="medium")
+    data = codec.encode(codec.modality.from_array(img)).data
+    section = read(data)[1]["c3"]
+    assert section[0] == bitstream.FORMAT == 2 and section[1:5] == prior.tag("medium", 3) != bitstream.NO_BASE
+    out = inrz.decode(data, host).signal.data
+    assert out.shape == img.shape and 10 * math.log10(255 ** 2 / np.mean((out.astype(float) - img) ** 2)) > 15
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_fresh_process_decodes_identical_bytes(crop_container, tmp_path, threads, host):
     _, enc, _ = crop_container
@@ -176,7 +220,8 @@ def rewrite_section(data: bytes, edit) -> bytes:
 
 
 @pytest.mark.parametrize("edit", [lambda b: b[:len(b) // 2], lambda b: b[:5], lambda b: b"", lambda b: b + b"\0\0\0",
-                                  lambda b: bytes([2]) + b[1:], lambda b: b[:1] + bytes([99]) + b[2:]])
+                                  lambda b: bytes([3]) + b[1:], lambda b: b[:5] + bytes([99]) + b[6:],
+                                  lambda b: b[:1] + b"\1\2\3\4" + b[5:]])
 def test_truncated_or_crafted_payloads_raise_container_error(crop_container, host, edit):
     _, enc, _ = crop_container
     with pytest.raises(inrz.ContainerError):

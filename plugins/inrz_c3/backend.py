@@ -90,7 +90,8 @@ class C3(Backend):
         params = fit(target, a, schedule, c.lmbda, periodic, ctx.seed, workers, c.band, ctx.progress, start)
         shapes = upsample.level_shapes(target.shape[1:], a.levels)
         levels = [l.round().to(torch.int64).cpu().numpy() for l in model.split_levels(params["y"], shapes)]
-        shifts = quantsearch.choose_shifts(params, levels, target, a, periodic, c.lmbda)
+        base = self._base(a)
+        shifts = quantsearch.choose_shifts(params, levels, target, a, periodic, c.lmbda, base and base[1])
         tensors = {f"latents.{l}": v for l, v in enumerate(levels)}
         tensors.update(quantsearch.quantized_weights(params, shifts))
         tensors["shifts"] = np.asarray([shifts[g] for g in bitstream.GROUPS], np.int64)
@@ -98,12 +99,30 @@ class C3(Backend):
 
     # --- payload -------------------------------------------------------------------------------
     def pack_payload(self, tensors, layout, quantizer, entropy) -> dict[str, bytes]:
-        return {SECTION: bitstream.encode(tensors, layout, self._arch_of(layout))}
+        a = self._arch_of(layout)
+        return {SECTION: bitstream.encode(tensors, layout, a, self._cheaper_base(tensors, layout, a))}
 
     def unpack_payload(self, sections, layout, quantizer, entropy):
         if SECTION not in sections:
             raise ContainerError(f"the container has no {SECTION!r} section (written by another backend?)")
-        return bitstream.decode(sections[SECTION], layout, self._arch_of(layout))
+        a = self._arch_of(layout)
+        return bitstream.decode(sections[SECTION], layout, a, prior.base_finder(self.config.preset, a))
+
+    def _base(self, a: Architecture):
+        """The weights this encoder codes relative to: the prior it fitted from, if any."""
+        return prior.base(self.config.preset, a) if self.config.prior else None
+
+    def _cheaper_base(self, tensors, layout, a: Architecture):
+        """The base, if coding against it takes fewer bits than coding the weights as they are."""
+        base = self._base(a)
+        if base is None:
+            return None
+        shifts = dict(zip(bitstream.GROUPS, (int(s) for s in tensors["shifts"])))
+
+        def bits(weights):
+            return sum(bitstream.weight_bin(bitstream.group_ints(tensors, bitstream.group_keys(layout, g), shifts[g],
+                                                                 weights))[1] for g in bitstream.GROUPS)
+        return base if bits(base[1]) < bits(None) else None
 
     def _arch_of(self, layout) -> Architecture:
         grid = layout["latents.0"]

@@ -1,13 +1,15 @@
 """The coded form of a fitted latent-grid model: integer weights and latents, range coded.
 
 Payload layout (one container section, `c3`):
-    u8 format version
+    u8 format version (1 or 2)
+    format 2 only: 4-byte tag of the base the weights are coded against (zeros: none; see `prior.tag`)
     per weight group (arm, up, syn, res): u8 shift (weights are integers * 2**-shift), u8 scale bin
     uvarint length of the escape bit stream, then its bytes
     range coder words (u32 little endian): every group's weights, then the latent levels from the
     coarsest to the finest, each in wavefront order
-Weights are coded with a zero-mean discretised Laplace of the stated scale bin; latents with the
-fixed-point context model (`coding`).
+Weights are coded with a zero-mean discretised Laplace of the stated scale bin, as integers minus
+the base's integers at the same step (a fit from the shipped prior moves most weights a little);
+latents with the fixed-point context model (`coding`).
 """
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ from inrz import ContainerError, read_uvarint, uvarint
 from . import coding, tables
 from .arch import FOLD, Architecture
 
-FORMAT = 1
+FORMAT = 2
+READS = (1, 2)
+NO_BASE = bytes(4)
 GROUPS = ("arm", "up", "syn", "res")
 MAX_SHIFT = 20
 ZERO_MEAN_BIN = tables.MEAN_BINS // 2
@@ -46,6 +50,24 @@ def to_ints(value: np.ndarray, name: str, shift: int) -> np.ndarray:
 
 def from_ints(ints: np.ndarray, name: str, shift: int) -> np.ndarray:
     return ints.astype(np.float64) / weight_scale(name, shift)
+
+
+def base_ints(base: dict | None, name: str, shift: int, shape) -> np.ndarray | int:
+    """The integers a weight is coded relative to: its base's at the same step (0 without one)."""
+    if base is None or name not in base:
+        return 0
+    value = np.asarray(base[name], np.float64)
+    if value.shape != tuple(shape):
+        raise ContainerError(f"the c3 base has {name} of shape {value.shape}, not {tuple(shape)}")
+    return to_ints(value, name, shift)
+
+
+def group_ints(weights: dict, keys: list[str], shift: int, base: dict | None = None) -> np.ndarray:
+    """A group's weights as the integers the coder sees (minus the base's), in coding order."""
+    if not keys:
+        return np.zeros(0, np.int64)
+    return np.concatenate([(to_ints(weights[k], k, shift) - base_ints(base, k, shift, np.shape(weights[k]))).ravel()
+                           for k in keys])
 
 
 def arm_layers(weights: dict, shift: int, a: Architecture) -> list[coding.IntLayer]:
@@ -89,18 +111,18 @@ def latent_bits(levels: list[np.ndarray], layers, a: Architecture) -> float:
     return total
 
 
-def encode(tensors: dict, layout: dict, a: Architecture) -> bytes:
+def encode(tensors: dict, layout: dict, a: Architecture, base: tuple[bytes, dict] | None = None) -> bytes:
+    """`base`: (tag, weights) the weights are coded relative to, or None."""
     import constriction
 
     shifts = dict(zip(GROUPS, (int(s) for s in tensors["shifts"])))
     enc = constriction.stream.queue.RangeEncoder()
     escapes = coding.BitWriter()
-    head = bytearray([FORMAT])
+    tag, weights = base if base is not None else (NO_BASE, None)
+    head = bytearray([FORMAT]) + tag
     family = constriction.stream.model.Categorical(perfect=False)
     for group in GROUPS:
-        keys = group_keys(layout, group)
-        ints = np.concatenate([to_ints(tensors[k], k, shifts[group]).ravel() for k in keys]) if keys else \
-            np.zeros(0, np.int64)
+        ints = group_ints(tensors, group_keys(layout, group), shifts[group], weights)
         sbin, _ = weight_bin(ints)
         head += bytes([shifts[group], sbin])
         if ints.size:
@@ -115,15 +137,25 @@ def encode(tensors: dict, layout: dict, a: Architecture) -> bytes:
     return bytes(head) + uvarint(len(esc_bytes)) + esc_bytes + enc.get_compressed().astype("<u4").tobytes()
 
 
-def decode(data: bytes, layout: dict, a: Architecture) -> dict:
-    """Inverse of `encode`: the tensors (latent levels as int64, weights as float64, shifts)."""
+def decode(data: bytes, layout: dict, a: Architecture, find_base=None) -> dict:
+    """Inverse of `encode`: the tensors (latent levels as int64, weights as float64, shifts).
+    `find_base(tag)`: the base weights a format-2 payload names (raises ContainerError if unknown)."""
     import constriction
 
-    head = 1 + 2 * len(GROUPS)
-    if len(data) < head + 1 or data[0] != FORMAT:
+    if len(data) < 1 or data[0] not in READS:
         raise ContainerError("the latent-grid payload is truncated or of an unknown format")
-    shifts = {g: data[1 + 2 * i] for i, g in enumerate(GROUPS)}
-    sbins = {g: data[2 + 2 * i] for i, g in enumerate(GROUPS)}
+    start = 1 if data[0] == 1 else 5
+    head = start + 2 * len(GROUPS)
+    if len(data) < head + 1:
+        raise ContainerError("the latent-grid payload is truncated")
+    tag = bytes(data[1:start])
+    base = None
+    if tag.strip(b"\0"):
+        if find_base is None:
+            raise ContainerError("the latent-grid payload is coded against a base and none is available")
+        base = find_base(tag)
+    shifts = {g: data[start + 2 * i] for i, g in enumerate(GROUPS)}
+    sbins = {g: data[start + 1 + 2 * i] for i, g in enumerate(GROUPS)}
     if any(s > MAX_SHIFT for s in shifts.values()) or any(b >= tables.SCALE_BINS for b in sbins.values()):
         raise ContainerError("the latent-grid payload has an invalid weight quantization")
     n_esc, pos = read_uvarint(data, head, "the latent-grid payload's length field", max_bits=36)
@@ -141,7 +173,8 @@ def decode(data: bytes, layout: dict, a: Architecture) -> dict:
         sym = coding.decode_symbols(dec, family, _rows(sbins[group], sum(sizes)))
         flat = coding.from_symbols(sym, np.zeros(sym.size, np.int64), escapes)
         for k, chunk in zip(keys, np.split(flat, np.cumsum(sizes)[:-1])):
-            out[k] = from_ints(chunk.reshape(layout[k]), k, shifts[group])
+            ints = chunk.reshape(layout[k]) + base_ints(base, k, shifts[group], layout[k])
+            out[k] = from_ints(ints, k, shifts[group])
     layers = arm_layers(out, shifts["arm"], a)
     for l in range(a.levels - 1, -1, -1):
         shape = layout[f"latents.{l}"]

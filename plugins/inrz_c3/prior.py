@@ -4,8 +4,11 @@ A fit from random networks spends its first few hundred steps finding a synthesi
 context model that make sense at all; starting from networks trained jointly on a few other
 images (each with its own latents, the networks shared) lets the latents move the right way
 from step one (cf. Tancik et al., CVPR 2021, learned initialisations for coordinate-based
-networks). Only the encoder uses it: every weight is still fitted and stored in the file, so
-decoding never needs the prior, and a file does not depend on which prior its encoder had.
+networks). Every weight is still fitted and stored; a fit from the prior moves most weights a
+little, so the file codes them as differences from the prior's (`bitstream`, format 2) and names
+the prior by a tag, the first bytes of its file's SHA-256: a shipped prior is part of the format
+and is never edited in place (a new one gets a new file), and a reader without that prior
+refuses the file with a ContainerError instead of decoding garbage.
 
 Priors ship as JSON (`priors/<preset>-<channels>ch.json`: name -> nested lists) and are
 made with `tools/train_c3_prior.py` from images that are not in the benchmarks.
@@ -13,11 +16,15 @@ made with `tools/train_c3_prior.py` from images that are not in the benchmarks.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 from pathlib import Path
 
+import numpy as np
 import torch
+
+from inrz import ContainerError
 
 from . import upsample
 from .arch import Architecture
@@ -45,6 +52,37 @@ def load(preset: str, a: Architecture) -> dict[str, torch.Tensor] | None:
         return None
     template = init_params(a, (1,) * a.ndim, 0, "cpu")
     return {k: v.clone() for k, v in _load(str(path)).items() if k in template and template[k].shape == v.shape}
+
+
+def tag(preset: str, channels: int) -> bytes | None:
+    """The 4 bytes that name the shipped prior in a file (None: no prior for this preset)."""
+    path = path_for(preset, channels)
+    return _digest(str(path)) if path.exists() else None
+
+
+@functools.lru_cache(maxsize=16)
+def _digest(path: str) -> bytes:
+    return hashlib.sha256(Path(path).read_bytes()).digest()[:4]
+
+
+def base(preset: str, a: Architecture) -> tuple[bytes, dict[str, np.ndarray]] | None:
+    """(tag, weights) the bitstream codes a file's weights against: the prior's tensors that fit `a`."""
+    weights = load(preset, a)
+    if weights is None:
+        return None
+    return tag(preset, a.channels), {k: v.double().numpy() for k, v in weights.items()}
+
+
+def base_finder(preset: str, a: Architecture):
+    """For the reader: the base a file's tag names, or a ContainerError saying which is missing."""
+    def find(wanted: bytes) -> dict[str, np.ndarray]:
+        found = base(preset, a)
+        if found is None or found[0] != wanted:
+            have = found[0].hex() if found else "none"
+            raise ContainerError(f"the c3 payload is coded against prior {wanted.hex()} of preset {preset!r}; "
+                                 f"this installation has {have}")
+        return found[1]
+    return find
 
 
 def train(targets: list[torch.Tensor], a: Architecture, schedule: Schedule, lmbda: float, seed: int = 0,

@@ -31,12 +31,10 @@ def quantized_weights(params: dict, shifts: dict[str, int]) -> dict[str, np.ndar
     return out
 
 
-def group_bits(weights: dict[str, np.ndarray], group: str, shift: int) -> float:
+def group_bits(weights: dict[str, np.ndarray], group: str, shift: int, base: dict | None = None) -> float:
+    """Coded size of a group's weights at a step (relative to `base`'s weights, as `bitstream` codes them)."""
     keys = bitstream.group_keys(weights, group)
-    if not keys:
-        return 0.0
-    ints = np.concatenate([bitstream.to_ints(weights[k], k, shift).ravel() for k in keys])
-    return bitstream.weight_bin(ints)[1]
+    return bitstream.weight_bin(bitstream.group_ints(weights, keys, shift, base))[1] if keys else 0.0
 
 
 def distortion(weights: dict, levels: list[np.ndarray], target: torch.Tensor, a: Architecture, periodic) -> float:
@@ -47,13 +45,13 @@ def distortion(weights: dict, levels: list[np.ndarray], target: torch.Tensor, a:
 
 
 def choose_shifts(params: dict, levels: list[np.ndarray], target: torch.Tensor, a: Architecture, periodic,
-                  lmbda: float) -> dict[str, int]:
+                  lmbda: float, base: dict | None = None) -> dict[str, int]:
     points = math.prod(target.shape[1:])
     chosen = {g: FINE for g in bitstream.GROUPS}
     best = None
     for s in reversed(SHIFTS):  # the context model: rate only; from fine to coarse, unimodal in practice
         w = quantized_weights(params, {**chosen, "arm": s})
-        bits = bitstream.latent_bits(levels, bitstream.arm_layers(w, s, a), a) + group_bits(w, "arm", s)
+        bits = bitstream.latent_bits(levels, bitstream.arm_layers(w, s, a), a) + group_bits(w, "arm", s, base)
         if best is not None and bits > best[0]:
             break
         best = (bits, s)
@@ -62,7 +60,7 @@ def choose_shifts(params: dict, levels: list[np.ndarray], target: torch.Tensor, 
         best = None
         for s in reversed(SHIFTS):  # from fine to coarse; the cost is unimodal in practice
             w = quantized_weights(params, {**chosen, group: s})
-            cost = distortion(w, levels, target, a, periodic) + lmbda * group_bits(w, group, s) / points
+            cost = distortion(w, levels, target, a, periodic) + lmbda * group_bits(w, group, s, base) / points
             if best is not None and cost > best[0]:
                 break
             best = (cost, s)
