@@ -33,6 +33,8 @@ CASES = {
 C3_CASES = {
     "c3_fast.v1d": {"id": "c3", "preset": "fast", "steps": 150, "lmbda": 0.004},
     "c3_medium_1level.v1d": {"id": "c3", "preset": "medium", "steps": 100, "lmbda": 0.02, "levels": 1},
+    # payload format 2: started from the shipped medium prior, weights coded against it (named by its tag)
+    "c3_medium_prior.v1d": {"id": "c3", "preset": "medium", "steps": 100, "lmbda": 0.01},
 }
 
 
