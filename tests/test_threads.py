@@ -20,6 +20,7 @@ from inrz.nets import siren
 @pytest.fixture
 def restore_threads():
     before, torch_before = dict(threads._state), torch.get_num_threads()
+    threads._state.update(threads=None)  # each test starts undecided, whatever ran before it
     yield
     threads._state.update(threads=before["threads"])
     torch.set_num_threads(torch_before)
@@ -99,9 +100,21 @@ def test_the_fit_step_gives_the_same_bits_on_one_thread_and_on_two(restore_threa
     assert all(torch.equal(a, b) for pa, pb in zip(g1, g2) for a, b in zip(pa, pb))
 
 
-def test_the_cli_takes_threads(restore_threads, capsys):
-    assert main(["--threads", "1", "plugins"]) == 0
-    assert threads.workers() == 1
+@pytest.mark.parametrize("argv", [["--threads", "1", "plugins"], ["plugins", "--threads", "1"]])
+def test_the_cli_takes_threads_before_or_after_the_command(argv, restore_threads, monkeypatch, capsys):
+    monkeypatch.setattr(threads, "available_cpus", lambda: 2)  # one thread must be a choice, not the default
+    monkeypatch.delenv(threads.THREADS_ENV, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert main(argv) == 0
+    assert threads.workers() == 1 and torch.get_num_threads() == 1
+
+
+def test_without_threads_the_cli_takes_the_default(restore_threads, monkeypatch, capsys):
+    monkeypatch.setattr(threads, "available_cpus", lambda: 2)
+    monkeypatch.delenv(threads.THREADS_ENV, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert main(["plugins"]) == 0
+    assert threads.workers() == 2
 
 
 @pytest.mark.parametrize("env,expected", [({}, "PASSIVE"), ({"OMP_WAIT_POLICY": "ACTIVE"}, "ACTIVE")])

@@ -52,8 +52,9 @@ def epilog() -> str:
 def common_options() -> argparse.ArgumentParser:
     """Options every command takes, after its name (`inrz compress x.png --threads 2 ...`)."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--threads", type=int, default=None, metavar="N",
-                        help="CPU threads for torch (default: torch's choice)")
+    # SUPPRESS: an absent subcommand option must not overwrite `inrz --threads N cmd` with None
+    common.add_argument("--threads", type=int, default=argparse.SUPPRESS, metavar="N",
+                        help=f"CPU threads (default: ${threads.THREADS_ENV}, else the CPUs this process may use)")
     return common
 
 
@@ -86,9 +87,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("inrz: interrupted (finished items are kept; re-run to resume)", file=sys.stderr)
         return INTERRUPTED
-    except BrokenPipeError:  # `inrz info x.inrz | head`: the reader left; not an error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
     except Exception as exc:
         code = exit_code(exc)
         if code == INTERNAL_ERROR:  # not ours to explain: show where it happened
