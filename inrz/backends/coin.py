@@ -260,11 +260,14 @@ class Coin(Backend):
 
 
 def _sampler(n: int, per_step: int | None, seed: int, device):
-    """Indices of the points each step fits (the same draws for a seed), or None for all of them."""
+    """Indices of the points each step fits (the same draws for a seed), or None for all of them.
+
+    Drawn on the device by its own generator: no host-to-device copy per step (on the CPU the
+    draws are those of `torch.Generator().manual_seed(seed + 1)`, as before)."""
     if _every_point(per_step, n):
         return lambda: None
-    generator = torch.Generator().manual_seed(seed + 1)
-    return lambda: torch.randint(0, n, (per_step,), generator=generator).to(device)
+    generator = torch.Generator(device=device).manual_seed(seed + 1)
+    return lambda: torch.randint(0, n, (per_step,), generator=generator, device=device)
 
 
 def _every_point(per_step: int | None, n: int) -> bool:
@@ -279,12 +282,12 @@ def _full_loss(params: siren.Params, x: torch.Tensor, y: torch.Tensor, w0: float
 
 @torch.no_grad()
 def _keep_best(best: list[torch.Tensor], current: list[torch.Tensor], best_loss: torch.Tensor, loss: torch.Tensor) -> None:
-    improved = loss < best_loss
-    if not bool(improved.any()):
-        return
-    best_loss[improved] = loss[improved]
+    """Copy each datum's weights whose loss improved; selected on the device, never asking the
+    host whether any did (a full-batch fit calls this every step: no sync per step on a GPU)."""
+    improved = loss < best_loss  # (B,)
+    best_loss.copy_(torch.where(improved, loss, best_loss))
     for b, t in zip(best, current):
-        b[improved] = t[improved]
+        b.copy_(torch.where(improved.view(-1, *[1] * (t.dim() - 1)), t, b))
 
 
 def _pairs(flat: list[torch.Tensor]) -> siren.Params:

@@ -54,11 +54,7 @@ def train(cfg: TrainConfig, data: TrainData, seed: int, device: torch.device, wo
     start = time.perf_counter()
     for step in range(state["step"], cfg.steps):
         y = torch.from_numpy(random_patches(data.train, cfg.patch, cfg.batch_size, gen)).to(device)  # (B, n, C)
-        z = inner_loop(model, x, y, cfg.inner_steps, cfg.inner_lr, second_order=True)  # (B, latent_dim)
-        loss = per_datum_mse(outer(x, z), y).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loss = meta_step(model, outer, opt, x, y, cfg)
         state["step"] = step + 1
         if not distributed.is_main():
             continue
@@ -70,6 +66,19 @@ def train(cfg: TrainConfig, data: TrainData, seed: int, device: torch.device, wo
         return None
     model.load_state_dict(state["best"])
     return _finish(model, shape, cfg, data, state, x, gen, device)
+
+
+def meta_step(model: ModulatedSiren, outer, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+              cfg: TrainConfig) -> torch.Tensor:
+    """One outer step on a batch already on the device: fit its latents (k steps, second order),
+    then step Adam on the loss after the inner loop. Returns that loss as a tensor on the device
+    (no host sync: the loop reads it only when it validates)."""
+    z = inner_loop(model, x, y, cfg.inner_steps, cfg.inner_lr, second_order=True)  # (B, latent_dim)
+    loss = per_datum_mse(outer(x, z), y).mean()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach()
 
 
 def _validate(model, x, y_val, cfg: TrainConfig, state: dict, log, loss: float, seconds: float) -> None:
