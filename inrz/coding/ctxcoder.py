@@ -12,7 +12,8 @@ identical on every machine; constriction turns those into its fixed-point model.
 Values beyond +-M (M chosen per array, stored) are coded as an escape symbol followed by
 their zigzag bytes.
 
-Frame: u16 M, u32 word count W, W little-endian u32 words of the range coder.
+Frame: u16 M, u32 word count W, W little-endian u32 words of the range coder: exactly the
+words the encoder writes (`inrz.coding.rangecoder`), so words dropped or appended are refused.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from ..core.errors import ContainerError
 from .lattice import passes, sources, targets
+from .rangecoder import ExactDecoder, read_words
 
 #: class boundaries on 8 x the mean neighbour magnitude (|k| capped at CAP)
 THRESHOLDS = np.array([1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, 90, 128, 181, 256, 362, 512])
@@ -29,6 +31,7 @@ CAP = 1 << 16
 ALPHA, BETA = 0.5, 32.0  # pooled table: add-ALPHA; a class's table: BETA pseudo-counts of the pooled one
 MIN_BLOCK, MAX_BLOCK = 256, 8192
 MAX_M = 4095
+MAX_ESCAPE = 1 << 62  # no correction is larger (predictors clip at 2**50 steps)
 _CAT = constriction.stream.model.Categorical
 _LENGTHS, _BYTES = constriction.stream.model.Uniform(9), constriction.stream.model.Uniform(256)
 
@@ -65,11 +68,10 @@ def decode(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
     m, count = int.from_bytes(data[:2], "little"), int.from_bytes(data[2:6], "little")
     if not 1 <= m <= MAX_M or len(data) != 6 + 4 * count:
         raise ContainerError("error-bound residual frame has a bad alphabet or length")
-    dec = constriction.stream.queue.RangeDecoder(np.frombuffer(data, "<u4", count, 6).astype(np.uint32))
-    try:
-        return _decode_symbols(dec, m, shape)
-    except AssertionError as exc:  # constriction's word for "these bytes are not a stream of this model"
-        raise ContainerError("error-bound residual frame is corrupt (invalid range-coded data)") from exc
+    dec = ExactDecoder(read_words(data[6:]), "the error-bound residual's range-coded stream")
+    k = _decode_symbols(dec, m, shape)
+    dec.finish()  # no word missing, none left over
+    return k
 
 
 def _decode_symbols(dec, m: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -87,7 +89,7 @@ def _decode_symbols(dec, m: int, shape: tuple[int, ...]) -> np.ndarray:
                 symbols[sel] = s
                 values = s - m
                 esc = s == 2 * m + 1
-                values[esc] = _decode_escapes(dec, int(esc.sum()))
+                values[esc] = _decode_escapes(dec, int(esc.sum()), m)
                 out[start + sel] = values
             model.update(c, symbols)
         k[t] = out.reshape(k[t].shape)
@@ -173,7 +175,9 @@ def _encode_escapes(enc, values: np.ndarray) -> None:
     enc.encode(raw.astype(np.int32), _BYTES)
 
 
-def _decode_escapes(dec, count: int) -> np.ndarray:
+def _decode_escapes(dec, count: int, m: int) -> np.ndarray:
+    """Escaped values: each in its fewest bytes and beyond +-m (as `_encode_escapes` writes
+    them), and within +-2**62 (corrections are clipped far below), else `ContainerError`."""
     if not count:
         return np.zeros(0, np.int64)
     lengths = np.asarray(dec.decode(_LENGTHS, count), np.int64)
@@ -181,6 +185,9 @@ def _decode_escapes(dec, count: int) -> np.ndarray:
     out, pos = np.empty(count, np.int64), 0
     for i, n in enumerate(lengths):
         z = int.from_bytes(bytes(raw[pos:pos + n].astype(np.uint8)), "little")
-        out[i] = (z >> 1) ^ -(z & 1)
+        value = (z >> 1) ^ -(z & 1)
+        if n == 0 or raw[pos + n - 1] == 0 or not m < abs(value) <= MAX_ESCAPE:
+            raise ContainerError("error-bound residual escapes a value no encoder escapes")
+        out[i] = value
         pos += n
     return out

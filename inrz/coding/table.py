@@ -14,10 +14,11 @@ import constriction
 import numpy as np
 
 from ..core.component import ComponentConfig
-from ..core.errors import BaseNetworkError, ContainerError
+from ..core.errors import BaseNetworkError
 from ..nets import artifacts
 from .bits import Layout, Symbols, layout_size, split
 from .entropy import EntropyModel
+from .rangecoder import ExactDecoder, read_words
 
 BATCH_VALUES = 1 << 21  # probabilities held at once while coding per-dimension tables (16 MiB of float64)
 
@@ -79,18 +80,11 @@ class Table(EntropyModel):
         return enc.get_compressed().astype("<u4").tobytes()
 
     def decode(self, data: bytes, layout: Layout, bits: int) -> Symbols:
-        if len(data) % 4:
-            raise ContainerError("range-coded payload is not a whole number of 32-bit words")
         flat = np.zeros(layout_size(layout), np.int64)
-        dec = constriction.stream.queue.RangeDecoder(np.frombuffer(data, "<u4").astype(np.uint32))
-        try:
-            for a, b, model, params in self._plan(bits, layout):
-                flat[a:b] = dec.decode(model, b - a) if params is None else dec.decode(model, params)
-        except AssertionError as exc:  # constriction's signal for words no encoder can have written
-            raise ContainerError(f"range-coded payload is corrupt: {exc}") from exc
-        if not dec.maybe_exhausted():
-            raise ContainerError("range-coded payload holds more words than its symbols need (the file's grid or "
-                                 "latents disagree with its payload)")
+        dec = ExactDecoder(read_words(data, "the range-coded payload"), "the range-coded payload")
+        for a, b, model, params in self._plan(bits, layout):
+            flat[a:b] = dec.decode(model, b - a) if params is None else dec.decode(model, params)
+        dec.finish()  # words left over or missing: the file's grid or latents disagree with its payload
         return split(flat, layout)
 
     def _plan(self, bits: int, layout: Layout):

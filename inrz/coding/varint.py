@@ -15,8 +15,9 @@ def uvarint(n: int) -> bytes:
 
 
 def read_uvarint(data: bytes, pos: int, what: str = "a length field", max_bits: int = 64) -> tuple[int, int]:
-    """(value, position after it); a truncated field or one longer than `max_bits` is a
-    `ContainerError` naming `what`, so a hostile length never turns into a huge number."""
+    """(value, position after it); a truncated field, a value of `max_bits` bits or more, or
+    one not in its fewest bytes (as `uvarint` writes it) is a `ContainerError` naming `what`,
+    so a hostile length never turns into a huge number and every number has one spelling."""
     value = shift = 0
     while True:
         if pos >= len(data) or shift >= max_bits:
@@ -25,4 +26,8 @@ def read_uvarint(data: bytes, pos: int, what: str = "a length field", max_bits: 
         value |= (byte & 0x7F) << shift
         pos, shift = pos + 1, shift + 7
         if not byte & 0x80:
+            if byte == 0 and shift > 7:
+                raise ContainerError(f"{what} is not in its shortest form (a trailing zero byte)")
+            if value >> max_bits:
+                raise ContainerError(f"{what} is overlong ({value} has more than {max_bits} bits)")
             return value, pos
