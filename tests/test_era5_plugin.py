@@ -202,7 +202,7 @@ def test_tiny_coinpp_trains_and_codes_whole_global_grids(host, climate, global_4
     assert host.create("metric", "field_rmse").compute(signals[11], decoded, climate) < 15.0
 
 
-@pytest.mark.parametrize("id", ["field_jpeg", "field_jpeg2000", "field_zstd", "zfp", "sz3"])
+@pytest.mark.parametrize("id", ["field_jpeg", "field_jpeg2000", "field_zstd", "zfp", "sz3", "sperr"])
 def test_baselines_fit_the_size_and_decode_in_native_form(host, climate, global_46x90, id):
     baseline = host.create("baseline", id)
     if reason := baseline.available():
@@ -215,7 +215,7 @@ def test_baselines_fit_the_size_and_decode_in_native_form(host, climate, global_
         assert rmse == 0.0 and len(result.data) < signal.data.nbytes
     else:
         assert len(result.data) <= 2000 and rmse < 3.0
-    if id in ("zfp", "sz3"):  # error-bounded: at_error meets the error with the smallest file
+    if id in ("zfp", "sz3", "sperr"):  # error-bounded: at_error meets the error with the smallest file
         matched = baseline.at_error(signal, 0.5)
         assert host.create("metric", "field_rmse").compute(signal, matched.decoded, climate) <= 0.5
 

@@ -1,6 +1,6 @@
 """The climate plugin: a `climate` modality (one variable on a lat/lon grid per NetCDF file,
 coordinates on the unit sphere), the `netcdf_steps` and `era5` datasets (every time step a
-datum), RMSE metrics in physical units, and JPEG / JPEG 2000 / zstd / ZFP / SZ3 baselines.
+datum), RMSE metrics in physical units, and JPEG / JPEG 2000 / zstd / ZFP / SZ3 / SPERR baselines.
 Registered through the `inrz` entry point like any third-party plugin; xarray, the NetCDF
 engine and the scientific compressors are imported only when used (`pip install 'inrz[era5]'`).
 """
@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from inrz import hookimpl
 
-from .baselines import FieldJpeg, FieldJpeg2000, FieldZstd, Sz3, Zfp
+from .baselines import FieldJpeg, FieldJpeg2000, FieldZstd, Sperr, Sz3, Zfp
 from .datasets import Era5, NetcdfSteps
 from .metrics import FieldRMSE, LatWeightedRMSE
 from .modality import ClimateModality
 from .netcdf import ClimateError
 
 __all__ = ["ClimateError", "ClimateModality", "Era5", "FieldJpeg", "FieldJpeg2000", "FieldRMSE", "FieldZstd",
-           "LatWeightedRMSE", "NetcdfSteps", "Sz3", "Zfp"]
+           "LatWeightedRMSE", "NetcdfSteps", "Sperr", "Sz3", "Zfp"]
 
 
 @hookimpl
@@ -42,3 +42,4 @@ def register_baselines(register):
     register(FieldZstd)
     register(Zfp)
     register(Sz3)
+    register(Sperr)

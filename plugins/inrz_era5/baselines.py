@@ -4,15 +4,15 @@ error-bounded ones, at the same error with `at_error`):
 - `field_jpeg` / `field_jpeg2000`: the map as an 8-bit JPEG / 16-bit JPEG 2000 image, scaled by
   its min/max (the COIN++ paper's image baselines); the two float32 bounds are counted in the bytes.
 - `field_zstd`: lossless, byte-shuffled zstd of the raw array (the ratio a lossless archive gets).
-- `zfp` (zfpy, fixed accuracy) and `sz3` (pysz, absolute error bound): the error-bounded
-  scientific compressors; quality q sets the bound to span * 2^(-q/2).
+- `sperr`, `sz3` and `zfp` (`bounded`: SPERR and ZFP via imagecodecs, SZ3 via pysz): the
+  error-bounded scientific compressors; quality q sets the absolute bound to span * 2^(-q/2),
+  and `at_error` bisects it to an RMSE.
 
 Every codec is told the original's shape and dtype on decode, as a NetCDF header would; missing
 values are filled before coding and put back from the original's mask.
 """
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import io
 import struct
@@ -21,8 +21,9 @@ from typing import Callable, ClassVar
 import numpy as np
 from pydantic import Field
 
-from inrz import Baseline, BaselineResult, ComponentConfig, MissingDependencyError, Signal, require
+from inrz import Baseline, BaselineResult, ComponentConfig, Signal, require
 
+from .bounded import CODECS, versions
 from .metrics import weighted_rmse
 
 _BOUNDS = struct.Struct("<ff")
@@ -44,17 +45,6 @@ def restore(values: np.ndarray, original: Signal) -> Signal:
     else:
         x = np.where(np.isnan(original.data), np.nan, x)
     return Signal(x.astype(dtype), dict(original.meta))
-
-
-def _needs(module: str, pip: str) -> str | None:
-    return None if importlib.util.find_spec(module) is not None else f"{module} is not installed: pip install {pip}"
-
-
-def _import(module: str, pip: str):
-    """An optional compressor's module, or `MissingDependencyError` naming its PyPI package."""
-    if reason := _needs(module, pip):
-        raise MissingDependencyError(reason)
-    return importlib.import_module(module)
 
 
 class FieldBaseline(Baseline):
@@ -94,6 +84,11 @@ class PillowField(FieldBaseline):
         if not require("PIL.features", "image").check(cls.feature):
             return f"Pillow was built without {cls.feature} support"
         return None
+
+    @classmethod
+    def library(cls) -> str:
+        features = require("PIL.features", "image")
+        return f"{cls.format} {features.version(cls.feature)} via Pillow {features.version('pil')}"
 
     def encode(self, signal: Signal, quality: int) -> bytes:
         x = field(signal)
@@ -162,6 +157,12 @@ class FieldZstd(FieldBaseline):
     Config: ClassVar = ZstdFieldConfig
     quality_range = (1, 1)  # one setting: a lossless codec cannot trade size for error
 
+    @classmethod
+    def library(cls) -> str:
+        import zstandard
+
+        return f"zstd {'.'.join(map(str, zstandard.ZSTD_VERSION))} via zstandard {zstandard.__version__}"
+
     def encode(self, signal: Signal, quality: int) -> bytes:
         import zstandard
 
@@ -180,9 +181,20 @@ class FieldZstd(FieldBaseline):
 
 
 class ErrorBounded(FieldBaseline):
-    """Quality q -> absolute error bound span * 2^(-q/2): 1 is nearly nothing, 48 about float32 precision."""
+    """Quality q -> absolute error bound span * 2^(-q/2): 1 is nearly nothing, 48 about float32 precision.
+    The codec itself lives in `bounded` (shared with benchmarks/archive.py)."""
 
     quality_range = (1, 48)
+    codec: ClassVar[str] = ""
+
+    @classmethod
+    def available(cls) -> str | None:
+        return CODECS[cls.codec].available()
+
+    @classmethod
+    def library(cls) -> str:
+        """The binding and codec library with versions, as reports print them."""
+        return versions()[cls.codec]
 
     def tolerance(self, x: np.ndarray, quality: int) -> float:
         return float(max(np.ptp(x), 1e-30) * 2.0 ** (-quality / 2))
@@ -192,43 +204,28 @@ class ErrorBounded(FieldBaseline):
         x = field(signal)
         return x.astype(signal.data.dtype) if signal.data.dtype.kind == "f" else x
 
-
-class Zfp(ErrorBounded):
-    """ZFP in fixed-accuracy mode (zfpy); the stream carries its own shape and type."""
-
-    id = "zfp"
-
-    @classmethod
-    def available(cls) -> str | None:
-        return _needs("zfpy", "zfpy")
-
     def encode(self, signal: Signal, quality: int) -> bytes:
-        x = np.ascontiguousarray(self.values(signal))
-        return bytes(_import("zfpy", "zfpy").compress_numpy(x, tolerance=self.tolerance(x, quality)))
+        x = self.values(signal)
+        return CODECS[self.codec].encode(x, self.tolerance(x, quality))
 
     def decode(self, data: bytes, original: Signal) -> Signal:
-        return restore(_import("zfpy", "zfpy").decompress_numpy(data), original)
+        dtype = original.data.dtype if original.data.dtype.kind == "f" else np.dtype(np.float64)
+        return restore(CODECS[self.codec].decode(data, original.data.shape[:2], dtype), original)
+
+
+class Zfp(ErrorBounded):
+    """ZFP 1.0 in fixed-accuracy mode (imagecodecs)."""
+
+    id, codec = "zfp", "zfp"
 
 
 class Sz3(ErrorBounded):
     """SZ3 with an absolute error bound (pysz); shape and dtype come from the original, as from a file header."""
 
-    id = "sz3"
+    id, codec = "sz3", "sz3"
 
-    @classmethod
-    def available(cls) -> str | None:
-        return _needs("pysz", "pysz")
 
-    def encode(self, signal: Signal, quality: int) -> bytes:
-        pysz = _import("pysz", "pysz")
-        x = np.ascontiguousarray(self.values(signal))
-        config = pysz.szConfig(x.shape)
-        config.errorBoundMode = pysz.szErrorBoundMode.ABS
-        config.absErrorBound = self.tolerance(x, quality)
-        return bytes(pysz.sz.compress(x, config)[0])
+class Sperr(ErrorBounded):
+    """SPERR in point-wise-error mode (imagecodecs): wavelets, SPECK, and outliers corrected to the bound."""
 
-    def decode(self, data: bytes, original: Signal) -> Signal:
-        pysz = _import("pysz", "pysz")
-        dtype = original.data.dtype if original.data.dtype.kind == "f" else np.dtype(np.float64)
-        values, _ = pysz.sz.decompress(np.frombuffer(data, np.uint8), dtype, original.data.shape[:2])
-        return restore(values, original)
+    id, codec = "sperr", "sperr"
