@@ -1,39 +1,59 @@
-"""Error-bounded archiving of climate fields: ratio at a maximum absolute error, RMSE-vs-ratio
-curves and throughput for inrz against SZ3, ZFP and zstd on quantized values, every codec on
-the same arrays in the same run.
+"""Error-bounded archiving of climate fields: inrz against SPERR, SZ3 and ZFP (and zstd of
+quantized values) at equal max abs error, RMSE-vs-ratio curves with ratios at equal RMSE, and
+encode / decode MB/s, every codec on the same arrays in the same run, one thread each.
 
-    python benchmarks/archive.py [--quick] [--bounds 0.5 0.1 0.02] [--network] [--plot rd.png]
+    python benchmarks/archive.py [--quick] [--rel-bounds 1e-4 1e-3 1e-2 1e-1] [--network]
+                                 [--out results/archive] [--plot rd.png]
 
 Arrays: every field of ../shared/data/climate (ERA5 UK t2m, CCSM TS, ERA-Interim z/u/v, a 1x1
-degree t2m; the GRIB file holds the same values as the ERA5 NetCDF and is skipped), each as
-one whole-variable chunk and in zarr-typical chunks (one time step, or one level of one step,
-per chunk). Bounds are in the variable's unit (K, m/s, m^2/s^2). Ratios count every byte
-each codec writes (inrz: the whole chunk frame or container); `vs_best` is inrz's ratio over
-the best other codec's at that bound. Throughput is MB/s of the original array, wall clock,
-one thread; on a shared machine it is noisy (the load average is printed): re-run on an idle
-machine for figures to quote.
+degree t2m; the GRIB file holds the same values as the ERA5 NetCDF and is skipped), each as one
+whole-variable chunk and in zarr-typical chunks (one 2-D field per chunk). Bounds are fractions
+of each array's value range (max - min), stated in the variable's unit too. Ratios count every
+byte each codec writes (inrz: the whole chunk frame or container); `inrz/best`: inrz's ratio over
+the best of SPERR, SZ3 and ZFP at that bound. Every decoded value of every codec is checked
+against the bound; a value beyond it is listed and the program exits with status 1.
 
-inrz is the archive codec (`inrz.archive`): `preset: fast` (no network: interpolation or
-Lorenzo prediction + context-model range coding of the residual, sized for throughput) and,
-with --network, a COIN network search (`bpp_search`) that competes with the residual alone.
---quick: the ERA5 day and the CCSM year only, two bounds, a short RD sweep (a few minutes).
+Threads: OMP_NUM_THREADS, INRZ_NUM_THREADS (inrz's own count) and the BLAS counts are set to 1
+before anything loads, and SPERR, ZFP and SZ3 are called single-threaded. MB/s are of the
+original array per CPU second of this process (`time.process_time`): on a shared machine wall
+clock measures the neighbours, CPU time much less so (the load average is printed beside).
+
+inrz is the archive codec (`inrz.archive`) with `preset: fast` and, with --network, a COIN
+network search (`bpp_search`) that competes with the residual alone. --quick: the ERA5 day and
+the CCSM year only, the same 4 bounds (a few minutes). --out DIR writes results.json (every
+figure, library versions, machine) and report.md (the printed tables).
 """
 from __future__ import annotations
 
-import argparse
 import os
-import time
 
-import numpy as np
-import zstandard
-from _common import data_path, table
+for _name in ("OMP_NUM_THREADS", "INRZ_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_name] = "1"  # before numpy and torch load: single-threaded figures
 
-from inrz.archive.config import canonical, decode_array, encode_arrays
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-BASELINES = ("sz3", "zfp", "zstd_q")
+import numpy as np  # noqa: E402
+import zstandard  # noqa: E402
+from _common import data_path, table  # noqa: E402
+from archive_report import environment, equal_rmse, plot  # noqa: E402
+
+from inrz.archive.config import canonical, decode_array, encode_arrays  # noqa: E402
+from inrz_era5.bounded import CODECS as BOUNDED  # noqa: E402
+
+BASELINES = ("sperr", "sz3", "zfp")  # the error-bounded codecs inrz is measured against
+OUT: list[str] = []
 
 
-# --- codecs: each codes a list of chunks and returns (bytes per chunk, decoded chunks) ---------
+def say(text: str = "") -> None:
+    print(text, flush=True)
+    OUT.append(text)
+
+
+# --- codecs: each codes a list of chunks and returns (bytes per chunk, decoder of them all) ------
 
 def inrz_codec(config: dict):
     def run(chunks, bound):
@@ -42,44 +62,30 @@ def inrz_codec(config: dict):
     return run
 
 
-def sz3(chunks, bound):
-    from pysz import sz, szConfig, szErrorBoundMode
+def bounded_codec(name: str):
+    codec = BOUNDED[name]
 
-    out = []
-    for x in chunks:
-        cfg = szConfig(x.shape)
-        cfg.errorBoundMode, cfg.absErrorBound = szErrorBoundMode.ABS, bound
-        out.append(sz.compress(np.ascontiguousarray(x), cfg)[0])
-
-    def decode():
-        return [_first(sz.decompress(d, x.dtype, x.shape)) for d, x in zip(out, chunks)]
-    return [d.tobytes() for d in out], decode
-
-
-def zfp(chunks, bound):
-    import zfpy
-
-    out = [zfpy.compress_numpy(np.ascontiguousarray(x), tolerance=bound) for x in chunks]
-    return out, lambda: [zfpy.decompress_numpy(d) for d in out]
+    def run(chunks, bound):
+        data = [codec.encode(x, bound) for x in chunks]
+        return data, lambda: [codec.decode(d, x.shape, x.dtype) for d, x in zip(data, chunks)]
+    return run
 
 
 def zstd_q(chunks, bound):
-    """The classical answer: round to a 2*bound grid from the chunk's minimum, zstd-19 the integers."""
+    """The classical answer: round to a 2*bound grid from the chunk's minimum, zstd-19 the integers.
+    The step leaves half a float step of the dtype for the rounding back to it."""
     out = []
     for x in chunks:
         lo = float(x.min())
-        q = np.rint((x.astype(np.float64) - lo) / (2 * bound)).astype(np.int64)
+        step = 2 * (bound - float(np.spacing(np.abs(x).max().astype(x.dtype))))
+        q = np.rint((x.astype(np.float64) - lo) / step).astype(np.int64)
         width = np.int32 if np.abs(q).max() < 2**31 else np.int64
-        out.append((lo, q.dtype, zstandard.ZstdCompressor(level=19).compress(q.astype(width).tobytes()), width))
+        out.append((lo, step, zstandard.ZstdCompressor(level=19).compress(q.astype(width).tobytes()), width))
 
     def decode():
-        return [(np.frombuffer(zstandard.ZstdDecompressor().decompress(d), w).astype(np.float64) * (2 * bound)
-                 + lo).astype(x.dtype).reshape(x.shape) for (lo, _, d, w), x in zip(out, chunks)]
+        return [(np.frombuffer(zstandard.ZstdDecompressor().decompress(d), w).astype(np.float64) * step + lo)
+                .astype(x.dtype).reshape(x.shape) for (lo, step, d, w), x in zip(out, chunks)]
     return [d + bytes(16) for _, _, d, _ in out], decode  # + the minimum and the step
-
-
-def _first(value):
-    return value[0] if isinstance(value, tuple) else value
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -104,120 +110,147 @@ def fields(quick: bool) -> list[tuple[str, str, np.ndarray]]:
 
 def zarr_chunks(x: np.ndarray) -> list[np.ndarray]:
     """One 2-D field per chunk (a time step, or a level of a step): the common zarr layout."""
-    return [np.ascontiguousarray(c) for c in x.reshape(-1, 1, *x.shape[-2:])]
+    return [np.ascontiguousarray(c) for c in x.reshape(-1, *x.shape[-2:])]
 
 
 # --- measuring -----------------------------------------------------------------------------------
 
 def measure(run, chunks: list[np.ndarray], bound: float) -> dict:
-    start = time.perf_counter()
+    cpu, wall = time.process_time(), time.perf_counter()
     data, decode = run(chunks, bound)
-    enc = time.perf_counter() - start
-    start = time.perf_counter()
+    enc_cpu, enc_wall = time.process_time() - cpu, time.perf_counter() - wall
+    cpu, wall = time.process_time(), time.perf_counter()
     back = decode()
-    dec = time.perf_counter() - start
+    dec_cpu, dec_wall = time.process_time() - cpu, time.perf_counter() - wall
     raw = sum(c.nbytes for c in chunks)
     err = np.concatenate([(b.astype(np.float64) - c.astype(np.float64)).ravel() for b, c in zip(back, chunks)])
-    return {"ratio": raw / sum(len(d) for d in data), "maxerr": float(np.abs(err).max()),
-            "rmse": float(np.sqrt(np.mean(err ** 2))), "enc_MB/s": raw / enc / 1e6, "dec_MB/s": raw / dec / 1e6,
+    return {"bytes": sum(len(d) for d in data), "ratio": raw / sum(len(d) for d in data),
+            "maxerr": float(np.abs(err).max()), "rmse": float(np.sqrt(np.mean(err ** 2))),
+            "within": bool(np.abs(err).max() <= bound), "enc_MB/s": raw / max(enc_cpu, 1e-9) / 1e6,
+            "dec_MB/s": raw / max(dec_cpu, 1e-9) / 1e6, "enc_wall_s": enc_wall, "dec_wall_s": dec_wall,
             "containers": sum(bytes(d[:4]) == b"INRZ" for d in data)}  # inrz: chunks a network was kept for
 
 
-INRZ: dict = {}
-
-
-def ratio_rows(items, bounds, inrz) -> list[dict]:
-    rows = []
+def ratio_rows(items, rel_bounds, codecs) -> tuple[list[dict], list[dict]]:
+    """Every codec on every array, both layouts, every bound: (ratio rows, full records)."""
+    rows, records = [], []
+    inrz = [k for k in codecs if k.startswith("inrz")]
     for name, unit, x in items:
+        span = float(np.ptp(x))
         for layout, chunks in (("whole", [x]), ("zarr", zarr_chunks(x))):
-            for bound in bounds:
-                row = {"data": f"{name} {'x'.join(map(str, x.shape))}", "chunks": layout, "bound": f"{bound:g} {unit}"}
-                results = {label: measure(run, chunks, bound) for label, run in {**inrz, **CODECS}.items()}
-                for label, res in results.items():
-                    row[f"{label}"] = res["ratio"]
-                    row[f"{label}_err"] = res["maxerr"]
+            for rel in rel_bounds:
+                bound = rel * span
+                results = {label: measure(run, chunks, bound) for label, run in codecs.items()}
+                row = {"data": f"{name} {'x'.join(map(str, x.shape))}", "chunks": f"{layout} ({len(chunks)})",
+                       "bound/range": f"{rel:g}", "bound": f"{bound:.3g} {unit}"}
+                row.update({label: res["ratio"] for label, res in results.items()})
                 best = max(results[b]["ratio"] for b in BASELINES)
-                for label in inrz:
-                    row[f"{label}/best"] = results[label]["ratio"] / best
-                    if label != "inrz":
-                        row[f"{label}_nets"] = f"{results[label]['containers']}/{len(chunks)}"
+                row.update({f"{k}/best": results[k]["ratio"] / best for k in inrz})
+                row.update({f"{k} nets": f"{results[k]['containers']}/{len(chunks)}" for k in inrz if k != "inrz"})
+                row["all within"] = all(r["within"] for r in results.values())
                 rows.append(row)
-                THROUGHPUT.append({"data": row["data"], "chunks": layout, "bound": row["bound"],
-                                   **{f"{k} {d}": v[f"{d}_MB/s"] for k, v in results.items() for d in ("enc", "dec")}})
-                print(row, flush=True)
-    return rows
+                records.append({"data": name, "shape": list(x.shape), "dtype": str(x.dtype), "unit": unit,
+                                "range": span, "layout": layout, "chunks": len(chunks), "bound_rel": rel,
+                                "bound": bound, "codecs": results})
+                print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+    return rows, records
 
 
-THROUGHPUT: list[dict] = []
-CODECS = {"sz3": sz3, "zfp": zfp, "zstd_q": zstd_q}
+def throughput_rows(records: list[dict], codecs) -> list[dict]:
+    return [{"data": r["data"], "chunks": r["layout"], "bound/range": f"{r['bound_rel']:g}",
+             **{f"{k} {d}": r["codecs"][k][f"{d}_MB/s"] for k in codecs for d in ("enc", "dec")}} for r in records]
 
 
-def rd_rows(items, sweep, inrz) -> list[dict]:
+def rd_rows(items, sweep, codecs) -> list[dict]:
     """RMSE against ratio over a sweep of bounds (the COIN++ paper's view), whole-variable chunks."""
     rows = []
     for name, unit, x in items:
-        for label, run in {**inrz, **CODECS}.items():
-            for bound in sweep:
-                res = measure(run, [x], bound)
-                rows.append({"data": name, "codec": label, "bound": bound, "ratio": res["ratio"],
-                             "bits/value": 8 * x.itemsize / res["ratio"], f"rmse_{unit}": res["rmse"],
-                             "maxerr": res["maxerr"]})
+        span = float(np.ptp(x))
+        for label, run in codecs.items():
+            for rel in sweep:
+                res = measure(run, [x], rel * span)
+                rows.append({"data": name, "codec": label, "bound/range": rel, "ratio": res["ratio"],
+                             "bits/value": 8 * x.itemsize / res["ratio"], "rmse": res["rmse"], "unit": unit,
+                             "maxerr": res["maxerr"], "within": res["within"]})
     return rows
 
 
-def plot(rows: list[dict], path: str) -> None:
-    import matplotlib
+def violations(records: list[dict], rd: list[dict]) -> list[str]:
+    out = [f"{r['data']} {r['layout']} bound {r['bound']:.4g}: {k} max error {v['maxerr']:.6g}"
+           for r in records for k, v in r["codecs"].items() if not v["within"]]
+    return out + [f"{r['data']} whole bound/range {r['bound/range']:g}: {r['codec']} max error {r['maxerr']:.6g}"
+                  for r in rd if not r["within"]]
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    names = sorted({r["data"] for r in rows})
-    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        for codec in sorted({r["codec"] for r in rows}):
-            pts = sorted((r["ratio"], next(v for k, v in r.items() if k.startswith("rmse")))
-                         for r in rows if r["data"] == name and r["codec"] == codec)
-            ax.plot(*zip(*pts), marker="o", label=codec)
-        ax.set(xscale="log", yscale="log", xlabel="compression ratio", ylabel="RMSE", title=name)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+def parse() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="two arrays (the ERA5 day, the CCSM year), the same bounds: a minute")
+    ap.add_argument("--rel-bounds", type=float, nargs="+", default=[1e-4, 1e-3, 1e-2, 1e-1],
+                    help="max abs error bounds as fractions of each array's value range")
+    ap.add_argument("--network", action="store_true", help="also a COIN network search (slow: minutes per array)")
+    ap.add_argument("--steps", type=int, default=300, help="COIN fit steps with --network")
+    ap.add_argument("--out", default=None, help="write results.json and report.md into this folder")
+    ap.add_argument("--plot", default=None, help="write the RMSE-vs-ratio curves to this PNG")
+    return ap.parse_args()
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="two arrays, two bounds, a short sweep: a few minutes")
-    ap.add_argument("--bounds", type=float, nargs="+", default=None)
-    ap.add_argument("--network", action="store_true", help="also a COIN network search (slow: minutes per array)")
-    ap.add_argument("--steps", type=int, default=300, help="COIN fit steps with --network")
-    ap.add_argument("--plot", default=None, help="write the RMSE-vs-ratio curves to this PNG")
-    args = ap.parse_args()
-    bounds = args.bounds or ([0.5, 0.1] if args.quick else [0.5, 0.1, 0.02])
-    sweep = [1.0, 0.3, 0.1, 0.03] if args.quick else [2.0, 1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01]
-    INRZ["inrz"] = inrz_codec({"preset": "fast"})
+    args = parse()
+    codecs = {"inrz": inrz_codec({"preset": "fast"})}
     if args.network:
-        INRZ["inrz+coin"] = inrz_codec({"backend": {"id": "coin", "bpp": 0.05, "steps": args.steps, "lr": 1e-3},
-                                        "bpp_search": [0.02, 0.05, 0.1]})
-    print(f"load average {os.getloadavg()}, {os.cpu_count()} cores: a shared machine makes throughput noisy\n")
-    for run in INRZ.values():  # load the plugins and build the codec before anything is timed
-        run([np.zeros((2, 2), np.float32)], bounds[0])
+        codecs["inrz+coin"] = inrz_codec({"backend": {"id": "coin", "bpp": 0.05, "steps": args.steps, "lr": 1e-3},
+                                          "bpp_search": [0.02, 0.05, 0.1]})
+    for name in BASELINES:
+        if reason := BOUNDED[name].available():
+            raise SystemExit(f"{name}: {reason}")
+        codecs[name] = bounded_codec(name)
+    codecs["zstd_q"] = zstd_q
+    env = environment(args, sys.argv)
+    say(f"command: {env['command']}\n{env['machine']}; load average at the start {env['load_start']}\n"
+        "threads: OMP_NUM_THREADS=INRZ_NUM_THREADS=1, SPERR/ZFP numthreads=1, SZ3 without OpenMP\n"
+        "libraries: " + "; ".join(f"{k}: {v}" for k, v in env["libraries"].items()))
+    for run in codecs.values():  # load plugins and libraries before anything is timed
+        run([np.arange(64, dtype=np.float32).reshape(8, 8)], 0.5)
     items = fields(args.quick)
-    rows = ratio_rows(items, bounds, INRZ)
-    print("\n1. Compression ratio (original bytes / coded bytes) at equal max abs error; *_err: the max abs error "
-          "reached; inrz/best: over the best of SZ3, ZFP, zstd_q at that bound")
-    cols = ["data", "chunks", "bound", *INRZ, *BASELINES, *[f"{k}/best" for k in INRZ],
-            *[f"{k}_nets" for k in INRZ if k != "inrz"], *[f"{k}_err" for k in (*INRZ, *BASELINES)]]
-    print(table(rows, cols))
-    print("\n2. Throughput, MB/s of the original array (wall clock, one thread)")
-    print(table(THROUGHPUT, list(THROUGHPUT[0])))
-    rd = rd_rows([i for i in items if i[0] in ("era5_uk_t2m cube", "ccsm_ts all", "era5_uk_t2m day",
-                                                "ccsm_ts year")], sweep, INRZ)
-    print("\n3. RMSE against ratio over a sweep of bounds (whole-variable chunks)")
-    print(table(rd, list(rd[0])))
+    rows, records = ratio_rows(items, args.rel_bounds, codecs)
+    say("\n1. Compression ratio (original bytes / coded bytes) at equal max abs error; inrz/best: over the best "
+        "of SPERR, SZ3, ZFP at that bound; all within: every decoded value of every codec within the bound")
+    inrz = [k for k in codecs if k.startswith("inrz")]
+    say(table(rows, ["data", "chunks", "bound/range", "bound", *codecs, *[f"{k}/best" for k in inrz],
+                     *[f"{k} nets" for k in inrz if k != "inrz"], "all within"]))
+    through = throughput_rows(records, codecs)
+    say("\n2. Throughput: MB/s of the original array per CPU second, one thread (encode, decode)")
+    say(table(through, list(through[0])))
+    sweep = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1]
+    rd = rd_rows([i for i in items if i[0] in ("era5_uk_t2m cube", "era5_uk_t2m day", "ccsm_ts all",
+                                                "ccsm_ts year")], sweep, codecs)
+    say("\n3. RMSE against ratio over a sweep of bounds (whole-variable chunks)")
+    say(table(rd, ["data", "codec", "bound/range", "ratio", "bits/value", "rmse", "unit", "maxerr"]))
+    eq = equal_rmse(rd, "inrz", BASELINES)
+    say("\n4. Ratio at equal RMSE: each baseline's ratio at inrz's RMSE, interpolated (log-log) on its curve "
+        "of section 3 (blank: inrz's RMSE is outside that curve)")
+    say(table([{k: "" if v is None else v for k, v in r.items()} for r in eq], list(eq[0])) if eq else "(none)")
+    bad = violations(records, rd)
+    say("\nbound check: " + ("every decoded value of every codec is within its bound" if not bad else
+                             f"{len(bad)} VIOLATIONS:\n" + "\n".join(bad)))
+    env["load_end"] = os.getloadavg()
+    say(f"load average at the end {env['load_end']}")
     if args.plot:
         plot(rd, args.plot)
-        print(f"\nwrote {args.plot}")
-    print(f"\nload average at the end {os.getloadavg()}")
+    if args.out:
+        write(Path(args.out), env, records, rd, eq, bad)
+    sys.exit(1 if bad else 0)
+
+
+def write(folder: Path, env: dict, records, rd, eq, bad) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = {**env, "ratio_at_equal_max_error": records, "rd_sweep": rd, "ratio_at_equal_rmse": eq,
+           "bound_violations": bad}
+    (folder / "results.json").write_text(json.dumps(doc, indent=1, default=float) + "\n")
+    (folder / "report.md").write_text("# Error-bounded archiving: inrz, SPERR, SZ3, ZFP on the climate grids\n\n"
+                                      "Printed by the command on its first line; every figure is in results.json.\n\n"
+                                      "```\n" + "\n".join(OUT) + "\n```\n")
+    say(f"wrote {folder / 'results.json'} and {folder / 'report.md'}")
 
 
 if __name__ == "__main__":
