@@ -150,3 +150,33 @@ def test_a_resumed_run_rematches_only_the_baselines_whose_code_changed(two_runs,
     assert again["baselines"]["webp"] == first["baselines"]["webp"] and again["baselines"]["jpeg"] == first[
         "baselines"]["jpeg"]
     assert again["inrz"] == first["inrz"]  # same encoding time: nothing was refitted
+
+
+def test_bd_over_fewer_than_four_points_says_so_and_libraries_are_listed(two_runs):
+    results, folder = two_runs[0]
+    report = (folder / "report.md").read_text()
+    assert "(2 points)" in report  # two rate points: a line, not a Bjøntegaard curve
+    libraries = results["environment"]["baseline_libraries"]
+    assert set(libraries) == {"jpeg", "webp"} and all("Pillow" in v for v in libraries.values())
+    assert "## Classical codecs" in report and libraries["webp"] in report
+
+
+def test_published_anchors_are_drawn_listed_and_never_in_bd(two_runs, tmp_path, capsys):
+    from inrz.runs import curves, plot, report as report_mod
+
+    results, folder = two_runs[0]
+    anchor = {"name": "VTM", "source": "org/repo@abc:results/vtm.json", "licence": "BSD", "convention": "mean PSNR",
+              "bpp": [0.1, 0.3, 0.6, 1.0], "psnr": [28.0, 31.0, 34.0, 37.0]}
+    data = {**json.loads((folder / "results.json").read_text()), "anchors": [anchor]}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data))
+    loaded = curves.from_results(data)
+    assert [c.name for c in loaded if c.kind == curves.PUBLISHED] == ["VTM (published)"]
+    assert all("VTM" not in (r["codec"], r["anchor"]) for r in curves.bd_table(loaded, "bpp", "psnr"))
+    assert main(["plot", str(path), "-o", str(tmp_path / "p.png"), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all("VTM" not in (r["codec"], r["anchor"]) for r in rows)
+    text = report_mod.markdown(type("S", (), {"name": "s", "description": ""})(), report_mod.summary(data["items"]),
+                               data["items"], data["environment"], anchors=[anchor])
+    assert "## Published reference curves" in text and "`org/repo@abc:results/vtm.json`" in text
+    assert plot.few_points({"points": 2}) == " (2 points)" and plot.few_points({"points": 4}) == ""

@@ -114,3 +114,35 @@ def test_reports_speak_the_modalitys_units(tmp_path, host):
     results, report = run_spec(tmp_path / "a", AUDIO, host, folder=data_file("audio"))
     assert results["labels"]["rate"] == "kbps" and "kbps (kbit/s)" in report and "psnr (dB)" in report
     assert report.index("kbps (kbit/s)") < report.index("bpp (bits per sample)")  # the modality's rate leads
+
+
+def test_a_changed_backend_provenance_re_runs_finished_items(spec, host, monkeypatch):
+    """The resume key holds what produced a record: a new shipped prior (or a backend's code
+    version) re-codes every item, an unchanged one resumes without a single fit."""
+    from inrz.backends.base import Backend
+
+    run(spec, host=host, progress=False)
+    calls = []
+    original = codec_module.Codec.encode_batch
+    monkeypatch.setattr(codec_module.Codec, "encode_batch",
+                        lambda self, s, progress=None: calls.append(len(s)) or original(self, s, progress))
+    run(spec, host=host, progress=False)
+    assert calls == []  # same code, same priors: resumed
+    monkeypatch.setattr(Backend, "provenance", lambda self: {"version": self.version, "priors": {3: "00c0ffee"}})
+    run(spec, host=host, progress=False)
+    assert sum(calls) == 3
+
+
+def test_the_c3_prior_tag_is_part_of_the_resume_key(host, monkeypatch):
+    import inrz_c3.prior
+
+    from inrz.runs.run import Point, _producer
+    from inrz.runs.spec import Spec
+
+    spec = Spec.model_validate({"name": "k", "dataset": {"id": "folder", "path": "."}, "modality": {"id": "image"},
+                                "backend": {"id": "c3"}})
+    point = Point.all(spec)[0]
+    before = _producer(spec, host, point)
+    assert _producer(spec, host, point) == before
+    monkeypatch.setattr(inrz_c3.prior, "tag", lambda preset, channels: b"\x01\x02\x03\x04" if channels == 3 else None)
+    assert _producer(spec, host, point) != before

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 import torch
@@ -80,6 +80,15 @@ class Rung:
 
 class Backend(Component):
     kind = "backend"
+    #: raise whenever a change alters the files this backend writes for the same config, so
+    #: finished run items re-run instead of resuming (their key holds `provenance()`)
+    version: ClassVar[int] = 1
+
+    def provenance(self) -> dict[str, Any]:
+        """What, besides the config, decides this backend's files: its code `version` and any
+        shipped data it starts from (a prior's tag, a base network's hash). `inrz run` keys
+        finished items on it: a changed backend re-runs, an unchanged one resumes."""
+        return {"version": self.version}
 
     def encode(self, coords: np.ndarray, features: np.ndarray, ctx: EncodeContext) -> list[EncodeResult]:
         raise NotImplementedError

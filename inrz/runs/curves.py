@@ -15,6 +15,7 @@ from ..core.errors import InrzError
 from .bjontegaard import delta
 
 INRZ, BASELINE = "inrz", "baseline"  # curve kinds: a pipeline of ours (or a file's codec), a classical codec
+PUBLISHED = "published"  # a published reference curve (`Dataset.published_curves`): drawn, never in BD figures
 
 
 @dataclass
@@ -54,7 +55,16 @@ def from_results(data: dict[str, Any], source: str = "results") -> list[Curve]:
     curves = [Curve(str(data.get("name") or Path(source).stem), INRZ, _points(data["results"]))]
     for name, entry in (data.get("baselines") or {}).items():
         curves.append(Curve(name, entry.get("kind", BASELINE), _points(entry.get("results", {}))))
-    return curves
+    return curves + published(data.get("anchors") or [])
+
+
+def published(entries: list[dict]) -> list[Curve]:
+    """Published reference curves (a results file's `anchors`: name, source, figure lists)."""
+    out = []
+    for entry in entries:
+        figures = {k: v for k, v in entry.items() if isinstance(v, list)}
+        out.append(Curve(f"{entry.get('name', 'published')} (published)", PUBLISHED, _points(figures)))
+    return out
 
 
 def load(paths: Iterable[str | Path]) -> tuple[list[Curve], dict[str, Any]]:
@@ -108,9 +118,9 @@ def bd_table(curves: list[Curve], rate: str, metric: str, lower_is_better: bool 
     classical baselines). A metric that falls with quality (RMSE) is negated for the fit, so
     a positive BD-metric always means better."""
     sign = -1.0 if lower_is_better else 1.0
-    anchor_set = [c for c in curves if (c.name in anchors if anchors else c.kind == BASELINE)]
+    anchor_set = [c for c in curves if c.kind != PUBLISHED and (c.name in anchors if anchors else c.kind == BASELINE)]
     rows = []
-    for test in (c for c in curves if c not in anchor_set):
+    for test in (c for c in curves if c not in anchor_set and c.kind != PUBLISHED):
         for anchor in anchor_set:
             row: dict[str, Any] = {"codec": test.name, "anchor": anchor.name, "metric": metric}
             (ra, qa), (rt, qt) = anchor.xy(rate, metric), test.xy(rate, metric)

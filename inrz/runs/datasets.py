@@ -34,6 +34,13 @@ class Dataset(Component):
         """The files; relative paths in the config are relative to `base_dir` (the spec's folder)."""
         raise NotImplementedError
 
+    def published_curves(self) -> list[dict]:
+        """Published rate-distortion curves on this dataset, drawn beside a run's for reference
+        (never used in Bjøntegaard deltas: they are means over the published item set). Each is
+        a dict with `name`, `source` (repo@commit:path or a paper), `licence`, `convention` (how
+        its figures were computed) and one list per figure (`bpp`, `psnr`, ...). Default: none."""
+        return []
+
 
 def resolve(path: str | Path, base_dir: Path | None) -> Path:
     """A config's path: absolute or `~` as given, else relative to `base_dir` (the spec's folder)."""

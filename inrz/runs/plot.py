@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.fsutil import atomic_write
-from .curves import BASELINE, Curve
+from .curves import BASELINE, PUBLISHED, Curve
 
 
 def rd_plot(path: Path, curves: list[Curve], rate: str, rate_label: str, metric: str | None, metric_label: str,
@@ -22,12 +22,14 @@ def rd_plot(path: Path, curves: list[Curve], rate: str, rate_label: str, metric:
     except ImportError:
         return False
     fig, ax = plt.subplots(figsize=(7.5, 5.2), dpi=120)
-    for i, curve in enumerate(curves):
+    ours = [c for c in curves if c.kind != PUBLISHED]
+    for i, curve in enumerate(ours):
         xs, ys = curve.xy(rate, metric) if metric else ([], [])
         if xs:
             ax.plot(xs, ys, "--" if curve.kind == BASELINE else "-", marker="o" if curve.kind == BASELINE else "s",
                     markersize=4 if curve.kind == BASELINE else 6, linewidth=1.2 if curve.kind == BASELINE else 2.2,
                     color=f"C{i % 10}", label=f"{curve.name} ({len(xs)} point{'s' * (len(xs) != 1)})")
+    _published(ax, [c for c in curves if c.kind == PUBLISHED], rate, metric, ax.get_xlim() if ours else None)
     ax.set_xlabel(rate_label)
     ax.set_ylabel(metric_label or "no metric")
     ax.set_title(title, fontsize=10)
@@ -46,6 +48,35 @@ def rd_plot(path: Path, curves: list[Curve], rate: str, rate_label: str, metric:
     return True
 
 
+def _published(ax, curves: list[Curve], rate: str, metric: str | None, xlim) -> None:
+    """Published curves, thin dotted grey lines, clipped to the run's rate range (they span 0.05-4 bpp)."""
+    for i, curve in enumerate(curves):
+        xs, ys = curve.xy(rate, metric) if metric else ([], [])
+        if xs:
+            ax.plot(xs, ys, ":", marker=".", markersize=3, linewidth=1.0, color=str(0.15 + 0.5 * i / max(1, len(curves))),
+                    label=curve.name)
+    if xlim and curves:
+        lo, hi = xlim
+        ax.set_xlim(max(0.0, lo - 0.15 * (hi - lo)), hi + 0.15 * (hi - lo))
+        _fit_y(ax)
+
+
+def _fit_y(ax) -> None:
+    """The y range of every line inside the x range (matplotlib scales y to all data)."""
+    lo, hi = ax.get_xlim()
+    ys = [y for line in ax.get_lines() for x, y in zip(line.get_xdata(), line.get_ydata()) if lo <= x <= hi]
+    if ys:
+        pad = 0.05 * (max(ys) - min(ys) or 1.0)
+        ax.set_ylim(min(ys) - pad, max(ys) + pad)
+
+
+def few_points(row: dict[str, Any]) -> str:
+    """' (2 points)' beside a BD figure fitted to fewer than 4 points per curve (a straight line
+    through two points is no Bjøntegaard curve), '' otherwise."""
+    n = row.get("points")
+    return f" ({n} points)" if isinstance(n, int) and n < 4 else ""
+
+
 def bd_text(rows: list[dict[str, Any]], metric: str) -> str:
     """One line per pipeline and baseline: BD-rate and BD-metric (or why there is none)."""
     lines = []
@@ -55,5 +86,6 @@ def bd_text(rows: list[dict[str, Any]], metric: str) -> str:
         rate = "    n/a" if row.get("bd_rate_percent") is None else f"{row['bd_rate_percent']:+7.1f}%"
         quality = row.get(f"bd_{metric}")
         quality = "n/a" if quality is None else f"{quality:+.2f}"
-        lines.append(f"{row['codec'] + ' vs ' + row['anchor'] + ':':<{width}} BD-rate {rate}, BD-{metric} {quality}")
+        lines.append(f"{row['codec'] + ' vs ' + row['anchor'] + ':':<{width}} BD-rate {rate}, BD-{metric} {quality}"
+                     + few_points(row))
     return ("Bjøntegaard delta (negative rate: fewer bits)\n" + "\n".join(lines)) if lines else ""

@@ -23,8 +23,8 @@ import numpy
 import torch
 
 from ..core.fsutil import atomic_write
-from .curves import BASELINE, INRZ, Curve, bd_table, lists
-from .plot import rd_plot
+from .curves import BASELINE, INRZ, Curve, bd_table, lists, published
+from .plot import few_points, rd_plot
 
 TIMES = ("encoding_time", "decoding_time")
 
@@ -65,10 +65,15 @@ class Labels:
 def environment(spec, shash: str, device, host) -> dict[str, Any]:
     """What produced the results: versions, device, threads, plugins, seed, spec hash, date."""
     plugins = {name: info.version for name, info in host.info.items()}
-    return {"inrz": _version("inrz"), "python": platform.python_version(), "torch": torch.__version__,
+    libraries = {(b := host.create("baseline", config)).id: b.library() for config in spec.baselines}
+    return {"inrz": _version("inrz"), "baseline_libraries": libraries, "python": platform.python_version(), "torch": torch.__version__,
             "numpy": numpy.__version__, "platform": platform.platform(), "device": str(device),
             "torch_threads": torch.get_num_threads(), "spec_hash": shash, "seed": spec.seed,
             "plugins": plugins, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def inrz_version() -> str | None:
+    return _version("inrz")
 
 
 def _version(dist: str) -> str | None:
@@ -115,11 +120,14 @@ def kinds(records: list[dict]) -> dict[str, str]:
     return out
 
 
-def write_all(out: Path, spec, records: list[dict], env: dict) -> dict[str, Any]:
+def write_all(out: Path, spec, records: list[dict], env: dict, anchors: list[dict] | None = None) -> dict[str, Any]:
+    """results.json, results.csv, report.md and rd.png; `anchors` are the dataset's published
+    curves (`Dataset.published_curves`), drawn and listed with their sources, never in BD figures."""
     means, labels = summary(records), Labels.of(records)
     kind = kinds(records)
     name = f"inrz-{spec.backend['id']}"
     curves = [Curve(name if c == INRZ else c, kind.get(c, BASELINE), pts) for c, pts in means.items()]
+    anchors = list(anchors or [])
     metric = labels.first_metric()
     bd = bd_table(curves, labels.rate, metric, metric in labels.lower_is_better) if metric else []
     results = {
@@ -130,6 +138,7 @@ def write_all(out: Path, spec, records: list[dict], env: dict) -> dict[str, Any]
                       for c, m in means.items() if c != INRZ},
         "points": sorted({(r.get("point", 0), r.get("point_label", "spec")) for r in records}),
         "bd": bd,
+        "anchors": anchors,
         "labels": asdict(labels),
         "spec": spec.model_dump(mode="json"),
         "environment": env,
@@ -138,8 +147,8 @@ def write_all(out: Path, spec, records: list[dict], env: dict) -> dict[str, Any]
     results["points"] = [label for _, label in results["points"]]
     atomic_write(out / "results.json", json.dumps(results, indent=1, default=str))
     atomic_write(out / "results.csv", _csv(rows(records)))
-    atomic_write(out / "report.md", markdown(spec, means, records, env, labels, bd))
-    rd_plot(out / "rd.png", curves, labels.rate, labels.column(labels.rate), metric,
+    atomic_write(out / "report.md", markdown(spec, means, records, env, labels, bd, anchors))
+    rd_plot(out / "rd.png", curves + published(anchors), labels.rate, labels.column(labels.rate), metric,
             labels.column(metric or ""), title(spec.name, curves, metric, labels), bd)
     return results
 
@@ -165,7 +174,7 @@ def lead_columns(labels: Labels) -> list[str]:
 
 
 def markdown(spec, means: dict, records: list[dict], env: dict, labels: Labels | None = None,
-             bd: list[dict] | None = None) -> str:
+             bd: list[dict] | None = None, anchors: list[dict] | None = None) -> str:
     labels = labels or Labels.of(records)
     first = lead_columns(labels)
     extra = sorted({k for pts in means.values() for m in pts for k in m} - set(first) - set(TIMES))
@@ -178,7 +187,9 @@ def markdown(spec, means: dict, records: list[dict], env: dict, labels: Labels |
     for codec, pts in means.items():
         lines += [f"| {codec} | {i} | " + " | ".join(_fmt(m.get(k)) for k in cols) + " |" for i, m in enumerate(pts)]
     lines += _above_target(records)
+    lines += _libraries(env)
     lines += _bd_markdown(bd or [], labels.first_metric())
+    lines += _anchors_markdown(anchors or [])
     metric = labels.first_metric()
     lines += ["", f"## Per item ({labels.column(labels.rate)}" + (f" / {labels.column(metric)})" if metric else ")"), ""]
     codecs = list(means)
@@ -203,6 +214,27 @@ def _above_target(records: list[dict]) -> list[str]:
             + "; ".join(notes) + " (item, point) pairs, so their figures there are at a higher rate."]
 
 
+def _libraries(env: dict) -> list[str]:
+    libs = env.get("baseline_libraries") or {}
+    if not libs:
+        return []
+    return ["", "## Classical codecs (library and version that coded them)", ""] + [
+        f"- {codec}: {lib or 'library not stated'}" for codec, lib in libs.items()]
+
+
+def _anchors_markdown(anchors: list[dict]) -> list[str]:
+    if not anchors:
+        return []
+    lines = ["", "## Published reference curves (drawn in rd.png; not measured here, not in the BD table)", "",
+             "| curve | points | rate range | source | licence |", "|---|---:|---|---|---|"]
+    for a in anchors:
+        rates = [r for r in a.get("bpp", []) if isinstance(r, (int, float))]
+        span = f"{min(rates):.3g}-{max(rates):.3g} bpp" if rates else "–"
+        lines.append(f"| {a.get('name')} | {len(rates)} | {span} | `{a.get('source')}` | {a.get('licence', '')} |")
+    conventions = sorted({a.get("convention", "") for a in anchors} - {""})
+    return lines + ["", "Convention: " + "; ".join(conventions) + "."] if conventions else lines
+
+
 def _bd_markdown(bd: list[dict], metric: str | None) -> list[str]:
     if not bd or metric is None:
         return []
@@ -213,8 +245,9 @@ def _bd_markdown(bd: list[dict], metric: str | None) -> list[str]:
     lines = ["", title, "",
              f"| pipeline | baseline | BD-rate (%) | BD-{metric} | points | note |", "|---|---|---:|---:|---:|---|"]
     for row in bd:
-        lines.append(f"| {row['codec']} | {row['anchor']} | {_fmt(row.get('bd_rate_percent'))} | "
-                     f"{_fmt(row.get(f'bd_{metric}'))} | {_fmt(row.get('points'))} | {row.get('note', '')} |")
+        lines.append(f"| {row['codec']} | {row['anchor']} | {_fmt(row.get('bd_rate_percent'))}{few_points(row)} | "
+                     f"{_fmt(row.get(f'bd_{metric}'))}{few_points(row)} | {_fmt(row.get('points'))} | "
+                     f"{row.get('note', '')} |")
     return lines
 
 

@@ -1,6 +1,7 @@
 """`inrz run SPEC`: dataset -> encode -> containers -> decode from the files -> metrics ->
-baselines at the same file size -> report. Finished items are recorded one file each
-(keyed by content hash + spec hash), so a killed run resumes where it stopped; a finished
+baselines at the same file size -> report. Finished items are recorded one file each (keyed
+by content hash, spec hash and what produced them: inrz's version and each backend's
+`provenance()`), so a killed run resumes where it stopped and a changed backend re-runs; a finished
 item whose baselines' code has changed since gets only its baselines coded again.
 
 A spec with a `sweep` codes every item once per rate point (one record per item and point;
@@ -91,14 +92,15 @@ def _run(spec: Spec, items: list, out: Path, host, progress: bool, fresh: bool) 
     order = {item.name: i for i, item in enumerate(items)}
     records.sort(key=lambda r: (r.get("point", 0), order.get(r["name"], 0)))
     env = report.environment(spec, shash, device, host)
-    return report.write_all(out, spec, records, env)
+    return report.write_all(out, spec, records, env, host.create("dataset", spec.dataset).published_curves())
 
 
 def _split_done(items, spec: Spec, host, out: Path, shash: str, versions: dict, fresh: bool, point: Point):
     """Finished records (their baselines re-matched if a baseline's version changed) and the items to code."""
     records, pending = [], []
+    producer = _producer(spec, host, point)
     for item in items:
-        key = f"{_file_hash(item.path)}-{shash}"
+        key = f"{_file_hash(item.path)}-{shash}-{producer}"
         record = _load_record(_record_path(out, item.name + point.suffix(spec)))
         if record is not None and record.get("key") == key and not fresh:
             records.append(_rematched(record, item, spec, host, out, point, versions)
@@ -107,6 +109,15 @@ def _split_done(items, spec: Spec, host, out: Path, shash: str, versions: dict, 
         modality = _modality_for(item.path, spec, host)
         pending.append(Pending(item.name, item.path, key, modality))
     return records, pending
+
+
+def _producer(spec: Spec, host, point: Point) -> str:
+    """A hash of what produced a point's records besides the spec: inrz's version and each
+    backend's provenance (code version, shipped priors or base networks), so a record made by
+    other code or another prior is coded again rather than resumed."""
+    backends = [point.sections["backend"]] + ([] if point.index else [c.backend for c in spec.compare])
+    data = {"inrz": report.inrz_version(), "backends": [host.create("backend", b).provenance() for b in backends]}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def _rematched(record: dict, item, spec: Spec, host, out: Path, point: Point, versions: dict) -> dict:

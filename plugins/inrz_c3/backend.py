@@ -49,6 +49,12 @@ class C3(Backend):
     id = "c3"
     Config: ClassVar = C3Config
 
+    def provenance(self) -> dict:
+        """The code version and the tags of the shipped priors this configuration starts from
+        (a new prior changes the files, so finished run items code again)."""
+        tags = {ch: prior.tag(self.config.preset, ch) for ch in (1, 2, 3, 4)} if self.config.prior else {}
+        return {"version": self.version, "priors": {ch: t.hex() for ch, t in tags.items() if t}}
+
     def model_arch(self, grid: Sequence[int], channels: int) -> Architecture:
         """The model this configuration resolves to on a grid."""
         if not 1 <= len(grid) <= 3:

@@ -1,22 +1,30 @@
-"""JPEG, WebP, JPEG 2000 and AVIF through Pillow, the classical codecs inrz images are compared with.
+"""JPEG and WebP through Pillow (libjpeg-turbo, libwebp), at their strongest common settings:
+JPEG 4:2:0 with optimised Huffman tables, WebP at method 6 with a fractional quality. AVIF,
+JPEG XL and JPEG 2000 live in `strong` (imagecodecs), HEVC in `hevc` (pillow-heif).
 
-Each codec writes to memory and counts every byte it produced (JPEG 2000 as a raw codestream,
-without the JP2 box wrapper). Decoding converts back to the original's mode, so metrics
-compare like with like. JPEG and WebP are 8-bit formats: a 16-bit image raises `ImageError`
-rather than being quietly reduced to 8 bits (which would flatter them); JPEG 2000 codes
-16-bit grayscale natively.
+Each codec writes to memory and counts every byte it produced. Decoding converts back to the
+original's mode, so metrics compare like with like. JPEG and WebP are 8-bit formats: a 16-bit
+image raises `ImageError` rather than being quietly reduced to 8 bits (which would flatter them).
 """
 from __future__ import annotations
 
 import io
 from typing import ClassVar, Literal
 
-import numpy as np
 from pydantic import Field
 
 from inrz import Baseline, ComponentConfig, MissingDependencyError, Signal, require
 
 from .modality import ImageError, array_to_image, check_array, image_to_array, pil
+
+
+def pillow_library(feature: str, label: str) -> str | None:
+    """'libwebp 1.6.0 via Pillow 13.0.0' (None without Pillow)."""
+    try:
+        features, image = require("PIL.features", "image"), pil()
+    except MissingDependencyError:
+        return None
+    return f"{label} {features.version(feature) or 'unknown version'} via Pillow {image.__version__}"
 
 
 def pillow_feature(feature: str, library: str) -> str | None:
@@ -80,6 +88,10 @@ class Jpeg(PillowBaseline):
     def available(cls) -> str | None:
         return pillow_feature("jpg", "libjpeg")
 
+    @classmethod
+    def library(cls) -> str | None:
+        return pillow_library("libjpeg_turbo", "libjpeg-turbo")
+
     def save_options(self, quality: int, image) -> dict:
         return {"quality": quality, "subsampling": self.config.subsampling, "optimize": self.config.optimize}
 
@@ -104,61 +116,9 @@ class Webp(PillowBaseline):
     def available(cls) -> str | None:
         return pillow_feature("webp", "libwebp")
 
+    @classmethod
+    def library(cls) -> str | None:
+        return pillow_library("webp", "libwebp")
+
     def save_options(self, quality: int, image) -> dict:
         return {"quality": quality / 10, "method": self.config.method, "lossless": False}
-
-
-class Jpeg2000Config(ComponentConfig):
-    irreversible: bool = True  # the lossy 9/7 wavelet (False: the reversible 5/3 one)
-    max_ratio: float = Field(400.0, gt=1)  # compression ratio at the lowest quality
-    min_ratio: float = Field(2.0, gt=1)  # compression ratio at the highest quality
-
-
-class Jpeg2000(PillowBaseline):
-    """JPEG 2000 (OpenJPEG via Pillow); quality 1..1000 maps geometrically onto a target ratio
-    (steps of 0.5 % in size, so the match to a file's size costs it nothing measurable)."""
-
-    id = "jpeg2000"
-    Config: ClassVar = Jpeg2000Config
-    quality_range = (1, 1000)
-    version = 2
-    format = "JPEG2000"
-    modes = ("L", "LA", "RGB", "RGBA", "I;16")
-
-    @classmethod
-    def available(cls) -> str | None:
-        return pillow_feature("jpg_2000", "OpenJPEG")
-
-    def ratio(self, quality: int) -> float:
-        """Raw size / coded size: max_ratio at the lowest quality down to min_ratio at the highest."""
-        lo, hi = self.quality_range
-        t = (quality - lo) / (hi - lo)
-        return float(self.config.max_ratio * (self.config.min_ratio / self.config.max_ratio) ** t)
-
-    def save_options(self, quality: int, image) -> dict:
-        # OpenJPEG needs each side >= 2**(resolutions - 1); 6 levels is its default for large images
-        levels = int(min(6, 1 + np.floor(np.log2(max(1, min(image.size))))))
-        return {"quality_mode": "rates", "quality_layers": [self.ratio(quality)], "irreversible":
-                self.config.irreversible, "num_resolutions": levels, "no_jp2": True}
-
-
-class AvifConfig(ComponentConfig):
-    speed: int = Field(4, ge=0, le=10)  # encoder effort (libavif): 0 is slowest and smallest, 10 fastest
-    subsampling: Literal["4:4:4", "4:2:2", "4:2:0"] = "4:2:0"  # chroma subsampling (libavif's default)
-
-
-class Avif(PillowBaseline):
-    """AVIF (AV1 intra via libavif in Pillow), quality 0..100, where Pillow was built with it."""
-
-    id = "avif"
-    Config: ClassVar = AvifConfig
-    quality_range = (0, 100)
-    format = "AVIF"
-    modes = ("L", "RGB", "RGBA")
-
-    @classmethod
-    def available(cls) -> str | None:
-        return pillow_feature("avif", "libavif")
-
-    def save_options(self, quality: int, image) -> dict:
-        return {"quality": quality, "speed": self.config.speed, "subsampling": self.config.subsampling}

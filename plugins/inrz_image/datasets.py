@@ -6,6 +6,8 @@ into the cache (and, offline, the run stops with a `DatasetError` that says what
 """
 from __future__ import annotations
 
+import json
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, ClassVar
 
@@ -50,11 +52,21 @@ class KodakConfig(ComponentConfig):
     limit: int | None = Field(None, ge=1)  # keep only the first N (after `images`)
 
 
+def published_kodak_curves() -> list[dict]:
+    """VTM, HM, AV1, BPG, Cool-chic 5, C3, COIN and COIN++ on Kodak, from their authors' results
+    files (`anchors/kodak.json`, built by tools/make_anchors.py with each point's source)."""
+    text = resources.files(__package__).joinpath("anchors", "kodak.json").read_text()
+    return list(json.loads(text)["curves"])
+
+
 class Kodak(Dataset):
     """The 24 Kodak images, `kodim01` ... `kodim24`, each verified by SHA-256."""
 
     id = "kodak"
     Config: ClassVar = KodakConfig
+
+    def published_curves(self) -> list[dict]:
+        return published_kodak_curves()  # means over all 24 images, whichever this run codes
 
     def numbers(self) -> list[int]:
         numbers = list(self.config.images) if self.config.images else list(range(1, 25))
