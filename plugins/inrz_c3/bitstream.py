@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from inrz import ContainerError, read_uvarint, uvarint
+from inrz import ContainerError, InrzError, uvarint
 
-from . import coding, tables
+from . import armint, coding, tables
 from .arch import FOLD, Architecture
 
 FORMAT = 2
@@ -77,6 +77,18 @@ def arm_layers(weights: dict, shift: int, a: Architecture) -> list[coding.IntLay
                              shift) for n in names]
 
 
+def check_bounds(tensors: dict, shift: int, a: Architecture) -> None:
+    """Refuse to write what a decoder would refuse: latents beyond armint.LATENT_LIMIT, or a
+    context model whose sums could leave the exact float64 range (`armint`)."""
+    for l in range(a.levels):
+        if np.abs(np.asarray(tensors[f"latents.{l}"], np.int64)).max(initial=0) > armint.LATENT_LIMIT:
+            raise InrzError(f"c3 latents of level {l} exceed +-{armint.LATENT_LIMIT}: not codable")
+    names = [f"arm{i}" for i in range(a.arm_layers)] + ["armo"]
+    if not armint.within_bounds([to_ints(tensors[f"{n}.W"], f"{n}.W", shift) for n in names],
+                                [to_ints(tensors[f"{n}.b"], f"{n}.b", shift) for n in names]):
+        raise InrzError("the c3 context model's weights at this shift exceed the exactness bound: not codable")
+
+
 def fold(level: np.ndarray, a: Architecture) -> tuple[np.ndarray, int | None]:
     """The grid the context model codes and how many of its points are real (1-D levels are
     folded into rows of FOLD points; see `model.arm_grid`)."""
@@ -129,6 +141,7 @@ def encode(tensors: dict, layout: dict, a: Architecture, base: tuple[bytes, dict
             sym, esc = coding.to_symbols(ints, np.zeros(ints.size, np.int64))
             enc.encode(sym, family, _rows(sbin, ints.size))
             escapes.golomb(esc)
+    check_bounds(tensors, shifts["arm"], a)
     layers = arm_layers(tensors, shifts["arm"], a)
     for l in range(a.levels - 1, -1, -1):
         grid, valid = fold(np.asarray(tensors[f"latents.{l}"], np.int64), a)
@@ -139,49 +152,11 @@ def encode(tensors: dict, layout: dict, a: Architecture, base: tuple[bytes, dict
 
 def decode(data: bytes, layout: dict, a: Architecture, find_base=None) -> dict:
     """Inverse of `encode`: the tensors (latent levels as int64, weights as float64, shifts).
-    `find_base(tag)`: the base weights a format-2 payload names (raises ContainerError if unknown)."""
-    import constriction
+    `find_base(tag)`: the base weights a format-2 payload names (raises ContainerError if unknown).
+    The compiled decoder (`payload`); `reference.decode_payload` is the one it replaced."""
+    from . import payload
 
-    if len(data) < 1 or data[0] not in READS:
-        raise ContainerError("the latent-grid payload is truncated or of an unknown format")
-    start = 1 if data[0] == 1 else 5
-    head = start + 2 * len(GROUPS)
-    if len(data) < head + 1:
-        raise ContainerError("the latent-grid payload is truncated")
-    tag = bytes(data[1:start])
-    base = None
-    if tag.strip(b"\0"):
-        if find_base is None:
-            raise ContainerError("the latent-grid payload is coded against a base and none is available")
-        base = find_base(tag)
-    shifts = {g: data[start + 2 * i] for i, g in enumerate(GROUPS)}
-    sbins = {g: data[start + 1 + 2 * i] for i, g in enumerate(GROUPS)}
-    if any(s > MAX_SHIFT for s in shifts.values()) or any(b >= tables.SCALE_BINS for b in sbins.values()):
-        raise ContainerError("the latent-grid payload has an invalid weight quantization")
-    n_esc, pos = read_uvarint(data, head, "the latent-grid payload's length field", max_bits=36)
-    if pos + n_esc > len(data) or (len(data) - pos - n_esc) % 4:
-        raise ContainerError("the latent-grid payload's lengths do not add up")
-    escapes = coding.BitReader(data[pos:pos + n_esc])
-    dec = constriction.stream.queue.RangeDecoder(np.frombuffer(data[pos + n_esc:], "<u4").astype(np.uint32))
-    family = constriction.stream.model.Categorical(perfect=False)
-    out = {"shifts": np.asarray([shifts[g] for g in GROUPS], np.int64)}
-    for group in GROUPS:
-        keys = group_keys(layout, group)
-        sizes = [int(np.prod(layout[k])) for k in keys]
-        if not sum(sizes):
-            continue
-        sym = coding.decode_symbols(dec, family, _rows(sbins[group], sum(sizes)))
-        flat = coding.from_symbols(sym, np.zeros(sym.size, np.int64), escapes)
-        for k, chunk in zip(keys, np.split(flat, np.cumsum(sizes)[:-1])):
-            ints = chunk.reshape(layout[k]) + base_ints(base, k, shifts[group], layout[k])
-            out[k] = from_ints(ints, k, shifts[group])
-    layers = arm_layers(out, shifts["arm"], a)
-    for l in range(a.levels - 1, -1, -1):
-        shape = layout[f"latents.{l}"]
-        grid, valid = fold(np.zeros(shape, np.int64), a)
-        values = coding.decode_grid(grid.shape, layers, a.offsets, dec, escapes, valid)
-        out[f"latents.{l}"] = values.reshape(-1)[:int(np.prod(shape))].reshape(shape)
-    return out
+    return payload.decode(data, layout, a, find_base)
 
 
 def _rows(sbin: int, n: int) -> np.ndarray:

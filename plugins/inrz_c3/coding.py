@@ -2,11 +2,15 @@
 
 Everything that decides a probability is integer arithmetic: latents are integers, context
 model weights are integers times 2**-shift, activations are integers times 2**-FRAC, all held
-in float64 where every product and sum is an exact integer below 2**53, so BLAS on any machine,
-thread count or device gives the same bits. The predicted mean and log-scale select one of the
-frozen tables in `tables`; symbols beyond the table's range escape to Exp-Golomb bits.
-Latents are coded in wavefronts (`context.wavefronts`) so the decoder runs a few thousand
-vectorised steps rather than one Python step per latent.
+in float64 where every product and sum is an exact integer below 2**53 (`armint` states and
+checks the bound), so any machine, thread count or summation order gives the same bits. The
+predicted mean and log-scale select one of the frozen tables in `tables`; symbols beyond the
+table's range escape to Exp-Golomb bits. Latents are coded in wavefronts (`context.wavefronts`).
+
+This is the encoder's side (symbols, rate estimates, constriction's encoder) and the
+per-wavefront reference decoder the tests check the compiled one (`rangedec`, `payload`)
+against. The context model itself is `armint`'s compiled kernel for both, so the encoder's
+rate estimate and the decoder cannot disagree; `reference.arm_forward_int` is its oracle.
 """
 from __future__ import annotations
 
@@ -14,40 +18,39 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from inrz import ContainerError
 
-from . import context, tables
+from . import armint, context, tables
+from .armint import ACT_LIMIT, FRAC  # noqa: F401  (re-exported: fixed-point constants)
 
-FRAC = 8  # fractional bits of context-model activations
-ACT_LIMIT = float(2 ** 30)  # activations are clipped here, which keeps every sum far below 2**53
 SYMBOL_OFFSET = tables.K + 1
 MAX_ESCAPE_BITS = 40
 
 
 @dataclass
 class IntLayer:
-    W: torch.Tensor  # (out, in) integers as float64, scaled by 2**shift
-    b: torch.Tensor  # (out, 1) integers as float64, scaled by 2**(shift + FRAC)
+    W: "torch.Tensor"  # (out, in) integers as float64, scaled by 2**shift
+    b: "torch.Tensor"  # (out, 1) integers as float64, scaled by 2**(shift + FRAC)
     shift: int
 
 
 def int_layer(W_int: np.ndarray, b_int: np.ndarray, shift: int) -> IntLayer:
+    import torch  # the encoder's side only
+
     return IntLayer(torch.from_numpy(np.asarray(W_int, np.float64)),
                     torch.from_numpy(np.asarray(b_int, np.float64).reshape(-1, 1)), shift)
 
 
+def packed(layers: list[IntLayer]):
+    """The compiled kernel's arrays of a fixed-point context model."""
+    return armint.pack([l.W.numpy() for l in layers], [l.b.numpy().ravel() for l in layers], layers[0].shift)
+
+
 def arm_forward_int(ctx: np.ndarray, layers: list[IntLayer]) -> tuple[np.ndarray, np.ndarray]:
-    """ctx (C, n) integer latents -> (mean, log-scale) (n,), integers with FRAC fractional bits.
-    Feature-major float64 GEMMs on the CPU: exact for integers, fast, the same on every machine."""
-    x = torch.from_numpy(np.ascontiguousarray(ctx, dtype=np.float64)).mul_(float(2 ** FRAC))
-    for i, layer in enumerate(layers):
-        x = torch.addmm(layer.b, layer.W, x)  # exact: integers far below 2**53
-        x.mul_(float(2.0 ** -layer.shift)).floor_()  # exact power-of-two scaling, then floor
-        x.clamp_(0.0 if i < len(layers) - 1 else -ACT_LIMIT, ACT_LIMIT)  # ReLU (bounded) / output range
-    out = x.numpy()
-    return out[0], out[1]
+    """ctx (C, n) integer latents -> (mean, log-scale) (n,), integers with FRAC fractional bits:
+    the decoder's compiled kernel (`armint`), so the encoder's rate estimate is what decodes."""
+    return armint.forward_batch(np.ascontiguousarray(ctx, dtype=np.int64), *packed(layers))
 
 
 def table_bins(mean_fp: np.ndarray, logb_fp: np.ndarray):
@@ -207,15 +210,7 @@ def encode_grid(values: np.ndarray, layers, offsets, encoder, escapes: BitWriter
 
 
 def decode_grid(shape, layers, offsets, decoder, escapes: BitReader, valid: int | None = None) -> np.ndarray:
-    import constriction
+    """The per-wavefront reference decoder (constriction's `decoder`): `reference.decode_grid`."""
+    from .reference import decode_grid
 
-    geo = geometry(tuple(shape), offsets)
-    padded = geo.empty()
-    probs = tables.probability_table()
-    family = constriction.stream.model.Categorical(perfect=False)
-    for pts in coding_order(tuple(shape), offsets, valid):
-        mean, logb = arm_forward_int(geo.contexts(padded, pts), layers)
-        centre, sbin, fbin = table_bins(mean, logb)
-        sym = decode_symbols(decoder, family, probs[sbin, fbin])
-        padded[geo.base[pts]] = from_symbols(sym, centre, escapes)
-    return padded[geo.base].reshape(shape)
+    return decode_grid(shape, layers, offsets, decoder, escapes, valid)

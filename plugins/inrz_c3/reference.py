@@ -1,16 +1,22 @@
 """A straightforward implementation of the same model and loss: whole-grid autograd, contexts
 stacked from shifted copies, upsampling by functional ops, one thread pool for nothing. It is
 the tests' oracle for `train_step` (equal losses and gradients) and the baseline that
-`benchmarks/c3_step.py` times the blocked step against.
+`benchmarks/c3_step.py` times the blocked step against. `arm_forward_int` and `decode_grid` are
+the fixed-point context model and the latent decoder as first written (float64 GEMMs in torch,
+constriction's decoder, one Python step per wavefront): the oracle of the compiled decoder.
 """
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import context
+from inrz import ContainerError, read_uvarint
+
+from . import coding, context, tables
+from .bitstream import GROUPS, MAX_SHIFT, READS, _rows, arm_layers, base_ints, fold, from_ints, group_keys
 from .model import arm_bits, arm_grid, pad_spatial, softround, split_levels, synthesis
 
 
@@ -57,3 +63,78 @@ def loss(params: dict, a, shapes, target: torch.Tensor, periodic, mode: str, t: 
     mse = ((x - target) ** 2).mean()
     points = math.prod(shapes[0])
     return mse + lmbda * bits / points, mse, bits
+
+
+def arm_forward_int(ctx, layers):
+    """ctx (C, n) integer latents -> (mean, log-scale) (n,): feature-major float64 GEMMs (exact for
+    integers within `armint`'s bounds, whatever order BLAS sums in)."""
+    x = torch.from_numpy(np.ascontiguousarray(ctx, dtype=np.float64)).mul_(float(2 ** coding.FRAC))
+    for i, layer in enumerate(layers):
+        x = torch.addmm(layer.b, layer.W, x)
+        x.mul_(float(2.0 ** -layer.shift)).floor_()  # exact power-of-two scaling, then floor
+        x.clamp_(0.0 if i < len(layers) - 1 else -coding.ACT_LIMIT, coding.ACT_LIMIT)
+    out = x.numpy()
+    return out[0], out[1]
+
+
+def decode_grid(shape, layers, offsets, decoder, escapes, valid=None):
+    """One grid's latents from constriction's `decoder`, wavefront by wavefront."""
+    import constriction
+
+    geo = coding.geometry(tuple(shape), offsets)
+    padded = geo.empty()
+    probs = tables.probability_table()
+    family = constriction.stream.model.Categorical(perfect=False)
+    for pts in coding.coding_order(tuple(shape), offsets, valid):
+        mean, logb = arm_forward_int(geo.contexts(padded, pts), layers)
+        centre, sbin, fbin = coding.table_bins(mean, logb)
+        sym = coding.decode_symbols(decoder, family, probs[sbin, fbin])
+        padded[geo.base[pts]] = coding.from_symbols(sym, centre, escapes)
+    return padded[geo.base].reshape(shape)
+
+
+def decode_payload(data: bytes, layout: dict, a, find_base=None) -> dict:
+    """`bitstream.decode` as first written: constriction's decoder, torch's GEMMs, one Python step
+    per wavefront, no bounds or stream-end checks (the compiled decoder adds those)."""
+    import constriction
+
+    if len(data) < 1 or data[0] not in READS:
+        raise ContainerError("the latent-grid payload is truncated or of an unknown format")
+    start = 1 if data[0] == 1 else 5
+    head = start + 2 * len(GROUPS)
+    if len(data) < head + 1:
+        raise ContainerError("the latent-grid payload is truncated")
+    tag = bytes(data[1:start])
+    base = None
+    if tag.strip(b"\0"):
+        if find_base is None:
+            raise ContainerError("the latent-grid payload is coded against a base and none is available")
+        base = find_base(tag)
+    shifts = {g: data[start + 2 * i] for i, g in enumerate(GROUPS)}
+    sbins = {g: data[start + 1 + 2 * i] for i, g in enumerate(GROUPS)}
+    if any(s > MAX_SHIFT for s in shifts.values()) or any(b >= tables.SCALE_BINS for b in sbins.values()):
+        raise ContainerError("the latent-grid payload has an invalid weight quantization")
+    n_esc, pos = read_uvarint(data, head, "the latent-grid payload's length field", max_bits=36)
+    if pos + n_esc > len(data) or (len(data) - pos - n_esc) % 4:
+        raise ContainerError("the latent-grid payload's lengths do not add up")
+    escapes = coding.BitReader(data[pos:pos + n_esc])
+    dec = constriction.stream.queue.RangeDecoder(np.frombuffer(data[pos + n_esc:], "<u4").astype(np.uint32))
+    family = constriction.stream.model.Categorical(perfect=False)
+    out = {"shifts": np.asarray([shifts[g] for g in GROUPS], np.int64)}
+    for group in GROUPS:
+        keys = group_keys(layout, group)
+        sizes = [int(np.prod(layout[k])) for k in keys]
+        if not sum(sizes):
+            continue
+        sym = coding.decode_symbols(dec, family, _rows(sbins[group], sum(sizes)))
+        flat = coding.from_symbols(sym, np.zeros(sym.size, np.int64), escapes)
+        for k, chunk in zip(keys, np.split(flat, np.cumsum(sizes)[:-1])):
+            ints = chunk.reshape(layout[k]) + base_ints(base, k, shifts[group], layout[k])
+            out[k] = from_ints(ints, k, shifts[group])
+    layers = arm_layers(out, shifts["arm"], a)
+    for l in range(a.levels - 1, -1, -1):
+        shape = layout[f"latents.{l}"]
+        grid, valid = fold(np.zeros(shape, np.int64), a)
+        values = decode_grid(grid.shape, layers, a.offsets, dec, escapes, valid)
+        out[f"latents.{l}"] = values.reshape(-1)[:int(np.prod(shape))].reshape(shape)
+    return out

@@ -90,3 +90,20 @@ def probability_table() -> np.ndarray:
     """Frequencies / 2**PRECISION as float64: exact (power-of-two division), what the coder is given."""
     return frequency_table().astype(np.float64) / float(1 << PRECISION)
 
+
+
+@functools.lru_cache(maxsize=1)
+def coder_cdf() -> np.ndarray:
+    """(SCALE_BINS, MEAN_BINS, ALPHABET + 1) int64: the cumulative frequencies the range coder
+    really uses. `constriction`'s categorical model (`perfect=False`) is handed
+    `probability_table()` and gives every symbol 1 plus its share of 2**PRECISION - ALPHABET,
+    cdf[s] = floor(F_s * (2**PRECISION - ALPHABET) / 2**PRECISION) + s with F_s the table's
+    cumulative frequency, the last entry 2**PRECISION. Every float it forms is an exact dyadic
+    rational, so this integer form is that model bit for bit (tests check it against constriction)."""
+    freq = frequency_table()
+    total = 1 << PRECISION
+    cum = np.concatenate([np.zeros(freq.shape[:-1] + (1,), np.int64), np.cumsum(freq, -1)], -1)
+    cdf = (cum * (total - ALPHABET)) >> PRECISION  # < 2**48: exact in int64
+    cdf += np.arange(ALPHABET + 1, dtype=np.int64)
+    cdf[..., -1] = total
+    return cdf

@@ -1,0 +1,127 @@
+"""Reading a c3 payload (layout in `bitstream`): the decoder, in compiled calls, no torch.
+
+One compiled call per weight group and one per latent level (`rangedec`); Python only parses
+the head, checks the context model against the exactness bound (`armint`), builds each
+level's decoding plan and, at the end, checks that both streams ended exactly. Every failure
+is a ContainerError naming what is wrong.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from numba import njit
+
+from inrz import ContainerError, read_uvarint
+
+from . import armint, context, rangedec, tables
+from .arch import Architecture
+from .bitstream import GROUPS, MAX_SHIFT, READS, ZERO_MEAN_BIN, base_ints, fold, from_ints, group_keys
+
+
+@njit(cache=True)
+def _stable_order(t, keep, n_t):
+    """Indices of `t` sorted by value, ties in index order (a counting sort), only where `keep`."""
+    counts = np.zeros(n_t + 1, np.int64)
+    total = 0
+    for i in range(t.shape[0]):
+        if keep[i]:
+            counts[t[i] + 1] += 1
+            total += 1
+    for v in range(n_t):
+        counts[v + 1] += counts[v]
+    out = np.empty(total, np.int64)
+    for i in range(t.shape[0]):
+        if keep[i]:
+            out[counts[t[i]]] = i
+            counts[t[i]] += 1
+    return out
+
+
+@functools.lru_cache(maxsize=32)
+def plan(shape: tuple, offsets: tuple, valid: int | None):
+    """(padded size, padded positions in coding order, neighbour deltas, padded positions in C order)."""
+    pads = context.pad_widths(offsets)
+    padded = tuple(n + a + b for n, (a, b) in zip(shape, pads))
+    strides = np.cumprod((padded[1:] + (1,))[::-1])[::-1].astype(np.int64)
+    idx = np.indices(shape, np.int64).reshape(len(shape), -1)
+    base = ((idx + np.asarray([a for a, _ in pads])[:, None]) * strides[:, None]).sum(0)
+    t = (np.asarray(context.wavefront_slopes(offsets), np.int64)[:, None] * idx).sum(0)
+    keep = np.arange(t.size) < valid if valid is not None else np.ones(t.size, np.bool_)
+    order = _stable_order(t, keep, int(t.max(initial=0)) + 1)
+    deltas = np.asarray([int(np.dot(o, strides)) for o in offsets], np.int64)
+    return int(np.prod(padded)), base[order], deltas, base
+
+
+def context_model(ints: dict, shift: int, a: Architecture):
+    """The integer layers of the context model, refused unless every sum stays exact."""
+    names = [f"arm{i}" for i in range(a.arm_layers)] + ["armo"]
+    Ws, bs = [ints[f"{n}.W"] for n in names], [ints[f"{n}.b"] for n in names]
+    if not armint.within_bounds(Ws, bs):
+        raise ContainerError("the c3 context model's weights exceed the decoder's exactness bound "
+                             "(sum |W| * max input + |b| must stay below 2**53; docs/format.md)")
+    return armint.pack(Ws, bs, shift)
+
+
+def _head(data: bytes, find_base):
+    if len(data) < 1 or data[0] not in READS:
+        raise ContainerError("the latent-grid payload is truncated or of an unknown format")
+    start = 1 if data[0] == 1 else 5
+    head = start + 2 * len(GROUPS)
+    if len(data) < head + 1:
+        raise ContainerError("the latent-grid payload is truncated")
+    tag = bytes(data[1:start])
+    base = None
+    if tag.strip(b"\0"):
+        if find_base is None:
+            raise ContainerError("the latent-grid payload is coded against a base and none is available")
+        base = find_base(tag)
+    shifts = {g: data[start + 2 * i] for i, g in enumerate(GROUPS)}
+    sbins = {g: data[start + 1 + 2 * i] for i, g in enumerate(GROUPS)}
+    if any(s > MAX_SHIFT for s in shifts.values()) or any(b >= tables.SCALE_BINS for b in sbins.values()):
+        raise ContainerError("the latent-grid payload has an invalid weight quantization")
+    n_esc, pos = read_uvarint(data, head, "the latent-grid payload's length field", max_bits=36)
+    if pos + n_esc > len(data) or (len(data) - pos - n_esc) % 4:
+        raise ContainerError("the latent-grid payload's lengths do not add up")
+    bits = np.unpackbits(np.frombuffer(data, np.uint8, n_esc, pos))
+    words = np.frombuffer(data, "<u4", offset=pos + n_esc).astype(np.uint32)
+    return base, shifts, sbins, bits, words
+
+
+def _check(code: int) -> None:
+    if code != rangedec.OK:
+        raise ContainerError(rangedec.ERRORS[code])
+
+
+def decode(data: bytes, layout: dict, a: Architecture, find_base=None) -> dict:
+    """The tensors of a payload (latent levels int64, weights float64, shifts): see `bitstream.decode`."""
+    base, shifts, sbins, bits, words = _head(data, find_base)
+    cdf = tables.coder_cdf()
+    st, bst = rangedec.start(words), np.zeros(1, np.int64)
+    out = {"shifts": np.asarray([shifts[g] for g in GROUPS], np.int64)}
+    ints = {}
+    for group in GROUPS:
+        keys = group_keys(layout, group)
+        sizes = [int(np.prod(layout[k])) for k in keys]
+        if not sum(sizes):
+            continue
+        flat = np.empty(sum(sizes), np.int64)
+        _check(rangedec.decode_flat(words, st, bits, bst, cdf[sbins[group], ZERO_MEAN_BIN], flat.size, flat))
+        for k, chunk in zip(keys, np.split(flat, np.cumsum(sizes)[:-1])):
+            ints[k] = chunk.reshape(layout[k]) + base_ints(base, k, shifts[group], layout[k])
+            out[k] = from_ints(ints[k], k, shifts[group])
+    arm = context_model(ints, shifts["arm"], a)
+    for l in range(a.levels - 1, -1, -1):
+        shape = tuple(layout[f"latents.{l}"])
+        grid, valid = fold(np.zeros(shape, np.int8), a)
+        size, pos, deltas, interior = plan(grid.shape, a.offsets, valid)
+        padded = np.zeros(size, np.int64)
+        _check(rangedec.decode_grid(words, st, bits, bst, cdf, padded, pos, deltas, *arm))
+        out[f"latents.{l}"] = padded[interior][:int(np.prod(shape))].reshape(shape)
+    if not rangedec.finish(words, st):
+        raise ContainerError("the latent-grid range-coded stream does not end after its last symbol "
+                             "(words missing, or trailing words)")
+    rest = bits[int(bst[0]):]
+    if rest.size >= 8 or rest.any():
+        raise ContainerError("the latent-grid escape stream has bits after its last escape")
+    return out
