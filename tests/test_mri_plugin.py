@@ -31,14 +31,19 @@ def mri(host, **settings):
 
 # --- registration and configs --------------------------------------------------------------------
 def test_plugin_registers_every_component(host):
-    assert host.info["mri"].components == {"modality": ["mri"], "baseline": ["jpeg_slices", "jpeg2000_slices",
-                                                                            "zstd_voxels"], "metric": ["psnr_norm"]}
+    assert host.info["mri"].components == {
+        "modality": ["mri"], "metric": ["psnr_norm"],
+        "baseline": ["jpeg_slices", "jpeg2000_slices", "zstd_voxels", "sperr_volume", "jpegls_slices", "htj2k_slices",
+                     "jpeg2000_lossless_slices", "nifti_gzip"]}
 
 
 @pytest.mark.parametrize("kind,config", [
     ("modality", {"id": "mri", "clip_percentile": 99.9, "time": "grid", "max_shape": [8, 9, 10]}),
     ("baseline", {"id": "jpeg_slices", "axis": 0}), ("baseline", {"id": "jpeg2000_slices", "bits": 8}),
-    ("baseline", {"id": "zstd_voxels", "level": 3}), ("metric", {"id": "psnr_norm"})])
+    ("baseline", {"id": "zstd_voxels", "level": 3}), ("metric", {"id": "psnr_norm"}),
+    ("baseline", {"id": "sperr_volume"}), ("baseline", {"id": "jpegls_slices", "axis": 1}),
+    ("baseline", {"id": "htj2k_slices", "lossless": True}), ("baseline", {"id": "jpeg2000_lossless_slices"}),
+    ("baseline", {"id": "nifti_gzip", "level": 9})])
 def test_config_round_trip(host, kind, config):
     check_config_round_trip(host.create(kind, config), host)
 

@@ -1,5 +1,5 @@
 """The MRI plugin: an `mri` modality (NIfTI-1/2 through nibabel, FastMRI `.h5` through h5py),
-slice-wise JPEG / JPEG 2000 and raw-voxel zstd baselines, and the `psnr_norm` metric.
+slice-wise JPEG / JPEG 2000 / JPEG-LS / HTJ2K, 3-D SPERR, and raw-voxel zstd and NIfTI gzip baselines, and the `psnr_norm` metric.
 Registered through the `inrz` entry point like any third-party plugin; nibabel, h5py and
 Pillow are imported only when a volume is read, written or coded.
 """
@@ -11,8 +11,10 @@ from .baselines import Jpeg2000Slices, JpegSlices, ZstdVoxels
 from .metrics import NormalizedPSNR
 from .modality import MriModality
 from .volume import MriError
+from .volumetric import Htj2kSlices, Jpeg2000LosslessSlices, JpeglsSlices, NiftiGzip, SperrVolume
 
-__all__ = ["Jpeg2000Slices", "JpegSlices", "MriError", "MriModality", "NormalizedPSNR", "ZstdVoxels"]
+__all__ = ["Htj2kSlices", "Jpeg2000LosslessSlices", "Jpeg2000Slices", "JpeglsSlices", "JpegSlices", "MriError",
+           "MriModality", "NiftiGzip", "NormalizedPSNR", "SperrVolume", "ZstdVoxels"]
 
 
 @hookimpl
@@ -25,6 +27,11 @@ def register_baselines(register):
     register(JpegSlices)
     register(Jpeg2000Slices)
     register(ZstdVoxels)
+    register(SperrVolume)
+    register(JpeglsSlices)
+    register(Htj2kSlices)
+    register(Jpeg2000LosslessSlices)
+    register(NiftiGzip)
 
 
 @hookimpl
