@@ -15,6 +15,7 @@ from .backends.base import Backend, EncodeContext, EncodeResult, Rung, Tensors
 from .coding.bits import Layout, Symbols, layout_size, pack_bits, unpack_bits
 from .coding.varint import read_uvarint, uvarint
 from .coding.entropy import EntropyModel
+from .coding.rangecoder import ExactDecoder, read_words
 from .coding.quantize import Quantizer
 from .core import fields
 from .core.component import Component, ComponentConfig
@@ -52,7 +53,7 @@ __all__ = [
     "Backend", "BaseNetworkError", "Baseline", "BaselineResult", "CheckpointError", "Component", "ComponentConfig",
     "ContainerError", "Dataset", "DatasetError", "DecodeLimitError", "DatasetItem", "EncodeContext", "EncodeResult",
     "EntropyModel", "InrzError", "FormatChange", "Layout", "Metric", "MissingDependencyError", "Modality", "NATIVE",
-    "Placement", "PluginError", "PluginHost", "Quantizer", "read_uvarint", "uvarint",
+    "Placement", "PluginError", "PluginHost", "Quantizer", "read_uvarint", "uvarint", "ExactDecoder", "read_words",
     "Rung", "Signal", "SpecError", "Symbols", "Tensors", "UnknownComponentError", "get_host", "hookimpl", "missing",
     "require",
     # helpers for plugins: datasets, coordinates, metrics, bit packing

@@ -23,12 +23,14 @@ import numpy as np
 
 from .. import container
 from ..coding import errorbound
+from ..core import fields
 from ..coding.specials import Specials, split
 from ..core.errors import ContainerError, SpecError
 from ..pipeline.codec import Codec
 from ..pipeline.decode import decode as decode_container
 from ..pipeline.sizesearch import improve, rungs_for
 from . import frames
+from .limits import FrameLimits
 
 
 def encode(arrays: Sequence[np.ndarray], codec: Codec, network: bool, knobs, fill_values: Sequence[float]) -> list[bytes]:
@@ -45,15 +47,33 @@ def encode(arrays: Sequence[np.ndarray], codec: Codec, network: bool, knobs, fil
     return out
 
 
-def decode(data: bytes, host, expected: int | None = None) -> np.ndarray:
-    """A chunk from its bytes; `expected`: its number of values, when the caller knows it."""
+def decode(data: bytes, host, expected: int | None = None, dtype=None, limits: FrameLimits | None = None) -> np.ndarray:
+    """A chunk from its bytes; `expected` and `dtype`: its number of values and its dtype, when
+    the caller knows them (zarr's metadata, a numcodecs `out=` buffer): a chunk holding other
+    values is refused before it is decoded, never reinterpreted."""
+    limits = limits or FrameLimits.from_env()
     if frames.is_frame(data):
-        return frames.decode(data, expected)
-    if expected is not None:  # checked before the grid is rendered
-        grid = container.read_header(data).get("grid")
-        if not isinstance(grid, list) or not all(isinstance(n, int) for n in grid) or math.prod(grid) != expected:
-            raise ContainerError(f"the chunk's container is for a grid of {grid!r}, the chunk has {expected} values")
-    return decode_container(data, host).signal.data
+        return frames.decode(data, expected, dtype, limits)
+    _check_container(container.read_header(data), expected, dtype)  # before the grid is rendered
+    out = decode_container(data, host, limits=limits.container_limits()).signal.data
+    if (expected is not None and out.size != expected) or (dtype is not None and not frames.same_type(out.dtype, dtype)):
+        raise ContainerError(f"the chunk's container decodes to {out.size} {out.dtype.name} values, the chunk has "
+                             f"{expected} {np.dtype(dtype).name if dtype is not None else ''}")
+    return out
+
+
+def _check_container(header: dict, expected: int | None, dtype) -> None:
+    """A chunk's container is the ndarray modality's, for `expected` values of `dtype` where known."""
+    modality, meta, grid = header.get("modality"), header.get("meta"), header.get("grid")
+    if not isinstance(modality, dict) or modality.get("id") != "ndarray" or not isinstance(meta, dict):
+        raise ContainerError(f"the chunk's container is not an array's (modality {modality!r}); archive chunks are")
+    if expected is not None and (not isinstance(grid, list) or not all(isinstance(n, int) for n in grid)
+                                 or math.prod(grid) != expected):
+        raise ContainerError(f"the chunk's container is for a grid of {grid!r}, the chunk has {expected} values")
+    if dtype is not None:
+        own = fields.dtype(meta, "dtype", "meta")
+        if not frames.same_type(own, np.dtype(dtype)):
+            raise ContainerError(f"the chunk's container holds {own.name} values, the chunk is {np.dtype(dtype).name}")
 
 
 def _native(array) -> np.ndarray:

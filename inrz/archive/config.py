@@ -23,6 +23,7 @@ from ..pipeline.codec import Codec
 from ..pipeline.defaults import codec_sections
 from ..signal.ndarray import NdArray
 from . import chunks
+from .limits import FrameLimits
 
 _NDARRAY = codec_sections(NdArray())  # chunks are coded with the ndarray modality: its defaults are ours
 
@@ -90,7 +91,9 @@ def encode_arrays(arrays: list[np.ndarray], config_json: str, fill_values: tuple
     return chunks.encode(arrays, codec, cfg.network(), cfg.knobs(), (*cfg.fill_values, *fill_values))
 
 
-def decode_array(data: bytes, expected: int | None = None) -> np.ndarray:
-    """`expected`: the chunk's number of values if known (zarr knows it): a frame claiming more is refused."""
+def decode_array(data: bytes, expected: int | None = None, dtype=None, limits: FrameLimits | None = None) -> np.ndarray:
+    """`expected` and `dtype`: the chunk's number of values and dtype if known (zarr knows them,
+    numcodecs does from `out=`): a chunk of other values is refused, not reinterpreted.
+    `limits`: what a chunk may ask for (`inrz.archive.limits`; default from `INRZ_DECODE_LIMITS`)."""
     threads.configure()
-    return chunks.decode(bytes(data), _host(), expected)
+    return chunks.decode(bytes(data), _host(), expected, dtype, limits)

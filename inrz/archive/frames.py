@@ -12,9 +12,14 @@ frames, chosen by the first byte (never `I`):
     residual is taken from), uvarint exception count, then three uvarint-length-prefixed
     sections: residual, exceptions, specials (`inrz.coding.errorbound`, `inrz.coding.specials`)
     u32 CRC32 of every byte before it
+
+Before anything is allocated, a frame's shape and dtype are checked against what the caller
+knows of the chunk, and the values and bytes it asks for against `inrz.archive.limits`.
+Side values no encoder writes (a kind-4 bound or origin that is NaN or infinite) are refused.
 """
 from __future__ import annotations
 
+import math
 import struct
 import zlib
 
@@ -24,10 +29,12 @@ import zstandard
 from ..coding import errorbound, specials
 from ..coding.varint import read_uvarint, uvarint
 from ..core.errors import ContainerError
+from .limits import FrameLimits
 
 CONSTANT, RAW, ZSTD, RESIDUAL = 1, 2, 3, 4
 DTYPES = ("|b1", "|u1", "|i1", "<u2", "<i2", "<u4", "<i4", "<u8", "<i8", "<f2", "<f4", "<f8")
-MAX_VALUES = 1 << 32  # no chunk frame describes more values than this (a forged shape must not allocate)
+MAX_VALUES = 1 << 32  # no chunk frame describes more values than this (whatever the limits)
+RESIDUAL_WORK = 64  # bytes per value the residual decoder allocates besides the chunk (`_bytes_per_value`)
 
 
 def is_frame(data: bytes) -> bool:
@@ -63,30 +70,51 @@ def residual(array: np.ndarray, origin, header: dict, sections: dict[str, bytes]
     return _seal(head(RESIDUAL, array) + body)
 
 
-def decode(data: bytes, expected: int | None = None) -> np.ndarray:
+def decode(data: bytes, expected: int | None = None, dtype=None, limits: FrameLimits | None = None) -> np.ndarray:
     """The chunk a frame holds; `ContainerError` for anything no encoder writes, or (before
-    anything is allocated) for a shape of other than `expected` values when the caller knows it."""
-    if len(data) < 8 or zlib.crc32(data[:-4]) != int.from_bytes(data[-4:], "little"):
-        raise ContainerError("chunk frame is truncated or its checksum does not match")
-    body, kind = memoryview(data)[:-4], data[0]
-    if data[1] >= len(DTYPES) or not 1 <= data[2] <= 32:
-        raise ContainerError("chunk frame has an unknown dtype or a bad number of axes")
-    dtype, pos, shape = np.dtype(DTYPES[data[1]]), 3, []
-    for _ in range(data[2]):
-        n, pos = _read_uvarint(body, pos)
-        shape.append(n)
-    size = int(np.prod(shape, dtype=object))
+    anything is allocated) for a shape of other than `expected` values or values of another
+    type than `dtype` when the caller knows them; `DecodeLimitError` for a frame that asks for
+    more than `limits` allow (default `FrameLimits.from_env()`)."""
+    kind, own, shape, pos = _head(data)
+    size = math.prod(shape)
     if not 0 < size <= MAX_VALUES or (expected is not None and size != expected):
         raise ContainerError(f"chunk frame describes an array of {size} values"
                              + (f", the chunk has {expected}" if expected is not None else ""))
-    rest = bytes(body[pos:])
+    if dtype is not None and not same_type(own, np.dtype(dtype)):
+        raise ContainerError(f"chunk frame holds {own.name} values, the chunk is {np.dtype(dtype).name}")
+    (limits or FrameLimits.from_env()).check(size, size * _bytes_per_value(kind, own), len(data), expected is not None)
+    rest = bytes(data[pos:-4])
     if kind == CONSTANT:
-        return np.full(shape, _exactly(rest, dtype, 1)[0], dtype)
+        return np.full(shape, _exactly(rest, own, 1)[0], own)
     if kind == RAW:
-        return _exactly(rest, dtype, size).reshape(shape)
+        return _exactly(rest, own, size).reshape(shape)
     if kind == ZSTD:
-        return _exactly(_unzstd(rest, size * dtype.itemsize), dtype, size).reshape(shape)
-    return _residual(rest, dtype, tuple(shape))
+        return _exactly(_unzstd(rest, size * own.itemsize), own, size).reshape(shape)
+    return _residual(rest, own, tuple(shape))
+
+
+def same_type(a: np.dtype, b: np.dtype) -> bool:
+    """The same kind of number of the same width (byte order aside): nothing is reinterpreted."""
+    return a.kind == b.kind and a.itemsize == b.itemsize
+
+
+def _head(data: bytes) -> tuple[int, np.dtype, list[int], int]:
+    """Kind, dtype, shape and where the body starts, of a frame whose checksum matches."""
+    if len(data) < 8 or zlib.crc32(data[:-4]) != int.from_bytes(data[-4:], "little"):
+        raise ContainerError("chunk frame is truncated or its checksum does not match")
+    if data[1] >= len(DTYPES) or not 1 <= data[2] <= 32:
+        raise ContainerError("chunk frame has an unknown dtype or a bad number of axes")
+    body, pos, shape = memoryview(data)[:-4], 3, []
+    for _ in range(data[2]):
+        n, pos = _read_uvarint(body, pos)
+        shape.append(n)
+    return data[0], np.dtype(DTYPES[data[1]]), shape, pos
+
+
+def _bytes_per_value(kind: int, dtype: np.dtype) -> int:
+    """What decoding allocates per value: the chunk and its copies; for a residual, the
+    decoder's int64 and float64 working arrays too (about 50 bytes measured, 64 assumed)."""
+    return RESIDUAL_WORK + 2 * dtype.itemsize if kind == RESIDUAL else (1 if kind == CONSTANT else 2) * dtype.itemsize
 
 
 def _residual(rest: bytes, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
@@ -96,6 +124,8 @@ def _residual(rest: bytes, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarra
     if not 0 < bound < float("inf"):
         raise ContainerError(f"error-bounded chunk frame has a bad bound {bound!r}")
     origin = _exactly(rest[8:8 + dtype.itemsize], dtype, 1)[0]
+    if dtype.kind == "f" and not np.isfinite(origin):  # specials are stored apart: the origin is always finite
+        raise ContainerError(f"error-bounded chunk frame has a non-finite origin {origin!r}")
     count, pos = _read_uvarint(rest, 8 + dtype.itemsize)
     parts = []
     for _ in range(3):

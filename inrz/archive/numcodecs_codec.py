@@ -3,7 +3,8 @@
     numcodecs.get_codec({"id": "inrz", "max_abs_error": 0.1})
 
 Settings are those of `inrz.archive.config.ArchiveConfig`; `get_config()` is plain JSON.
-Any chunk is valid (`inrz.archive.chunks`): a chunk decodes to its own shape and dtype.
+Any chunk is valid (`inrz.archive.chunks`): a chunk decodes to its own shape and dtype, and
+into an `out=` buffer only if that has as many values of the same type (nothing reinterpreted).
 """
 from __future__ import annotations
 
@@ -34,5 +35,8 @@ class InrzCodec(_abc.Codec):
         return encode_array(np.asarray(_compat.ensure_ndarray_like(buf)), self._config_json)
 
     def decode(self, buf, out=None):
-        array = decode_array(_compat.ensure_bytes(buf), None if out is None else np.asarray(out).size)
-        return _compat.ndarray_copy(array, out) if out is not None else array
+        if out is None:
+            return decode_array(_compat.ensure_bytes(buf))
+        target = _compat.ensure_ndarray_like(out)
+        array = decode_array(_compat.ensure_bytes(buf), target.size, target.dtype)
+        return _compat.ndarray_copy(array.astype(target.dtype, copy=False), out)  # byte order only: values copied

@@ -57,8 +57,8 @@ class InrzZarrCodec(_codec_abc.ArrayBytesCodec):
         return (await self.encode([(chunk_array, chunk_spec)]))[0]
 
     async def _decode_single(self, chunk_bytes, chunk_spec):
-        array = await asyncio.to_thread(decode_array, chunk_bytes.to_bytes(), int(np.prod(chunk_spec.shape)))
         dtype = chunk_spec.dtype.to_native_dtype()
+        array = await asyncio.to_thread(decode_array, chunk_bytes.to_bytes(), int(np.prod(chunk_spec.shape)), dtype)
         return chunk_spec.prototype.nd_buffer.from_ndarray_like(array.astype(dtype).reshape(chunk_spec.shape))
 
     def compute_encoded_size(self, input_byte_length: int, chunk_spec) -> int:

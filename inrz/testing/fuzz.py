@@ -8,6 +8,10 @@ only byte flips: header fields replaced by hostile values with the CRC recompute
 deleted, raw JSON the writer would never emit (1e999), sections truncated, dropped, swapped
 between seeds, and crafted bombs (a huge network over a zero payload).
 
+Archive chunk frames are fuzzed too (`inrz.testing.fuzz_frames`: seeds of every kind, their
+own mutations, among them range-coded words appended and dropped); `mutate` dispatches on
+the bytes.
+
 `outcome(data, host)` decodes like a user would (`inrz.open`'s header read, then
 `inrz.decode`) and names what happened: "ok", the `InrzError` class, or "untyped:<type>".
 `tests/test_fuzz.py` runs these under hypothesis; `benchmarks/fuzz.py` runs 100,000.
@@ -25,12 +29,14 @@ import torch
 import zstandard
 
 from .. import container
+from ..archive import frames
 from ..archive.config import decode_array
 from ..core.errors import InrzError
 from ..core.host import get_host
 from ..pipeline.codec import Codec
 from ..pipeline.decode import decode
 from ..pipeline.defaults import codec_sections
+from . import fuzz_frames
 from .samples import as_signal, one_thread, tiny_signal
 
 SEED_POINTS = 256  # grid points of a seed's signal: containers of a few hundred bytes
@@ -216,19 +222,26 @@ MUTATORS: dict[str, Callable] = {"flip": m_flip, "flip_crc": m_flip_crc, "field"
 
 
 def mutate(data: bytes, seeds: dict[str, bytes], rng: random.Random, mutator: str | None = None) -> tuple[str, bytes]:
-    """One mutated container (and the mutator's name) from a seed's bytes."""
+    """One mutated container or chunk frame (and the mutator's name) from a seed's bytes."""
+    if frames.is_frame(data):
+        return fuzz_frames.mutate(data, seeds, rng, mutator)
     name = mutator or rng.choice(list(MUTATORS))
     header, sections = container.read(data)
     return name, MUTATORS[name](data, header, sections, seeds, rng)
 
 
-def outcome(data: bytes, host=None, reader: str = "api") -> str:
+def outcome(data: bytes, host=None, reader: str = "api", chunk: tuple[int, Any] | None = None) -> str:
     """"ok", the `InrzError` subclass's name, or "untyped:<type>" (a bug: a test fails on it).
 
-    `reader`: "api" (`inrz.decode`) or "numcodecs" (what the numcodecs and zarr codecs call)."""
+    `reader`: "api" (`inrz.decode`) or "numcodecs" (what the numcodecs and zarr codecs call; a
+    chunk frame is always read so); `chunk`: the (values, dtype) the caller knows of the chunk,
+    as zarr or an `out=` buffer does, else None (a plain `codec.decode(buf)`)."""
     try:
-        container.read_header(data)  # what `inrz.open` does
-        array = decode_array(data) if reader == "numcodecs" else decode(data, host or get_host()).signal.data
+        if frames.is_frame(data) or reader == "numcodecs":
+            array = decode_array(data, *(chunk or ()))
+        else:
+            container.read_header(data)  # what `inrz.open` does
+            array = decode(data, host or get_host()).signal.data
     except InrzError as exc:
         return type(exc).__name__
     except Exception as exc:  # noqa: BLE001 - classifying every failure is the point
