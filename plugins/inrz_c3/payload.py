@@ -93,6 +93,24 @@ def _check(code: int) -> None:
         raise ContainerError(rangedec.ERRORS[code])
 
 
+def grid(words, st, bits, bst, shape, offsets, valid, arm) -> np.ndarray:
+    """One latent grid (`shape`, C order) from the streams at their current positions."""
+    size, pos, deltas, interior = plan(tuple(shape), tuple(offsets), valid)
+    padded = np.zeros(size, np.int64)
+    _check(rangedec.decode_grid(words, st, bits, bst, tables.coder_cdf(), padded, pos, deltas, *arm))
+    return padded[interior].reshape(shape)
+
+
+def finish(words, st, bits, bst) -> None:
+    """Both streams must end exactly where the encoder ended them."""
+    if not rangedec.finish(words, st):
+        raise ContainerError("the latent-grid range-coded stream does not end after its last symbol "
+                             "(words missing, or trailing words)")
+    rest = bits[int(bst[0]):]
+    if rest.size >= 8 or rest.any():
+        raise ContainerError("the latent-grid escape stream has bits after its last escape")
+
+
 def decode(data: bytes, layout: dict, a: Architecture, find_base=None) -> dict:
     """The tensors of a payload (latent levels int64, weights float64, shifts): see `bitstream.decode`."""
     base, shifts, sbins, bits, words = _head(data, find_base)
@@ -113,15 +131,8 @@ def decode(data: bytes, layout: dict, a: Architecture, find_base=None) -> dict:
     arm = context_model(ints, shifts["arm"], a)
     for l in range(a.levels - 1, -1, -1):
         shape = tuple(layout[f"latents.{l}"])
-        grid, valid = fold(np.zeros(shape, np.int8), a)
-        size, pos, deltas, interior = plan(grid.shape, a.offsets, valid)
-        padded = np.zeros(size, np.int64)
-        _check(rangedec.decode_grid(words, st, bits, bst, cdf, padded, pos, deltas, *arm))
-        out[f"latents.{l}"] = padded[interior][:int(np.prod(shape))].reshape(shape)
-    if not rangedec.finish(words, st):
-        raise ContainerError("the latent-grid range-coded stream does not end after its last symbol "
-                             "(words missing, or trailing words)")
-    rest = bits[int(bst[0]):]
-    if rest.size >= 8 or rest.any():
-        raise ContainerError("the latent-grid escape stream has bits after its last escape")
+        folded, valid = fold(np.zeros(shape, np.int8), a)
+        values = grid(words, st, bits, bst, folded.shape, a.offsets, valid, arm)
+        out[f"latents.{l}"] = values.reshape(-1)[:int(np.prod(shape))].reshape(shape)
+    finish(words, st, bits, bst)
     return out

@@ -1,0 +1,271 @@
+"""c3's compiled decoder against the reference it replaced: same integers, exact bounds, exact ends."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import inrz
+from inrz_c3 import arch, armint, bitstream, coding, payload, rangedec, reference, tables, upsample
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+GOLDEN = sorted((Path(__file__).parent / "golden").glob("c3_*.inrz"))
+EXACT = 2 ** 53
+
+
+# ---------------- the fixed-point context model ----------------
+
+def exact_forward(ctx, Ws, bs, shift):
+    """The context model's definition in Python integers (no float anywhere)."""
+    x = np.asarray(ctx, np.int64).astype(object) * 2 ** armint.FRAC
+    for i, (W, b) in enumerate(zip(Ws, bs)):
+        acc = np.asarray(W, np.int64).astype(object).dot(x) + np.asarray(b, np.int64).astype(object)[:, None]
+        x = np.vectorize(lambda v: v // 2 ** shift, otypes=[object])(acc)
+        lo = 0 if i < len(Ws) - 1 else -2 ** 30
+        x = np.clip(x, lo, 2 ** 30)
+    return x[0].astype(np.float64), x[1].astype(np.float64)
+
+
+def layers_near_the_bound(rng, dims, shift, fill):
+    """Integer layers whose worst row sums reach `fill` (<= 1) of the exactness bound."""
+    Ws, bs = [], []
+    for k, (din, dout) in enumerate(zip(dims[:-1], dims[1:])):
+        X = armint.LATENT_LIMIT << armint.FRAC if k == 0 else int(armint.ACT_LIMIT)
+        room = int((EXACT - 1) * fill) // X  # sum |W| of a row
+        W = rng.integers(-(1 << 62), 1 << 62, size=(dout, din), dtype=np.int64)
+        W = (W.astype(object) * room // (1 << 62) // din).astype(np.int64)
+        b = rng.integers(-(2 ** 20), 2 ** 20, size=dout) << shift
+        Ws.append(W)
+        bs.append(b)
+    return Ws, bs
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2 ** 32 - 1), shift=st.integers(0, bitstream.MAX_SHIFT),
+       fill=st.sampled_from([2 ** -40, 2 ** -20, 2 ** -8, 0.5, 0.999]), spread=st.sampled_from([4, 300, 2 ** 20]))
+def test_compiled_context_model_equals_the_reference_on_in_bound_inputs(seed, shift, fill, spread):
+    rng = np.random.default_rng(seed)
+    a = arch.Architecture(2, 1, 1, 12, 12, 2, (8,), 0)
+    dims = [a.context] + [a.arm_hidden] * a.arm_layers + [2]
+    Ws, bs = layers_near_the_bound(rng, dims, shift, fill)
+    assert armint.within_bounds(Ws, bs)
+    ctx = rng.integers(-spread, spread + 1, size=(a.context, 300))
+    ctx[:, 0], ctx[:, 1], ctx[:, 2] = armint.LATENT_LIMIT, -armint.LATENT_LIMIT, 0  # the extremes a file may hold
+    ctx[::2, 3] = armint.LATENT_LIMIT
+    got = armint.forward_batch(ctx, *armint.pack(Ws, bs, shift))
+    layers = [coding.int_layer(W, b, shift) for W, b in zip(Ws, bs)]
+    ref = reference.arm_forward_int(ctx, layers)
+    want = exact_forward(ctx, Ws, bs, shift)
+    for g, r, w in zip(got, ref, want):
+        assert np.array_equal(g, w) and np.array_equal(r, w)
+
+
+def test_table_bins_equal_the_float_definition():
+    rng = np.random.default_rng(0)
+    mean = np.concatenate([rng.integers(-2 ** 30, 2 ** 30, 5000), np.arange(-600, 600)]).astype(np.float64)
+    logb = np.concatenate([rng.integers(-2 ** 30, 2 ** 30, 5000), np.arange(-1800, 1800, 3)]).astype(np.float64)
+    for got, want in zip(armint.bins_batch(mean, logb), coding.table_bins(mean, logb)):
+        assert np.array_equal(got, want)
+
+
+def test_the_exactness_bound_is_tight_where_stated():
+    X0, X1 = armint.LATENT_LIMIT << armint.FRAC, int(armint.ACT_LIMIT)
+    assert X0 * (2 ** 25 - 1) + 2 ** 28 - 1 == EXACT - 1 == X1 * (2 ** 23 - 1) + 2 ** 30 - 1
+    assert armint.within_bounds([[[2 ** 25 - 1]]], [[2 ** 28 - 1]])
+    assert not armint.within_bounds([[[2 ** 25 - 1]]], [[2 ** 28]])
+    assert armint.within_bounds([[[1]], [[2 ** 23 - 1]]], [[0], [-(2 ** 30 - 1)]])
+    assert not armint.within_bounds([[[1]], [[-(2 ** 23 - 1)]]], [[0], [2 ** 30]])
+
+
+# ---------------- the range decoder against constriction ----------------
+
+def constriction_words(symbols, rows):
+    import constriction
+
+    enc = constriction.stream.queue.RangeEncoder()
+    family = constriction.stream.model.Categorical(perfect=False)
+    probs = tables.probability_table().reshape(-1, tables.ALPHABET)
+    if len(symbols):
+        enc.encode(np.asarray(symbols, np.int32), family, probs[rows])
+    return enc.get_compressed().astype(np.uint32)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2 ** 32 - 1), n=st.integers(0, 3000), skew=st.sampled_from(["model", "uniform", "tail"]))
+def test_range_decoder_reads_constriction_streams_exactly(seed, n, skew):
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, tables.SCALE_BINS * tables.MEAN_BINS, n)
+    if skew == "model":  # symbols drawn from their own tables, as real latents are
+        cdf = tables.frequency_table().reshape(-1, tables.ALPHABET).cumsum(-1)
+        u = rng.integers(0, 1 << tables.PRECISION, n)
+        symbols = np.asarray([np.searchsorted(cdf[r], v, side="right") for r, v in zip(rows, u)], np.int64)
+    elif skew == "uniform":
+        symbols = rng.integers(0, tables.ALPHABET, n)
+    else:
+        symbols = rng.choice([0, 1, tables.ALPHABET - 2, tables.ALPHABET - 1], n)
+    words = constriction_words(symbols, rows)
+    cdf = tables.coder_cdf().reshape(-1, tables.ALPHABET + 1)
+    state = rangedec.start(words)
+    got = [rangedec.symbol(words, state, cdf[r]) for r in rows]
+    assert got == list(symbols)
+    assert rangedec.finish(words, state)
+
+
+def test_coder_cdf_decodes_every_symbol_of_every_table():
+    """Exhaustive: each of the ALPHABET symbols under each of the 1,280 tables, coded by constriction."""
+    n_rows = tables.SCALE_BINS * tables.MEAN_BINS
+    rows = np.repeat(np.arange(n_rows), tables.ALPHABET)
+    symbols = np.tile(np.arange(tables.ALPHABET), n_rows)
+    order = np.random.default_rng(0).permutation(rows.size)
+    rows, symbols = rows[order], symbols[order]
+    words = constriction_words(symbols, rows)
+    cdf = tables.coder_cdf().reshape(-1, tables.ALPHABET + 1)
+    state = rangedec.start(words)
+    assert [rangedec.symbol(words, state, cdf[r]) for r in rows] == list(symbols)
+    assert rangedec.finish(words, state)
+
+
+# ---------------- whole payloads: golden files, ends, bounds ----------------
+
+@pytest.mark.parametrize("path", GOLDEN, ids=[p.name for p in GOLDEN])
+def test_golden_payloads_decode_to_the_reference_integers(path, host, monkeypatch):
+    seen = []
+    for fn in (reference.decode_payload, payload.decode):
+        monkeypatch.setattr(bitstream, "decode", lambda *a, fn=fn, **k: seen.append(fn(*a, **k)) or seen[-1])
+        inrz.decode(path.read_bytes(), host)
+    old, new = seen
+    assert old.keys() == new.keys() and all(np.array_equal(old[k], new[k]) for k in old)
+
+
+def small_model(seed=0, shape=(24, 20), scale=3.0):
+    from inrz_c3.fit import weight_shapes
+
+    rng = np.random.default_rng(seed)
+    a = arch.Architecture(len(shape), 3, 3, 8, 8, 2, (8,), 1)
+    tensors = {k: bitstream.from_ints(np.round(rng.normal(size=s) * 30).astype(np.int64), k, 8)
+               for k, s in weight_shapes(a).items()}
+    for l, s in enumerate(upsample.level_shapes(shape, a.levels)):
+        tensors[f"latents.{l}"] = np.round(rng.laplace(size=s) * scale).astype(np.int64)
+    tensors["shifts"] = np.full(len(bitstream.GROUPS), 8, np.int64)
+    return a, tensors, {k: np.shape(v) for k, v in tensors.items()}
+
+
+def split(data: bytes):
+    """(head incl. escape stream, range coder words) of a format-2 payload."""
+    n_esc, pos = inrz.read_uvarint(data, 5 + 2 * len(bitstream.GROUPS), "test")
+    return data[:pos + n_esc], np.frombuffer(data[pos + n_esc:], "<u4")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_payload_decodes_to_what_was_encoded(seed):
+    a, tensors, layout = small_model(seed, scale=[0.3, 3, 30, 300][seed])
+    out = bitstream.decode(bitstream.encode(tensors, layout, a), layout, a)
+    assert out.keys() == tensors.keys() and all(np.array_equal(out[k], tensors[k]) for k in tensors)
+
+
+@pytest.mark.parametrize("cut", ["trailing word", "trailing zero word", "last word dropped", "middle word dropped",
+                                 "two words dropped"])
+def test_range_coded_stream_must_end_exactly(cut):
+    a, tensors, layout = small_model(1)
+    data = bitstream.encode(tensors, layout, a)
+    head, words = split(data)
+    changed = {"trailing word": lambda w: np.append(w, 0x12345678), "trailing zero word": lambda w: np.append(w, 0),
+               "last word dropped": lambda w: w[:-1], "middle word dropped": lambda w: np.delete(w, w.size // 2),
+               "two words dropped": lambda w: w[:-2]}[cut](words)
+    bad = head + changed.astype("<u4").tobytes()
+    with pytest.raises(inrz.ContainerError, match="range-coded stream"):
+        bitstream.decode(bad, layout, a)
+    if cut.startswith("trailing"):  # what the check adds: the old decoder took these as valid
+        old = reference.decode_payload(bad, layout, a)
+        assert all(np.array_equal(old[k], tensors[k]) for k in tensors)
+
+
+def test_escape_stream_must_end_exactly():
+    a, tensors, layout = small_model(2, scale=80)  # many escapes
+    data = bitstream.encode(tensors, layout, a)
+    at = 5 + 2 * len(bitstream.GROUPS)
+    n_esc, pos = inrz.read_uvarint(data, at, "test")
+    assert n_esc >= 4
+
+    def with_escapes(esc: bytes) -> bytes:
+        return data[:at] + inrz.uvarint(len(esc)) + esc + data[pos + n_esc:]
+
+    assert bitstream.decode(with_escapes(data[pos:pos + n_esc]), layout, a).keys() == tensors.keys()
+    with pytest.raises(inrz.ContainerError, match="escape stream has bits after"):
+        bitstream.decode(with_escapes(data[pos:pos + n_esc] + bytes(4)), layout, a)
+    with pytest.raises(inrz.ContainerError, match="escape stream"):
+        bitstream.decode(with_escapes(data[pos:pos + n_esc - 4]), layout, a)
+
+
+def arm_at_the_limit(tensors, a, shift, past: bool):
+    """Context-model weights whose first row reaches sum |W| X + |b| = 2**53 - 1 (or 2**53) on every layer."""
+    out = dict(tensors)
+    names = [f"arm{i}" for i in range(a.arm_layers)] + ["armo"]
+    for k, n in enumerate(names):
+        W = np.zeros(np.shape(tensors[f"{n}.W"]), np.int64)
+        b = np.zeros(np.shape(tensors[f"{n}.b"]), np.int64)
+        W[0, 0], b[0] = (2 ** 25 - 1, 2 ** 28 - 1) if k == 0 else (2 ** 23 - 1, 2 ** 30 - 1)
+        b[0] += past and k == len(names) - 1
+        out[f"{n}.W"] = bitstream.from_ints(W, f"{n}.W", shift)
+        out[f"{n}.b"] = bitstream.from_ints(b, f"{n}.b", shift)
+    return out
+
+
+def test_files_at_the_exactness_limit_decode_and_past_it_are_refused(monkeypatch):
+    a, tensors, layout = small_model(3)
+    at = arm_at_the_limit(tensors, a, 8, past=False)
+    out = bitstream.decode(bitstream.encode(at, layout, a), layout, a)
+    assert all(np.array_equal(out[k], at[k]) for k in at)
+    past = arm_at_the_limit(tensors, a, 8, past=True)
+    with pytest.raises(inrz.InrzError, match="exactness bound"):
+        bitstream.encode(past, layout, a)  # the encoder will not write it ...
+    monkeypatch.setattr(bitstream, "check_bounds", lambda *args: None)
+    crafted = bitstream.encode(past, layout, a)  # ... so the test crafts one
+    with pytest.raises(inrz.ContainerError, match="exactness bound"):
+        bitstream.decode(crafted, layout, a)
+
+
+def test_latents_past_the_limit_are_refused(monkeypatch):
+    a, tensors, layout = small_model(4)
+    for value, ok in ((armint.LATENT_LIMIT, True), (-armint.LATENT_LIMIT - 1, False)):
+        t = dict(tensors)
+        t["latents.0"] = t["latents.0"].copy()
+        t["latents.0"][3, 4] = value
+        if ok:
+            out = bitstream.decode(bitstream.encode(t, layout, a), layout, a)
+            assert np.array_equal(out["latents.0"], t["latents.0"])
+            continue
+        with pytest.raises(inrz.InrzError, match="exceed"):
+            bitstream.encode(t, layout, a)
+        monkeypatch.setattr(bitstream, "check_bounds", lambda *args: None)
+        with pytest.raises(inrz.ContainerError, match="beyond"):
+            bitstream.decode(bitstream.encode(t, layout, a), layout, a)
+
+
+@SETTINGS
+@given(shape=st.sampled_from([(1,), (7,), (2500,), (1, 1), (3, 7), (17, 23), (2, 3, 4), (6, 5, 7)]),
+       scale=st.floats(0.05, 60.0), seed=st.integers(0, 2 ** 16))
+def test_compiled_grid_decoder_equals_the_reference_decoder(shape, scale, seed):
+    import constriction
+
+    rng = np.random.default_rng(seed)
+    a = arch.Architecture(len(shape), 1, 1, 8, 8, 2, (8,), 0)
+    weights = {}
+    for i, (di, do) in enumerate(a.arm_dims()):
+        name = f"arm{i}" if i < a.arm_layers else "armo"
+        weights[f"{name}.W"], weights[f"{name}.b"] = rng.normal(size=(do, di)) * 0.4, rng.normal(size=do) * 0.2
+    layers = bitstream.arm_layers(weights, 7, a)
+    values = np.round(rng.laplace(size=shape) * scale).astype(np.int64)
+    grid, valid = bitstream.fold(values, a)
+    enc, esc = constriction.stream.queue.RangeEncoder(), coding.BitWriter()
+    coding.encode_grid(grid, layers, a.offsets, enc, esc, valid)
+    words = enc.get_compressed().astype(np.uint32)
+    ref = reference.decode_grid(grid.shape, layers, a.offsets, constriction.stream.queue.RangeDecoder(words),
+                                coding.BitReader(esc.getvalue()), valid)
+    bits, state, bst = np.unpackbits(np.frombuffer(esc.getvalue(), np.uint8)), rangedec.start(words), np.zeros(1, np.int64)
+    got = payload.grid(words, state, bits, bst, grid.shape, a.offsets, valid, coding.packed(layers))
+    payload.finish(words, state, bits, bst)
+    assert np.array_equal(got, ref) and np.array_equal(got.reshape(-1)[:values.size].reshape(shape), values)
