@@ -1,16 +1,24 @@
-"""Fuzz the decoder: N mutated containers of every backend x modality, outcome counts, hangs, memory.
+"""Fuzz the decoder: N mutated containers of every backend x modality and archive chunk frames
+of every kind, outcome counts, hangs, memory.
 
 Seeds come from the registry (`inrz.testing.fuzz.seed_containers`: every backend's
 `example_codec` on every modality's `example_signal`, each quantizer/entropy model that
-applies, error-bounded too), so a new plugin is fuzzed without editing this file. Input i is
-`mutate(seed[i % seeds], Random(f"{seed}-{i}"))`: runs are reproducible and any input can be
-rebuilt from its index. Each input goes through `inrz.open`'s header read and `inrz.decode`
-(every 10th through the numcodecs codec instead) in worker processes; an input that takes
-longer than `--timeout` seconds is a hang: the worker is killed and restarted. Untyped
-errors and hangs are written to `--out` as reproducers. The baseline row is the clean seeds'
-decode time, measured in the same run.
+applies, error-bounded too), so a new plugin is fuzzed without editing this file, plus the
+archive's chunk frames (`inrz.testing.fuzz_frames.seed_frames`: constant, 1x1, raw, zstd and
+residual frames, mutated with range-coded words appended and dropped among others).
 
-    python benchmarks/fuzz.py --n 100000 [--workers 2] [--timeout 5] [--seed 0] [--out fuzz-out]
+Input i is `mutate(seed, Random(f"{seed}-{i}"))`, a frame seed for every third input and a
+container otherwise (`_input`): runs are reproducible and any input can be rebuilt from its
+index. A container goes through `inrz.open`'s header read and `inrz.decode` (every 10th
+through the numcodecs codec instead); a frame through the numcodecs codec, every other one
+as zarr or an `out=` buffer reads it (the chunk's size and dtype known). Workers run with
+their address space capped at `--memory` MiB (a MemoryError counts as untyped); an input
+that takes longer than `--timeout` seconds is a hang: the worker is killed and restarted.
+Untyped errors and hangs are written to `--out` as reproducers. The last line also counts
+decodes that succeeded after range-coded words were dropped (`f_drop`): there must be none.
+The baseline row is the clean seeds' decode time, measured in the same run.
+
+    python benchmarks/fuzz.py --n 100000 [--workers 2] [--timeout 5] [--memory 2048] [--seed 0] [--out fuzz-out]
 """
 from __future__ import annotations
 
@@ -29,22 +37,28 @@ from pathlib import Path
 from _common import median, table
 
 
-def worker(seeds_dir: str, seed: int, out: str) -> None:
+def worker(seeds_dir: str, seed: int, out: str, memory_mib: int) -> None:
     """Read 'start count' lines on stdin, print 'index outcome seconds mutator size' per input."""
     from inrz import PluginHost, threads
-    from inrz.testing import fuzz
+    from inrz.archive import frames
+    from inrz.testing import fuzz, fuzz_frames
 
     threads.configure(1)
     host = PluginHost()
-    seeds = {p.stem: p.read_bytes() for p in sorted(Path(seeds_dir).glob("*.inrz"))}
+    seeds = {p.stem: p.read_bytes() for p in sorted(Path(seeds_dir).glob("*.seed"))}
     names = sorted(seeds)
+    for name in names:
+        fuzz.outcome(seeds[name], host)  # warm: lazy imports happen before the cap
+    cap = memory_mib << 20
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     print("ready", flush=True)
     for line in sys.stdin:
         start, count = map(int, line.split())
         for i in range(start, start + count):
-            name, data = _input(seeds, names, seed, i)
+            source, name, data = _input(seeds, names, seed, i)
+            chunk = fuzz_frames.chunk_of(source) if frames.is_frame(source) and i // 3 % 2 else None
             t = time.perf_counter()
-            outcome = fuzz.outcome(data, host, reader="numcodecs" if i % 10 == 0 else "api")
+            outcome = fuzz.outcome(data, host, reader="numcodecs" if i % 10 == 0 else "api", chunk=chunk)
             seconds = time.perf_counter() - t
             if outcome.startswith("untyped") or seconds > 1.0:
                 Path(out, f"{outcome.replace(':', '-')}-{i}.inrz").write_bytes(data)
@@ -53,11 +67,14 @@ def worker(seeds_dir: str, seed: int, out: str) -> None:
 
 
 def _input(seeds, names, seed, i):
+    """(seed, mutator, mutated bytes) of input i: every third input is a chunk frame's."""
+    from inrz.archive import frames
     from inrz.testing import fuzz
 
-    rng = random.Random(f"{seed}-{i}")
-    mutator, data = fuzz.mutate(seeds[names[i % len(names)]], seeds, rng)
-    return mutator, data
+    pick = [n for n in names if frames.is_frame(seeds[n]) == (i % 3 == 2)] or names
+    source = seeds[pick[i // 3 % len(pick)]]
+    mutator, data = fuzz.mutate(source, seeds, random.Random(f"{seed}-{i}"))
+    return source, mutator, data
 
 
 class Pool:
@@ -72,7 +89,7 @@ class Pool:
 
     def start(self, start: int, count: int) -> None:
         cmd = [sys.executable, __file__, "--worker", self.seeds_dir, "--seed", str(self.args.seed), "--out",
-               self.args.out]
+               self.args.out, "--memory", str(self.args.memory)]
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         proc.stdin.write(f"{start} {count}\n")
         proc.stdin.close()
@@ -130,13 +147,14 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=5.0, help="seconds after which an input counts as a hang")
+    ap.add_argument("--memory", type=int, default=2048, help="address-space cap of a worker, MiB")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="fuzz-out", help="folder for reproducers (untyped errors, slow inputs)")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)
     if args.worker:
-        return worker(args.worker, args.seed, args.out)
+        return worker(args.worker, args.seed, args.out, args.memory)
     with tempfile.TemporaryDirectory(prefix="inrz-fuzz-") as tmp:  # seeds, and COIN++'s tiny base networks
         os.environ.setdefault("INRZ_MODELS_DIR", str(Path(tmp, "models")))  # the workers inherit it
         seeds_dir, clean = _seeds(Path(tmp, "seeds"))
@@ -152,18 +170,19 @@ def main() -> None:
 
 def _seeds(folder: Path) -> tuple[str, list[float]]:
     """Seed containers written to a folder (the workers read them), and their clean decode times."""
-    from inrz import PluginHost, decode, threads
-    from inrz.testing import fuzz
+    from inrz import PluginHost, threads
+    from inrz.testing import fuzz, fuzz_frames
 
     threads.configure(1)
     host = PluginHost()
-    seeds = fuzz.seed_containers(host)
+    seeds = {**fuzz.seed_containers(host), **fuzz_frames.seed_frames()}
     folder.mkdir(parents=True)
     times = []
     for name, data in seeds.items():
-        Path(folder, f"{name}.inrz").write_bytes(data)
+        Path(folder, f"{name}.seed").write_bytes(data)
         t = time.perf_counter()
-        decode(data, host)
+        if fuzz.outcome(data, host) != "ok":
+            raise SystemExit(f"seed {name} does not decode: {fuzz.outcome(data, host)}")
         times.append(time.perf_counter() - t)
     print(f"{len(seeds)} seeds ({min(map(len, seeds.values()))}-{max(map(len, seeds.values()))} bytes): "
           f"{', '.join(sorted(seeds))}")
@@ -191,9 +210,12 @@ def _report(args, pool: Pool, clean: list[float], seconds: float) -> None:
                   "max_s": times[-1], "vs baseline": median(times) / median(clean)}],
                 ["decode", "median_s", "p99_s", "max_s", "vs baseline"]))
     untyped = sum(v for k, v in outcomes.items() if k.startswith("untyped"))
-    print(f"untyped exceptions: {untyped}; hangs over {args.timeout:g} s: {slow}; largest input "
-          f"{max(r[3] for r in results.values())} bytes; peak RSS of a worker: {pool.rss_kb / 1024:.0f} MiB; "
-          f"reproducers in {args.out}/")
+    memory = sum(v for k, v in outcomes.items() if k in ("untyped:MemoryError", "untyped:worker died"))
+    dropped = by_mutator["f_drop"]
+    print(f"untyped exceptions: {untyped} (memory errors or dead workers under the {args.memory} MiB cap: {memory}); "
+          f"hangs over {args.timeout:g} s: {slow}; decodes that succeeded after words were dropped: "
+          f"{dropped.get('ok', 0)} of {sum(dropped.values())}; largest input {max(r[3] for r in results.values())} "
+          f"bytes; peak RSS of a worker: {pool.rss_kb / 1024:.0f} MiB; reproducers in {args.out}/")
 
 
 if __name__ == "__main__":

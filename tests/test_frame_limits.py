@@ -15,6 +15,7 @@ from inrz.archive import frames
 from inrz.archive.config import canonical, decode_array, encode_array
 from inrz.archive.limits import FrameLimits
 from inrz.coding import ctxcoder
+from inrz.coding.quantize import Uniform
 from inrz.coding.table import Table
 from inrz.testing import fuzz_frames as ff
 
@@ -253,3 +254,12 @@ def test_non_canonical_leb128_lengths_are_refused():
     with pytest.raises(ContainerError):
         read_uvarint(uvarint(2**36), 0, max_bits=36)
     assert read_uvarint(uvarint(2**36 - 1), 0, max_bits=36)[0] == 2**36 - 1
+
+
+@pytest.mark.parametrize("lo, step", [(np.nan, 0.1), (-np.inf, 0.1), (0.0, np.inf), (0.0, np.nan), (0.0, -0.1), (0.0, 0.0)])
+def test_uniform_quantizer_side_values_no_encoder_writes_are_refused(lo, step):
+    quantizer = Uniform({"bits": 8})
+    symbols = {"w": np.arange(6, dtype=np.int64)}
+    assert quantizer.dequantize(symbols, struct.pack("<ff", 0.0, 0.1))["w"][1] == np.float32(0.1)
+    with pytest.raises(ContainerError, match="side info"):
+        quantizer.dequantize(symbols, struct.pack("<ff", lo, step))

@@ -1,7 +1,9 @@
 """Fuzzing the decoder under hypothesis: containers of every registered backend x modality
 (`inrz.testing.fuzz.seed_containers`), mutated structurally with a correct CRC (header fields
 set to any JSON value, keys deleted, raw JSON no writer emits, sections edited or swapped,
-crafted bombs). Every input either decodes or raises an `InrzError`; nothing else.
+crafted bombs), and archive chunk frames of every kind (`inrz.testing.fuzz_frames`), with
+range-coded words appended and dropped. Every input either decodes or raises an `InrzError`;
+nothing else, and no stream with words dropped decodes.
 `benchmarks/fuzz.py --n 100000` runs the same mutations at scale."""
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inrz import PluginHost, container
-from inrz.testing import fuzz
+from inrz.archive import frames
+from inrz.testing import fuzz, fuzz_frames
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False, allow_infinity=False)
                     | st.text(max_size=12) | st.sampled_from(fuzz.HOSTILE[:30]),
@@ -76,3 +79,33 @@ def test_json_no_writer_emits_is_refused(seeds, fuzz_host, token):
     header, sections = container.read(seeds[name])
     text = container.format._canonical_json({**header, "grid": [7, 7]}).decode().replace("[7,7]", f"[{token},7]")
     assert fuzz.outcome(fuzz.raw_container(text, sections), fuzz_host) in ("ContainerError", "DecodeLimitError")
+
+
+# --- archive chunk frames (`inrz.testing.fuzz_frames`) ------------------------------------------
+
+@pytest.fixture(scope="module")
+def frame_seeds() -> dict[str, bytes]:
+    return fuzz_frames.seed_frames()
+
+
+def test_the_frame_seeds_cover_every_kind_and_decode(frame_seeds):
+    kinds = {fuzz_frames.parse(data).kind for data in frame_seeds.values()}
+    assert kinds == {frames.CONSTANT, frames.RAW, frames.ZSTD, frames.RESIDUAL}
+    assert any("1x1" in name and "constant" in name for name in frame_seeds)
+    for name, data in frame_seeds.items():
+        assert fuzz.outcome(data, reader="numcodecs") == "ok", name
+        assert fuzz.outcome(data, reader="numcodecs", chunk=fuzz_frames.chunk_of(data)) == "ok", name
+
+
+@FAST
+@given(st.data())
+def test_mutated_frames_decode_or_raise_typed_errors_and_words_dropped_never_decode(frame_seeds, data):
+    name = data.draw(st.sampled_from(sorted(frame_seeds)))
+    mutator = data.draw(st.sampled_from(sorted(fuzz_frames.MUTATORS)))
+    vouched = data.draw(st.booleans())  # as zarr or an out= buffer reads it: the chunk's size and dtype known
+    seed = frame_seeds[name]
+    used, mutated = fuzz.mutate(seed, frame_seeds, random.Random(data.draw(st.integers(0, 2**32))), mutator)
+    result = fuzz.outcome(mutated, reader="numcodecs", chunk=fuzz_frames.chunk_of(seed) if vouched else None)
+    assert not result.startswith("untyped"), (name, used, result)
+    if used in ("f_drop", "f_append") or (used == "f_dtype" and vouched):
+        assert result != "ok", (name, used)

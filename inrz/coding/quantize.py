@@ -7,6 +7,7 @@ and raises `inrz.ContainerError` on side bytes it cannot have written (they come
 """
 from __future__ import annotations
 
+import math
 import struct
 from typing import ClassVar
 
@@ -84,5 +85,7 @@ class Uniform(Quantizer):
         with np.errstate(over="ignore", invalid="ignore"):  # side info from a file may overflow; decoding refuses inf
             for i, (name, sym) in enumerate(symbols.items()):
                 lo, step = self._side.unpack_from(side, i * self._side.size)
+                if not (math.isfinite(lo) and math.isfinite(step) and step > 0):  # the encoder writes neither
+                    raise ContainerError(f"uniform quantizer side info of {name!r} has minimum {lo!r}, step {step!r}")
                 out[name] = (np.float32(lo) + sym.astype(np.float32) * np.float32(step)).astype(np.float32)
         return out

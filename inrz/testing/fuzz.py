@@ -227,7 +227,8 @@ def mutate(data: bytes, seeds: dict[str, bytes], rng: random.Random, mutator: st
         return fuzz_frames.mutate(data, seeds, rng, mutator)
     name = mutator or rng.choice(list(MUTATORS))
     header, sections = container.read(data)
-    return name, MUTATORS[name](data, header, sections, seeds, rng)
+    containers = {k: v for k, v in seeds.items() if not frames.is_frame(v)}  # what a splice takes sections from
+    return name, MUTATORS[name](data, header, sections, containers or {"self": data}, rng)
 
 
 def outcome(data: bytes, host=None, reader: str = "api", chunk: tuple[int, Any] | None = None) -> str:
