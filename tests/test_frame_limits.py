@@ -263,3 +263,17 @@ def test_uniform_quantizer_side_values_no_encoder_writes_are_refused(lo, step):
     assert quantizer.dequantize(symbols, struct.pack("<ff", 0.0, 0.1))["w"][1] == np.float32(0.1)
     with pytest.raises(ContainerError, match="side info"):
         quantizer.dequantize(symbols, struct.pack("<ff", lo, step))
+
+
+def test_a_chunk_stored_as_another_modalitys_container_is_refused():
+    """An image container of an 8x8 grid decodes to 8x8x3 values: never a 64-value chunk."""
+    import inrz
+
+    host = inrz.get_host()
+    codec = inrz.Codec(*(host.create(k, v) for k, v in (("modality", "image"), ("backend", "none"),
+                                                         ("quantizer", "fp16"), ("entropy", "raw"))))
+    data = inrz.compress((np.arange(8 * 8 * 3).reshape(8, 8, 3) % 251).astype("u1"), codec)
+    with pytest.raises(ContainerError, match="modality"):
+        decode_array(data, expected=64)
+    with pytest.raises(ContainerError, match="modality"):
+        numcodecs.get_codec({"id": "inrz"}).decode(data, out=np.empty((8, 8), "u1"))
