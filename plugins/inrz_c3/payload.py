@@ -40,7 +40,8 @@ def _stable_order(t, keep, n_t):
 
 @functools.lru_cache(maxsize=32)
 def plan(shape: tuple, offsets: tuple, valid: int | None):
-    """(padded size, padded positions in coding order, neighbour deltas, padded positions in C order)."""
+    """(padded size, padded positions in coding order, wavefront starts in that order, neighbour
+    deltas, padded positions in C order)."""
     pads = context.pad_widths(offsets)
     padded = tuple(n + a + b for n, (a, b) in zip(shape, pads))
     strides = np.cumprod((padded[1:] + (1,))[::-1])[::-1].astype(np.int64)
@@ -49,8 +50,10 @@ def plan(shape: tuple, offsets: tuple, valid: int | None):
     t = (np.asarray(context.wavefront_slopes(offsets), np.int64)[:, None] * idx).sum(0)
     keep = np.arange(t.size) < valid if valid is not None else np.ones(t.size, np.bool_)
     order = _stable_order(t, keep, int(t.max(initial=0)) + 1)
+    counts = np.bincount(t[keep])
+    starts = np.concatenate([[0], np.cumsum(counts[counts > 0])]).astype(np.int64)
     deltas = np.asarray([int(np.dot(o, strides)) for o in offsets], np.int64)
-    return int(np.prod(padded)), base[order], deltas, base
+    return int(np.prod(padded)), base[order], starts, deltas, base
 
 
 def context_model(ints: dict, shift: int, a: Architecture):
@@ -95,9 +98,12 @@ def _check(code: int) -> None:
 
 def grid(words, st, bits, bst, shape, offsets, valid, arm) -> np.ndarray:
     """One latent grid (`shape`, C order) from the streams at their current positions."""
-    size, pos, deltas, interior = plan(tuple(shape), tuple(offsets), valid)
+    size, pos, starts, deltas, interior = plan(tuple(shape), tuple(offsets), valid)
     padded = np.zeros(size, np.int64)
-    _check(rangedec.decode_grid(words, st, bits, bst, tables.coder_cdf(), padded, pos, deltas, *arm))
+    W, b, dims, woff, boff, inv = arm
+    h = armint.scratch(dims, int(np.diff(starts).max(initial=1)))
+    _check(rangedec.decode_grid(words, st, bits, bst, tables.coder_cdf(), padded, pos, starts, deltas, h,
+                                W, b, dims, woff, boff, inv))
     return padded[interior].reshape(shape)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .armint import LATENT_LIMIT, FRAC, _forward, bins
+from .armint import FRAC, LATENT_LIMIT, bins, forward_cols
 
 OK, BAD_RANGE, BAD_ESCAPE, TOO_LARGE, PAST_END = 0, 1, 2, 3, 4
 ERRORS = {BAD_RANGE: "the latent-grid range-coded stream is corrupt (a quantile outside the model)",
@@ -146,29 +146,28 @@ def decode_flat(words, st, bits, bst, cdf, n, out):
 
 
 @njit(cache=True, nogil=True)
-def decode_grid(words, st, bits, bst, cdf, padded, pos, deltas, W, b, dims, woff, boff, inv):
-    """Latents at padded flat positions `pos` (coding order), contexts at `pos + deltas`."""
+def decode_grid(words, st, bits, bst, cdf, padded, pos, starts, deltas, h, W, b, dims, woff, boff, inv):
+    """Latents at padded flat positions `pos` (coding order), contexts at `pos + deltas`. Points
+    pos[starts[f]:starts[f + 1]] form wavefront f: their contexts are all known before it, so the
+    context model runs on the whole front at once (`forward_cols`), then its symbols decode in order."""
     C = deltas.shape[0]
-    width = max(dims.max(), 2)
-    h0, h1, x = np.empty(width), np.empty(width), np.zeros(C)
-    m0, l0 = _forward(x, W, b, dims, woff, boff, inv, h0, h1)  # every context zero: common, computed once
     one = float(1 << FRAC)
-    for p in range(pos.shape[0]):
-        at = pos[p]
-        zero = True
+    for f in range(starts.shape[0] - 1):
+        s0, n = starts[f], starts[f + 1] - starts[f]
         for c in range(C):
-            v = padded[at + deltas[c]]
-            x[c] = v * one
-            zero = zero and v == 0
-        m, l = (m0, l0) if zero else _forward(x, W, b, dims, woff, boff, inv, h0, h1)
-        centre, sbin, fbin = bins(m, l)
-        s = symbol(words, st, cdf[sbin, fbin])
-        if s < 0:
-            return BAD_RANGE if s == -1 else PAST_END
-        v = _value(s, centre, bits, bst)
-        if v == -(1 << 62):
-            return BAD_ESCAPE
-        if v > LATENT_LIMIT or v < -LATENT_LIMIT:
-            return TOO_LARGE
-        padded[at] = v
+            d = deltas[c]
+            for j in range(n):
+                h[c, j] = padded[pos[s0 + j] + d] * one
+        out = forward_cols(h, n, W, b, dims, woff, boff, inv)
+        for j in range(n):
+            centre, sbin, fbin = bins(h[out, j], h[out + 1, j])
+            s = symbol(words, st, cdf[sbin, fbin])
+            if s < 0:
+                return BAD_RANGE if s == -1 else PAST_END
+            v = _value(s, centre, bits, bst)
+            if v == -(1 << 62):
+                return BAD_ESCAPE
+            if v > LATENT_LIMIT or v < -LATENT_LIMIT:
+                return TOO_LARGE
+            padded[pos[s0 + j]] = v
     return OK
