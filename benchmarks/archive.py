@@ -18,7 +18,7 @@ before anything loads, and SPERR, ZFP and SZ3 are called single-threaded. MB/s a
 original array per CPU second of this process (`time.process_time`): on a shared machine wall
 clock measures the neighbours, CPU time much less so (the load average is printed beside).
 
-inrz is the archive codec (`inrz.archive`) with `preset: fast` and, with --network, a COIN
+inrz is the archive codec (`inrz.archive`) with `preset: fast` (--inrz-config sets another) and, with --network, a COIN
 network search (`bpp_search`) that competes with the residual alone. --quick: the ERA5 day and
 the CCSM year only, the same 4 bounds (a few minutes). --out DIR writes results.json (every
 figure, library versions, machine) and report.md (the printed tables).
@@ -58,7 +58,9 @@ def say(text: str = "") -> None:
 def inrz_codec(config: dict):
     def run(chunks, bound):
         data = encode_arrays(chunks, canonical({**config, "max_abs_error": bound}))
-        return data, lambda: [decode_array(d) for d in data]
+        # the reader told each chunk's size and dtype, as zarr tells it (a chunk past 1,024 values
+        # per byte is refused otherwise: inrz.archive.limits)
+        return data, lambda: [decode_array(d, x.size, x.dtype) for d, x in zip(data, chunks)]
     return run
 
 
@@ -189,6 +191,8 @@ def parse() -> argparse.Namespace:
                     help="max abs error bounds as fractions of each array's value range")
     ap.add_argument("--network", action="store_true", help="also a COIN network search (slow: minutes per array)")
     ap.add_argument("--steps", type=int, default=300, help="COIN fit steps with --network")
+    ap.add_argument("--inrz-config", default='{"preset": "fast"}',
+                    help="inrz's archive codec config as JSON (e.g. '{}': the default, which may fit networks)")
     ap.add_argument("--out", default=None, help="write results.json and report.md into this folder")
     ap.add_argument("--plot", default=None, help="write the RMSE-vs-ratio curves to this PNG")
     return ap.parse_args()
@@ -196,7 +200,7 @@ def parse() -> argparse.Namespace:
 
 def main() -> None:
     args = parse()
-    codecs = {"inrz": inrz_codec({"preset": "fast"})}
+    codecs = {"inrz": inrz_codec(json.loads(args.inrz_config))}
     if args.network:
         codecs["inrz+coin"] = inrz_codec({"backend": {"id": "coin", "bpp": 0.05, "steps": args.steps, "lr": 1e-3},
                                           "bpp_search": [0.02, 0.05, 0.1]})
