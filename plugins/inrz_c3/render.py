@@ -1,0 +1,181 @@
+"""The decoder's renderer without torch: latent pyramid -> upsampling -> synthesis, in numpy and
+numba, float64 throughout (as `model.render`, which stays the training-side definition).
+
+The same operations in the same order as `upsample.up_axis` and `model.synthesis`; sums inside
+a matrix product or a convolution may be grouped differently from torch's kernels, so values
+agree to float64 rounding (~1e-15 relative), not bit for bit. The format promises the latents
+and weights exactly; the rendered signal to within one step of its 8-bit output (tests).
+
+`scale` renders at another resolution (the latent pyramid resampled before synthesis, see
+`resample_levels`) and `region` renders a window of the output grid only.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+TAPS, PAD = 4, 2  # upsample.TAPS / upsample.PAD
+
+
+def _pad(z: np.ndarray, axis: int, width: int, periodic: bool) -> np.ndarray:
+    pads = [(0, 0)] * z.ndim
+    pads[axis] = (width, width)
+    return np.pad(z, pads, mode="wrap" if periodic else "edge")
+
+
+@njit(cache=True, nogil=True)
+def _up(z, k, periodic):
+    """z (outer, n, inner) -> (outer, 2n, inner): output 2j + ph = sum_i k[ph, i] * z[j + ph + i - PAD],
+    indices past an end repeating the edge sample or wrapping (`upsample.up_axis`, same order)."""
+    outer, n, inner = z.shape
+    out = np.empty((outer, 2 * n, inner))
+    if inner == 1:  # the last axis: one sample per tap, so the loop runs along the row instead
+        for o in range(outer):
+            for j in range(2 * n):
+                ph, jj = j % 2, j // 2
+                acc = 0.0
+                for i in range(TAPS):
+                    src = jj + ph + i - PAD
+                    src = src % n if periodic else min(max(src, 0), n - 1)
+                    acc = z[o, src, 0] * k[ph, i] if i == 0 else acc + z[o, src, 0] * k[ph, i]
+                out[o, j, 0] = acc
+        return out
+    for o in range(outer):
+        for j in range(n):
+            for ph in range(2):
+                dst = out[o, 2 * j + ph]
+                for i in range(TAPS):
+                    src = j + ph + i - PAD
+                    if periodic:
+                        src %= n
+                    else:
+                        src = min(max(src, 0), n - 1)
+                    row, w = z[o, src], k[ph, i]
+                    if i == 0:
+                        for v in range(inner):
+                            dst[v] = row[v] * w
+                    else:
+                        for v in range(inner):
+                            dst[v] += row[v] * w
+    return out
+
+
+def up_axis(z: np.ndarray, k: np.ndarray, axis: int, periodic: bool) -> np.ndarray:
+    """Double `axis` of z with the polyphase taps k (2, 4)."""
+    shape = z.shape
+    flat = np.ascontiguousarray(z).reshape(math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:]))
+    out = _up(flat, np.ascontiguousarray(k, np.float64), bool(periodic))
+    return out.reshape(shape[:axis] + (2 * shape[axis],) + shape[axis + 1:])
+
+
+def pyramid(levels: list[np.ndarray], kernels: np.ndarray, periodic) -> np.ndarray:
+    """Levels (finest first) -> (L, *shape_0) (`upsample.upsample_pyramid`)."""
+    u = levels[-1][None].astype(np.float64)
+    for l in range(len(levels) - 2, -1, -1):
+        for axis in range(1, u.ndim):
+            u = up_axis(u, kernels[l], axis, periodic[axis - 1])
+        crop = (slice(None),) + tuple(slice(0, n) for n in levels[l].shape)
+        u = np.concatenate([levels[l][None].astype(np.float64), u[crop]], 0)
+    return u
+
+
+@njit(cache=True, nogil=True)
+def _conv3(x, W, b, relu):
+    """x (C, Z, Y, X) -> x[inner] + f(conv(x) + b): valid convolution with W (C, C, kz, ky, kx)
+    (kernel extent 1 on axes the grid does not have), ReLU'd unless it is the last layer."""
+    C, Z, Y, X = x.shape
+    kz, ky, kx = W.shape[2], W.shape[3], W.shape[4]
+    oz, oy, ox = Z - kz + 1, Y - ky + 1, X - kx + 1
+    out = np.empty((C, oz, oy, ox))
+    acc = np.empty(ox)
+    for o in range(C):
+        for z in range(oz):
+            for y in range(oy):
+                acc[:] = b[o]
+                for i in range(C):
+                    for dz in range(kz):
+                        for dy in range(ky):
+                            row = x[i, z + dz, y + dy]
+                            for dx in range(kx):
+                                w = W[o, i, dz, dy, dx]
+                                for v in range(ox):
+                                    acc[v] += w * row[v + dx]
+                centre = x[o, z + kz // 2, y + ky // 2]
+                for v in range(ox):
+                    c = max(acc[v], 0.0) if relu else acc[v]
+                    out[o, z, y, v] = centre[v + kx // 2] + c
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _mlp(u, Ws, bs, block):
+    """u (L, n) -> (channels, n): per point W_k h + b_k, ReLU between layers; points in blocks
+    (the inner, SIMD loop), so the hidden layer stays in cache."""
+    n = u.shape[1]
+    last = len(Ws) - 1
+    out = np.empty((Ws[last].shape[0], n))
+    width = 0
+    for W in Ws:
+        width = max(width, W.shape[0])
+    h0, h1 = np.empty((width, block)), np.empty((width, block))
+    for s in range(0, n, block):
+        m = min(block, n - s)
+        for c in range(u.shape[0]):
+            for p in range(m):
+                h0[c, p] = u[c, s + p]
+        for k in range(len(Ws)):
+            W, b = Ws[k], bs[k]
+            src, dst = (h0, h1) if k % 2 == 0 else (h1, h0)
+            for o in range(W.shape[0]):
+                for p in range(m):
+                    dst[o, p] = 0.0
+                for i in range(W.shape[1]):
+                    w = W[o, i]
+                    for p in range(m):
+                        dst[o, p] += w * src[i, p]
+                for p in range(m):
+                    v = dst[o, p] + b[o]
+                    dst[o, p] = max(v, 0.0) if k < last else v
+                if k == last:
+                    for p in range(m):
+                        out[o, s + p] = dst[o, p]
+    return out
+
+
+def synthesis(u: np.ndarray, w: dict, n_mlp: int, res_layers: int) -> np.ndarray:
+    """(levels, *padded) -> (channels, *shape) (`model.synthesis`): MLP per point, then valid
+    residual convolutions (u carries `res_layers` points of padding per side)."""
+    from numba.typed import List
+
+    spatial = u.shape[1:]
+    Ws, bs = List(), List()
+    for i in range(n_mlp):
+        Ws.append(np.ascontiguousarray(w[f"syn{i}.W"], np.float64))
+        bs.append(np.ascontiguousarray(w[f"syn{i}.b"], np.float64))
+    h = _mlp(np.ascontiguousarray(u.reshape(u.shape[0], -1)), Ws, bs, 1024)
+    ndim = len(spatial)
+    x = np.ascontiguousarray(h.reshape((h.shape[0],) + (1,) * (3 - ndim) + spatial))
+    for i in range(res_layers):
+        Wr = w[f"res{i}.W"]
+        Wr = np.ascontiguousarray(Wr.reshape(Wr.shape[:2] + (1,) * (3 - ndim) + Wr.shape[2:]))
+        x = _conv3(x, Wr, np.ascontiguousarray(w[f"res{i}.b"]), i < res_layers - 1)
+    return x.reshape((x.shape[0],) + x.shape[4 - ndim:] if ndim < 3 else x.shape)
+
+
+def pad_spatial(x: np.ndarray, width: int, periodic) -> np.ndarray:
+    for axis, wrap in enumerate(periodic, start=1):
+        x = _pad(x, axis, width, wrap)
+    return x
+
+
+def render(w: dict, levels: list[np.ndarray], n_mlp: int, res_layers: int, periodic, band: int = 65536) -> np.ndarray:
+    """Decoder output (channels, *shape) from integer latent levels and float64 weights."""
+    U = pyramid(levels, w["up"], periodic)
+    R = res_layers
+    Up = pad_spatial(U, R, periodic) if R else U
+    n0 = U.shape[1]
+    rows = max(1, band // max(1, math.prod(U.shape[2:])))
+    return np.concatenate([synthesis(Up[:, r0:min(n0, r0 + rows) + 2 * R], w, n_mlp, R)
+                           for r0 in range(0, n0, rows)], 1)
