@@ -18,13 +18,17 @@ def _devices(ctx) -> list[torch.device]:
     return [ctx.device] if ctx.device == CPU else [ctx.device, CPU]
 
 
-def _peak(device: torch.device, fn):
-    """fn()'s result and the device's peak allocated bytes during it (None off CUDA)."""
+def _peak(ctx, device: torch.device, fn):
+    """fn()'s result and the device's peak allocated bytes during it (None off CUDA); the part's
+    peak so far is noted first, since the counter is reset."""
     from inrz.core.device import peak_memory_bytes, reset_peak_memory
 
+    ctx.note_peak(peak_memory_bytes(device))
     reset_peak_memory(device)
     out = fn()
-    return out, peak_memory_bytes(device)
+    peak = peak_memory_bytes(device)
+    ctx.note_peak(peak)
+    return out, peak
 
 
 # --- COIN fit step ------------------------------------------------------------------------------
@@ -42,7 +46,7 @@ def coin_step(ctx) -> dict:
     for i, (points, device) in enumerate((p, d) for p in modes for d in devices):
         share = ctx.left() / (len(modes) * len(devices) - i)
         codec = inrz.codec_for(image, preset="10x28", device=str(device), host=host, points_per_step=points)
-        row = _rate(lambda n: codec_steps(codec, n).encode(signal), device, share, ctx.plan.max_steps)
+        row = _rate(ctx, lambda n: codec_steps(codec, n).encode(signal), device, share)
         row.update(device=str(device), points_per_step=points or int(np.prod(signal.data.shape[:2])))
         rows.append(row)
         ctx.say(f"COIN fit step on {device}, {row['points_per_step']} points/step: {_fmt(row)}")
@@ -56,15 +60,15 @@ def codec_steps(codec, steps: int):
     return dataclasses.replace(codec, backend=type(codec.backend)({**codec.backend.get_config(), "steps": steps}))
 
 
-def _rate(run, device: torch.device, share_s: float, max_steps: int) -> dict:
+def _rate(ctx, run, device: torch.device, share_s: float) -> dict:
     """Steps/s of `run(n)` from t(1 + k) - t(1), after a warm-up step; k sized to the share (the
     first run's time includes fixed costs, so k errs short). No time for that: the warm-up alone."""
     warm = timed(lambda: run(1), device)  # first use: kernels load, caches fill
     if share_s < 3 * warm:
         return {"steps": [1], "seconds": [round(warm, 4)], "warmup_s": round(warm, 3), "steps_per_s": None,
                 "steps_per_s_with_fixed_costs": 1 / warm, "peak_gpu_bytes": None, "short_of_time": True}
-    first, peak = _peak(device, lambda: timed(lambda: run(1), device))
-    k = int(max(1, min(max_steps, (share_s - warm - first) * 0.6 / max(first, 1e-6))))
+    first, peak = _peak(ctx, device, lambda: timed(lambda: run(1), device))
+    k = int(max(1, min(ctx.plan.max_steps, (share_s - warm - first) * 0.6 / max(first, 1e-6))))
     second = timed(lambda: run(1 + k), device)
     spent = second - first  # k steps' time; noise can swamp it when k steps take less than the fixed costs
     return {"steps": [1, 1 + k], "seconds": [round(first, 4), round(second, 4)], "warmup_s": round(warm, 3),
@@ -115,7 +119,7 @@ def coinpp_step(ctx) -> dict:
         def steps(n: int) -> None:
             for _ in range(n):
                 meta_step(model, model, opt, x, y, cfg)
-        row = _rate(steps, device, share, ctx.plan.max_steps)
+        row = _rate(ctx, steps, device, share)
         row["device"] = str(device)
         rows.append(row)
         ctx.say(f"COIN++ meta-step on {device}: {_fmt(row)}")
@@ -160,7 +164,7 @@ def _c3_curve(ctx, host, image, signal, lmbda: float, deadline: float) -> dict:
         trace = []
         start = time.perf_counter()
         try:
-            (encoded, peak) = _peak(ctx.device, lambda: codec.encode(signal, _tracer(trace, start, deadline)))
+            encoded, peak = _peak(ctx, ctx.device, lambda: codec.encode(signal, _tracer(trace, start, deadline)))
         except _OutOfTime:
             runs.append({"steps": n, "stopped_at_step": trace[-1][0] if trace else 0, "out_of_time": True})
             break

@@ -48,6 +48,7 @@ DEPENDENCIES = ("torch", "numpy", "pluggy", "yaml", "zstandard", "pydantic", "pl
 SHARES = {"env": 0.0, "device_tests": 0.18, "cross_device": 0.12, "host_syncs": 0.1, "coin_step": 0.22,
           "coinpp_step": 0.2, "c3_anytime": 1.0}
 WATCHDOG_GRACE_S = 30.0
+_WRITING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,11 @@ class Context:
     def __init__(self, device, plan: Plan, data: Path, out: Path):
         self.device, self.plan, self.data, self.out = device, plan, data, out
         self.deadline = time.monotonic()
+        self.peak: int | None = None  # the part's peak device memory, across the resets its runs make
+
+    def note_peak(self, value: int | None) -> None:
+        if value is not None:
+            self.peak = max(self.peak or 0, value)
 
     def left(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -127,9 +133,10 @@ def _parts():
 
 def write_json(path: Path, report: dict) -> None:
     """Atomically: a reader (or a killed run) sees the previous whole file or the new one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(report, indent=1, default=str))
-    os.replace(tmp, path)
+    with _WRITING:  # the watchdog's thread may write too
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(report, indent=1, default=str))
+        os.replace(tmp, path)
 
 
 def run_part(name: str, fn, ctx: Context) -> dict:
@@ -139,6 +146,7 @@ def run_part(name: str, fn, ctx: Context) -> dict:
     print(f"[{name}] {ctx.left():.0f} s", flush=True)
     start = time.monotonic()
     try:
+        ctx.peak = None
         reset_peak_memory(ctx.device)
         result = fn(ctx)
     except Exception as exc:  # noqa: BLE001 - recorded; the other parts still run
@@ -146,7 +154,8 @@ def run_part(name: str, fn, ctx: Context) -> dict:
                   "traceback": traceback.format_exc().splitlines()[-12:]}
         print(f"  ERROR {result['error']}", flush=True)
     try:
-        result["peak_gpu_bytes"] = peak_memory_bytes(ctx.device)
+        ctx.note_peak(peak_memory_bytes(ctx.device))
+        result["peak_gpu_bytes"] = ctx.peak
     except Exception as exc:  # noqa: BLE001 - a broken device must not lose the part's result
         result["peak_gpu_bytes"] = f"unreadable: {exc}"
     result["seconds"] = round(time.monotonic() - start, 2)
@@ -188,7 +197,10 @@ def _watchdog(budget_s: float, path: Path, report: dict) -> None:
     one long kernel or a hung device cannot outlive the window)."""
     def fire():
         report["stopped"] = f"watchdog: {budget_s + WATCHDOG_GRACE_S:.0f} s passed in {report.get('running')}"
-        write_json(path, report)
+        try:
+            write_json(path, report)
+        except RuntimeError:  # the main thread changed the report mid-dump: the file keeps the last whole one
+            pass
         print(f"STOPPED by the watchdog; partial report in {path}", flush=True)
         os._exit(3)
     timer = threading.Timer(budget_s + WATCHDOG_GRACE_S, fire)
