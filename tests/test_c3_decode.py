@@ -269,3 +269,63 @@ def test_compiled_grid_decoder_equals_the_reference_decoder(shape, scale, seed):
     got = payload.grid(words, state, bits, bst, grid.shape, a.offsets, valid, coding.packed(layers))
     payload.finish(words, state, bits, bst)
     assert np.array_equal(got, ref) and np.array_equal(got.reshape(-1)[:values.size].reshape(shape), values)
+
+
+# ---------------- the reader's torch-free parts equal the encoder's ----------------
+
+@pytest.mark.parametrize("preset", sorted(arch.PRESETS))
+@pytest.mark.parametrize("shape,channels,levels", [((300,), 1, None), ((40, 60), 3, None), ((9, 10, 11), 2, 2)])
+def test_reader_shapes_equal_the_encoders(preset, shape, channels, levels):
+    from inrz_c3 import fit, shapes
+
+    a = arch.architecture(preset, shape, channels, levels)
+    assert shapes.weight_shapes(a) == fit.weight_shapes(a)
+    assert shapes.level_shapes(shape, a.levels) == upsample.level_shapes(shape, a.levels)
+
+
+def test_reader_prior_equals_the_encoders():
+    from inrz_c3 import prior, priorfile
+
+    a = arch.architecture("medium", (64, 96), 3)
+    tag, weights = priorfile.base("medium", a)
+    want_tag, want = prior.base("medium", a)
+    assert tag == want_tag == prior.tag("medium", 3)
+    assert weights.keys() == want.keys() and all(np.array_equal(weights[k], want[k]) for k in want)
+    assert priorfile.base("fast", a) is None is prior.base("fast", a)
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=[p.name for p in GOLDEN])
+def test_torch_free_renderer_equals_the_torch_renderer(path, host, monkeypatch):
+    import torch
+
+    from inrz_c3 import model, render
+
+    seen = []
+    monkeypatch.setattr(bitstream, "decode", lambda *a, **k: seen.append((payload.decode(*a, **k), a[2])) or seen[-1][0])
+    inrz.decode(path.read_bytes(), host)
+    tensors, a = seen[0]
+    w = {k: np.asarray(v, np.float64) for k, v in tensors.items() if not k.startswith("latents") and k != "shifts"}
+    levels = [np.asarray(tensors[f"latents.{l}"], np.float64) for l in range(a.levels)]
+    periodic = (False,) * a.ndim
+    got = render.render(w, levels, len(a.syn_dims()), a.res_layers, periodic)
+    want = model.render({k: torch.from_numpy(v) for k, v in w.items()}, [torch.from_numpy(l) for l in levels],
+                        a, periodic).numpy()
+    assert np.abs(got - want).max() <= 1e-12 * max(1.0, np.abs(want).max())
+
+
+@pytest.mark.parametrize("shape,periodic,channels", [((300,), (False,), 1), ((29, 41), (False, True), 3),
+                                                     ((9, 11, 13), (False, False, True), 2)])
+def test_renderer_equals_the_torch_renderer_on_every_grid(shape, periodic, channels):
+    import torch
+
+    from inrz_c3 import model, render
+    from inrz_c3.fit import weight_shapes
+
+    rng = np.random.default_rng(0)
+    a = arch.Architecture(len(shape), channels, 4, 8, 8, 2, (12,), 2)
+    w = {k: rng.normal(size=s) * 0.3 for k, s in weight_shapes(a).items()}
+    levels = [np.round(rng.laplace(size=s) * 3) for s in upsample.level_shapes(shape, a.levels)]
+    got = render.render(w, levels, len(a.syn_dims()), a.res_layers, periodic, band=500)
+    want = model.render({k: torch.from_numpy(v) for k, v in w.items()}, [torch.from_numpy(l) for l in levels],
+                        a, periodic, band=500).numpy()
+    assert got.shape == want.shape and np.abs(got - want).max() <= 1e-12 * max(1.0, np.abs(want).max())

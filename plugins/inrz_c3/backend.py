@@ -5,7 +5,8 @@ synthesis network and an autoregressive context model (C3 / Cool-chic class), fo
 Encoding fits the model to the datum (`fit`), rounds the latents, picks each weight group's
 quantization step (`quantsearch`) and range codes everything itself (`bitstream`): the
 codec's quantizer and entropy model do not apply. Decoding is exact integer arithmetic up to
-the synthesis, which runs in float64.
+the synthesis, which runs in float64, and imports no torch: the decoder's modules (`payload`,
+`render`, `priorfile`, `shapes`) stand apart from the encoder's, which load when encoding.
 """
 from __future__ import annotations
 
@@ -14,14 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar, Literal, Sequence
 
 import numpy as np
-import torch
 from pydantic import Field
 
 from inrz import Backend, ComponentConfig, ContainerError, EncodeContext, EncodeResult, InrzError, Rung, SpecError
 
-from . import bitstream, model, prior, quantsearch, upsample
+from . import bitstream, priorfile
 from .arch import MAX_LEVELS, PRESETS, Architecture, architecture
-from .fit import Schedule, fit, weight_shapes
+from .shapes import level_shapes, weight_shapes
 
 #: the rate knob: lambda in loss = MSE + lambda * bits per point, from the smallest file to the largest
 LAMBDAS = (0.05, 0.025, 0.012, 0.006, 0.003, 0.0015, 0.0008, 0.0004, 0.0002, 0.0001)
@@ -52,7 +52,7 @@ class C3(Backend):
     def provenance(self) -> dict:
         """The code version and the tags of the shipped priors this configuration starts from
         (a new prior changes the files, so finished run items code again)."""
-        tags = {ch: prior.tag(self.config.preset, ch) for ch in (1, 2, 3, 4)} if self.config.prior else {}
+        tags = {ch: priorfile.tag(self.config.preset, ch) for ch in (1, 2, 3, 4)} if self.config.prior else {}
         return {"version": self.version, "priors": {ch: t.hex() for ch, t in tags.items() if t}}
 
     def model_arch(self, grid: Sequence[int], channels: int) -> Architecture:
@@ -67,13 +67,15 @@ class C3(Backend):
 
     def layout(self, grid_shape, d_in, d_out):
         a = self.model_arch(grid_shape, d_out)
-        out = {f"latents.{l}": s for l, s in enumerate(upsample.level_shapes(grid_shape, a.levels))}
+        out = {f"latents.{l}": s for l, s in enumerate(level_shapes(grid_shape, a.levels))}
         out.update(weight_shapes(a))
         out["shifts"] = (len(bitstream.GROUPS),)
         return out
 
     # --- encoding ------------------------------------------------------------------------------
     def encode(self, coords, features, ctx: EncodeContext) -> list[EncodeResult]:
+        import torch
+
         grid, channels = features.shape[1:-1], features.shape[-1]
         a = self.model_arch(grid, channels)
         periodic = ctx.periodic_for(len(grid))
@@ -88,13 +90,18 @@ class C3(Backend):
             with ThreadPoolExecutor(min(threads, len(targets))) as pool:  # one datum per thread
                 return list(pool.map(lambda t: self._encode_one(t, a, periodic, ctx, 1), targets))
 
-    def _encode_one(self, target: torch.Tensor, a: Architecture, periodic, ctx: EncodeContext,
+    def _encode_one(self, target: "torch.Tensor", a: Architecture, periodic, ctx: EncodeContext,
                     workers: int) -> EncodeResult:
+        import torch
+
+        from . import model, prior, quantsearch
+        from .fit import Schedule, fit
+
         c = self.config
         schedule = Schedule(c.steps, c.lr, c.lr_net, c.lr_level_gain, c.noise_frac, c.hard_frac, c.t_start, c.t_end)
         start = prior.load(c.preset, a) if c.prior else None
         params = fit(target, a, schedule, c.lmbda, periodic, ctx.seed, workers, c.band, ctx.progress, start)
-        shapes = upsample.level_shapes(target.shape[1:], a.levels)
+        shapes = level_shapes(target.shape[1:], a.levels)
         levels = [l.round().to(torch.int64).cpu().numpy() for l in model.split_levels(params["y"], shapes)]
         base = self._base(a)
         shifts = quantsearch.choose_shifts(params, levels, target, a, periodic, c.lmbda, base and base[1])
@@ -112,11 +119,11 @@ class C3(Backend):
         if SECTION not in sections:
             raise ContainerError(f"the container has no {SECTION!r} section (written by another backend?)")
         a = self._arch_of(layout)
-        return bitstream.decode(sections[SECTION], layout, a, prior.base_finder(self.config.preset, a))
+        return bitstream.decode(sections[SECTION], layout, a, priorfile.base_finder(self.config.preset, a))
 
     def _base(self, a: Architecture):
         """The weights this encoder codes relative to: the prior it fitted from, if any."""
-        return prior.base(self.config.preset, a) if self.config.prior else None
+        return priorfile.base(self.config.preset, a) if self.config.prior else None
 
     def _cheaper_base(self, tensors, layout, a: Architecture):
         """The base, if coding against it takes fewer bits than coding the weights as they are."""
@@ -137,18 +144,19 @@ class C3(Backend):
 
     # --- decoding ------------------------------------------------------------------------------
     def decode(self, tensors, coords, d_out, ctx: EncodeContext) -> np.ndarray:
+        """Rendered on the CPU in float64 by `render` (numpy and numba, no torch) on any device."""
+        from . import render
+
         grid = tuple(coords.shape[:-1])
         if tuple(tensors["latents.0"].shape) != grid:
             raise InrzError("a c3 container decodes at its own grid only (no --scale/--region)")
         a = self.model_arch(grid, d_out)
-        w = {k: torch.from_numpy(np.asarray(v, np.float64)).to(ctx.device) for k, v in tensors.items()
-             if not k.startswith("latents") and k != "shifts"}
-        levels = [torch.from_numpy(np.asarray(tensors[f"latents.{l}"], np.float64)).to(ctx.device)
-                  for l in range(a.levels)]
-        out = model.render(w, levels, a, ctx.periodic_for(len(grid)))
-        if not bool(torch.isfinite(out).all()):
+        w = {k: np.asarray(v, np.float64) for k, v in tensors.items() if not k.startswith("latents") and k != "shifts"}
+        levels = [np.asarray(tensors[f"latents.{l}"], np.float64) for l in range(a.levels)]
+        out = render.render(w, levels, len(a.syn_dims()), a.res_layers, ctx.periodic_for(len(grid)))
+        if not np.isfinite(out).all():
             raise ContainerError("the c3 payload decodes to non-finite values (corrupt weights)")
-        return np.moveaxis(out.cpu().numpy(), 0, -1)
+        return np.moveaxis(out, 0, -1)
 
     def stored_numbers(self, layout) -> int:
         """The networks' weights: the latent grids are bounded by the grid (which the reader
@@ -173,8 +181,12 @@ class _single_threaded_ops:
     """torch's intra-op threads set to 1 while our own threads run, then restored."""
 
     def __enter__(self):
+        import torch
+
         self.saved = torch.get_num_threads()
         torch.set_num_threads(1)
 
     def __exit__(self, *exc):
+        import torch
+
         torch.set_num_threads(self.saved)
