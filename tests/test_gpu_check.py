@@ -118,6 +118,21 @@ def test_a_per_step_sync_in_a_hot_loop_is_found(gpu_check):
     assert per_step_syncs(fit(None), 5, torch.device("cpu"))["per_step"] == 0
 
 
+def test_the_cpu_allocation_finder_names_inrz_lines(gpu_check):
+    """On CUDA it counts ops from inrz's lines that make CPU tensors; forced on the CPU, where every
+    tensor is one, it must see COIN's per-step draw of points at its line in coin.py."""
+    import inrz
+    from _hostsync import per_step_syncs
+
+    host = PluginHost()
+    image, signal = _crop(host)
+    found = per_step_syncs(lambda steps: inrz.compress(signal.data, modality="image", device="cpu", host=host,
+                                                       backend="coin", depth=2, width=8, steps=steps,
+                                                       points_per_step=64), 3, torch.device("cpu"), allocations=True)
+    assert any(site.startswith("inrz/backends/coin.py:") and "randint" in site for site in found["cpu_allocation_sites"])
+    assert found["cpu_allocations_per_step"] > 0
+
+
 def test_a_spent_budget_skips_parts_and_still_writes_the_report(gpu_check, tmp_path):
     assert gpu_check.main(["--smoke", "--out", str(tmp_path), "--budget-s", "0", "--parts", "env,c3_anytime"]) == 0
     report = json.loads((tmp_path / "gpu_check.json").read_text())
