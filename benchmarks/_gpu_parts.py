@@ -179,7 +179,13 @@ def host_syncs(ctx) -> dict:
         if ctx.left() <= 0:
             out[name] = {"skipped": "out of time"}
             continue
-        row = per_step_syncs(run, ctx.plan.sync_steps, ctx.device)
+        try:
+            row = per_step_syncs(run, ctx.plan.sync_steps, ctx.device)
+        except Exception as exc:  # noqa: BLE001 - one loop's failure must not lose the others
+            out[name] = {"error": f"{type(exc).__name__}: {exc}", "required_clean": required}
+            failing += [name] if required else []
+            ctx.say(f"host syncs in {name}: ERROR {out[name]['error']}")
+            continue
         row["required_clean"] = required
         row["clean"] = row["per_step"] == 0 and not row["torch_detector_per_step"] and \
             not row["cpu_allocations_per_step"]

@@ -82,7 +82,8 @@ class _CpuAllocations(TorchDispatchMode):
             while frame is not None and frame.f_code.co_filename.endswith(_SHIMS):
                 frame = frame.f_back
             if frame is not None and frame.f_code.co_filename.startswith(self.counter._roots):
-                self.counter.cpu_allocations[f"{_short(frame.f_code.co_filename)}:{frame.f_lineno} {func}"] += 1
+                with self.counter._lock:
+                    self.counter.cpu_allocations[f"{_short(frame.f_code.co_filename)}:{frame.f_lineno} {func}"] += 1
         return out
 
 

@@ -25,10 +25,10 @@ Exit status 0 when every part that ran passed, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
+import re
 import sys
 import threading
 import time
@@ -42,8 +42,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 DATA = HERE.parents[1] / "shared" / "data"
-DEPENDENCIES = ("torch", "numpy", "pluggy", "yaml", "zstandard", "pydantic", "platformdirs", "tqdm", "safetensors",
-                "constriction", "PIL", "pytest")
+#: what the check needs beyond inrz's own requirements (read from its installed metadata)
+EXTRA_DISTRIBUTIONS = ("pillow", "pytest")
 #: part -> share of the budget left when it starts (c3_anytime, last, takes whatever is left)
 SHARES = {"env": 0.0, "device_tests": 0.18, "cross_device": 0.12, "host_syncs": 0.1, "coin_step": 0.22,
           "coinpp_step": 0.2, "c3_anytime": 1.0}
@@ -95,12 +95,30 @@ class Context:
         print(f"  {message}", flush=True)
 
 
+def missing_distributions() -> list[str]:
+    """inrz's required distributions (and the check's) that are not installed."""
+    from importlib import metadata
+
+    try:
+        required = [r for r in metadata.requires("inrz") or [] if "extra ==" not in r]
+    except metadata.PackageNotFoundError:
+        return ["inrz (pip install -e . here; on a lent GPU machine the wheel in .gpu/whl)"]
+    names = [re.match(r"[A-Za-z0-9_.-]+", r).group(0) for r in required] + list(EXTRA_DISTRIBUTIONS)
+    missing = []
+    for name in names:
+        try:
+            metadata.version(name)
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+    return missing
+
+
 def environment() -> dict:
     """The device, driver and torch build, and what is missing (no inrz import needed)."""
-    missing = [name for name in DEPENDENCIES if importlib.util.find_spec(name) is None]
+    missing = missing_distributions()
     info = {"python": platform.python_version(), "argv": sys.argv, "missing": missing}
     try:
-        import torch
+        import torch  # noqa: F401 - first on its own: a missing or broken torch is named as such
 
         from inrz.core.device import device_info, resolve_device
 
@@ -112,6 +130,9 @@ def environment() -> dict:
         info["modalities"] = host.registry.names("modality")
     except Exception as exc:  # noqa: BLE001 - said, not raised: the point is to see what is missing
         info["inrz_error"] = f"{type(exc).__name__}: {exc}"
+    print(f"  device {info.get('name', info.get('device'))} (capability {info.get('capability')}, driver "
+          f"{info.get('driver')}), torch {info.get('torch')} (CUDA {info.get('torch_cuda')}, cuDNN {info.get('cudnn')}), "
+          f"python {info['python']}, backends {info.get('backends')}", flush=True)
     for name in missing:
         print(f"MISSING: python package {name!r}: pip install it (on a lent GPU machine, which cannot reach "
               "PyPI, carry wheels: results/gpu/README.md)", flush=True)
@@ -166,6 +187,7 @@ def run(args, report: dict, path: Path) -> dict:
     """Every selected part within the budget; the report written after each."""
     plan = SMOKE if args.smoke else Plan()
     end = time.monotonic() + args.budget_s
+    print("[env]", flush=True)
     report["parts"]["env"] = environment()
     write_json(path, report)
     try:
