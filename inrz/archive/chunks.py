@@ -8,7 +8,8 @@ Error-bounded mode, per chunk:
    the raw values, and zstd of the raw values (level 19; level 3 with preset "fast");
 3. the residual alone around a constant, in a compact frame (`inrz.archive.frames`);
 4. unless the preset is "fast", the backend's rungs (`pipeline.sizesearch.improve`): chunks of
-   one shape are fitted together, and a rung is skipped where it cannot win;
+   one shape are fitted together, and a rung is skipped where it cannot win; only chunks that a
+   quick estimate says a network may pay for are fitted at all (`inrz.archive.estimate`);
 
 and the smallest is kept. Without a bound the network's (lossy) container is kept, except
 for constant chunks, and chunks no network can code are stored losslessly.
@@ -29,7 +30,7 @@ from ..core.errors import ContainerError, SpecError
 from ..pipeline.codec import Codec
 from ..pipeline.decode import decode as decode_container
 from ..pipeline.sizesearch import improve, rungs_for
-from . import frames
+from . import estimate, frames
 from .limits import FrameLimits
 
 
@@ -85,7 +86,7 @@ def _native(array) -> np.ndarray:
 
 def _bounded(arrays, codec: Codec, network: bool, knobs, fill_values) -> list[bytes]:
     level = 19 if network or codec.effort == "best" else 3
-    best, todo, signals, kept = [], [], [], []
+    best, todo, signals, kept, fills = [], [], [], [], []
     for array in arrays:
         if (frame := frames.constant(array)) is not None:
             best.append(frame)
@@ -96,8 +97,12 @@ def _bounded(arrays, codec: Codec, network: bool, knobs, fill_values) -> list[by
         todo.append(len(best) - 1)
         signals.append(codec.modality.from_array(filled))
         kept.append(specials)
-    if network and todo:
-        found = improve(signals, rungs_for(codec, knobs), [len(best[i]) for i in todo], kept)
+        fills.append(filled)
+    if network and todo:  # fitted only where a quick estimate says a network may pay (archive.estimate)
+        rungs = rungs_for(codec, knobs)
+        todo, signals, kept = estimate.promising(todo, signals, kept, fills, best, rungs, codec.max_abs_error,
+                                                 codec.effort)
+        found = improve(signals, rungs, [len(best[i]) for i in todo], kept)
         for i, better in zip(todo, found):
             if better is not None:
                 best[i] = better[0].data
