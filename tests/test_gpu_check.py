@@ -133,6 +133,16 @@ def test_the_cpu_allocation_finder_names_inrz_lines(gpu_check):
     assert found["cpu_allocations_per_step"] > 0
 
 
+def test_cross_device_tolerance_is_none_for_exact_decoders(gpu_check):
+    from _gpu_parts import _tolerance
+
+    image = np.zeros((2, 2, 3), np.uint8)
+    assert _tolerance({"backend": {"id": "c3"}}, image) == 0.0
+    assert _tolerance({"backend": {"id": "coin"}}, image) == 1.0  # a float network: one level of rounding
+    bounded = {"backend": {"id": "coin"}, "error_bound": {"max_abs_error": 0.2}}
+    assert _tolerance(bounded, image.astype(np.float32)) == pytest.approx(0.4)
+
+
 def test_a_spent_budget_skips_parts_and_still_writes_the_report(gpu_check, tmp_path):
     assert gpu_check.main(["--smoke", "--out", str(tmp_path), "--budget-s", "0", "--parts", "env,c3_anytime"]) == 0
     report = json.loads((tmp_path / "gpu_check.json").read_text())
