@@ -317,3 +317,17 @@ def test_mutated_real_files_fail_with_typed_errors(tmp_path):
             except InrzError:
                 pass
             os.unlink(path)
+
+
+@pytest.mark.parametrize("modality", ["mri", "ndarray", "image", "audio"])
+def test_a_huge_integer_in_a_norm_field_is_decoded_or_refused(host, modality):
+    """benchmarks/fuzz.py input 63601 (issue 25's run): norm.hi = 10**301, a JSON integer that is a
+    finite float, reached numpy as a Python int and raised TypeError in the MRI plugin."""
+    from inrz.testing.samples import tiny_signal
+
+    mod = host.create("modality", modality)
+    seeds = fuzz._seeds_for(host, mod, tiny_signal(mod, max_points=256), host.registry.get("backend", "none"))
+    header, sections = container.read(seeds[f"{modality}-none"])
+    for key in header["norm"]:
+        bad = container.write({**header, "norm": {**header["norm"], key: 10**301}}, sections)
+        assert not fuzz.outcome(bad, host).startswith("untyped"), key

@@ -52,7 +52,7 @@ def number(obj: dict, key: str, where: str, *, lo: float = -math.inf, hi: float 
         bounds = f" in [{lo:g}, {hi:g}]" if (lo, hi) != (-math.inf, math.inf) else ""
         _fail(f"{where}.{key}", f"a finite {'positive ' if positive else ''}{'integer' if integer else 'number'}{bounds}",
               value)
-    return value
+    return value if integer or isinstance(value, float) else float(value)  # 10**301 stays usable by numpy
 
 
 def text(obj: dict, key: str, where: str, choices: Iterable[str] | None = None, default: Any = ...) -> str:
