@@ -154,11 +154,10 @@ class HostSyncCounter:
 
 
 def _short(path: str) -> str:
-    """`inrz/backends/coin.py` rather than the absolute path."""
+    """`inrz/backends/coin.py`, `inrz_c3/fit.py`: from the package folder on, wherever it is installed."""
     parts = Path(path).parts
-    for anchor in ("inrz", "plugins"):
-        if anchor in parts:
-            i = len(parts) - 1 - parts[::-1].index(anchor)
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] == "inrz" or parts[i].startswith("inrz_"):
             return "/".join(parts[i:])
     return path
 
