@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inrz.archive import chunks, estimate
+from inrz.archive import estimate
 from inrz.archive.config import _codec, canonical, decode_array, encode_arrays
+from inrz.core.errors import SpecError
 from inrz.pipeline.sizesearch import improve, rungs_for
 
 from .conftest import data_file
@@ -17,6 +18,19 @@ from .conftest import data_file
 @pytest.fixture(scope="module")
 def day() -> np.ndarray:
     return np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"][:3]  # (3, 33, 49) float32 K
+
+
+def fits(monkeypatch) -> list[int]:
+    """Records the number of chunks each rung's fit is started for."""
+    calls: list[int] = []
+    real = estimate.improve
+
+    def counting(signals, *args, **kwargs):
+        calls.append(len(signals))
+        return real(signals, *args, **kwargs)
+
+    monkeypatch.setattr(estimate, "improve", counting)
+    return calls
 
 
 def smooth_field() -> np.ndarray:
@@ -49,14 +63,7 @@ def test_the_estimate_stays_below_what_a_fitted_network_costs(day, rel):
 
 
 def test_the_default_config_fits_no_network_on_era5_chunks(day, monkeypatch):
-    calls = []
-    real = chunks.improve
-
-    def counting(signals, *args, **kwargs):
-        calls.append(len(signals))
-        return real(signals, *args, **kwargs)
-
-    monkeypatch.setattr(chunks, "improve", counting)
+    calls = fits(monkeypatch)
     for rel in (1e-3, 1e-2, 1e-1):
         bound = float(rel * np.ptp(day))
         ours = encode_arrays([np.ascontiguousarray(a) for a in day], canonical({"max_abs_error": bound}))
@@ -73,10 +80,27 @@ def test_a_chunk_the_estimate_lets_through_is_fitted(monkeypatch):
     coding (4,583), so the rung is fitted, and the smaller file still wins."""
     field = smooth_field()
     bound = float(1e-6 * np.ptp(field))
-    calls = []
-    real = chunks.improve
-    monkeypatch.setattr(chunks, "improve", lambda signals, *a, **k: calls.append(len(signals)) or real(signals, *a, **k))
+    calls = fits(monkeypatch)
     data = encode_arrays([field], canonical({"max_abs_error": bound, "backend": {"id": "coin", "bpp": 0.25,
                                                                                   "steps": 20, "lr": 1e-3}}))[0]
-    assert calls == [1]
+    assert calls == [1]  # one rung, one chunk
     assert np.abs(decode_array(data, field.size, field.dtype).astype(np.float64) - field).max() <= bound
+
+
+def test_a_spent_time_budget_starts_no_further_rung(monkeypatch):
+    field = smooth_field()
+    bound = float(1e-6 * np.ptp(field))
+    config = {"max_abs_error": bound, "bpp_search": [0.25, 0.5], "time_budget_s": 1e-9,
+              "backend": {"id": "coin", "bpp": 0.25, "steps": 10, "lr": 1e-3}}
+    calls = fits(monkeypatch)
+    data = encode_arrays([field], canonical(config))[0]
+    assert calls == []  # spent before the first rung: the plain coding is kept
+    assert np.abs(decode_array(data, field.size, field.dtype).astype(np.float64) - field).max() <= bound
+    encode_arrays([field], canonical({**config, "time_budget_s": 600}))
+    assert calls == [1, 1]  # both rungs, one chunk each
+
+
+@pytest.mark.parametrize("value", [0, -1])
+def test_the_time_budget_must_be_positive(value):
+    with pytest.raises(SpecError, match="time_budget_s"):
+        canonical({"preset": "best", "time_budget_s": value})

@@ -17,6 +17,7 @@ for constant chunks, and chunks no network can code are stored losslessly.
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 from typing import Sequence
 
@@ -29,19 +30,22 @@ from ..coding.specials import Specials, split
 from ..core.errors import ContainerError, SpecError
 from ..pipeline.codec import Codec
 from ..pipeline.decode import decode as decode_container
-from ..pipeline.sizesearch import improve, rungs_for
+from ..pipeline.sizesearch import rungs_for
 from . import estimate, frames
 from .limits import FrameLimits
 
 
-def encode(arrays: Sequence[np.ndarray], codec: Codec, network: bool, knobs, fill_values: Sequence[float]) -> list[bytes]:
+def encode(arrays: Sequence[np.ndarray], codec: Codec, network: bool, knobs, fill_values: Sequence[float],
+           budget: float | None = None) -> list[bytes]:
+    """`budget`: seconds after which no further network rung is started (None: no limit)."""
+    deadline = None if budget is None else time.monotonic() + budget
     out: list[bytes] = [b""] * len(arrays)
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, array in enumerate(arrays):
         groups[np.shape(array)].append(i)
     for members in groups.values():
         chunk = [_native(arrays[i]) for i in members]
-        coded = (_bounded(chunk, codec, network, knobs, fill_values) if codec.max_abs_error is not None
+        coded = (_bounded(chunk, codec, network, knobs, fill_values, deadline) if codec.max_abs_error is not None
                  else _lossy(chunk, codec, fill_values))
         for i, data in zip(members, coded):
             out[i] = data
@@ -84,7 +88,7 @@ def _native(array) -> np.ndarray:
     return array.astype(array.dtype.newbyteorder("=")) if array.dtype.byteorder == ">" else array
 
 
-def _bounded(arrays, codec: Codec, network: bool, knobs, fill_values) -> list[bytes]:
+def _bounded(arrays, codec: Codec, network: bool, knobs, fill_values, deadline: float | None = None) -> list[bytes]:
     level = 19 if network or codec.effort == "best" else 3
     best, todo, signals, kept, fills = [], [], [], [], []
     for array in arrays:
@@ -102,7 +106,7 @@ def _bounded(arrays, codec: Codec, network: bool, knobs, fill_values) -> list[by
         rungs = rungs_for(codec, knobs)
         todo, signals, kept = estimate.promising(todo, signals, kept, fills, best, rungs, codec.max_abs_error,
                                                  codec.effort)
-        found = improve(signals, rungs, [len(best[i]) for i in todo], kept)
+        found = estimate.search(signals, rungs, [len(best[i]) for i in todo], kept, deadline)
         for i, better in zip(todo, found):
             if better is not None:
                 best[i] = better[0].data

@@ -42,6 +42,9 @@ class ArchiveConfig(BaseModel):
     # "fast": sized for throughput, no network is fitted (prediction + range coding of the residual alone);
     # "best": every rung of the backend's ladder, and the three likeliest residual predictors coded
     preset: Literal["fast", "best"] | None = None
+    # seconds of encoding per call after which no further network rung is started (the one running
+    # finishes); the best file so far is kept. Files then depend on the machine's speed. None: no limit
+    time_budget_s: float | None = Field(None, gt=0)
     # values kept exactly besides NaN and +-Inf: CF `_FillValue` / `missing_value` (the zarr codec adds the array's)
     fill_values: list[float] = []
     seed: int = 0
@@ -88,7 +91,8 @@ def encode_arrays(arrays: list[np.ndarray], config_json: str, fill_values: tuple
     """Many chunks at once: those of one shape are fitted together where the backend batches."""
     threads.configure()  # the CPUs this worker may use (a Dask worker's affinity or quota), once
     cfg, codec = _codec(config_json)
-    return chunks.encode(arrays, codec, cfg.network(), cfg.knobs(), (*cfg.fill_values, *fill_values))
+    return chunks.encode(arrays, codec, cfg.network(), cfg.knobs(), (*cfg.fill_values, *fill_values),
+                         cfg.time_budget_s)
 
 
 def decode_array(data: bytes, expected: int | None = None, dtype=None, limits: FrameLimits | None = None) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Whether a network can pay for a chunk, estimated before one is fitted.
+"""Which networks the archive codec fits: only where a quick estimate says one may pay, and
+(`time_budget_s`) no rung started once the budget is spent.
 
 In error-bounded mode a network's file is its weights plus the residual that brings it within
 the bound, and it is kept only if smaller than the best plain coding. A fit costs hundreds of
@@ -16,6 +17,7 @@ through is fitted.
 """
 from __future__ import annotations
 
+import time
 from typing import Sequence
 
 import numpy as np
@@ -24,7 +26,7 @@ from ..coding import errorbound
 from ..coding.specials import Specials
 from ..core.errors import SpecError
 from ..pipeline.ladder import Variant, describe, header_bits, payload_bits
-from ..pipeline.sizesearch import PRUNE
+from ..pipeline.sizesearch import PRUNE, improve
 from ..signal.modality import Signal
 
 #: above this many values the estimate is not made and the rungs are fitted as before (the
@@ -93,3 +95,18 @@ def promising(todo: list[int], signals: list[Signal], kept: list, fills: list[np
     costs = rung_costs(signals[0], rungs) if signals else []
     picked = [j for j, i in enumerate(todo) if worth_fitting(fills[j], kept[j], len(best[i]), costs, bound, effort)]
     return [todo[j] for j in picked], [signals[j] for j in picked], [kept[j] for j in picked]
+
+
+def search(signals: list[Signal], rungs: Sequence[Variant], sizes: list[int], kept: list,
+           deadline: float | None) -> list:
+    """`improve` rung by rung, smallest first, starting no rung after `deadline` (time.monotonic):
+    a rung already started finishes, so a call can overrun by one rung's fit."""
+    found: list = [None] * len(signals)
+    sizes = list(sizes)
+    for variant in rungs if signals else ():
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        for j, better in enumerate(improve(signals, [variant], sizes, kept)):
+            if better is not None:
+                found[j], sizes[j] = better, len(better[0].data)
+    return found
