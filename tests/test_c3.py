@@ -272,7 +272,9 @@ def test_prior_and_level_gains_only_change_the_start_and_the_pace():
 
     a = arch.Architecture(2, 3, 3, 8, 8, 2, (8,), 1)
     target = torch.rand(3, 20, 24, generator=torch.Generator().manual_seed(0))
-    start = {k: v + 0.1 for k, v in init_params(a, (20, 24), 5, "cpu").items() if k != "y"}
+    start = {k: v for k, v in init_params(a, (20, 24), 5, "cpu").items() if k != "y"}  # the real start, unshifted
+    start["syn0.W"] = start["syn0.W"] + 0.1  # a prior that differs from the random start, with a context
+    start["armo.W"] = start["armo.W"] + 0.1  # model whose output layer is not at zero (as a trained one)
     one = fit.fit(target, a, fit.Schedule(steps=1), 0.01, (False, False), prior=start)
     assert all(not torch.equal(one[k], start[k]) for k in start)  # every network was trained from the prior
     levels = upsample.level_shapes((20, 24), a.levels)

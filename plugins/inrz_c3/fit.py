@@ -14,7 +14,7 @@ import torch
 
 from . import upsample
 from .arch import Architecture
-from .train_step import loss_and_grad
+from .train_step import Workspace, loss_and_grad
 
 
 @dataclass(frozen=True)
@@ -55,21 +55,41 @@ def weight_shapes(a: Architecture) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+#: residual convolutions start near identity, at weights drawn uniformly from +-RES_INIT: not at
+#: zero, because all but the last go through a ReLU whose gradient at 0 is 0 (a layer at zero
+#: would never train). Adam's first steps (lr_net) are larger than this, so the value hardly matters.
+RES_INIT = 0.01
+
+
 def init_params(a: Architecture, shape, seed: int, device) -> dict[str, torch.Tensor]:
     """Zero latents, bicubic upsampling, PyTorch-default uniform init for the MLPs, a context
-    model that starts at mean 0 / scale 1 and residual convolutions that start as identity."""
+    model that starts at mean 0 / scale 1 and residual convolutions that start near identity."""
     g = torch.Generator().manual_seed(seed)
     levels = upsample.level_shapes(shape, a.levels)
     p = {"y": torch.zeros(sum(math.prod(s) for s in levels))}
     for name, s in weight_shapes(a).items():
         if name == "up":
             p[name] = upsample.bicubic_kernel()[None].repeat(s[0], 1, 1)
-        elif name.startswith(("armo", "res")):
+        elif name.startswith("armo") or (name.startswith("res") and name.endswith(".b")):
             p[name] = torch.zeros(s)
+        elif name.startswith("res"):
+            p[name] = (torch.rand(s, generator=g) * 2 - 1) * RES_INIT
         else:
             fan_in = s[1] if name.endswith(".W") else weight_shapes(a)[name[:-2] + ".W"][1]
             p[name] = (torch.rand(s, generator=g) * 2 - 1) / math.sqrt(fan_in)
     return {k: v.to(device).contiguous() for k, v in p.items()}
+
+
+def initial_params(a: Architecture, shape, seed: int, device, prior: dict | None = None) -> dict[str, torch.Tensor]:
+    """The fit's starting point: `init_params`, with the prior's tensors where shapes agree. A
+    residual layer the prior holds at exactly zero never trained there (a ReLU at 0 passes no
+    gradient: the first medium prior's res0), so it keeps its random start instead."""
+    p = init_params(a, shape, seed, device)
+    for k, v in (prior or {}).items():
+        dead = k.startswith("res") and not prior[k.split(".")[0] + ".W"].any()
+        if k in p and k != "y" and p[k].shape == v.shape and not dead:
+            p[k] = v.to(device).clone()
+    return p
 
 
 def level_gains(levels, gain: float, device) -> torch.Tensor | None:
@@ -86,22 +106,20 @@ def fit(target: torch.Tensor, a: Architecture, schedule: Schedule, lmbda: float,
     weights (see `prior.py`) replacing the random ones where shapes agree."""
     shape = tuple(target.shape[1:])
     levels = upsample.level_shapes(shape, a.levels)
-    p = init_params(a, shape, seed, target.device)
+    p = initial_params(a, shape, seed, target.device, prior)
     gain = level_gains(levels, schedule.lr_level_gain, target.device)  # Adam on z = y / gain: y moves gain x faster
-    for k, v in (prior or {}).items():
-        if k in p and k != "y" and p[k].shape == v.shape:
-            p[k] = v.to(target.device).clone()
     gen = torch.Generator(device=target.device).manual_seed(seed)
     opt = torch.optim.Adam([{"params": [p["y"]], "lr": schedule.lr},
                             {"params": [v for k, v in p.items() if k != "y"], "lr": schedule.lr_net}])
     base = [group["lr"] for group in opt.param_groups]
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    ws = Workspace()  # whole-grid buffers kept from step to step
     try:
         for i in range(schedule.steps):
             mode, t = schedule.phase(i)
             for group, lr in zip(opt.param_groups, base):
                 group["lr"] = lr * schedule.lr_scale(i)
-            _, mse, bits = loss_and_grad(p, a, levels, target, periodic, mode, t, lmbda, gen, band, pool)
+            _, mse, bits = loss_and_grad(p, a, levels, target, periodic, mode, t, lmbda, gen, band, pool, ws)
             if gain is not None:  # Adam's step is scale-free: y = gain * z, so dz = gain * dy and y moves gain*lr
                 with torch.no_grad():
                     p["y"].div_(gain)

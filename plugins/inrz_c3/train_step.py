@@ -1,12 +1,15 @@
 """One training step of the latent-grid model, blocked for CPU caches.
 
 Loss = MSE(synthesis(upsample(q(latents))), target) + lambda * bits(q(latents)) / points.
-The three expensive stages run on bands of the first axis sized to stay in cache:
+The two expensive stages run on bands of the first axis sized to stay in cache:
 - rate: the context model on one band of a latent grid (plus the causal halo above it);
 - synthesis: the per-point MLP and residual convolutions on one band (plus a halo);
-autograd runs inside a band only, on a detached copy of the band, so no graph and no
-full-size gradient buffers ever exist; band gradients are added into one flat buffer.
-The upsampling between them is linear and has a hand-written backward (`upsample`).
+each band's forward and backward are written out (`band_grads`), into per-thread scratch
+buffers, so no graph and no full-size temporaries exist. A band writes the gradient of the
+rows it owns straight into the step's gradient grid and hands back only its halo's, which is
+added afterwards in band order: the gradients are the same bits with any number of workers.
+The upsampling between the stages is linear and has a hand-written backward (`upsample`).
+Whole-grid buffers live in a `Workspace` that a fit keeps from step to step.
 """
 from __future__ import annotations
 
@@ -17,110 +20,144 @@ import torch
 import torch.nn.functional as F
 
 from . import context, upsample
-from .model import arm_bits, arm_grid, pad_spatial, fold_spatial, quantize, split_levels, synthesis
+from .band_grads import rate_band, synthesis_band
+from .model import arm_grid, pad_spatial, fold_spatial, softround, split_levels
 
 
-def synthesis_tasks(Up: torch.Tensor, target: torch.Tensor, w: dict, a, scale: float, band: int):
-    """One task per band of the first axis: (sse, weight grads, (start, stop, input grad))."""
+class Workspace:
+    """Whole-grid buffers reused across the steps of one fit (contents undefined between uses)."""
+
+    def __init__(self):
+        self.buffers: dict[str, torch.Tensor] = {}
+
+    def get(self, name: str, shape, like: torch.Tensor) -> torch.Tensor:
+        buf = self.buffers.get(name)
+        if buf is None or buf.shape != tuple(shape) or buf.dtype != like.dtype or buf.device != like.device:
+            buf = self.buffers[name] = torch.empty(shape, dtype=like.dtype, device=like.device)
+        return buf
+
+
+def quantize(y: torch.Tensor, mode: str, t: float, gen) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """`model.quantize` with the soft-rounding derivative in closed form: q and dq/dy (None: 1)."""
+    if mode == "hard":
+        return torch.round(y), None
+    noise = torch.rand(y.shape, generator=gen, dtype=y.dtype, device=y.device).sub_(0.5)
+    if mode == "noise":
+        return noise.add_(y), None
+    c = 0.5 / t / math.tanh(0.5 / t)  # d softround / dx = c * (1 - tanh^2)
+    s = softround(y, t)
+    r = torch.tanh((y - torch.floor(y) - 0.5) / t)
+    z = s.add_(noise)
+    r2 = torch.tanh((z - torch.floor(z) - 0.5) / t)
+    dq = r.square_().neg_().add_(1.0).mul_(r2.square().neg_().add_(1.0)).mul_(c * c)
+    return softround(z, t), dq
+
+
+def synthesis_tasks(Up, target, w, a, scale: float, band: int, gUp):
+    """One task per band of the first axis; each returns (sse, weight grads, (start, halo grad))."""
     R = a.res_layers
     n0 = target.shape[1]
-    per_row = math.prod(target.shape[2:])
-    rows = max(1, band // max(1, per_row))
-    names = sorted(k for k in w if k.startswith(("syn", "res")))
+    rows = max(1, band // max(1, math.prod(target.shape[2:])))
 
     def task(r0: int, r1: int):
-        leaf = Up[:, r0:r1 + 2 * R].detach().requires_grad_()
-        with torch.enable_grad():
-            err = (synthesis(leaf, w, a) - target[:, r0:r1]).square().sum()
-            grads = torch.autograd.grad(err * scale, [leaf] + [w[k] for k in names])
-        return err.detach(), dict(zip(names, grads[1:])), (r0, r1 + 2 * R, grads[0])
+        sse, grads, gu = synthesis_band(Up[:, r0:r1 + 2 * R], target[:, r0:r1], w, a, scale)
+        gu = gu.view(Up.shape[0], r1 - r0 + 2 * R, *Up.shape[2:])
+        gUp[:, r0 + 2 * R:r1 + 2 * R] = gu[:, 2 * R:]  # rows no other band writes
+        return sse, grads, (r0, gu[:, :2 * R].clone())
 
     return [functools.partial(task, r0, min(n0, r0 + rows)) for r0 in range(0, n0, rows)]
 
 
-def rate_tasks(levels: list[torch.Tensor], w: dict, a, scale: float, band: int):
-    """One task per band of each latent grid: (bits, weight grads, (level, start, stop, grad))."""
+def rate_tasks(levels, w, a, scale: float, band: int, ws: Workspace):
+    """One task per band of each latent grid; each returns (bits, weight grads, (level, start,
+    halo grad)), writing the gradient of its own rows into the level's padded gradient grid."""
     pads = context.pad_widths(a.offsets)
     lead = pads[0][0]
-    names = sorted(k for k in w if k.startswith("arm"))
-    tasks, padded_grids = [], []
+    tasks, grids = [], []
     for index, level in enumerate(levels):
         grid = arm_grid(level, a)
         padded = F.pad(grid, [p for pair in reversed(pads) for p in pair])
-        padded_grids.append((padded, grid.shape))
+        gpad = ws.get(f"gpad{index}", padded.shape, padded)
+        grids.append((gpad, grid.shape))
         per_row = max(1, grid[0].numel())
         rows = max(1, band // per_row)
-        n_valid = level.numel()
 
-        def task(index, padded, shape, r0, r1, valid):
-            leaf = padded[r0:r1 + lead].detach().requires_grad_()
-            with torch.enable_grad():
-                bits = arm_bits(leaf, r1 - r0, shape, pads, w, a, valid)
-                grads = torch.autograd.grad(bits * scale, [leaf] + [w[k] for k in names])
-            return bits.detach(), dict(zip(names, grads[1:])), (index, r0, r1 + lead, grads[0])
+        def task(padded, gpad, shape, r0, r1, valid, index=index):
+            bits, grads, g = rate_band(padded[r0:r1 + lead], r1 - r0, shape, pads, w, a, scale, valid)
+            gpad[r0 + lead:r1 + lead] = g[lead:]
+            return bits, grads, (index, r0, g[:lead].clone())
 
         for r0 in range(0, grid.shape[0], rows):
             r1 = min(grid.shape[0], r0 + rows)
-            valid = n_valid - r0 * per_row if a.ndim == 1 and r1 * per_row > n_valid else None
-            tasks.append(functools.partial(task, index, padded, grid.shape, r0, r1, valid))
-    return tasks, padded_grids
+            valid = level.numel() - r0 * per_row if a.ndim == 1 and r1 * per_row > level.numel() else None
+            tasks.append(functools.partial(task, padded, gpad, grid.shape, r0, r1, valid))
+    return tasks, grids
 
 
-def level_grads(results, padded_grids, levels, a) -> list[torch.Tensor]:
-    """Scatter the band gradients of the rate tasks back onto each level, in task order."""
+def level_grads(results, grids, levels, a) -> list[torch.Tensor]:
+    """Add the rate tasks' halo gradients in task order; each level's gradient (views)."""
     pads = context.pad_widths(a.offsets)
-    gpads = [torch.zeros_like(p) for p, _ in padded_grids]
-    for _, _, (index, r0, r1, g) in results:
-        gpads[index][r0:r1] += g
+    lead = pads[0][0]
+    for gpad, _ in grids:
+        gpad[:lead] = 0.0
+    for _, _, (index, r0, g) in results:
+        grids[index][0][r0:r0 + lead] += g
     out = []
-    for gpad, (_, shape), level in zip(gpads, padded_grids, levels):
+    for (gpad, shape), level in zip(grids, levels):
         g = gpad[tuple(slice(p[0], p[0] + n) for p, n in zip(pads, shape))]
         out.append(g.reshape(-1)[:level.numel()].view(level.shape) if a.ndim == 1 else g)
     return out
 
 
-def reduce_weight_grads(results, w: dict) -> None:
+def reduce_weight_grads(results, params: dict) -> None:
     """Sum per-task weight gradients in task order (deterministic for any number of workers)."""
     for _, grads, _ in results:
         for k, g in grads.items():
-            w[k].grad = g.clone() if w[k].grad is None else w[k].grad.add_(g)
+            params[k].grad = g.clone() if params[k].grad is None else params[k].grad.add_(g)
 
 
 def loss_and_grad(params: dict, a, shapes, target: torch.Tensor, periodic, mode: str, t: float, lmbda: float,
-                  gen=None, band: int = 32768, pool=None):
+                  gen=None, band: int = 32768, pool=None, ws: Workspace | None = None):
     """Sets `.grad` of every tensor in `params` (latents `y` flat, the rest weights) for
     loss = mse + lmbda * bits / points; returns (loss, mse, bits). `pool` (an executor whose
-    workers each run torch with one thread) runs the bands concurrently; results are reduced
-    in band order, so the gradients are the same bits with any number of workers."""
-    run = (lambda tasks: list(pool.map(lambda f: f(), tasks))) if pool is not None else (lambda ts: [f() for f in ts])
+    workers each run torch with one thread) runs the bands while this thread upsamples and
+    runs the upsampling's backward; results are reduced in band order, so the gradients are the
+    same bits with any number of workers. `ws`: the fit's whole-grid buffers (fresh when None)."""
+    submit = (lambda tasks: [pool.submit(f) for f in tasks]) if pool is not None else (lambda tasks: tasks)
+    collect = (lambda futures: [f.result() for f in futures]) if pool is not None else (lambda ts: [f() for f in ts])
+    ws = ws or Workspace()
     points = math.prod(shapes[0])
-    for v in params.values():
-        v.grad = None
-    w = {k: v.requires_grad_() for k, v in params.items() if k not in ("y", "up")}
+    y = params["y"]
     with torch.no_grad():
-        q, dq = quantize(params["y"].detach(), mode, t, gen)
-    levels = split_levels(q, shapes)
-    kernels = params["up"].detach()
-    with torch.no_grad():
+        for k, v in params.items():
+            v.grad = None if k != "y" else v.grad
+        w = {k: v.detach() for k, v in params.items() if k not in ("y", "up")}
+        q, dq = quantize(y.detach(), mode, t, gen)
+        levels = split_levels(q, shapes)
+        r_tasks, grids = rate_tasks(levels, w, a, lmbda / points, band, ws)
+        half = len(r_tasks) // 2
+        r_futures = submit(r_tasks[:half])  # the rate needs no upsampling: it runs meanwhile
+        kernels = params["up"].detach()
         U, caches = upsample.upsample_pyramid(levels, kernels, periodic)
         R = a.res_layers
         Up = pad_spatial(U, R, periodic) if R else U
-    r_tasks, padded_grids = rate_tasks(levels, w, a, lmbda / points, band)
-    s_tasks = synthesis_tasks(Up, target, w, a, 1.0 / (a.channels * points), band)
-    results = run(r_tasks + s_tasks)
-    r_res, s_res = results[:len(r_tasks)], results[len(r_tasks):]
-    with torch.no_grad():
-        reduce_weight_grads(results, w)
-        bits = float(sum(r[0] for r in r_res))
-        sse = float(sum(r[0] for r in s_res))
-        g_rate = level_grads(r_res, padded_grids, levels, a)
-        gUp = torch.zeros_like(Up)
-        for _, _, (r0, r1, g) in s_res:
-            gUp[:, r0:r1] += g
+        gUp = ws.get("gUp", Up.shape, Up)
+        s_futures = submit(synthesis_tasks(Up, target, w, a, 1.0 / (a.channels * points), band, gUp))
+        r_futures += submit(r_tasks[half:])  # ... and while this thread runs the upsampling's backward
+        s_res = collect(s_futures)
+        gUp[:, :2 * R] = 0.0
+        for _, _, (r0, g) in s_res:
+            gUp[:, r0:r0 + 2 * R] += g
         gU = fold_spatial(gUp, R, periodic) if R else gUp
         g_dist, g_kernels = upsample.upsample_pyramid_backward(gU, levels, caches, kernels, periodic)
-        gq = torch.cat([(gr + gd).reshape(-1) for gr, gd in zip(g_rate, g_dist)])
-        params["y"].grad = gq if dq is None else gq * dq
+        r_res = collect(r_futures)
+        reduce_weight_grads(r_res + s_res, params)
+        gq = y.grad if y.grad is not None and y.grad.shape == y.shape else torch.empty_like(y)
+        for g, gr, gd in zip(split_levels(gq, shapes), level_grads(r_res, grids, levels, a), g_dist):
+            torch.add(gr, gd, out=g)
+        y.grad = gq if dq is None else gq.mul_(dq)
         params["up"].grad = g_kernels
+        bits = float(sum(r[0] for r in r_res))
+        sse = float(sum(r[0] for r in s_res))
     mse = sse / (a.channels * points)
     return mse + lmbda * bits / points, mse, bits

@@ -1,0 +1,162 @@
+"""Forward and backward of one band of the training step, written out by hand.
+
+Autograd on a band built a graph of ~60 small ops, each allocating its output and a gradient
+of the same size; these functions compute the same loss and gradients (`reference` is the
+oracle, the tests compare to 1e-12) with the matrix products as single BLAS calls into
+per-thread scratch buffers, elementwise work in place, and no graph:
+
+- `rate_band`: the context model on a band of contexts and the discretised Laplace's bits,
+  with the Laplace's derivatives in closed form;
+- `synthesis_band`: the per-point MLP, kept points-major so that its output is already the
+  channels-last layout the residual convolutions want, and the convolutions' backward
+  through `aten.convolution_backward` (what autograd calls).
+
+Scratch buffers live per thread (`scratch`): a band's task runs on one thread at a time, and
+what a task returns never aliases them.
+"""
+from __future__ import annotations
+
+import math
+import threading
+
+import torch
+
+LN2 = math.log(2.0)
+P_MIN = 2.0 ** -24  # probability floor of `model.laplace_bits`
+_local = threading.local()
+
+
+def scratch(name: str, shape, like: torch.Tensor) -> torch.Tensor:
+    """A per-thread buffer of `shape` (contents undefined), reused across calls."""
+    pool = _local.__dict__.setdefault("buffers", {})
+    n = math.prod(shape)
+    buf = pool.get(name)
+    if buf is None or buf.numel() < n or buf.dtype != like.dtype or buf.device != like.device:
+        buf = pool[name] = torch.empty(max(n, 1), dtype=like.dtype, device=like.device)
+    return buf[:n].view(shape)
+
+
+# ---------------- rate ----------------
+
+def laplace_bits_grad(v, mu, log_b, valid: int | None = None):
+    """Sum of `model.laplace_bits(v, mu, log_b)[:valid]` and its gradients (dv, dmu, dlog_b).
+
+    With a = |v - mu|, b = exp(clamp(log_b)), E2 = exp(-(a + 1/2)/b) and E = exp(-|a - 1/2|/b):
+    P = (E - E2)/2 off the mean's bin (a >= 1/2), 1 - (E + E2)/2 on it; dP/da = (E2 - E)/(2b)
+    on both sides, dP/db * b = (+-E|a - 1/2|/b - E2 (a + 1/2)/b)/2 (+ off the bin, - on it)."""
+    lb = log_b.clamp(-5.0, 5.0)
+    b = torch.exp(lb)
+    d = v - mu
+    a = d.abs()
+    hi = (a + 0.5).div_(b)
+    e2 = torch.neg(hi).exp_()
+    inside = a < 0.5
+    r = (a - 0.5).abs_().div_(b)
+    e = torch.neg(r).exp_()
+    p = torch.where(inside, 1.0 - 0.5 * (e + e2), 0.5 * (e - e2))
+    keep = p >= P_MIN
+    bits = -torch.log2(p.clamp_min_(P_MIN))
+    k = torch.reciprocal(p).mul_(-0.5 / LN2).mul_(keep)  # d bits / dP, halved
+    if valid is not None:  # the zero tail of a folded 1-D grid costs nothing
+        bits = bits[:valid]
+        k[valid:] = 0.0
+    g_a = (e2 - e).div_(b).mul_(k).mul_(torch.sign(d))  # d bits / dv
+    r.mul_(e).mul_(inside.to(r.dtype).mul_(-2.0).add_(1.0))  # -1 on the mean's bin, +1 off it
+    g_lb = r.sub_(hi.mul_(e2)).mul_(k)
+    g_lb.mul_((log_b >= -5.0) & (log_b <= 5.0))
+    return bits.sum(), g_a, torch.neg(g_a), g_lb
+
+
+def mlp_forward(h: torch.Tensor, w: dict, names: list[str], tag: str) -> list[torch.Tensor]:
+    """Activations of a ReLU MLP on (features, points) (layers `names`, the last one linear):
+    [input, hidden..., output], each but the input a scratch buffer."""
+    acts = [h]
+    for i, name in enumerate(names):
+        W, bias = w[name + ".W"], w[name + ".b"]
+        h = torch.addmm(bias[:, None], W, h, out=scratch(f"{tag}{i}", (W.shape[0], h.shape[1]), h))
+        if i < len(names) - 1:
+            h.clamp_min_(0.0)
+        acts.append(h)
+    return acts
+
+
+def mlp_backward(g: torch.Tensor, acts: list, w: dict, names: list[str], grads: dict, tag: str) -> torch.Tensor:
+    """Backward of `mlp_forward` from the output gradient `g` (features, points); weight gradients
+    into `grads`; returns the input gradient (a scratch buffer)."""
+    for i in range(len(names) - 1, -1, -1):
+        W, h = w[names[i] + ".W"], acts[i]
+        grads[names[i] + ".W"] = torch.mm(g, h.t())
+        grads[names[i] + ".b"] = g.sum(1)
+        gin = torch.mm(W.t(), g, out=scratch(f"{tag}g{i}", (W.shape[1], g.shape[1]), g))
+        if i > 0:  # ReLU: pass where the activation is positive
+            torch.ops.aten.threshold_backward.grad_input(gin, h, 0.0, grad_input=gin)
+        g = gin
+    return g
+
+
+def arm_names(a) -> list[str]:
+    return [f"arm{i}" for i in range(a.arm_layers)] + ["armo"]
+
+
+def rate_band(band: torch.Tensor, rows: int, shape, pads, w: dict, a, scale: float, valid: int | None = None):
+    """Bits of `rows` first-axis slices of a padded band (causal halo first) and their gradients
+    scaled by `scale`: (bits, weight grads, grad of the band (a scratch buffer))."""
+    lead = pads[0][0]
+    n = rows * math.prod(shape[1:])
+    windows = [(slice(lead + o[0], lead + o[0] + rows),) + tuple(
+        slice(p[0] + oi, p[0] + oi + m) for oi, p, m in zip(o[1:], pads[1:], shape[1:])) for o in a.offsets]
+    ctx = scratch("ctx", (len(windows), rows, *shape[1:]), band)  # (context, rows, *rest)
+    for j, idx in enumerate(windows):
+        ctx[j].copy_(band[idx])
+    acts = mlp_forward(ctx.view(-1, n), w, arm_names(a), "arm")
+    center = (slice(lead, lead + rows),) + tuple(slice(p[0], p[0] + m) for p, m in zip(pads[1:], shape[1:]))
+    v = band[center].reshape(n)
+    bits, g_v, g_mu, g_lb = laplace_bits_grad(v, acts[-1][0], acts[-1][1], valid)
+    go = torch.stack([g_mu, g_lb]).mul_(scale)  # (2, points)
+    grads = {}
+    g_ctx = mlp_backward(go, acts, w, arm_names(a), grads, "arm").view(ctx.shape)
+    g_band = scratch("g_band", band.shape, band).zero_()
+    g_band[center] = g_v.mul_(scale).view(rows, *shape[1:])
+    for j, idx in enumerate(windows):
+        g_band[idx] += g_ctx[j]
+    return bits, grads, g_band
+
+
+# ---------------- synthesis ----------------
+
+CONV = {1: torch.nn.functional.conv1d, 2: torch.nn.functional.conv2d, 3: torch.nn.functional.conv3d}
+LAST = {2: torch.channels_last, 3: torch.channels_last_3d}
+
+
+def synthesis_band(u: torch.Tensor, target: torch.Tensor, w: dict, a, scale: float):
+    """Squared error of `model.synthesis` on a padded band u (levels, *padded) against target
+    (channels, *shape) and its gradients scaled by `scale`: (sse, weight grads, grad of u
+    (levels, points) as a scratch buffer)."""
+    names = [f"syn{i}" for i in range(len(a.syn_dims()))]
+    acts = mlp_forward(u.reshape(u.shape[0], -1), w, names, "syn")
+    x = acts[-1].view(a.channels, *u.shape[1:])[None]
+    if a.res_layers and a.ndim in LAST:  # oneDNN's few-channel kernels are ~3x faster channels-last
+        x = x.contiguous(memory_format=LAST[a.ndim])
+    xs, cs = [x], []
+    inner = (slice(None), slice(None)) + (slice(1, -1),) * a.ndim
+    for i in range(a.res_layers):
+        c = CONV[a.ndim](x, w[f"res{i}.W"], w[f"res{i}.b"])
+        if i < a.res_layers - 1:
+            c.clamp_min_(0.0)
+        x = x[inner] + c
+        xs.append(x)
+        cs.append(c)
+    diff = x[0].sub_(target)
+    sse = torch.dot(diff.reshape(-1), diff.reshape(-1)) if diff.is_contiguous() else diff.square().sum()
+    g = diff.mul_(2.0 * scale)[None]
+    grads = {}
+    for i in range(a.res_layers - 1, -1, -1):
+        gc = g if i == a.res_layers - 1 else torch.ops.aten.threshold_backward(g, cs[i], 0.0)
+        gx, grads[f"res{i}.W"], grads[f"res{i}.b"] = torch.ops.aten.convolution_backward(
+            gc, xs[i], w[f"res{i}.W"], [a.channels], [1] * a.ndim, [0] * a.ndim, [1] * a.ndim, False,
+            [0] * a.ndim, 1, [True, True, True])
+        gx[inner] += g
+        g = gx
+    g = torch.ops.aten.contiguous(g[0])  # channels first again: BLAS is ~2x slower on the strided view
+    gu = mlp_backward(g.view(a.channels, -1), acts, w, names, grads, "syn")
+    return sse, grads, gu

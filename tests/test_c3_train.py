@@ -1,0 +1,81 @@
+"""The latent-grid backend's training: every parameter it stores is trained from the start a fit
+really uses (random networks, or the shipped prior), on a real image."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from inrz_c3 import arch, fit, prior, train_step, upsample
+
+from .conftest import data_file
+
+
+def real_crop(size: int = 64) -> torch.Tensor:
+    """(3, size, size) in [0, 1]: a crop of a real photograph (textured, so nothing is flat)."""
+    from PIL import Image
+
+    img = np.asarray(Image.open(data_file("images", "coffee.png")).convert("RGB"), np.float32) / 255
+    return torch.from_numpy(img[100:100 + size, 200:200 + size]).permute(2, 0, 1).contiguous()
+
+
+def first_steps_grads(start: dict | None, mode: str, steps: int = 2, latents: float = 0.0):
+    """The gradients of the first `steps` steps of a fit (Adam at the fit's learning rates), its
+    latents starting at zero (as a fit does) or spread as after some training (`latents`: std)."""
+    target = real_crop()
+    shape = tuple(target.shape[1:])
+    a = arch.architecture("medium", shape, 3)
+    p = fit.initial_params(a, shape, 0, "cpu", start)
+    if latents:
+        p["y"].normal_(0, latents, generator=torch.Generator().manual_seed(1))
+    levels = upsample.level_shapes(shape, a.levels)
+    s = fit.Schedule()
+    opt = torch.optim.Adam([{"params": [p["y"]], "lr": s.lr}, {"params": [v for k, v in p.items() if k != "y"],
+                                                               "lr": s.lr_net}])
+    out = []
+    for _ in range(steps):
+        train_step.loss_and_grad(p, a, levels, target, (False, False), mode, 0.3, 0.004,
+                                 torch.Generator().manual_seed(0))
+        out.append({k: v.grad.clone() for k, v in p.items()})
+        opt.step()
+    return out
+
+
+def without_gradient(grads: dict[str, torch.Tensor]) -> list[str]:
+    return [k for k, g in grads.items() if not g.any()]
+
+
+def shipped_prior() -> dict[str, torch.Tensor]:
+    weights = prior.load("medium", arch.architecture("medium", (64, 64), 3))
+    assert weights is not None and not weights["res0.W"].any()  # the case this guards
+    return weights
+
+
+@pytest.mark.parametrize("start", ["random", "prior"])
+def test_every_trainable_tensor_gets_a_gradient_from_the_real_start(start):
+    """Residual convolutions that start at zero behind a ReLU never train (its gradient at 0 is 0);
+    the shipped medium prior holds such a layer (res0), so a fit from it must not start there.
+    From random networks the context model's output layer starts at zero (mean 0, scale 1), so
+    its hidden layers get their first gradient at the second step: every tensor must have one then."""
+    mode = fit.Schedule().phase(0)[0]
+    first, second = first_steps_grads(shipped_prior() if start == "prior" else None, mode)
+    behind_zero_output = [] if start == "prior" else ["arm0.W", "arm0.b", "arm1.W", "arm1.b"]
+    assert without_gradient(first) == behind_zero_output
+    assert without_gradient(second) == []
+    for k in ("res0.W", "res1.W"):  # each output channel of each residual convolution learns
+        assert all(first[k][c].any() for c in range(first[k].shape[0])), k
+
+
+@pytest.mark.parametrize("mode", ["soft", "hard"])
+def test_every_trainable_tensor_gets_a_gradient_in_the_later_phases(mode):
+    (grads,) = first_steps_grads(shipped_prior(), mode, steps=1, latents=1.5)
+    assert without_gradient(grads) == []
+
+
+def test_the_prior_is_the_start_except_for_layers_it_never_trained():
+    a = arch.architecture("medium", (64, 64), 3)
+    weights = prior.load("medium", a)
+    p = fit.initial_params(a, (64, 64), 0, "cpu", weights)
+    trained = [k for k in weights if not (k.startswith("res") and not weights[k.split(".")[0] + ".W"].any())]
+    assert trained and all(torch.equal(p[k], weights[k]) for k in trained)
+    assert 0 < float(p["res0.W"].abs().max()) <= fit.RES_INIT
