@@ -124,6 +124,13 @@ class JpegSlices(SliceCodec):
     def available(cls) -> str | None:
         return pillow_feature("jpg", "libjpeg")
 
+    @classmethod
+    def library(cls) -> str:
+        features = require("PIL.features", "image")
+        turbo = features.version("libjpeg_turbo")
+        name = f"libjpeg-turbo {turbo}" if turbo else f"libjpeg {features.version('jpg')}"
+        return f"{name} via Pillow {features.version('pil')}"
+
     def code_slice(self, image: np.ndarray, quality: int) -> bytes:
         out = io.BytesIO()
         require("PIL.Image", "image").fromarray(image).save(out, format="JPEG", quality=quality,
@@ -149,6 +156,11 @@ class Jpeg2000Slices(SliceCodec):
     @classmethod
     def available(cls) -> str | None:
         return pillow_feature("jpg_2000", "OpenJPEG")
+
+    @classmethod
+    def library(cls) -> str:
+        features = require("PIL.features", "image")
+        return f"OpenJPEG {features.version('jpg_2000')} via Pillow {features.version('pil')}"
 
     def sample_bits(self) -> int:
         return self.config.bits
@@ -179,6 +191,12 @@ class ZstdVoxels(Baseline):
     Config: ClassVar = ZstdVoxelsConfig
     modalities = ("mri",)
     quality_range = (1, 22)
+
+    @classmethod
+    def library(cls) -> str:
+        import zstandard
+
+        return f"zstd {'.'.join(map(str, zstandard.ZSTD_VERSION))} via zstandard {zstandard.__version__}"
 
     def encode(self, signal: Signal, quality: int) -> bytes:
         import zstandard
