@@ -17,7 +17,8 @@ def environment(args, argv: list[str]) -> dict:
 
     import zstandard
 
-    return {"command": "python benchmarks/archive.py " + " ".join(argv[1:]),
+    here = os.path.relpath(os.getcwd(), Path(__file__).resolve().parents[1])
+    return {"command": ("" if here == "." else f"cd {here} && ") + "python " + " ".join(argv),
             "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "machine": f"{_cpu()}, {os.cpu_count()} cores, Python {platform.python_version()}",
             "load_start": os.getloadavg(), "threads": 1,
