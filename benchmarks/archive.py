@@ -186,7 +186,8 @@ def violations(records: list[dict], rd: list[dict]) -> list[str]:
 
 def parse() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="two arrays (the ERA5 day, the CCSM year), the same bounds: a minute")
+    ap.add_argument("--quick", action="store_true",
+                    help="two arrays (the ERA5 day, the CCSM year), the same bounds: a minute")
     ap.add_argument("--rel-bounds", type=float, nargs="+", default=[1e-4, 1e-3, 1e-2, 1e-1],
                     help="max abs error bounds as fractions of each array's value range")
     ap.add_argument("--network", action="store_true", help="also a COIN network search (slow: minutes per array)")

@@ -34,7 +34,8 @@ def candidates() -> dict:
         return out[0] if isinstance(out, tuple) else out
 
     return {
-        "sz3 imagecodecs": (lambda x, b: ic.sz3_encode(x, "abs", abs=b), lambda d, x: ic.sz3_decode(d, x.shape, x.dtype)),
+        "sz3 imagecodecs": (lambda x, b: ic.sz3_encode(x, "abs", abs=b),
+                            lambda d, x: ic.sz3_decode(d, x.shape, x.dtype)),
         "sz3 pysz": (pysz_encode, pysz_decode),
         "zfp imagecodecs": (lambda x, b: ic.zfp_encode(x, b, mode="accuracy", numthreads=1),
                             lambda d, x: ic.zfp_decode(d, numthreads=1)),

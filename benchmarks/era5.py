@@ -24,7 +24,7 @@ from inrz.runs.spec import load_spec
 from inrz.runs.training import train_from_spec
 
 ROOT = Path(__file__).resolve().parents[1]
-BASELINES = ("field_jpeg", "field_jpeg2000", "zfp", "sz3")
+BASELINES = ("field_jpeg", "field_jpeg2000", "zfp", "sz3", "sperr")
 
 
 def measure(host, modality, signals, encoded_bytes, decoded, payload_bytes=None) -> dict:
@@ -101,7 +101,7 @@ def main() -> None:
     _compare_at_size(host, modality, signals, spec, model)
     coinpp = rows[2]
     print(f"3. at the error of COIN++ 6-bit (RMSE {coinpp['rmse_K']:.3f} K): the size each codec needs")
-    matched = [run_baseline(host, modality, signals, id, rmse=coinpp["rmse_K"]) for id in ("zfp", "sz3")]
+    matched = [run_baseline(host, modality, signals, id, rmse=coinpp["rmse_K"]) for id in ("zfp", "sz3", "sperr")]
     matched.append(run_baseline(host, modality, signals, "field_zstd"))
     print(table([{"codec": "coin++ 6-bit", **coinpp}] + matched,
                 ["codec", "bits/pt", "x_vs_f32", "rmse_K", "lat_rmse_K", "psnr_dB", "note"]))

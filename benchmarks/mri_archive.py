@@ -97,8 +97,9 @@ def main() -> None:
               "", "2. Lossless (max error 0) and at equal max abs error (stored units); ratio = voxel bytes / coded",
               table(rows, list(rows[0]))]
     bad = [r for r in rows if not r["within"]]
-    lines.append("\nbound check: " + ("every decoded voxel of every codec is within its bound" if not bad else
-                                      f"{len(bad)} VIOLATIONS: " + "; ".join(f"{r['volume']} {r['codec']}" for r in bad)))
+    misses = "; ".join(f"{r['volume']} {r['codec']}" for r in bad)
+    lines.append("\nbound check: " + (f"{len(bad)} VIOLATIONS: {misses}" if bad else
+                                      "every decoded voxel of every codec is within its bound"))
     lines.append(f"load average at the end {os.getloadavg()}")
     print("\n".join(lines[3:]))
     if args.out:

@@ -20,7 +20,7 @@ import gzip
 import importlib
 import importlib.util
 import struct
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import numpy as np
 from pydantic import Field
