@@ -43,6 +43,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--lmbda", type=float, default=0.004)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", type=Path, help="where to write it (default: the preset's prior file, if there is "
+                   "none yet: a shipped prior is part of the format and never overwritten, see prior.py)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     targets = crops()
@@ -51,8 +53,11 @@ def main() -> None:
     weights = prior.train(targets, a, Schedule(steps=args.steps), args.lmbda)
     about = {"preset": args.preset, "steps": args.steps, "lmbda": args.lmbda, "crops": CROPS, "crop": CROP,
              "seconds": round(time.perf_counter() - start)}
-    prior.save(weights, prior.path_for(args.preset, 3), about)
-    print(f"wrote {prior.path_for(args.preset, 3)} ({about['seconds']} s)")
+    out = args.out or prior.path_for(args.preset, 3)
+    if out.exists():
+        raise SystemExit(f"{out} exists: a shipped prior is never overwritten (files name it by tag); pass --out")
+    prior.save(weights, out, about)
+    print(f"wrote {out} ({about['seconds']} s)")
 
 
 if __name__ == "__main__":

@@ -51,8 +51,11 @@ def quantize(y: torch.Tensor, mode: str, t: float, gen: torch.Generator | None):
 
 # ---------------- padding of spatial axes (edge or periodic) ----------------
 
-def pad_spatial(x: torch.Tensor, width: int, periodic) -> torch.Tensor:
-    """(C, *shape) padded by `width` on every spatial axis: wrap on periodic axes, else edge."""
+def pad_spatial(x: torch.Tensor, width: int, periodic, out: torch.Tensor | None = None) -> torch.Tensor:
+    """(C, *shape) padded by `width` on every spatial axis: wrap on periodic axes, else edge
+    (into `out`, (C, *(shape + 2 width)), when given)."""
+    if out is not None:
+        return _pad_into(x, width, periodic, out)
     for axis, wrap in enumerate(periodic, start=1):
         n = x.shape[axis]
         if wrap:
@@ -64,12 +67,33 @@ def pad_spatial(x: torch.Tensor, width: int, periodic) -> torch.Tensor:
     return x
 
 
-def fold_spatial(g: torch.Tensor, width: int, periodic) -> torch.Tensor:
-    """Adjoint of `pad_spatial`."""
+def _pad_into(x: torch.Tensor, width: int, periodic, out: torch.Tensor) -> torch.Tensor:
+    """`pad_spatial` in place: the interior, then each axis's margins over the axes padded before it."""
+    inner = out
+    for axis in range(1, x.dim()):
+        inner = inner.narrow(axis, width, x.shape[axis])
+    inner.copy_(x)
+    for axis, wrap in enumerate(periodic, start=1):
+        slab = out
+        for other in range(axis + 1, x.dim()):
+            slab = slab.narrow(other, width, x.shape[other])
+        n = x.shape[axis]
+        body, before, after = slab.narrow(axis, width, n), slab.narrow(axis, 0, width), slab.narrow(axis, width + n, width)
+        if wrap:
+            before.copy_(body.narrow(axis, n - width, width))
+            after.copy_(body.narrow(axis, 0, width))
+        else:
+            before.copy_(body.narrow(axis, 0, 1).expand_as(before))
+            after.copy_(body.narrow(axis, n - 1, 1).expand_as(after))
+    return out
+
+
+def fold_spatial(g: torch.Tensor, width: int, periodic, inplace: bool = False) -> torch.Tensor:
+    """Adjoint of `pad_spatial` (`inplace`: adds the margins into g and returns a view of it)."""
     for axis in range(len(periodic), 0, -1):
         wrap = periodic[axis - 1]
         n = g.shape[axis] - 2 * width
-        out = g.narrow(axis, width, n).clone()
+        out = g.narrow(axis, width, n) if inplace else g.narrow(axis, width, n).clone()
         before, after = g.narrow(axis, 0, width), g.narrow(axis, width + n, width)
         if wrap:
             out.narrow(axis, n - width, width).add_(before)

@@ -29,7 +29,7 @@ from inrz import ContainerError
 from . import upsample
 from .arch import Architecture
 from .fit import Schedule, init_params
-from .train_step import loss_and_grad
+from .train_step import Workspace, loss_and_grad
 
 FOLDER = Path(__file__).parent / "priors"
 
@@ -97,6 +97,7 @@ def train(targets: list[torch.Tensor], a: Architecture, schedule: Schedule, lmbd
     base = [g["lr"] for g in opt.param_groups]
     gen = torch.Generator().manual_seed(seed)
     periodic = (False,) * a.ndim
+    ws = Workspace()  # one set of whole-grid buffers: the targets share a shape and take turns
     for i in range(schedule.steps):
         mode, t = schedule.phase(i)
         for group, lr in zip(opt.param_groups, base):
@@ -105,7 +106,7 @@ def train(targets: list[torch.Tensor], a: Architecture, schedule: Schedule, lmbd
         psnrs = []
         for y, target in zip(latents, targets):
             params = {"y": y, **shared}
-            _, mse, _ = loss_and_grad(params, a, levels, target, periodic, mode, t, lmbda, gen)
+            _, mse, _ = loss_and_grad(params, a, levels, target, periodic, mode, t, lmbda, gen, ws=ws)
             for k in shared:
                 total[k] += shared[k].grad
             psnrs.append(-10 * math.log10(max(mse, 1e-12)))

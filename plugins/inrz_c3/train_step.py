@@ -140,7 +140,7 @@ def loss_and_grad(params: dict, a, shapes, target: torch.Tensor, periodic, mode:
         kernels = params["up"].detach()
         U, caches = upsample.upsample_pyramid(levels, kernels, periodic)
         R = a.res_layers
-        Up = pad_spatial(U, R, periodic) if R else U
+        Up = pad_spatial(U, R, periodic, ws.get("Up", (U.shape[0], *(n + 2 * R for n in U.shape[1:])), U)) if R else U
         gUp = ws.get("gUp", Up.shape, Up)
         s_futures = submit(synthesis_tasks(Up, target, w, a, 1.0 / (a.channels * points), band, gUp))
         r_futures += submit(r_tasks[half:])  # ... and while this thread runs the upsampling's backward
@@ -148,7 +148,7 @@ def loss_and_grad(params: dict, a, shapes, target: torch.Tensor, periodic, mode:
         gUp[:, :2 * R] = 0.0
         for _, _, (r0, g) in s_res:
             gUp[:, r0:r0 + 2 * R] += g
-        gU = fold_spatial(gUp, R, periodic) if R else gUp
+        gU = fold_spatial(gUp, R, periodic, inplace=True) if R else gUp
         g_dist, g_kernels = upsample.upsample_pyramid_backward(gU, levels, caches, kernels, periodic)
         r_res = collect(r_futures)
         reduce_weight_grads(r_res + s_res, params)
