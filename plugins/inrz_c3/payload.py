@@ -102,7 +102,7 @@ def grid(words, st, bits, bst, shape, offsets, valid, arm) -> np.ndarray:
     padded = np.zeros(size, np.int64)
     W, b, dims, woff, boff, inv = arm
     h = armint.scratch(dims, int(np.diff(starts).max(initial=1)))
-    _check(rangedec.decode_grid(words, st, bits, bst, tables.coder_cdf(), padded, pos, starts, deltas, h,
+    _check(rangedec.decode_grid(words, st, bits, bst, tables.coder_cdf().reshape(-1, tables.ALPHABET + 1), padded, pos, starts, deltas, h,
                                 W, b, dims, woff, boff, inv))
     return padded[interior].reshape(shape)
 
@@ -120,7 +120,7 @@ def finish(words, st, bits, bst) -> None:
 def decode(data: bytes, layout: dict, a: Architecture, find_base=None) -> dict:
     """The tensors of a payload (latent levels int64, weights float64, shifts): see `bitstream.decode`."""
     base, shifts, sbins, bits, words = _head(data, find_base)
-    cdf = tables.coder_cdf()
+    cdf = tables.coder_cdf().reshape(-1, tables.ALPHABET + 1)
     st, bst = rangedec.start(words), np.zeros(1, np.int64)
     out = {"shifts": np.asarray([shifts[g] for g in GROUPS], np.int64)}
     ints = {}
@@ -130,7 +130,8 @@ def decode(data: bytes, layout: dict, a: Architecture, find_base=None) -> dict:
         if not sum(sizes):
             continue
         flat = np.empty(sum(sizes), np.int64)
-        _check(rangedec.decode_flat(words, st, bits, bst, cdf[sbins[group], ZERO_MEAN_BIN], flat.size, flat))
+        _check(rangedec.decode_flat(words, st, bits, bst, cdf, sbins[group] * tables.MEAN_BINS + ZERO_MEAN_BIN,
+                                    flat.size, flat))
         for k, chunk in zip(keys, np.split(flat, np.cumsum(sizes)[:-1])):
             ints[k] = chunk.reshape(layout[k]) + base_ints(base, k, shifts[group], layout[k])
             out[k] = from_ints(ints[k], k, shifts[group])

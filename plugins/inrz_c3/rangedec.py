@@ -28,6 +28,7 @@ ERRORS = {BAD_RANGE: "the latent-grid range-coded stream is corrupt (a quantile 
 MAX_ESCAPE_BITS = 40
 K = 31  # tables.K: symbols -K..K around the rounded mean, an escape on each side
 ESCAPE_RIGHT = 2 * K + 2
+MEAN_BINS = 16  # tables.MEAN_BINS: cdf rows are scale bin * MEAN_BINS + mean bin
 
 # decoder state, one uint64 array: lower, range, point, next word, words read past the end, symbols
 LOWER, RANGE, POINT, POS, MISSING, COUNT = range(6)
@@ -51,23 +52,24 @@ def start(words):
 
 
 @njit(cache=True, nogil=True)
-def symbol(words, st, cdf):
-    """Decode one symbol with cumulative frequencies `cdf` (ALPHABET + 1,); -1 on corrupt data,
-    -2 when it needs a second word past the end (an encoder's seal leaves at most one unread)."""
+def symbol(words, st, cdf, row):
+    """Decode one symbol with cumulative frequencies cdf[row] (cdf: (tables, ALPHABET + 1)); -1 on
+    corrupt data, -2 when it needs a second word past the end (an encoder's seal leaves at most
+    one unread)."""
     scale = st[RANGE] >> np.uint64(24)
     q = (st[POINT] - st[LOWER]) // scale
     if q >= np.uint64(1 << 24):
         return -1
     qi = np.int64(q)
-    lo, hi = 0, cdf.shape[0] - 1
+    lo, hi = 0, cdf.shape[1] - 1
     while hi - lo > 1:
         mid = (lo + hi) >> 1
-        if cdf[mid] <= qi:
+        if cdf[row, mid] <= qi:
             lo = mid
         else:
             hi = mid
-    st[LOWER] = st[LOWER] + scale * np.uint64(cdf[lo])
-    rng = scale * np.uint64(cdf[lo + 1] - cdf[lo])
+    st[LOWER] = st[LOWER] + scale * np.uint64(cdf[row, lo])
+    rng = scale * np.uint64(cdf[row, lo + 1] - cdf[row, lo])
     if rng < np.uint64(1 << 32):
         st[LOWER] = st[LOWER] << np.uint64(32)
         rng = rng << np.uint64(32)
@@ -132,10 +134,10 @@ def _value(sym, centre, bits, bst):
 
 
 @njit(cache=True, nogil=True)
-def decode_flat(words, st, bits, bst, cdf, n, out):
-    """n zero-mean integers coded with one table row (the weights); returns an error code."""
+def decode_flat(words, st, bits, bst, cdf, row, n, out):
+    """n zero-mean integers coded with table cdf[row] (the weights); returns an error code."""
     for i in range(n):
-        s = symbol(words, st, cdf)
+        s = symbol(words, st, cdf, row)
         if s < 0:
             return BAD_RANGE if s == -1 else PAST_END
         v = _value(s, 0, bits, bst)
@@ -161,7 +163,7 @@ def decode_grid(words, st, bits, bst, cdf, padded, pos, starts, deltas, h, W, b,
         out = forward_cols(h, n, W, b, dims, woff, boff, inv)
         for j in range(n):
             centre, sbin, fbin = bins(h[out, j], h[out + 1, j])
-            s = symbol(words, st, cdf[sbin, fbin])
+            s = symbol(words, st, cdf, sbin * MEAN_BINS + fbin)
             if s < 0:
                 return BAD_RANGE if s == -1 else PAST_END
             v = _value(s, centre, bits, bst)

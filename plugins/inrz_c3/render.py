@@ -110,33 +110,32 @@ def _conv3(x, W, b, relu):
 
 
 @njit(cache=True, nogil=True)
-def _mlp(u, Ws, bs, block):
-    """u (L, n) -> (channels, n): per point W_k h + b_k, ReLU between layers; points in blocks
-    (the inner, SIMD loop), so the hidden layer stays in cache."""
+def _mlp(u, W, b, dims, woff, boff, block):
+    """u (L, n) -> (channels, n): per point W_k h + b_k, ReLU between layers (layer k's W at
+    W[woff[k]:], (dims[k+1], dims[k]) row-major); points in blocks, the inner SIMD loop, so the
+    hidden layer stays in cache."""
     n = u.shape[1]
-    last = len(Ws) - 1
-    out = np.empty((Ws[last].shape[0], n))
-    width = 0
-    for W in Ws:
-        width = max(width, W.shape[0])
+    last = dims.shape[0] - 2
+    out = np.empty((dims[last + 1], n))
+    width = dims.max()
     h0, h1 = np.empty((width, block)), np.empty((width, block))
     for s in range(0, n, block):
         m = min(block, n - s)
         for c in range(u.shape[0]):
             for p in range(m):
                 h0[c, p] = u[c, s + p]
-        for k in range(len(Ws)):
-            W, b = Ws[k], bs[k]
+        for k in range(last + 1):
             src, dst = (h0, h1) if k % 2 == 0 else (h1, h0)
-            for o in range(W.shape[0]):
+            for o in range(dims[k + 1]):
                 for p in range(m):
                     dst[o, p] = 0.0
-                for i in range(W.shape[1]):
-                    w = W[o, i]
+                for i in range(dims[k]):
+                    w = W[woff[k] + o * dims[k] + i]
                     for p in range(m):
                         dst[o, p] += w * src[i, p]
+                bo = b[boff[k] + o]
                 for p in range(m):
-                    v = dst[o, p] + b[o]
+                    v = dst[o, p] + bo
                     dst[o, p] = max(v, 0.0) if k < last else v
                 if k == last:
                     for p in range(m):
@@ -147,14 +146,14 @@ def _mlp(u, Ws, bs, block):
 def synthesis(u: np.ndarray, w: dict, n_mlp: int, res_layers: int) -> np.ndarray:
     """(levels, *padded) -> (channels, *shape) (`model.synthesis`): MLP per point, then valid
     residual convolutions (u carries `res_layers` points of padding per side)."""
-    from numba.typed import List
-
     spatial = u.shape[1:]
-    Ws, bs = List(), List()
-    for i in range(n_mlp):
-        Ws.append(np.ascontiguousarray(w[f"syn{i}.W"], np.float64))
-        bs.append(np.ascontiguousarray(w[f"syn{i}.b"], np.float64))
-    h = _mlp(np.ascontiguousarray(u.reshape(u.shape[0], -1)), Ws, bs, 1024)
+    Ws = [np.asarray(w[f"syn{i}.W"], np.float64) for i in range(n_mlp)]
+    bs = [np.asarray(w[f"syn{i}.b"], np.float64) for i in range(n_mlp)]
+    dims = np.asarray([Ws[0].shape[1]] + [W.shape[0] for W in Ws], np.int64)
+    woff = np.concatenate([[0], np.cumsum([W.size for W in Ws])]).astype(np.int64)
+    boff = np.concatenate([[0], np.cumsum([v.size for v in bs])]).astype(np.int64)
+    h = _mlp(np.ascontiguousarray(u.reshape(u.shape[0], -1)), np.concatenate([W.ravel() for W in Ws]),
+             np.concatenate(bs), dims, woff, boff, 1024)
     ndim = len(spatial)
     x = np.ascontiguousarray(h.reshape((h.shape[0],) + (1,) * (3 - ndim) + spatial))
     for i in range(res_layers):
