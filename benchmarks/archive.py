@@ -199,8 +199,7 @@ def parse() -> argparse.Namespace:
     return ap.parse_args()
 
 
-def main() -> None:
-    args = parse()
+def build_codecs(args) -> dict:
     codecs = {"inrz": inrz_codec(json.loads(args.inrz_config))}
     if args.network:
         codecs["inrz+coin"] = inrz_codec({"backend": {"id": "coin", "bpp": 0.05, "steps": args.steps, "lr": 1e-3},
@@ -210,6 +209,12 @@ def main() -> None:
             raise SystemExit(f"{name}: {reason}")
         codecs[name] = bounded_codec(name)
     codecs["zstd_q"] = zstd_q
+    return codecs
+
+
+def main() -> None:
+    args = parse()
+    codecs = build_codecs(args)
     env = environment(args, sys.argv)
     say(f"command: {env['command']}\n{env['machine']}; load average at the start {env['load_start']}\n"
         "threads: OMP_NUM_THREADS=INRZ_NUM_THREADS=1, SPERR/ZFP numthreads=1, SZ3 without OpenMP\n"
