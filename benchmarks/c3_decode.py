@@ -62,15 +62,16 @@ def at_size(codec: str, pixels: np.ndarray, size: int) -> bytes:
     import imagecodecs
 
     enc = getattr(imagecodecs, f"{codec}_encode")
+    extra = {"webp": dict(lossless=False, method=6), "jpegxl": dict(effort=7), "avif": {}}[codec]
     lo, hi, best = 0, 100, None
     while lo <= hi:
         q = (lo + hi) // 2
-        data = enc(pixels, level=q) if codec != "jpegxl" else enc(pixels, level=q, effort=7)
+        data = enc(pixels, level=q, **extra)
         if len(data) <= size:
             best, lo = data, q + 1
         else:
             hi = q - 1
-    return best if best is not None else enc(pixels, level=0)
+    return best if best is not None else enc(pixels, level=0, **extra)
 
 
 def main() -> None:

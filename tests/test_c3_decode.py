@@ -334,3 +334,18 @@ def test_renderer_equals_the_torch_renderer_on_every_grid(shape, periodic, chann
     want = model.render({k: torch.from_numpy(v) for k, v in w.items()}, [torch.from_numpy(l) for l in levels],
                         a, periodic, band=500).numpy()
     assert got.shape == want.shape and np.abs(got - want).max() <= 1e-12 * max(1.0, np.abs(want).max())
+
+
+def test_cached_tables_are_used_only_when_their_digest_is_the_pinned_one(tmp_path, monkeypatch):
+    path = tmp_path / "tables.npy"
+    monkeypatch.setattr(tables, "_cache_path", lambda: path)
+    want = tables.compute_frequency_table()
+    bad = want.copy()
+    bad[0, 0, 0] += 1
+    np.save(path, bad)
+    tables.frequency_table.cache_clear()
+    try:
+        assert np.array_equal(tables.frequency_table(), want)  # the tampered copy is not used ...
+        assert np.array_equal(np.load(path), want)  # ... and is replaced
+    finally:
+        tables.frequency_table.cache_clear()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from decimal import Decimal, localcontext
 
 import numpy as np
@@ -74,7 +75,28 @@ TABLE_SHA256 = "86364c52c2840bd57f7c9dcf98c7adec3484a6a31badc37e9bb804e633eab5db
 
 @functools.lru_cache(maxsize=1)
 def frequency_table() -> np.ndarray:
-    """(SCALE_BINS, MEAN_BINS, ALPHABET) int64 frequencies, checked against the pinned digest."""
+    """(SCALE_BINS, MEAN_BINS, ALPHABET) int64 frequencies, checked against the pinned digest.
+    Computing them takes ~0.1 s, so a copy is kept in inrz's cache folder; whatever is read
+    back is used only if its digest is the pinned one."""
+    cached = _cache_path()
+    try:
+        table = np.load(cached, allow_pickle=False)
+        if table.dtype == np.int64 and hashlib.sha256(table.tobytes()).hexdigest() == TABLE_SHA256:
+            return table
+    except (OSError, ValueError):
+        pass
+    table = compute_frequency_table()
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, table, allow_pickle=False)
+        os.replace(tmp, cached)
+    except OSError:
+        pass  # a read-only cache costs the computation each process, nothing else
+    return table
+
+
+def compute_frequency_table() -> np.ndarray:
     with localcontext() as ctx:
         ctx.prec = 34
         rows = [_table_for_scale(scale_of(s)) for s in range(SCALE_BINS)]
@@ -83,6 +105,12 @@ def frequency_table() -> np.ndarray:
     if digest != TABLE_SHA256:  # decimal is exactly specified: this means a broken Python
         raise InrzError(f"latent-grid probability tables came out wrong on this platform ({digest})")
     return table
+
+
+def _cache_path():
+    from inrz import cache_dir
+
+    return cache_dir() / f"c3-tables-{TABLE_SHA256[:16]}.npy"
 
 
 @functools.lru_cache(maxsize=1)
