@@ -25,7 +25,8 @@ EXPECTED = {
     "modality": {"image"},
     "baseline": {"jpeg", "webp", "jpeg2000"},
 }
-IMAGE_COMPONENTS = {"modality": ["image"], "dataset": ["kodak", "cifar10"], "baseline": ["jpeg", "webp", "jpeg2000", "avif"],
+IMAGE_COMPONENTS = {"modality": ["image"], "dataset": ["kodak", "cifar10"], "baseline": ["jpeg", "webp", "jpeg2000", "avif",
+                                                                                    "jpegxl", "hevc"],
                     "metric": ["ms-ssim"]}
 
 #: example values for required settings (no default), by field name, so every component can be built

@@ -134,7 +134,7 @@ def test_a_changed_backend_provenance_re_runs_finished_items(spec, host, monkeyp
 
 
 def test_the_c3_prior_tag_is_part_of_the_resume_key(host, monkeypatch):
-    import inrz_c3.prior
+    import inrz_c3.priorfile
 
     from inrz.runs.run import Point, _producer
     from inrz.runs.spec import Spec
@@ -144,5 +144,5 @@ def test_the_c3_prior_tag_is_part_of_the_resume_key(host, monkeypatch):
     point = Point.all(spec)[0]
     before = _producer(spec, host, point)
     assert _producer(spec, host, point) == before
-    monkeypatch.setattr(inrz_c3.prior, "tag", lambda preset, channels: b"\x01\x02\x03\x04" if channels == 3 else None)
+    monkeypatch.setattr(inrz_c3.priorfile, "tag", lambda preset, channels: b"\x01\x02\x03\x04" if channels == 3 else None)
     assert _producer(spec, host, point) != before
