@@ -39,32 +39,30 @@ def scratch(name: str, shape, like: torch.Tensor) -> torch.Tensor:
 # ---------------- rate ----------------
 
 def laplace_bits_grad(v, mu, log_b, valid: int | None = None):
-    """Sum of `model.laplace_bits(v, mu, log_b)[:valid]` and its gradients (dv, dmu, dlog_b).
+    """Sum of `model.laplace_bits(v, mu, log_b)[:valid]` and its gradients (dv, dlog_b; dmu = -dv).
 
     With a = |v - mu|, b = exp(clamp(log_b)), E2 = exp(-(a + 1/2)/b) and E = exp(-|a - 1/2|/b):
-    P = (E - E2)/2 off the mean's bin (a >= 1/2), 1 - (E + E2)/2 on it; dP/da = (E2 - E)/(2b)
-    on both sides, dP/db * b = (+-E|a - 1/2|/b - E2 (a + 1/2)/b)/2 (+ off the bin, - on it)."""
+    P = (E - E2)/2 off the mean's bin (a >= 1/2), 1 - (E + E2)/2 on it; on both sides
+    dP/da = (E2 - E)/(2b) and b dP/db = (E (a - 1/2)/b - E2 (a + 1/2)/b)/2."""
     lb = log_b.clamp(-5.0, 5.0)
     b = torch.exp(lb)
     d = v - mu
     a = d.abs()
     hi = (a + 0.5).div_(b)
     e2 = torch.neg(hi).exp_()
-    inside = a < 0.5
-    r = (a - 0.5).abs_().div_(b)
-    e = torch.neg(r).exp_()
-    p = torch.where(inside, 1.0 - 0.5 * (e + e2), 0.5 * (e - e2))
+    t = (a - 0.5).div_(b)  # the nearer bin edge's distance, signed: < 0 on the mean's bin
+    e = torch.abs(t).neg_().exp_()
+    near = torch.add(e, e2).mul_(-0.5).add_(1.0)
+    p = torch.where(a < 0.5, near, torch.sub(e, e2).mul_(0.5))
     keep = p >= P_MIN
-    bits = -torch.log2(p.clamp_min_(P_MIN))
+    bits = torch.log2(p.clamp_min_(P_MIN))
     k = torch.reciprocal(p).mul_(-0.5 / LN2).mul_(keep)  # d bits / dP, halved
     if valid is not None:  # the zero tail of a folded 1-D grid costs nothing
         bits = bits[:valid]
         k[valid:] = 0.0
-    g_a = (e2 - e).div_(b).mul_(k).mul_(torch.sign(d))  # d bits / dv
-    r.mul_(e).mul_(inside.to(r.dtype).mul_(-2.0).add_(1.0))  # -1 on the mean's bin, +1 off it
-    g_lb = r.sub_(hi.mul_(e2)).mul_(k)
-    g_lb.mul_((log_b >= -5.0) & (log_b <= 5.0))
-    return bits.sum(), g_a, torch.neg(g_a), g_lb
+    g_v = torch.sub(e2, e).div_(b).mul_(k).mul_(torch.sign(d))
+    g_lb = t.mul_(e).sub_(hi.mul_(e2)).mul_(k).mul_(lb == log_b)  # clamp passes the gradient inside [-5, 5]
+    return -float(bits.sum()), g_v, g_lb
 
 
 def mlp_forward(h: torch.Tensor, w: dict, names: list[str], tag: str) -> list[torch.Tensor]:
@@ -85,7 +83,8 @@ def mlp_backward(g: torch.Tensor, acts: list, w: dict, names: list[str], grads: 
     into `grads`; returns the input gradient (a scratch buffer)."""
     for i in range(len(names) - 1, -1, -1):
         W, h = w[names[i] + ".W"], acts[i]
-        grads[names[i] + ".W"] = torch.mm(g, h.t())
+        # (out, points) @ (points, in): BLAS is faster with the operand of fewer rows on the left
+        grads[names[i] + ".W"] = torch.mm(g, h.t()) if g.shape[0] <= h.shape[0] else torch.mm(h, g.t()).t()
         grads[names[i] + ".b"] = g.sum(1)
         gin = torch.mm(W.t(), g, out=scratch(f"{tag}g{i}", (W.shape[1], g.shape[1]), g))
         if i > 0:  # ReLU: pass where the activation is positive
@@ -111,8 +110,10 @@ def rate_band(band: torch.Tensor, rows: int, shape, pads, w: dict, a, scale: flo
     acts = mlp_forward(ctx.view(-1, n), w, arm_names(a), "arm")
     center = (slice(lead, lead + rows),) + tuple(slice(p[0], p[0] + m) for p, m in zip(pads[1:], shape[1:]))
     v = band[center].reshape(n)
-    bits, g_v, g_mu, g_lb = laplace_bits_grad(v, acts[-1][0], acts[-1][1], valid)
-    go = torch.stack([g_mu, g_lb]).mul_(scale)  # (2, points)
+    bits, g_v, g_lb = laplace_bits_grad(v, acts[-1][0], acts[-1][1], valid)
+    go = scratch("go", (2, n), band)  # (2, points): d/d mu, d/d log_b
+    torch.mul(g_v, -scale, out=go[0])
+    torch.mul(g_lb, scale, out=go[1])
     grads = {}
     g_ctx = mlp_backward(go, acts, w, arm_names(a), grads, "arm").view(ctx.shape)
     g_band = scratch("g_band", band.shape, band).zero_()

@@ -37,20 +37,35 @@ class Workspace:
         return buf
 
 
-def quantize(y: torch.Tensor, mode: str, t: float, gen) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """`model.quantize` with the soft-rounding derivative in closed form: q and dq/dy (None: 1)."""
+def _softround(x: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """`model.softround(x, t)` (the same ops, so the same bits) and its derivative."""
+    m = torch.floor(x) + 0.5
+    r = torch.tanh((x - m) / t)
+    value = m + 0.5 * r / math.tanh(0.5 / t)
+    return value, r.square_().neg_().add_(1.0).mul_(0.5 / t / math.tanh(0.5 / t))
+
+
+def quantize(y: torch.Tensor, mode: str, t: float, gen, pool=None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """`model.quantize` with the soft-rounding derivative in closed form: q and dq/dy (None: 1),
+    soft rounding in chunks on `pool`'s workers (elementwise, so the same bits)."""
     if mode == "hard":
         return torch.round(y), None
     noise = torch.rand(y.shape, generator=gen, dtype=y.dtype, device=y.device).sub_(0.5)
     if mode == "noise":
         return noise.add_(y), None
-    c = 0.5 / t / math.tanh(0.5 / t)  # d softround / dx = c * (1 - tanh^2)
-    s = softround(y, t)
-    r = torch.tanh((y - torch.floor(y) - 0.5) / t)
-    z = s.add_(noise)
-    r2 = torch.tanh((z - torch.floor(z) - 0.5) / t)
-    dq = r.square_().neg_().add_(1.0).mul_(r2.square().neg_().add_(1.0)).mul_(c * c)
-    return softround(z, t), dq
+    q, dq = torch.empty_like(y), torch.empty_like(y)
+
+    def chunk(sl: slice):
+        s, ds = _softround(y[sl], t)
+        q[sl], d2 = _softround(s.add_(noise[sl]), t)
+        torch.mul(ds, d2, out=dq[sl])
+
+    if pool is None:
+        chunk(slice(None))
+    else:
+        step = max(1, -(-y.numel() // 4))  # a few chunks per worker
+        list(pool.map(chunk, [slice(i, i + step) for i in range(0, y.numel(), step)]))
+    return q, dq
 
 
 def synthesis_tasks(Up, target, w, a, scale: float, band: int, gUp):
@@ -132,7 +147,7 @@ def loss_and_grad(params: dict, a, shapes, target: torch.Tensor, periodic, mode:
         for k, v in params.items():
             v.grad = None if k != "y" else v.grad
         w = {k: v.detach() for k, v in params.items() if k not in ("y", "up")}
-        q, dq = quantize(y.detach(), mode, t, gen)
+        q, dq = quantize(y.detach(), mode, t, gen, pool)
         levels = split_levels(q, shapes)
         r_tasks, grids = rate_tasks(levels, w, a, lmbda / points, band, ws)
         half = len(r_tasks) // 2
