@@ -396,3 +396,61 @@ def test_decode_is_bit_identical_with_1_and_2_threads(path, tmp_path):
                        check=True, env=env, capture_output=True)
         outputs.append(np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(out)).tobytes())
     assert outputs[0] == outputs[1]
+
+
+# ---------------- other resolutions and windows ----------------
+
+@pytest.mark.parametrize("shape,periodic,window", [((29, 41), (False, True), ((0, 7), (30, 41))),
+                                                   ((29, 41), (False, False), ((5, 29), (0, 41))),
+                                                   ((300,), (False,), ((100, 180),)),
+                                                   ((9, 11, 13), (False, False, True), ((2, 9), (0, 4), (11, 13)))])
+def test_a_window_at_native_scale_is_the_same_window_of_the_full_render(shape, periodic, window):
+    from inrz_c3 import render, resample
+    from inrz_c3.fit import weight_shapes
+
+    rng = np.random.default_rng(1)
+    a = arch.Architecture(len(shape), 2, 3, 8, 8, 2, (12,), 2)
+    w = {k: rng.normal(size=s) * 0.3 for k, s in weight_shapes(a).items()}
+    levels = [np.round(rng.laplace(size=s) * 3) for s in upsample.level_shapes(shape, a.levels)]
+    full = render.render(w, levels, len(a.syn_dims()), a.res_layers, periodic)
+    coords = inrz.grid_coordinates([hi - lo for lo, hi in window],
+                                   [(-1 + 2 * lo / (n - 1), -1 + 2 * (hi - 1) / (n - 1)) for (lo, hi), n in zip(window, shape)])
+    part = resample.render_at(w, levels, len(a.syn_dims()), a.res_layers, periodic,
+                              resample.positions_from_coords(coords, shape))
+    assert np.array_equal(part, full[(slice(None),) + tuple(slice(lo, hi) for lo, hi in window)])
+
+
+def test_scaled_render_passes_through_the_native_samples():
+    """At 2x - 1 samples per axis every other output sample sits on a native one; the stack there
+    is the native stack (cubic weights (0, 1, 0, 0)), and the rest is interpolated between."""
+    from inrz_c3 import render, resample
+    from inrz_c3.fit import weight_shapes
+
+    rng = np.random.default_rng(2)
+    shape, periodic = (17, 23), (False, False)
+    a = arch.Architecture(2, 3, 3, 8, 8, 2, (12,), 0)  # no residual convolutions: outputs are per point
+    w = {k: rng.normal(size=s) * 0.3 for k, s in weight_shapes(a).items()}
+    levels = [np.round(rng.laplace(size=s) * 3) for s in upsample.level_shapes(shape, a.levels)]
+    full = render.render(w, levels, len(a.syn_dims()), 0, periodic)
+    coords = inrz.grid_coordinates([2 * n - 1 for n in shape])
+    fine = resample.render_at(w, levels, len(a.syn_dims()), 0, periodic, resample.positions_from_coords(coords, shape))
+    assert fine.shape == (3, 33, 45) and np.array_equal(fine[:, ::2, ::2], full)
+    between = fine[:, 1::2, 1::2]
+    assert np.abs(between - full[:, :-1, :-1]).max() > 0  # something new between the samples
+
+
+def test_cli_renders_c3_files_at_a_scale_and_in_a_region(tmp_path):
+    from PIL import Image
+
+    from inrz.cli.main import main as cli_main
+
+    path = GOLDEN[0]
+    outs = {}
+    for name, extra in {"full": [], "half": ["--scale", "0.5"], "double": ["--scale", "2"],
+                        "window": ["--region", "3:19,8:40"]}.items():
+        out = tmp_path / f"{name}.png"
+        assert cli_main(["decompress", str(path), "-o", str(out), *extra]) in (0, None)
+        outs[name] = np.asarray(Image.open(out))
+    h, w = outs["full"].shape[:2]
+    assert outs["half"].shape[:2] == (h // 2, w // 2) and outs["double"].shape[:2] == (2 * h, 2 * w)
+    assert np.array_equal(outs["window"], outs["full"][3:19, 8:40])

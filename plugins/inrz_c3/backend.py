@@ -144,16 +144,30 @@ class C3(Backend):
 
     # --- decoding ------------------------------------------------------------------------------
     def decode(self, tensors, coords, d_out, ctx: EncodeContext) -> np.ndarray:
-        """Rendered on the CPU in float64 by `render` (numpy and numba, no torch) on any device."""
-        from . import render
+        """Rendered on the CPU in float64 by `render` (numpy and numba, no torch) on any device.
+        Another grid than the file's (`--scale`, `--region`) resamples the latent pyramid at the
+        requested samples before the synthesis (`resample`); on rectilinear coordinates only."""
+        from . import render, resample
 
-        grid = tuple(coords.shape[:-1])
-        if tuple(tensors["latents.0"].shape) != grid:
-            raise InrzError("a c3 container decodes at its own grid only (no --scale/--region)")
-        a = self.model_arch(grid, d_out)
+        native = tuple(tensors["latents.0"].shape)
+        out_grid = tuple(coords.shape[:-1])
+        a = self.model_arch(native, d_out)
         w = {k: np.asarray(v, np.float64) for k, v in tensors.items() if not k.startswith("latents") and k != "shifts"}
         levels = [np.asarray(tensors[f"latents.{l}"], np.float64) for l in range(a.levels)]
-        out = render.render(w, levels, len(a.syn_dims()), a.res_layers, ctx.periodic_for(len(grid)))
+        periodic = ctx.periodic_for(len(native))
+        positions = None
+        if len(out_grid) != len(native):
+            raise InrzError(f"c3 renders {len(native)}-axis grids, not {len(out_grid)}")
+        if coords.shape[-1] == len(native):
+            positions = resample.positions_from_coords(coords, native)
+        if positions is not None and not (out_grid == native and all(
+                np.array_equal(p, np.arange(n)) for p, n in zip(positions, native))):
+            out = resample.render_at(w, levels, len(a.syn_dims()), a.res_layers, periodic, positions)
+        elif out_grid == native:
+            out = render.render(w, levels, len(a.syn_dims()), a.res_layers, periodic)
+        else:
+            raise InrzError("this c3 container's coordinates are not a rectilinear grid: it decodes at its own "
+                            "grid only (no --scale/--region)")
         if not np.isfinite(out).all():
             raise ContainerError("the c3 payload decodes to non-finite values (corrupt weights)")
         return np.moveaxis(out, 0, -1)
