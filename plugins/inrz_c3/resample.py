@@ -28,10 +28,15 @@ def sample_axis(u: np.ndarray, axis: int, pos: np.ndarray, periodic: bool) -> np
     """u sampled along `axis` at fractional indices `pos` (cubic convolution)."""
     n = u.shape[axis]
     pos = np.asarray(pos, np.float64)
-    if not periodic:
+    if not periodic:  # past the ends: the edge sample; then only the rows the taps reach are kept
         pos = np.clip(pos, 0.0, n - 1.0)
+        lo, hi = max(0, int(np.floor(pos.min())) - 1), min(n, int(np.floor(pos.max())) + 3)
+        u = u[(slice(None),) * axis + (slice(lo, hi),)]
+        pos, n = pos - lo, hi - lo
     base = np.floor(pos).astype(np.int64)
     frac = pos - base
+    if not frac.any():  # integer positions (a window at native scale): a copy
+        return np.take(u, base % n if periodic else base, axis=axis)
     out = None
     for k in (-1, 0, 1, 2):
         idx = base + k
@@ -62,8 +67,19 @@ def render_at(w: dict, levels: list[np.ndarray], n_mlp: int, res_layers: int, pe
     the synthesis. Positions one apart along an axis keep that axis at native scale."""
     U = render.pyramid(levels, w["up"], periodic)
     R = res_layers
-    for axis, pos in enumerate(positions, start=1):
+    exts = []
+    for pos in positions:
         step = (pos[-1] - pos[0]) / (pos.size - 1) if pos.size > 1 else 1.0
-        ext = np.concatenate([pos[0] - step * np.arange(R, 0, -1), pos, pos[-1] + step * np.arange(1, R + 1)])
-        U = sample_axis(U, axis, ext, periodic[axis - 1])
+        exts.append(np.concatenate([pos[0] - step * np.arange(R, 0, -1), pos, pos[-1] + step * np.arange(1, R + 1)]))
+    for axis, ext in enumerate(exts, start=1):  # every axis cut to the rows its taps reach first
+        U = sample_axis(U, axis, ext, periodic[axis - 1]) if periodic[axis - 1] else U
+        if not periodic[axis - 1]:
+            n = U.shape[axis]
+            clipped = np.clip(ext, 0.0, n - 1.0)
+            lo, hi = max(0, int(np.floor(clipped.min())) - 1), min(n, int(np.floor(clipped.max())) + 3)
+            U = U[(slice(None),) * axis + (slice(lo, hi),)]
+            exts[axis - 1] = clipped - lo
+    for axis, ext in enumerate(exts, start=1):
+        if not periodic[axis - 1]:
+            U = sample_axis(U, axis, ext, False)
     return render.synthesis(np.ascontiguousarray(U), w, n_mlp, R)
