@@ -20,53 +20,42 @@ TAPS, PAD = 4, 2  # upsample.TAPS / upsample.PAD
 
 
 def _pad(z: np.ndarray, axis: int, width: int, periodic: bool) -> np.ndarray:
-    pads = [(0, 0)] * z.ndim
-    pads[axis] = (width, width)
-    return np.pad(z, pads, mode="wrap" if periodic else "edge")
+    """z with `width` samples more on each end of `axis`: wrapped, or the edge sample repeated."""
+    n = z.shape[axis]
+    idx = np.arange(-width, n + width)
+    return np.take(z, idx % n if periodic else np.clip(idx, 0, n - 1), axis=axis)
 
 
 @njit(cache=True, nogil=True)
-def _up(z, k, periodic):
-    """z (outer, n, inner) -> (outer, 2n, inner): output 2j + ph = sum_i k[ph, i] * z[j + ph + i - PAD],
-    indices past an end repeating the edge sample or wrapping (`upsample.up_axis`, same order)."""
-    outer, n, inner = z.shape
+def _up(zp, k):
+    """zp (outer, n + 2 PAD, inner), already padded -> (outer, 2n, inner): output 2j + ph =
+    sum_i k[ph, i] * zp[j + ph + i] (`upsample.up_axis`, the same order of the sum)."""
+    outer, n, inner = zp.shape[0], zp.shape[1] - 2 * PAD, zp.shape[2]
     out = np.empty((outer, 2 * n, inner))
-    if inner == 1:  # the last axis: one sample per tap, so the loop runs along the row instead
+    if inner == 1:  # the last axis: the loop runs along the row
         for o in range(outer):
-            for j in range(2 * n):
-                ph, jj = j % 2, j // 2
-                acc = 0.0
-                for i in range(TAPS):
-                    src = jj + ph + i - PAD
-                    src = src % n if periodic else min(max(src, 0), n - 1)
-                    acc = z[o, src, 0] * k[ph, i] if i == 0 else acc + z[o, src, 0] * k[ph, i]
-                out[o, j, 0] = acc
+            for ph in range(2):
+                k0, k1, k2, k3 = k[ph, 0], k[ph, 1], k[ph, 2], k[ph, 3]
+                for j in range(n):
+                    out[o, 2 * j + ph, 0] = (((zp[o, j + ph, 0] * k0 + zp[o, j + ph + 1, 0] * k1)
+                                              + zp[o, j + ph + 2, 0] * k2) + zp[o, j + ph + 3, 0] * k3)
         return out
     for o in range(outer):
         for j in range(n):
             for ph in range(2):
-                dst = out[o, 2 * j + ph]
-                for i in range(TAPS):
-                    src = j + ph + i - PAD
-                    if periodic:
-                        src %= n
-                    else:
-                        src = min(max(src, 0), n - 1)
-                    row, w = z[o, src], k[ph, i]
-                    if i == 0:
-                        for v in range(inner):
-                            dst[v] = row[v] * w
-                    else:
-                        for v in range(inner):
-                            dst[v] += row[v] * w
+                k0, k1, k2, k3 = k[ph, 0], k[ph, 1], k[ph, 2], k[ph, 3]
+                for v in range(inner):
+                    out[o, 2 * j + ph, v] = (((zp[o, j + ph, v] * k0 + zp[o, j + ph + 1, v] * k1)
+                                              + zp[o, j + ph + 2, v] * k2) + zp[o, j + ph + 3, v] * k3)
     return out
 
 
 def up_axis(z: np.ndarray, k: np.ndarray, axis: int, periodic: bool) -> np.ndarray:
     """Double `axis` of z with the polyphase taps k (2, 4)."""
     shape = z.shape
-    flat = np.ascontiguousarray(z).reshape(math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:]))
-    out = _up(flat, np.ascontiguousarray(k, np.float64), bool(periodic))
+    zp = _pad(z, axis, PAD, periodic)
+    flat = zp.reshape(math.prod(shape[:axis]), shape[axis] + 2 * PAD, math.prod(shape[axis + 1:]))
+    out = _up(flat, np.ascontiguousarray(k, np.float64))
     return out.reshape(shape[:axis] + (2 * shape[axis],) + shape[axis + 1:])
 
 
