@@ -48,6 +48,23 @@ def timings(fn, repeats: int) -> tuple[float, float]:
     return median(wall), median(cpu)
 
 
+def payload_timings(data: bytes, host, repeats: int) -> tuple[float, float]:
+    """Wall seconds of the payload decode alone: compiled (`payload.decode`) and the reference
+    it replaced (`reference.decode_payload`: torch GEMMs, constriction, a Python step per wavefront)."""
+    from inrz_c3 import bitstream, payload, reference
+
+    args = []
+    real = bitstream.decode
+    bitstream.decode = lambda *a, **k: args.append((a, k)) or real(*a, **k)
+    try:
+        inrz.decode(data, host)
+    finally:
+        bitstream.decode = real
+    a, k = args[0]
+    return timings(lambda: payload.decode(*a, **k), repeats)[0], timings(lambda: reference.decode_payload(*a, **k),
+                                                                          repeats)[0]
+
+
 def cli_wall(cmd: list[str], repeats: int) -> float:
     walls = []
     for _ in range(repeats):
@@ -94,9 +111,11 @@ def main() -> None:
         data = path.read_bytes()
         header = inrz.decode(data, host).header
         wall, cpu = timings(lambda: inrz.decode(data, host), args.repeats)
+        payload_wall, reference_wall = payload_timings(data, host, max(1, args.repeats // 3))
         cli = cli_wall(["inrz", "decompress", str(path), "-o", str(out_png)], max(3, args.repeats // 2))
         rows.append({"decoder": f"c3 {header['backend'].get('preset', '?')}", "bytes": len(data),
-                     "in_process_ms": 1e3 * wall, "cpu_ms": 1e3 * cpu, "cli_wall_s": cli})
+                     "in_process_ms": 1e3 * wall, "cpu_ms": 1e3 * cpu, "cli_wall_s": cli,
+                     "payload_ms": 1e3 * payload_wall, "reference_payload_ms": 1e3 * reference_wall})
     size = int(np.median([r["bytes"] for r in rows]))
     for codec in ("avif", "webp", "jpegxl"):
         blob = at_size(codec, pixels, size)
