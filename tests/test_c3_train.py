@@ -54,7 +54,8 @@ def shipped_prior() -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize("start", ["random", "prior"])
 def test_every_trainable_tensor_gets_a_gradient_from_the_real_start(start):
     """Residual convolutions that start at zero behind a ReLU never train (its gradient at 0 is 0);
-    the shipped medium prior holds such a layer (res0), so a fit from it must not start there.
+    the shipped medium prior holds such a layer (res0), so a fit from it must not start there
+    (they start with a small positive bias instead).
     From random networks the context model's output layer starts at zero (mean 0, scale 1), so
     its hidden layers get their first gradient at the second step: every tensor must have one then."""
     mode = fit.Schedule().phase(0)[0]
@@ -78,7 +79,7 @@ def test_the_prior_is_the_start_except_for_layers_it_never_trained():
     p = fit.initial_params(a, (64, 64), 0, "cpu", weights)
     trained = [k for k in weights if not (k.startswith("res") and not weights[k.split(".")[0] + ".W"].any())]
     assert trained and all(torch.equal(p[k], weights[k]) for k in trained)
-    assert 0 < float(p["res0.W"].abs().max()) <= fit.RES_INIT
+    assert not p["res0.W"].any() and bool((p["res0.b"] == fit.RES_BIAS).all())  # the random start's res0
 
 
 @pytest.mark.parametrize("mode", ["noise", "soft", "hard"])
@@ -105,3 +106,20 @@ def test_the_medium_step_on_a_real_crop_equals_whole_grid_autograd(mode):
     assert loss2 == pytest.approx(float(loss), rel=1e-12) and bits2 == pytest.approx(float(bits), rel=1e-12)
     for k in ref:
         assert torch.allclose(ref[k].grad, ours[k].grad, rtol=1e-9, atol=1e-12), k
+
+
+@pytest.mark.parametrize("mode", ["noise", "soft", "hard"])
+def test_quantize_in_chunks_equals_the_model_definition(mode):
+    """The step's quantization (closed-form soft-rounding derivative, chunks on workers) gives the
+    model's quantized latents bit for bit and its autograd derivative to rounding."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from inrz_c3 import model
+
+    y = 3 * torch.randn(10_007, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    q, dq = model.quantize(y, mode, 0.2, torch.Generator().manual_seed(1))
+    with ThreadPoolExecutor(2) as pool:
+        for p in (None, pool):
+            q2, dq2 = train_step.quantize(y, mode, 0.2, torch.Generator().manual_seed(1), p)
+            assert torch.equal(q, q2)
+            assert (dq is None) == (dq2 is None) and (dq is None or torch.allclose(dq, dq2, rtol=1e-12, atol=0))

@@ -55,25 +55,26 @@ def weight_shapes(a: Architecture) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-#: residual convolutions start near identity, at weights drawn uniformly from +-RES_INIT: not at
-#: zero, because all but the last go through a ReLU whose gradient at 0 is 0 (a layer at zero
-#: would never train). Adam's first steps (lr_net) are larger than this, so the value hardly matters.
-RES_INIT = 0.01
+#: residual convolutions start as identity, at zero weights, but those behind a ReLU (all but the
+#: last) with this small positive bias: a ReLU passes no gradient at 0, so a layer at exactly zero
+#: would never train; here it is open everywhere and outputs a constant 0.001 until it learns.
+RES_BIAS = 1e-3
 
 
 def init_params(a: Architecture, shape, seed: int, device) -> dict[str, torch.Tensor]:
     """Zero latents, bicubic upsampling, PyTorch-default uniform init for the MLPs, a context
-    model that starts at mean 0 / scale 1 and residual convolutions that start near identity."""
+    model that starts at mean 0 / scale 1 and residual convolutions that start as identity
+    (plus `RES_BIAS` behind their ReLUs)."""
     g = torch.Generator().manual_seed(seed)
     levels = upsample.level_shapes(shape, a.levels)
     p = {"y": torch.zeros(sum(math.prod(s) for s in levels))}
     for name, s in weight_shapes(a).items():
         if name == "up":
             p[name] = upsample.bicubic_kernel()[None].repeat(s[0], 1, 1)
-        elif name.startswith("armo") or (name.startswith("res") and name.endswith(".b")):
+        elif name.startswith("res") and name.endswith(".b") and name != f"res{a.res_layers - 1}.b":
+            p[name] = torch.full(s, RES_BIAS)
+        elif name.startswith(("armo", "res")):
             p[name] = torch.zeros(s)
-        elif name.startswith("res"):
-            p[name] = (torch.rand(s, generator=g) * 2 - 1) * RES_INIT
         else:
             fan_in = s[1] if name.endswith(".W") else weight_shapes(a)[name[:-2] + ".W"][1]
             p[name] = (torch.rand(s, generator=g) * 2 - 1) / math.sqrt(fan_in)

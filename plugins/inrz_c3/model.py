@@ -78,7 +78,8 @@ def _pad_into(x: torch.Tensor, width: int, periodic, out: torch.Tensor) -> torch
         for other in range(axis + 1, x.dim()):
             slab = slab.narrow(other, width, x.shape[other])
         n = x.shape[axis]
-        body, before, after = slab.narrow(axis, width, n), slab.narrow(axis, 0, width), slab.narrow(axis, width + n, width)
+        body, before = slab.narrow(axis, width, n), slab.narrow(axis, 0, width)
+        after = slab.narrow(axis, width + n, width)
         if wrap:
             before.copy_(body.narrow(axis, n - width, width))
             after.copy_(body.narrow(axis, 0, width))
