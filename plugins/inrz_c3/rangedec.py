@@ -151,18 +151,34 @@ def decode_flat(words, st, bits, bst, cdf, row, n, out):
 def decode_grid(words, st, bits, bst, cdf, padded, pos, starts, deltas, h, W, b, dims, woff, boff, inv):
     """Latents at padded flat positions `pos` (coding order), contexts at `pos + deltas`. Points
     pos[starts[f]:starts[f + 1]] form wavefront f: their contexts are all known before it, so the
-    context model runs on the whole front at once (`forward_cols`), then its symbols decode in order."""
+    context model runs on the whole front at once (`forward_cols`, skipping the points whose
+    context is all zeros: their prediction is computed once), then its symbols decode in order."""
     C = deltas.shape[0]
     one = float(1 << FRAC)
+    for c in range(C):  # a point whose neighbours are all zero (common) gets this prediction
+        h[c, 0] = 0.0
+    out = forward_cols(h, 1, W, b, dims, woff, boff, inv)
+    m0, l0 = h[out, 0], h[out + 1, 0]
+    slot = np.empty(h.shape[1], np.int64)
     for f in range(starts.shape[0] - 1):
         s0, n = starts[f], starts[f + 1] - starts[f]
-        for c in range(C):
-            d = deltas[c]
-            for j in range(n):
-                h[c, j] = padded[pos[s0 + j] + d] * one
-        out = forward_cols(h, n, W, b, dims, woff, boff, inv)
+        m = 0
         for j in range(n):
-            centre, sbin, fbin = bins(h[out, j], h[out + 1, j])
+            at = pos[s0 + j]
+            nonzero = False
+            for c in range(C):
+                if padded[at + deltas[c]] != 0:
+                    nonzero = True
+                    break
+            slot[j] = m if nonzero else -1
+            if nonzero:
+                for c in range(C):
+                    h[c, m] = padded[at + deltas[c]] * one
+                m += 1
+        out = forward_cols(h, m, W, b, dims, woff, boff, inv)
+        for j in range(n):
+            k = slot[j]
+            centre, sbin, fbin = bins(m0, l0) if k < 0 else bins(h[out, k], h[out + 1, k])
             s = symbol(words, st, cdf, sbin * MEAN_BINS + fbin)
             if s < 0:
                 return BAD_RANGE if s == -1 else PAST_END
