@@ -48,6 +48,7 @@ class C3Config(ComponentConfig):
 class C3(Backend):
     id = "c3"
     Config: ClassVar = C3Config
+    version = 2  # 2: residual layers start open (bias 1e-3), so every tensor trains: other files than 1
 
     def provenance(self) -> dict:
         """The code version and the tags of the shipped priors this configuration starts from
