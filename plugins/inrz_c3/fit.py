@@ -14,6 +14,7 @@ import torch
 
 from . import upsample
 from .arch import Architecture
+from .shapes import weight_shapes  # noqa: F401  (one definition, shared with the torch-free reader)
 from .train_step import Workspace, loss_and_grad
 
 
@@ -39,20 +40,6 @@ class Schedule:
 
     def lr_scale(self, i: int) -> float:
         return 0.5 * (1 + math.cos(math.pi * i / self.steps))
-
-
-def weight_shapes(a: Architecture) -> dict[str, tuple[int, ...]]:
-    """Every network tensor's shape (the names are the bitstream's)."""
-    shapes = {"up": (max(1, a.levels - 1), 2, upsample.TAPS)}
-    for i, (di, do) in enumerate(a.arm_dims()[:-1]):
-        shapes[f"arm{i}.W"], shapes[f"arm{i}.b"] = (do, di), (do,)
-    di, do = a.arm_dims()[-1]
-    shapes["armo.W"], shapes["armo.b"] = (do, di), (do,)
-    for i, (di, do) in enumerate(a.syn_dims()):
-        shapes[f"syn{i}.W"], shapes[f"syn{i}.b"] = (do, di), (do,)
-    for i in range(a.res_layers):
-        shapes[f"res{i}.W"], shapes[f"res{i}.b"] = (a.channels, a.channels, *([3] * a.ndim)), (a.channels,)
-    return shapes
 
 
 #: residual convolutions start as identity, at zero weights, but those behind a ReLU (all but the

@@ -24,8 +24,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from inrz import ContainerError
-
 from . import upsample
 from .arch import Architecture
 from .fit import Schedule, init_params
@@ -71,18 +69,6 @@ def base(preset: str, a: Architecture) -> tuple[bytes, dict[str, np.ndarray]] | 
     if weights is None:
         return None
     return tag(preset, a.channels), {k: v.double().numpy() for k, v in weights.items()}
-
-
-def base_finder(preset: str, a: Architecture):
-    """For the reader: the base a file's tag names, or a ContainerError saying which is missing."""
-    def find(wanted: bytes) -> dict[str, np.ndarray]:
-        found = base(preset, a)
-        if found is None or found[0] != wanted:
-            have = found[0].hex() if found else "none"
-            raise ContainerError(f"the c3 payload is coded against prior {wanted.hex()} of preset {preset!r}; "
-                                 f"this installation has {have}")
-        return found[1]
-    return find
 
 
 def train(targets: list[torch.Tensor], a: Architecture, schedule: Schedule, lmbda: float, seed: int = 0,
