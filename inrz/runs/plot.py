@@ -21,7 +21,8 @@ def rd_plot(path: Path, curves: list[Curve], rate: str, rate_label: str, metric:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    fig, ax = plt.subplots(figsize=(7.5, 5.2), dpi=120)
+    wide = any(c.kind == PUBLISHED for c in curves)  # room for the legend beside the axes
+    fig, ax = plt.subplots(figsize=(10.0 if wide else 7.5, 5.2), dpi=120)
     ours = [c for c in curves if c.kind != PUBLISHED]
     for i, curve in enumerate(ours):
         xs, ys = curve.xy(rate, metric) if metric else ([], [])
@@ -35,7 +36,10 @@ def rd_plot(path: Path, curves: list[Curve], rate: str, rate_label: str, metric:
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:  # no finite figures: an empty plot rather than none
-        ax.legend(fontsize=8, loc="lower right")
+        if wide:
+            ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        else:
+            ax.legend(fontsize=8, loc="lower right")
     box = bd_text(bd_rows or [], metric or "")
     if box:
         ax.text(0.02, 0.98, box, transform=ax.transAxes, va="top", ha="left", fontsize=7.5, family="monospace",
@@ -49,15 +53,18 @@ def rd_plot(path: Path, curves: list[Curve], rate: str, rate_label: str, metric:
 
 
 def _published(ax, curves: list[Curve], rate: str, metric: str | None, xlim) -> None:
-    """Published curves, thin dotted grey lines, clipped to the run's rate range (they span 0.05-4 bpp)."""
-    for i, curve in enumerate(curves):
-        xs, ys = curve.xy(rate, metric) if metric else ([], [])
-        if xs:
-            ax.plot(xs, ys, ":", marker=".", markersize=3, linewidth=1.0, color=str(0.15 + 0.5 * i / max(1, len(curves))),
-                    label=curve.name)
+    """Published curves: thin dotted lines in their own colours, clipped to the run's rate range
+    (they span 0.05-4 bpp), each named at its right end inside the plot."""
+    palette = ["#444444", "#8c564b", "#17becf", "#bcbd22", "#9467bd", "#e377c2", "#7f7f7f", "#2ca02c"]
     if xlim and curves:
         lo, hi = xlim
         ax.set_xlim(max(0.0, lo - 0.15 * (hi - lo)), hi + 0.15 * (hi - lo))
+    for i, curve in enumerate(curves):
+        xs, ys = curve.xy(rate, metric) if metric else ([], [])
+        if xs:
+            ax.plot(xs, ys, ":", marker=".", markersize=3, linewidth=1.1, color=palette[i % len(palette)],
+                    label=curve.name)
+    if xlim and curves:
         _fit_y(ax)
 
 
@@ -66,7 +73,7 @@ def _fit_y(ax) -> None:
     lo, hi = ax.get_xlim()
     ys = [y for line in ax.get_lines() for x, y in zip(line.get_xdata(), line.get_ydata()) if lo <= x <= hi]
     if ys:
-        pad = 0.05 * (max(ys) - min(ys) or 1.0)
+        pad = 0.08 * (max(ys) - min(ys) or 1.0)
         ax.set_ylim(min(ys) - pad, max(ys) + pad)
 
 
