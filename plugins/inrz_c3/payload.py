@@ -66,7 +66,9 @@ def context_model(ints: dict, shift: int, a: Architecture):
     return armint.pack(Ws, bs, shift)
 
 
-def _head(data: bytes, find_base):
+def parse_head(data: bytes, find_base):
+    """(base, shifts, scale bins, escape bytes, offset of the escapes): the payload's fixed head,
+    checked (shared by this decoder and the reference decoder it replaced)."""
     if len(data) < 1 or data[0] not in READS:
         raise ContainerError("the latent-grid payload is truncated or of an unknown format")
     start = 1 if data[0] == 1 else 5
@@ -86,6 +88,11 @@ def _head(data: bytes, find_base):
     n_esc, pos = read_uvarint(data, head, "the latent-grid payload's length field", max_bits=36)
     if pos + n_esc > len(data) or (len(data) - pos - n_esc) % 4:
         raise ContainerError("the latent-grid payload's lengths do not add up")
+    return base, shifts, sbins, n_esc, pos
+
+
+def _head(data: bytes, find_base):
+    base, shifts, sbins, n_esc, pos = parse_head(data, find_base)
     bits = np.unpackbits(np.frombuffer(data, np.uint8, n_esc, pos))
     words = np.frombuffer(data, "<u4", offset=pos + n_esc).astype(np.uint32)
     return base, shifts, sbins, bits, words

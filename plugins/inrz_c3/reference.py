@@ -13,10 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from inrz import ContainerError, read_uvarint
-
 from . import coding, context, tables
-from .bitstream import GROUPS, MAX_SHIFT, READS, _rows, arm_layers, base_ints, fold, from_ints, group_keys
+from .bitstream import GROUPS, _rows, arm_layers, base_ints, fold, from_ints, group_keys
 from .model import arm_bits, arm_grid, pad_spatial, softround, split_levels, synthesis
 
 
@@ -98,25 +96,9 @@ def decode_payload(data: bytes, layout: dict, a, find_base=None) -> dict:
     per wavefront, no bounds or stream-end checks (the compiled decoder adds those)."""
     import constriction
 
-    if len(data) < 1 or data[0] not in READS:
-        raise ContainerError("the latent-grid payload is truncated or of an unknown format")
-    start = 1 if data[0] == 1 else 5
-    head = start + 2 * len(GROUPS)
-    if len(data) < head + 1:
-        raise ContainerError("the latent-grid payload is truncated")
-    tag = bytes(data[1:start])
-    base = None
-    if tag.strip(b"\0"):
-        if find_base is None:
-            raise ContainerError("the latent-grid payload is coded against a base and none is available")
-        base = find_base(tag)
-    shifts = {g: data[start + 2 * i] for i, g in enumerate(GROUPS)}
-    sbins = {g: data[start + 1 + 2 * i] for i, g in enumerate(GROUPS)}
-    if any(s > MAX_SHIFT for s in shifts.values()) or any(b >= tables.SCALE_BINS for b in sbins.values()):
-        raise ContainerError("the latent-grid payload has an invalid weight quantization")
-    n_esc, pos = read_uvarint(data, head, "the latent-grid payload's length field", max_bits=36)
-    if pos + n_esc > len(data) or (len(data) - pos - n_esc) % 4:
-        raise ContainerError("the latent-grid payload's lengths do not add up")
+    from .payload import parse_head
+
+    base, shifts, sbins, n_esc, pos = parse_head(data, find_base)
     escapes = coding.BitReader(data[pos:pos + n_esc])
     dec = constriction.stream.queue.RangeDecoder(np.frombuffer(data[pos + n_esc:], "<u4").astype(np.uint32))
     family = constriction.stream.model.Categorical(perfect=False)
