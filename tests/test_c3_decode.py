@@ -498,3 +498,32 @@ def test_decompress_of_a_c3_file_does_not_import_torch():
     code = ("import sys, inrz; inrz.decompress(open(sys.argv[1], 'rb').read()); "
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code, str(GOLDEN[0])]).returncode == 0
+
+
+@pytest.mark.parametrize("scale", [1.0, 5.0])
+def test_native_decode_does_not_depend_on_the_modalitys_coordinate_scale(scale):
+    """Audio's coordinates run over [-5, 5]: read as [-1, 1] positions, the native grid was
+    'resampled' at the wrong places and decoded to noise (SNR -1 dB on speech). A native decode
+    renders the native grid whatever the coordinates' scale, and a region maps by the modality's
+    own coordinates."""
+    from inrz import EncodeContext, PluginHost, grid_coordinates
+    from inrz_c3 import render
+
+    backend = PluginHost().create("backend", {"id": "c3", "preset": "fast"})
+    grid, rng = (3000,), np.random.default_rng(0)
+    layout = backend.layout(grid, 1, 1)
+    tensors = {k: (rng.integers(-3, 4, s) if k.startswith("latents") else rng.normal(0, 0.3, s))
+               for k, s in layout.items() if k != "shifts"}
+
+    def coordinates(g):
+        return scale * grid_coordinates(g)
+
+    ctx = EncodeContext(coordinates=coordinates)
+    out = backend.decode(tensors, coordinates(grid), 1, ctx)
+    a = backend.model_arch(grid, 1)
+    w = {k: np.asarray(v, np.float64) for k, v in tensors.items() if not k.startswith("latents")}
+    levels = [np.asarray(tensors[f"latents.{l}"], np.float64) for l in range(a.levels)]
+    expected = np.moveaxis(render.render(w, levels, len(a.syn_dims()), a.res_layers, (False,)), 0, -1)
+    np.testing.assert_array_equal(out, expected)
+    window = coordinates(grid)[1000:1500]  # a region, in the modality's coordinates
+    np.testing.assert_allclose(backend.decode(tensors, window, 1, ctx), expected[1000:1500], atol=1e-12)

@@ -159,8 +159,11 @@ class C3(Backend):
         positions = None
         if len(out_grid) != len(native):
             raise InrzError(f"c3 renders {len(native)}-axis grids, not {len(out_grid)}")
-        if coords.shape[-1] == len(native):
-            positions = resample.positions_from_coords(coords, native)
+        reference = np.asarray(ctx.coordinates(native))  # the modality's own coordinates (audio: [-5, 5])
+        if out_grid == native and reference.shape == coords.shape and np.array_equal(reference, coords):
+            positions = None  # the file's own grid: no resampling
+        elif coords.shape[-1] == len(native):
+            positions = resample.positions_from_coords(coords, native, reference)
         if positions is not None and not (out_grid == native and all(
                 np.array_equal(p, np.arange(n)) for p, n in zip(positions, native))):
             out = resample.render_at(w, levels, len(a.syn_dims()), a.res_layers, periodic, positions)

@@ -49,16 +49,24 @@ def sample_axis(u: np.ndarray, axis: int, pos: np.ndarray, periodic: bool) -> np
     return out
 
 
-def positions_from_coords(coords: np.ndarray, grid) -> list[np.ndarray]:
-    """Fractional native index per output sample, per axis, from rectilinear [-1, 1] coordinates
-    (`inrz.grid_coordinates`); indices within 1e-4 of an integer are snapped to it (float32)."""
+def positions_from_coords(coords: np.ndarray, grid, reference: np.ndarray | None = None) -> list[np.ndarray]:
+    """Fractional native index per output sample, per axis, from rectilinear coordinates; an axis
+    runs from its first to its last native coordinate (`reference`: the modality's coordinates
+    of the native grid, e.g. audio's [-5, 5]; default [-1, 1], `inrz.grid_coordinates`).
+    Indices within 1e-4 of an integer are snapped to it (float32)."""
     out = []
     for k, n in enumerate(grid):
-        line = coords[(0,) * k + (slice(None),) + (0,) * (len(grid) - k - 1) + (k,)].astype(np.float64)
-        pos = (line + 1.0) / 2.0 * (n - 1) if n > 1 else np.zeros_like(line)
+        line = _axis_line(coords, k, len(grid))
+        lo, hi = (-1.0, 1.0) if reference is None else (float(_axis_line(reference, k, len(grid))[0]),
+                                                       float(_axis_line(reference, k, len(grid))[-1]))
+        pos = (line - lo) / (hi - lo) * (n - 1) if n > 1 and hi != lo else np.zeros_like(line)
         near = np.round(pos)
         out.append(np.where(np.abs(pos - near) < 1e-4, near, pos))
     return out
+
+
+def _axis_line(coords: np.ndarray, k: int, ndim: int) -> np.ndarray:
+    return np.asarray(coords[(0,) * k + (slice(None),) + (0,) * (ndim - k - 1) + (k,)], np.float64)
 
 
 def render_at(w: dict, levels: list[np.ndarray], n_mlp: int, res_layers: int, periodic,
