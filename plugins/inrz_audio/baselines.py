@@ -48,6 +48,15 @@ def resample(x: np.ndarray, frames: int) -> np.ndarray:
     return np.fft.irfft(out, frames, axis=0) * (frames / len(x))
 
 
+def libsndfile_version() -> str | None:
+    """'libsndfile 1.2.2 via soundfile 0.14.0' (None without soundfile): every codec here is libsndfile's."""
+    try:
+        module = sf()
+    except MissingDependencyError:
+        return None
+    return f"libsndfile {module.__libsndfile_version__} via soundfile {module.__version__}"
+
+
 class LossyBaseline(Baseline):
     """A libsndfile lossy codec bisected through compression_level = (100 - quality) / 100 * max_level."""
 
@@ -62,6 +71,10 @@ class LossyBaseline(Baseline):
     @classmethod
     def available(cls) -> str | None:
         return subtype_available(cls.format, cls.subtype)
+
+    @classmethod
+    def library(cls) -> str | None:
+        return libsndfile_version()
 
     def coding_rate(self, samplerate: int) -> int:
         if not self.rates or samplerate in self.rates:
@@ -148,6 +161,10 @@ class Flac(Baseline):
     @classmethod
     def available(cls) -> str | None:
         return subtype_available("FLAC", "PCM_24")
+
+    @classmethod
+    def library(cls) -> str | None:
+        return libsndfile_version()
 
     def encode(self, signal: Signal, quality: int) -> bytes:
         meta = signal.meta
