@@ -11,7 +11,8 @@ and is never edited in place (a new one gets a new file), and a reader without t
 refuses the file with a ContainerError instead of decoding garbage.
 
 Priors ship as JSON (`priors/<preset>-<channels>ch.json`: name -> nested lists) and are
-made with `tools/train_c3_prior.py` from images that are not in the benchmarks.
+made with `tools/train_c3_prior.py` from a recorded corpus that no evaluation uses (it refuses
+evaluation data by path and by hash; the medium-3ch prior shipped today predates that check).
 """
 from __future__ import annotations
 
