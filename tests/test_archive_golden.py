@@ -1,0 +1,45 @@
+"""Golden archive chunks (tests/golden/archive): every chunk an earlier version wrote decodes
+to the same values forever, through the numcodecs codec as a zarr reader would call it."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inrz.archive.config import decode_array
+
+GOLDEN = Path(__file__).parent / "golden" / "archive"
+INDEX = json.loads((GOLDEN / "index.json").read_text())
+
+
+def residual_head(data: bytes) -> tuple[int, int] | None:
+    """(tag, predictor kind) of an error-bounded frame's residual section (kind 4), else None."""
+    from inrz.archive import frames
+
+    if data[0] != frames.RESIDUAL:
+        return None
+    _, dtype, _, pos = frames._head(data)
+    pos += 8 + dtype.itemsize
+    _, pos = frames._read_uvarint(data, pos)  # exceptions
+    _, pos = frames._read_uvarint(data, pos)  # residual length
+    return data[pos], data[pos + 1]
+
+
+@pytest.mark.parametrize("name", sorted(INDEX))
+def test_golden_chunk_decodes_to_the_stored_values(name):
+    meta = INDEX[name]
+    data = (GOLDEN / f"{name}.bin").read_bytes()
+    expected = np.load(GOLDEN / f"{name}.npy")
+    assert list(expected.shape) == meta["shape"] and expected.dtype.str == meta["dtype"]
+    out = decode_array(data, expected.size, expected.dtype)
+    assert out.dtype == expected.dtype and out.shape == expected.shape
+    assert out.tobytes() == expected.tobytes()  # bit for bit, NaN and Inf included
+    if ".r11" in name:
+        assert residual_head(data)[0] == 0x11
+
+
+def test_the_golden_set_covers_both_predictor_families():
+    kinds = {residual_head((GOLDEN / f"{name}.bin").read_bytes())[1] for name in INDEX if ".r11" in name}
+    assert kinds & {0, 1} and 2 in kinds  # an interpolation (cubic/linear) and Lorenzo
