@@ -139,19 +139,69 @@ def required_imports() -> set[str]:
     return {names.get(n, n) for n in (re.split(r"[<>=!~ \[]", d)[0].lower() for d in deps)}
 
 
+def imports_torch(name: str) -> bool:
+    return name == "torch" or name.startswith("torch.") or name == "safetensors.torch"
+
+
+@functools.cache
+def torch_loaders() -> frozenset[str]:
+    """inrz modules that load torch when imported: those importing it at their top, and those
+    importing such a module at their top."""
+    direct = {name for name, path in MODULES.items()
+              if any(imports_torch(n) for node in ast.parse(path.read_text()).body
+                     for n in imported_modules(node, name, path.name == "__init__.py"))}
+    graph, out = import_graph(), set(direct)
+    changed = True
+    while changed:
+        changed = False
+        for name, deps in graph.items():
+            if name not in out and deps & out:
+                out.add(name)
+                changed = True
+    return frozenset(out)
+
+
 @pytest.mark.parametrize("path", CORE_FILES, ids=[str(p.relative_to(CORE)) for p in CORE_FILES])
 def test_imports_sit_at_the_top_of_the_file(path):
-    """Only optional libraries are imported where they are first needed."""
+    """Only optional libraries are imported where they are first needed, and torch: torch itself,
+    or an inrz module that loads it, may be imported inside the function that needs it, so that
+    registering a backend or decoding a file that needs no torch (c3) never loads it."""
     tree = ast.parse(path.read_text())
     top = {id(node) for node in tree.body}
     required = required_imports()
     late = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in top:
-            for name in imported_modules(node, module_name(path), path.name == "__init__.py"):
-                if name.split(".")[0] in required | {"inrz"}:
-                    late.append(f"line {node.lineno}: {name}")
+            names = imported_modules(node, module_name(path), path.name == "__init__.py")
+            if any(imports_torch(n) or n in torch_loaders() for n in names):
+                continue
+            late += [f"line {node.lineno}: {n}" for n in names if n.split(".")[0] in required | {"inrz"}]
     assert not late, f"{path.relative_to(ROOT)} imports inside functions: {late}"
+
+
+def top_level_closure(start: list[str]) -> set[str]:
+    graph, seen, todo = import_graph(), set(), list(start)
+    while todo:
+        name = todo.pop()
+        if name in graph and name not in seen:
+            seen.add(name)
+            todo += graph[name]
+    return seen
+
+
+@pytest.mark.parametrize("entry", ["inrz", "inrz.cli.main"])
+def test_importing_inrz_or_its_command_loads_no_torch(entry):
+    """`import inrz` and the `inrz` command import no module that loads torch (issue 28): a
+    decode that needs none (c3's) never pays for it. tests/test_c3_decode.py checks the same
+    in a real process."""
+    root = [dep for _, dep in inrz_imports(CORE / "__init__.py", top_level_only=True) if dep in MODULES]
+    closure = top_level_closure(root if entry == "inrz" else root + [entry])
+    assert not closure & torch_loaders(), sorted(closure & torch_loaders())
+
+
+def test_the_torch_scan_sees_torch():
+    assert {"inrz.nets.siren", "inrz.backends.coin_fit", "inrz.train.loop"} <= torch_loaders()
+    assert "inrz.nets.shapes" not in torch_loaders()
 
 
 # --- sizes and the top level -------------------------------------------------------------------

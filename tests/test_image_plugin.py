@@ -236,7 +236,7 @@ def test_ms_ssim_agrees_with_pytorch_msssim(host, modality):
 
 
 def test_ms_ssim_of_small_images_uses_the_scales_that_fit(host, modality):
-    from inrz_image.metrics import scales_for
+    from inrz_image.msssim import scales_for
 
     assert scales_for(161) == (5, 11) and scales_for(160) == (4, 11) and scales_for(32) == (2, 11)
     assert scales_for(10) == (1, 9) and scales_for(3) == (1, 3)

@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
-import torch
 
 from ..coding.entropy import EntropyModel
 from ..coding.quantize import Quantizer
 from ..core.component import Component
+from ..core.device import resolve_device
 from ..core.errors import ContainerError
 from ..signal.grid import grid_coordinates
 
@@ -46,15 +46,31 @@ Tensors = dict[str, np.ndarray]
 Progress = Callable[[int, int, dict[str, float]], None]  # (step, total, figures)
 
 
-@dataclass
 class EncodeContext:
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    seed: int = 0
-    progress: Progress | None = None
-    #: the modality's coordinates for a grid shape (patch-based backends ask for one patch's)
-    coordinates: Callable[[Sequence[int]], np.ndarray] = grid_coordinates
-    #: which grid axes wrap around (`Modality.periodic_axes`); () means none
-    periodic: tuple[bool, ...] = ()
+    """What `encode` and `decode` receive besides the data: the device, the seed, a progress
+    callback, the modality's coordinates and which axes wrap around.
+
+    `device` may be given as a name ("auto", "cpu", "cuda:1"): it is resolved, importing torch,
+    only when a backend first reads `ctx.device`, so a backend that decodes without torch (c3)
+    never loads it."""
+
+    def __init__(self, device: Any = "cpu", seed: int = 0, progress: Progress | None = None,
+                 coordinates: Callable[[Sequence[int]], np.ndarray] = grid_coordinates,
+                 periodic: tuple[bool, ...] = ()):
+        self._device = device
+        self.seed = seed
+        self.progress = progress
+        #: the modality's coordinates for a grid shape (patch-based backends ask for one patch's)
+        self.coordinates = coordinates
+        #: which grid axes wrap around (`Modality.periodic_axes`); () means none
+        self.periodic = tuple(periodic)
+
+    @property
+    def device(self) -> Any:
+        """The `torch.device` to run on (resolved from its name on first use)."""
+        if isinstance(self._device, str):
+            self._device = resolve_device(self._device)
+        return self._device
 
     def periodic_for(self, ndim: int) -> tuple[bool, ...]:
         """One flag per grid axis (axes the modality did not mention do not wrap)."""

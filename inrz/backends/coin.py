@@ -22,15 +22,13 @@ import math
 from typing import ClassVar, Literal, Sequence
 
 import numpy as np
-import torch
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..coding.entropy import EntropyModel
 from ..coding.quantize import Quantizer
 from ..core.component import ComponentConfig
 from ..core.errors import SpecError
-from ..nets import siren
-from ..signal.metrics import psnr
+from ..nets.shapes import W0, SirenShape
 from .base import Backend, EncodeContext, EncodeResult, Rung, Tensors
 
 #: the paper's fixed architectures, named by shape: name -> (depth, width)
@@ -81,9 +79,9 @@ def _max_width(budget: int, depth: int, d_in: int, d_out: int) -> int:
     if c < b + a:  # not even width 1
         return 0
     width = (math.isqrt(b * b + 4 * a * c) - b) // (2 * a) if a else c // b
-    while siren.SirenShape(d_in, d_out, depth, width + 1).num_params() <= budget:
+    while SirenShape(d_in, d_out, depth, width + 1).num_params() <= budget:
         width += 1  # at most once: isqrt's floor is exact, the division's is off by less than one
-    while width > 0 and siren.SirenShape(d_in, d_out, depth, width).num_params() > budget:
+    while width > 0 and SirenShape(d_in, d_out, depth, width).num_params() > budget:
         width -= 1  # likewise at most once
     return width
 
@@ -95,7 +93,7 @@ class CoinConfig(ComponentConfig):
     bpp: float | None = Field(None, gt=0, le=1024)  # or: size the network for this budget (16-bit weights, no header)
     steps: int = Field(DEFAULT_STEPS, ge=1)  # Adam steps: CPU-sized (the paper: 50,000 on a GPU)
     lr: float | None = Field(None, gt=0)  # Adam learning rate; None: 1e-3, scaled down for networks wider than 28
-    w0: float = Field(siren.W0, gt=0, le=1e4)  # sine frequency (paper)
+    w0: float = Field(W0, gt=0, le=1e4)  # sine frequency (paper)
     points_per_step: int | None = Field(DEFAULT_POINTS, ge=64)  # random points per step; None: all points (paper)
     schedule: Literal["cosine", "constant"] = "cosine"  # lr decays to 0 over the fit, or stays (paper)
     chunk: int = Field(8192, ge=64)  # points per chunk in the fit step (cache-sized on CPUs)
@@ -121,7 +119,7 @@ class Coin(Backend):
     id = "coin"
     Config: ClassVar = CoinConfig
 
-    def shape(self, grid_shape: Sequence[int], d_in: int, d_out: int) -> siren.SirenShape:
+    def shape(self, grid_shape: Sequence[int], d_in: int, d_out: int) -> SirenShape:
         c = self.config
         if c.depth is not None:
             depth, width = c.depth, c.width
@@ -133,7 +131,7 @@ class Coin(Backend):
         else:
             name = c.preset or DEFAULT_ARCHITECTURE
             depth, width = ARCHITECTURES[LEGACY_PRESETS.get(name, name)]
-        return siren.SirenShape(d_in, d_out, depth, width, c.w0)
+        return SirenShape(d_in, d_out, depth, width, c.w0)
 
     def architecture(self, grid_shape, d_in, d_out) -> dict:
         """The resolved network, for `inrz info`: depth x width, sine frequency, weight count."""
@@ -148,13 +146,9 @@ class Coin(Backend):
         return out
 
     def encode(self, coords, features, ctx: EncodeContext) -> list[EncodeResult]:
-        B, grid, d_out = features.shape[0], features.shape[1:-1], features.shape[-1]
-        shape = self.shape(grid, coords.shape[-1], d_out)
-        x = torch.from_numpy(coords.reshape(1, -1, coords.shape[-1])).to(ctx.device).expand(B, -1, -1)  # (B, N, d_in)
-        y = torch.from_numpy(features.reshape(B, -1, d_out)).to(ctx.device)  # (B, N, d_out)
-        params, best_loss, steps = self._fit(shape, x, y, ctx)
-        return [EncodeResult(self._to_tensors(params, i), {"fit_psnr": psnr(float(best_loss[i])), "steps": steps})
-                for i in range(B)]
+        from . import coin_fit  # torch, loaded by encoders only (a decode of another backend never needs it)
+
+        return coin_fit.encode(self, coords, features, ctx)
 
     def learning_rate(self, width: int) -> float:
         """The configured lr, or DEFAULT_LR scaled by LR_WIDTH / width for wider networks.
@@ -166,43 +160,6 @@ class Coin(Backend):
         if self.config.lr is not None:
             return self.config.lr
         return DEFAULT_LR * min(1.0, LR_WIDTH / width)
-
-    def _fit(self, shape: siren.SirenShape, x: torch.Tensor, y: torch.Tensor, ctx: EncodeContext):
-        c = self.config
-        params = siren.init_params(shape, x.shape[0], torch.Generator().manual_seed(ctx.seed), ctx.device)
-        flat = [t for pair in params for t in pair]
-        lr = self.learning_rate(shape.width)
-        opt = torch.optim.Adam(flat, lr=lr)
-        best = [t.clone() for t in flat]
-        best_loss = torch.full((x.shape[0],), math.inf, device=x.device)
-        sample = _sampler(x.shape[1], c.points_per_step, ctx.seed, x.device)
-        check = max(1, c.steps // CHECKPOINTS)
-        held = _sampler(x.shape[1], EVAL_POINTS, ctx.seed + 1, x.device)()  # None: every point
-        xe, ye = (x, y) if held is None or _every_point(c.points_per_step, x.shape[1]) else (x[:, held], y[:, held])
-        for step in range(c.steps):
-            idx = sample()  # None: every point
-            xb, yb = (x, y) if idx is None else (x[:, idx], y[:, idx])  # (B, n, d_in), (B, n, d_out)
-            loss, grads = siren.loss_and_grad(params, xb, yb, shape.w0, c.chunk)  # loss (B,) before this update
-            if idx is None:
-                _keep_best(best, flat, best_loss, loss)
-            elif step % check == 0:
-                _keep_best(best, flat, best_loss, _full_loss(params, xe, ye, shape.w0))
-            for t, g in zip(flat, (g for pair in grads for g in pair)):
-                t.grad = g
-            if c.schedule == "cosine":
-                opt.param_groups[0]["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / c.steps))
-            opt.step()
-            if ctx.progress:
-                ctx.progress(step + 1, c.steps, {"psnr": psnr(float(loss.min()))})
-        _keep_best(best, flat, best_loss, _full_loss(params, xe, ye, shape.w0))
-        return _pairs(best), best_loss.cpu(), c.steps
-
-    def _to_tensors(self, params: siren.Params, i: int) -> Tensors:
-        out = {}
-        for layer, (W, b) in enumerate(params):
-            out[f"l{layer}.W"] = W[i].detach().cpu().numpy().astype(np.float32)
-            out[f"l{layer}.b"] = b[i].detach().cpu().numpy().astype(np.float32)
-        return out
 
     def rate_ladder(self, quantizer: Quantizer, entropy: EntropyModel,
                     knobs: Sequence[float] | None = None) -> list[Rung]:
@@ -221,7 +178,7 @@ class Coin(Backend):
         budget, shapes = max_payload_bits / bits, {}
         for depth in range(max(1, centre - 2 * FINE_DEPTHS), centre + FINE_DEPTHS + 1):
             for width in range(max(2, _max_width(int(budget), depth, d_in, d_out)), 1, -1):
-                params = siren.SirenShape(d_in, d_out, depth, width).num_params()
+                params = SirenShape(d_in, d_out, depth, width).num_params()
                 if params < FINE_SPAN * budget:
                     break
                 if params <= budget and (width >= 1.5 * depth or depth == 1):
@@ -250,45 +207,6 @@ class Coin(Backend):
         return float(points) * sum(math.prod(shape) for shape in layout.values())
 
     def decode(self, tensors: Tensors, coords: np.ndarray, d_out: int, ctx: EncodeContext) -> np.ndarray:
-        n_layers = len(tensors) // 2
-        params = [(torch.from_numpy(np.ascontiguousarray(tensors[f"l{i}.W"]))[None].to(ctx.device),
-                   torch.from_numpy(np.ascontiguousarray(tensors[f"l{i}.b"]))[None].to(ctx.device))
-                  for i in range(n_layers)]
-        x = torch.from_numpy(np.ascontiguousarray(coords.reshape(1, -1, coords.shape[-1]))).to(ctx.device)
-        out = siren.predict(params, x, self.config.w0)  # (1, N, d_out)
-        return out[0].cpu().numpy().reshape(*coords.shape[:-1], d_out)
+        from . import coin_fit  # torch, loaded when a COIN file is decoded
 
-
-def _sampler(n: int, per_step: int | None, seed: int, device):
-    """Indices of the points each step fits (the same draws for a seed), or None for all of them.
-
-    Drawn on the device by its own generator: no host-to-device copy per step (on the CPU the
-    draws are those of `torch.Generator().manual_seed(seed + 1)`, as before)."""
-    if _every_point(per_step, n):
-        return lambda: None
-    generator = torch.Generator(device=device).manual_seed(seed + 1)
-    return lambda: torch.randint(0, n, (per_step,), generator=generator, device=device)
-
-
-def _every_point(per_step: int | None, n: int) -> bool:
-    """Whether every step sees every point (full batches: the loss needs no separate check)."""
-    return per_step is None or per_step >= n
-
-
-def _full_loss(params: siren.Params, x: torch.Tensor, y: torch.Tensor, w0: float) -> torch.Tensor:
-    """MSE on the points given (every point, or a fixed random subset of many), per datum (B,)."""
-    return ((siren.predict(params, x, w0) - y) ** 2).mean(dim=(1, 2))
-
-
-@torch.no_grad()
-def _keep_best(best: list[torch.Tensor], current: list[torch.Tensor], best_loss: torch.Tensor, loss: torch.Tensor) -> None:
-    """Copy each datum's weights whose loss improved; selected on the device, never asking the
-    host whether any did (a full-batch fit calls this every step: no sync per step on a GPU)."""
-    improved = loss < best_loss  # (B,)
-    best_loss.copy_(torch.where(improved, loss, best_loss))
-    for b, t in zip(best, current):
-        b.copy_(torch.where(improved.view(-1, *[1] * (t.dim() - 1)), t, b))
-
-
-def _pairs(flat: list[torch.Tensor]) -> siren.Params:
-    return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+        return coin_fit.decode(tensors, coords, d_out, ctx, self.config.w0)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import ClassVar, Sequence
 
 import numpy as np
-import torch
 from pydantic import Field
 
 from ..coding.entropy import EntropyModel
@@ -23,11 +22,10 @@ from ..coding.quantize import Quantizer
 from ..core.component import ComponentConfig
 from ..core.errors import InrzError, SpecError
 from ..nets import artifacts
-from ..nets.modulated import INNER_LR, INNER_STEPS, inner_loop
+from ..nets.shapes import INNER_LR, INNER_STEPS
 from ..signal import patches
 from ..train.config import TrainConfig
 from ..train.data import TrainData
-from ..train.loop import train
 from .base import Backend, EncodeContext, EncodeResult, Rung, Tensors
 
 #: the rate ladder: latent bit widths, smallest file first (the paper sweeps 3-8)
@@ -64,6 +62,10 @@ class CoinPP(Backend):
         return float(points) * per_point + layout["latents"][0] * s.latent_dim * s.depth * s.width
 
     def encode(self, coords, features, ctx: EncodeContext) -> list[EncodeResult]:
+        import torch  # lazily: registering COIN++ (every decode, also of other backends) loads no torch
+
+        from ..nets.modulated import inner_loop
+
         net = self.network()
         self._check(net, features.shape[1:-1], features.shape[-1])
         model = net.model(ctx.device)
@@ -102,6 +104,10 @@ class CoinPP(Backend):
                           quant_bits=[3, 5])
         data = TrainData([features], [features], {"sha256": "example"},
                          lambda shape: modality.coordinates(shape, meta=signal.meta))
+        import torch  # lazily (see `encode`)
+
+        from ..train.loop import train
+
         with tempfile.TemporaryDirectory() as work:
             digest = artifacts.save(train(cfg, data, 0, torch.device("cpu"), Path(work), log=lambda message: None))
         return {"backend": {"id": cls.id, "model": digest, "inner_steps": 2},
@@ -109,6 +115,8 @@ class CoinPP(Backend):
                 "entropy": {"id": "table", "model": digest}}
 
     def decode(self, tensors: Tensors, coords, d_out: int, ctx: EncodeContext) -> np.ndarray:
+        import torch  # lazily (see `encode`)
+
         net = self.network()
         grid = coords.shape[:-1]
         model = net.model(ctx.device)
@@ -123,8 +131,10 @@ class CoinPP(Backend):
         flat = np.concatenate(outs).reshape(len(z), *net.patch, d_out)
         return patches.merge(flat, grid)
 
-    def _patch_coords(self, net: artifacts.BaseNetwork, ctx: EncodeContext) -> torch.Tensor:
-        """One patch's coordinates (n, d_in), from the modality: every patch shares them."""
+    def _patch_coords(self, net: artifacts.BaseNetwork, ctx: EncodeContext):
+        """One patch's coordinates as a tensor (n, d_in), from the modality: every patch shares them."""
+        import torch  # lazily (see `encode`)
+
         coords = np.asarray(ctx.coordinates(net.patch), np.float32)
         if coords.shape[-1] != net.shape.d_in:
             raise InrzError(f"base network {net.hash} takes {net.shape.d_in}-D coordinates, the modality gives "

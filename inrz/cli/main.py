@@ -8,14 +8,22 @@ import os
 import sys
 import traceback
 
-import torch
-
 from ..core import threads
 from ..core.errors import (BaseNetworkError, ContainerError, DatasetError, InrzError, MissingDependencyError,
                            PluginError, SpecError, UnknownComponentError)
 from . import codec_commands, run_commands, train_commands
 
-OUT_OF_MEMORY = (MemoryError, torch.OutOfMemoryError)  # torch's is a RuntimeError, not a MemoryError
+
+
+class OutOfMemory(Exception):
+    """Stands for running out of memory in `EXIT_CODES`: `MemoryError`, or torch's (a
+    RuntimeError), checked without importing torch, which a decode never loads."""
+
+    @staticmethod
+    def matches(exc: BaseException) -> bool:
+        torch = sys.modules.get("torch")
+        return isinstance(exc, MemoryError) or (torch is not None and isinstance(exc, torch.OutOfMemoryError))
+
 
 #: error kinds -> exit code and what it means, most specific first
 EXIT_CODES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], int, str]] = [
@@ -27,7 +35,7 @@ EXIT_CODES: list[tuple[type[BaseException] | tuple[type[BaseException], ...], in
     (PluginError, 5, "a plugin failed to load or registered something invalid"),
     (DatasetError, 6, "a dataset cannot be read or downloaded"),
     (InrzError, 1, "any other problem with the input (an unreadable file, a target no configuration meets)"),
-    (OUT_OF_MEMORY, 7, "out of memory (CPU or GPU): use a smaller batch_size, a smaller chunk, or another device"),
+    (OutOfMemory, 7, "out of memory (CPU or GPU): use a smaller batch_size, a smaller chunk, or another device"),
 ]
 INTERRUPTED = 130  # Ctrl-C; finished items of a run are kept
 INTERNAL_ERROR = 70  # a bug in inrz or a plugin: the traceback is printed
@@ -36,7 +44,7 @@ INTERNAL_ERROR = 70  # a bug in inrz or a plugin: the traceback is printed
 def exit_code(exc: BaseException) -> int:
     """The documented exit code of an error (70 for anything that is not ours to explain)."""
     for kind, code, _ in EXIT_CODES:
-        if isinstance(exc, kind):
+        if isinstance(exc, kind) or (kind is OutOfMemory and OutOfMemory.matches(exc)):
             return code
     return INTERRUPTED if isinstance(exc, KeyboardInterrupt) else INTERNAL_ERROR
 
@@ -77,7 +85,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads < 1:
             print("inrz: error: --threads must be at least 1", file=sys.stderr)
             return 2
-        torch.set_num_threads(args.threads)
     try:
         threads.configure(args.threads)
         return int(args.func(args) or 0)

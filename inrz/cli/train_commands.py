@@ -8,7 +8,6 @@ from pathlib import Path
 from ..core.host import get_host
 from ..nets.artifacts import list_models
 from ..runs.spec import find_spec, load_spec
-from ..runs.training import train_from_spec
 
 
 def add(sub, common) -> None:
@@ -25,6 +24,8 @@ def add(sub, common) -> None:
 
 
 def _train(args) -> int:
+    from ..runs.training import train_from_spec  # torch: loaded by this command, not by `inrz` itself
+
     host = get_host()
     spec = load_spec(args.spec, args.overrides, host)
     digest = train_from_spec(spec, find_spec(args.spec), host, log=lambda m: print(m, file=sys.stderr),

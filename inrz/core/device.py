@@ -6,16 +6,21 @@ for CUDA itself. What differs between devices beyond
 placement also lives here: waiting for queued work (`synchronize`, before reading a clock),
 peak memory (`reset_peak_memory` / `peak_memory_bytes`) and a description of the device and
 the torch build (`device_info`), so benchmarks and checks treat every device alike.
+
+torch is imported where a device is first needed, not with this module: a decode that needs
+no torch (c3's) must not load it.
 """
 from __future__ import annotations
 
 import os
 import platform
 import subprocess
-
-import torch
+from typing import TYPE_CHECKING
 
 from .errors import SpecError
+
+if TYPE_CHECKING:
+    import torch
 
 #: the device the device-marked tests run on (`INRZ_DEVICE=cuda pytest -m device`); default cpu
 DEVICE_ENV = "INRZ_DEVICE"
@@ -23,6 +28,8 @@ DEVICE_ENV = "INRZ_DEVICE"
 
 def resolve_device(name: str = "auto") -> torch.device:
     """`auto` picks cuda, then mps, then cpu; an explicit name must be available."""
+    import torch  # lazily (module docstring)
+
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -46,14 +53,10 @@ def configured_device(default: str = "cpu") -> torch.device:
     return resolve_device(os.environ.get(DEVICE_ENV, "").strip() or default)
 
 
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed torch globally (for init) and return a generator for explicit sampling."""
-    torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
-
-
 def synchronize(device: torch.device) -> None:
     """Wait until the device has run everything queued on it (a no-op on the CPU)."""
+    import torch  # lazily (module docstring)
+
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     elif device.type == "mps":
@@ -63,6 +66,8 @@ def synchronize(device: torch.device) -> None:
 def reset_peak_memory(device: torch.device) -> None:
     """Start counting peak memory afresh (CUDA only: the CPU has no per-device counter)."""
     if device.type == "cuda":
+        import torch  # lazily (module docstring)
+
         synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
 
@@ -71,12 +76,16 @@ def peak_memory_bytes(device: torch.device) -> int | None:
     """Most bytes torch's allocator held on the device since the last reset; None off CUDA."""
     if device.type != "cuda":
         return None
+    import torch  # lazily (module docstring)
+
     synchronize(device)
     return int(torch.cuda.max_memory_allocated(device))
 
 
 def device_info(device: torch.device) -> dict:
     """The device, its driver and the torch build: what a result measured on it must name."""
+    import torch  # lazily (module docstring)
+
     info = {"device": str(device), "torch": torch.__version__, "torch_cuda": torch.version.cuda,
             "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
             "python": platform.python_version(), "cpu": platform.processor() or platform.machine(),

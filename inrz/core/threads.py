@@ -10,6 +10,9 @@ for a descheduled thread, and a step becomes tens of times slower. So inrz
 - asks OpenMP to sleep rather than spin while it waits (`OMP_WAIT_POLICY=PASSIVE` unless the
   environment sets a policy). OpenMP reads it once, when torch loads, so `inrz/__init__.py`
   imports this module before anything imports torch;
+- never imports torch itself at import time: a decode that needs no torch (c3) must not pay
+  its ~2 s. The decision applies to torch at once when torch is loaded, else when an encoder
+  calls `for_torch()` before fitting (`Codec.encode`, training);
 - runs a hot loop's independent chunks on its own worker threads, each single-threaded in
   torch (`map_ordered`): one join per step instead of a barrier per small operation, and a
   busy core slows the step by its share only.
@@ -17,24 +20,23 @@ for a descheduled thread, and a step becomes tens of times slower. So inrz
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Sequence, TypeVar
 
+from .errors import SpecError
+
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads libgomp (see the docstring)
-
-import torch  # noqa: E402  (after the wait policy, on purpose)
-
-from .errors import SpecError  # noqa: E402
 
 THREADS_ENV = "INRZ_NUM_THREADS"
 T = TypeVar("T")
 R = TypeVar("R")
 
 _lock = threading.Lock()
-_state: dict = {"threads": None, "pool": None, "pool_size": 0}
+_state: dict = {"threads": None, "pool": None, "pool_size": 0, "applied": False}
 
 
 def available_cpus() -> int:
@@ -92,8 +94,23 @@ def configure(threads: int | None = None) -> int:
             return _state["threads"]
         n = default_threads() if threads is None else _parse(str(threads), "threads")
         _state["threads"] = n
-        torch.set_num_threads(n)
+        _state["applied"] = "torch" in sys.modules  # loaded already: apply now; else `for_torch` will
+        if _state["applied"]:
+            sys.modules["torch"].set_num_threads(n)
         return n
+
+
+def for_torch():
+    """torch, loaded now if it is not yet, running the decided thread count: what encoders call
+    before fitting, so a process that only decodes never loads torch."""
+    import torch  # lazily: the torch-free decode path (see the module docstring)
+
+    n = workers()
+    with _lock:
+        if not _state["applied"]:
+            torch.set_num_threads(n)
+            _state["applied"] = True
+    return torch
 
 
 def workers() -> int:
@@ -128,6 +145,7 @@ def map_ordered(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
 
 
 def _pool(n: int) -> ThreadPoolExecutor:
+    torch = for_torch()
     with _lock:
         if _state["pool_size"] < n:
             if _state["pool"] is not None:
@@ -144,6 +162,8 @@ def _pool(n: int) -> ThreadPoolExecutor:
 def _one_torch_thread() -> None:
     """A worker's torch runs on one thread. Torch applies its process default to a thread the
     first time the thread asks, so ask first, then set."""
+    import torch  # lazily (module docstring); loaded by `_pool` before any worker starts
+
     torch.get_num_threads()
     torch.set_num_threads(1)
 
@@ -151,6 +171,7 @@ def _one_torch_thread() -> None:
 @contextmanager
 def single_threaded() -> Iterator[None]:
     """Torch on one thread in the calling thread for the block (tiny work runs fastest so)."""
+    torch = for_torch()
     before = torch.get_num_threads()
     if before == 1:
         yield

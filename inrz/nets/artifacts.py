@@ -5,6 +5,10 @@ SIREN) and `config.json` (architecture, patch size, quantizer statistics, entrop
 integer counts, training data description, validation metrics). Its name is the content hash
 of both files, so a container that records the hash can only be decoded with the same
 network. The models dir is `$INRZ_MODELS_DIR`, else `<cache dir>/models`.
+
+torch (the weights, the network) is imported where weights are read or written, not with this
+module: the latent coders that read an artifact's tables register in every process, also in
+one that decodes a c3 file without torch.
 """
 from __future__ import annotations
 
@@ -14,15 +18,19 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import safetensors.torch
-import torch
+import safetensors
 
 from ..core.errors import BaseNetworkError
 from ..core.fsutil import atomic_write
 from ..core.paths import cache_dir
-from .modulated import ModulatedShape, ModulatedSiren
+from .shapes import ModulatedShape
+
+if TYPE_CHECKING:
+    import torch
+
+    from .modulated import ModulatedSiren
 
 MODELS_ENV = "INRZ_MODELS_DIR"
 __all__ = ["MODELS_ENV", "BaseNetwork", "BaseNetworkError", "content_hash", "list_models", "load", "models_dir", "save"]
@@ -39,6 +47,8 @@ class BaseNetwork:
     hash: str = ""
 
     def model(self, device=None) -> ModulatedSiren:
+        from .modulated import ModulatedSiren  # torch, lazily: see the module docstring
+
         net = ModulatedSiren(self.shape)
         net.load_state_dict(self.state)
         return net.to(device).eval()
@@ -59,6 +69,8 @@ def models_dir(override: str | Path | None = None) -> Path:
 
 
 def _weights_bytes(state: dict[str, torch.Tensor]) -> bytes:
+    import safetensors.torch  # torch, lazily: see the module docstring
+
     return safetensors.torch.save({k: v.detach().cpu().contiguous() for k, v in sorted(state.items())})
 
 
@@ -90,6 +102,8 @@ def _load_cached(folder: str, expected: str) -> BaseNetwork:
     got = content_hash(weights, config)
     if got != expected:
         raise BaseNetworkError(f"base network folder {folder} is corrupt: its content hash is {got}, not {expected}")
+    import safetensors.torch  # torch, lazily: see the module docstring
+
     try:
         data = json.loads(config)
         state = safetensors.torch.load(weights)
@@ -102,6 +116,8 @@ def _load_cached(folder: str, expected: str) -> BaseNetwork:
 def _checked(data, state: dict[str, torch.Tensor], folder: str) -> ModulatedShape:
     """An artifact's config and weights as `save` writes them. The hash proves the folder is
     intact, not that its author was honest: a folder copied from anyone is checked like a file."""
+    import torch  # lazily: see the module docstring
+
     def bad(problem: str) -> BaseNetworkError:
         return BaseNetworkError(f"base network folder {folder} is malformed: {problem}")
 

@@ -11,25 +11,11 @@ built from a training config or read back from an artifact.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-
-#: the paper's inner loop (k SGD steps on the latents from zero), when training and when encoding
-INNER_STEPS = 3
-INNER_LR = 1e-2
-
-
-@dataclass(frozen=True)
-class ModulatedShape:
-    d_in: int
-    d_out: int
-    depth: int  # sine layers
-    width: int  # hidden units per layer
-    latent_dim: int  # numbers stored per datum/patch
-    w0: float  # sine frequency
+from .shapes import INNER_LR, INNER_STEPS, ModulatedShape  # noqa: F401  (torch-free; re-exported)
 
 
 class ModulatedSiren(nn.Module):

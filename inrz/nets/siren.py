@@ -12,30 +12,13 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
 
 import torch
 
 from ..core import threads
+from .shapes import W0, SirenShape  # noqa: F401  (the shape lives apart from torch; re-exported)
 
 Params = list[tuple[torch.Tensor, torch.Tensor]]  # [(W (B, out, in), b (B, out)), ...]
-W0 = 30.0  # sine frequency (Sitzmann et al. 2020; COIN)
-
-
-@dataclass(frozen=True)
-class SirenShape:
-    d_in: int
-    d_out: int
-    depth: int  # number of sine layers (COIN's num_layers); depth + 1 linear maps in all
-    width: int
-    w0: float = W0
-
-    def layer_dims(self) -> list[tuple[int, int]]:
-        dims = [self.d_in] + [self.width] * self.depth + [self.d_out]
-        return [(dims[i], dims[i + 1]) for i in range(len(dims) - 1)]
-
-    def num_params(self) -> int:
-        return sum(i * o + o for i, o in self.layer_dims())
 
 
 def init_params(shape: SirenShape, batch: int, generator: torch.Generator, device=None) -> Params:

@@ -15,8 +15,7 @@ from ..core.device import resolve_device
 from ..backends.base import Progress
 from ..core.errors import InrzError, SpecError
 from ..core.host import PluginHost, get_host
-from ..runs.spec import Spec, find_spec, load_spec
-from ..runs.training import resolve_auto_models
+from ..runs.spec import Spec, load_spec
 from ..coding import specials
 from ..signal import select
 from ..signal.modality import Modality
@@ -42,7 +41,8 @@ def codec_from_spec(spec: str | Path | Spec, overrides: list[str] = (), path_hin
     """The codec a spec describes (its dataset is ignored)."""
     host = _host(host)
     if not isinstance(spec, Spec):
-        spec = resolve_auto_models(load_spec(spec, overrides, host), find_spec(spec), host)
+        spec = load_spec(spec, overrides, host)
+    _refuse_untrained(spec)
     if spec.modality is not None:
         modality = host.create("modality", spec.modality)
     elif path_hint is not None:
@@ -51,6 +51,16 @@ def codec_from_spec(spec: str | Path | Spec, overrides: list[str] = (), path_hin
         raise InrzError("the spec sets no modality and there is no file to infer it from")
     return Codec.from_sections(host, modality, spec.model_dump(include={"backend", "quantizer", "entropy"}),
                                resolve_device(device or spec.device), spec.seed)
+
+
+def _refuse_untrained(spec: Spec) -> None:
+    """Coding never trains: a model the spec leaves to be trained (`model: auto`) is an error
+    that says how to train it, ahead of every fit."""
+    for section in ("backend", "quantizer", "entropy"):
+        if getattr(spec, section).get("model") == "auto":
+            raise SpecError(f"{section}.model: auto: compressing never trains a model; train it first with "
+                            f"`inrz train SPEC` and put the hash it prints in the spec (`inrz run SPEC` trains it "
+                            "for you)")
 
 
 def codec_for(modality: Modality | str, *, preset: str | None = None, steps: int | None = None,

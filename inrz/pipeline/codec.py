@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
-import torch
 
 from .. import container
 from ..backends.base import Backend, EncodeContext, Progress
@@ -17,6 +16,7 @@ from ..coding import errorbound
 from ..coding.specials import Specials
 from ..coding.entropy import EntropyModel
 from ..coding.quantize import Quantizer
+from ..core import threads
 from ..core.errors import ContainerError, InrzError
 from ..signal.modality import Modality, Signal
 from .decode import COMPONENT_KINDS, coordinates_for, render
@@ -35,13 +35,13 @@ class Codec:
     backend: Backend
     quantizer: Quantizer
     entropy: EntropyModel
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    device: Any = "cpu"  # a torch.device or its name (`EncodeContext.device`)
     seed: int = 0
     max_abs_error: float | None = None  # error-bounded mode: store a residual so no value is further off
     effort: errorbound.Effort = "fast"  # error-bounded mode: "best" codes the residual with the 3 likeliest predictors
 
     @classmethod
-    def from_sections(cls, host, modality: Modality, sections: dict[str, dict[str, Any]], device: torch.device,
+    def from_sections(cls, host, modality: Modality, sections: dict[str, dict[str, Any]], device: Any,
                       seed: int = 0, max_abs_error: float | None = None) -> "Codec":
         """A codec from `{backend, quantizer, entropy}` configs, built by the host's registry."""
         return cls(modality, host.create("backend", sections["backend"]), host.create("quantizer", sections["quantizer"]),
@@ -66,6 +66,7 @@ class Codec:
         self._check_before_fit(signals, norms, grid, coords, features)
         ctx = EncodeContext(self.device, self.seed, progress, coordinates_for(self.modality, signals[0].meta),
                             tuple(self.modality.periodic_axes(signals[0].meta)))
+        threads.for_torch()  # fits run torch on the decided threads (a decode never loads it)
         results = self.backend.encode(coords, features, ctx)
         return [self._pack(s, n, r.tensors, r.info, grid, coords.shape[-1], features.shape[-1], x)
                 for s, n, r, x in zip(signals, norms, results, specials or [None] * len(signals))]

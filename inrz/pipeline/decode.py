@@ -1,7 +1,8 @@
 """Decoding: container bytes -> components rebuilt from the header -> the signal.
 
 `decode` needs only the bytes and a `PluginHost` that knows the components the header
-names, never the spec. `render` is shared with the encoder, which decodes its own container
+names, never the spec. It imports no torch: `device` (a `torch.device` or its name) reaches
+the backend unresolved, and only a backend that runs torch resolves it. `render` is shared with the encoder, which decodes its own container
 in error-bounded mode so encoder and decoder agree on every value.
 """
 from __future__ import annotations
@@ -10,12 +11,10 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
-import torch
 
 from .. import container
 from ..backends.base import EncodeContext
 from ..coding import errorbound, specials
-from ..core.device import resolve_device
 from ..core.errors import ContainerError, InrzError
 from ..core.host import get_host
 from ..signal.modality import Modality, Placement, Signal
@@ -31,7 +30,7 @@ class Decoded:
     header: dict[str, Any]
 
 
-def decode(data: bytes, host=None, device: str | torch.device = "cpu", scale: float = 1.0,
+def decode(data: bytes, host=None, device: Any = "cpu", scale: float = 1.0,
            region: Sequence[tuple[float, float]] | None = None, limits: DecodeLimits | None = None) -> Decoded:
     """Decode a container; `scale`/`region` (pixel units per grid axis) render at another resolution.
 
@@ -44,7 +43,7 @@ def decode(data: bytes, host=None, device: str | torch.device = "cpu", scale: fl
 
 
 def render(components: dict[str, Any], header: dict[str, Any], sections: dict[str, bytes],
-           device: str | torch.device = "cpu", scale: float = 1.0,
+           device: Any = "cpu", scale: float = 1.0,
            region: Sequence[tuple[float, float]] | None = None) -> Signal:
     """Evaluate a container's representation; the encoder calls this too, so both agree.
 
@@ -68,8 +67,7 @@ def render(components: dict[str, Any], header: dict[str, Any], sections: dict[st
     coords = modality.coordinates(out_grid, coord_region, meta)
     if coords.shape[-1] != d_in:
         raise ContainerError(f"header d_in is {d_in}, but the {modality.id} modality gives {coords.shape[-1]}-D coordinates")
-    ctx = EncodeContext(resolve_device(device) if isinstance(device, str) else device,
-                        coordinates=coordinates_for(modality, meta), periodic=tuple(modality.periodic_axes(meta)))
+    ctx = EncodeContext(device, coordinates=coordinates_for(modality, meta), periodic=tuple(modality.periodic_axes(meta)))
     features = backend.decode(tensors, coords, d_out, ctx)
     _check_features(features, out_grid, d_out)
     native = region is None and tuple(out_grid) == tuple(grid)

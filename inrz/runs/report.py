@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy
-import torch
 
+from ..core import threads
 from ..core.fsutil import atomic_write
 from .curves import BASELINE, INRZ, Curve, bd_table, lists, published
 from .plot import few_points, rd_plot
@@ -64,6 +64,7 @@ class Labels:
 
 def environment(spec, shash: str, device, host) -> dict[str, Any]:
     """What produced the results: versions, device, threads, plugins, seed, spec hash, date."""
+    torch = threads.for_torch()  # a run has fitted already; loaded here, not when `inrz` starts
     plugins = {name: info.version for name, info in host.info.items()}
     libraries = {(b := host.create("baseline", config)).id: b.library() for config in spec.baselines}
     return {"inrz": _version("inrz"), "baseline_libraries": libraries, "python": platform.python_version(), "torch": torch.__version__,

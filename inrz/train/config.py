@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..nets.modulated import INNER_LR, INNER_STEPS
+from ..nets.shapes import INNER_LR, INNER_STEPS
 
 
 class TrainConfig(BaseModel):

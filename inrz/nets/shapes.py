@@ -1,0 +1,38 @@
+"""The networks' shapes and the papers' constants, without torch: what a backend's config,
+layout and rate ladder need, so registering COIN and COIN++ (every `inrz` import, every
+decode) does not load torch. The networks themselves are `siren.py` and `modulated.py`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+W0 = 30.0  # sine frequency (Sitzmann et al. 2020; COIN)
+#: the paper's inner loop (k SGD steps on the latents from zero), when training and when encoding
+INNER_STEPS = 3
+INNER_LR = 1e-2
+
+
+@dataclass(frozen=True)
+class SirenShape:
+    d_in: int
+    d_out: int
+    depth: int  # number of sine layers (COIN's num_layers); depth + 1 linear maps in all
+    width: int
+    w0: float = W0
+
+    def layer_dims(self) -> list[tuple[int, int]]:
+        dims = [self.d_in] + [self.width] * self.depth + [self.d_out]
+        return [(dims[i], dims[i + 1]) for i in range(len(dims) - 1)]
+
+    def num_params(self) -> int:
+        return sum(i * o + o for i, o in self.layer_dims())
+
+
+@dataclass(frozen=True)
+class ModulatedShape:
+    d_in: int
+    d_out: int
+    depth: int  # sine layers
+    width: int  # hidden units per layer
+    latent_dim: int  # numbers stored per datum/patch
+    w0: float  # sine frequency
