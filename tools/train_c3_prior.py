@@ -1,18 +1,22 @@
 """Train the latent-grid backend's prior (initial networks for the encoder's fit) on a recorded
 training corpus that no evaluation uses.
 
-    python tools/train_c3_prior.py --corpus DIR --preset medium [--steps 2000] [--lmbda 0.004] --out FILE
+    python tools/train_c3_prior.py --corpus DIR --preset medium [--steps 2000] [--lmbda 0.004] [--tiles N]
 
 DIR holds the training images and `PROVENANCE.json`, one entry per file:
 `{"files": [{"path": "a.png", "source": "owner/repo@commit:path", "licence": "...", "sha256": "..."}]}`.
 Every file is checked against its SHA-256, and the corpus is refused if it lies inside the
 evaluation data (`shared/data`) or holds any file whose hash is listed in
 `shared/data/SHA256SUMS` (Kodak, the test images): reported figures stay on unseen data. The
-networks are trained jointly on 256x256 tiles of the images, each tile with its own latents;
-the manifest goes into the prior's `about`. See prior.py.
+networks are trained jointly on 256x256 tiles of the images (`--tiles N`: N of them, evenly
+spread over the corpus), each tile with its own latents; the manifest and the tiles used go into
+the prior's `about`, and the prior is written under its tag (`plugins/inrz_c3/priors/<preset>-3ch-
+<tag>.json`). The encoder starts from it once `priorfile.DEFAULT` names it. See prior.py.
 
-(The medium-3ch prior shipped today predates this check: it was trained on crops of
-shared/data/images, which are test images; it is to be replaced by one trained this way.)
+The corpus the shipped priors were trained on is recorded in tools/c3_prior_corpus/ (rebuild it
+with tools/fetch_c3_corpus.py). The first medium-3ch prior (477d7e8d) predates these checks: it
+was trained on crops of shared/data/images, which are test images; it is kept only so that
+files coded against it decode.
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from inrz_c3 import arch, prior
+from inrz_c3 import arch, prior, priorfile
 from inrz_c3.fit import Schedule
 
 EVALUATION = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -61,17 +65,30 @@ def corpus_files(corpus: Path) -> list[dict]:
     return entries
 
 
-def tiles(corpus: Path, entries: list[dict], per_image: int) -> list[torch.Tensor]:
-    """Up to `per_image` non-overlapping CROP x CROP tiles of each image, in a fixed order."""
+def tiles(corpus: Path, entries: list[dict], per_image: int) -> list[tuple[str, int, int, torch.Tensor]]:
+    """Up to `per_image` non-overlapping CROP x CROP tiles of each image, in a fixed order: a grid
+    of tiles centred in the image (a photograph's subject is rarely in its corner), as
+    (path, top, left, (3, CROP, CROP) tile)."""
     out = []
     for entry in entries:
         img = np.asarray(Image.open(corpus / entry["path"]).convert("RGB"), np.float32) / 255
-        corners = [(t, l) for t in range(0, img.shape[0] - CROP + 1, CROP) for l in range(0, img.shape[1] - CROP + 1, CROP)]
+        rows, cols = img.shape[0] // CROP, img.shape[1] // CROP
+        top0, left0 = (img.shape[0] - rows * CROP) // 2, (img.shape[1] - cols * CROP) // 2
+        corners = [(top0 + r * CROP, left0 + c * CROP) for r in range(rows) for c in range(cols)]
         for top, left in corners[:per_image]:
-            out.append(torch.from_numpy(img[top:top + CROP, left:left + CROP]).permute(2, 0, 1).contiguous())
+            tile = torch.from_numpy(img[top:top + CROP, left:left + CROP]).permute(2, 0, 1).contiguous()
+            out.append((entry["path"], top, left, tile))
     if not out:
         raise SystemExit(f"no {CROP}x{CROP} tile fits in the corpus images")
     return out
+
+
+def spread(items: list, n: int | None) -> list:
+    """`n` of `items` evenly spaced through the list (all of them when n is None or too large):
+    a training budget smaller than the corpus still sees every part of it."""
+    if n is None or n >= len(items):
+        return items
+    return [items[i * len(items) // n] for i in range(n)]
 
 
 def main() -> None:
@@ -81,22 +98,24 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--lmbda", type=float, default=0.004)
     p.add_argument("--tiles-per-image", type=int, default=4)
+    p.add_argument("--tiles", type=int, help="train on this many of the tiles, evenly spread over the corpus "
+                   "(default: all; each step costs one forward and backward pass per tile)")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--out", type=Path, help="where to write it (default: the preset's prior file, if there is "
-                   "none yet: a shipped prior is part of the format and never overwritten, see prior.py)")
+    p.add_argument("--out-dir", type=Path, default=priorfile.FOLDER,
+                   help="folder to write it into, named by its tag (default: the shipped priors; the encoder "
+                   "starts from it only once priorfile.DEFAULT names it)")
     args = p.parse_args()
-    out = args.out or prior.path_for(args.preset, 3)
-    if out.exists():
-        raise SystemExit(f"{out} exists: a shipped prior is never overwritten (files name it by tag); pass --out")
     torch.set_num_threads(args.threads)
     entries = corpus_files(args.corpus)
-    targets = tiles(args.corpus, entries, args.tiles_per_image)
+    chosen = spread(tiles(args.corpus, entries, args.tiles_per_image), args.tiles)
+    targets = [tile for *_, tile in chosen]  # each (3, CROP, CROP)
     a = arch.architecture(args.preset, (CROP, CROP), 3)
     start = time.perf_counter()
     weights = prior.train(targets, a, Schedule(steps=args.steps), args.lmbda)
     about = {"preset": args.preset, "steps": args.steps, "lmbda": args.lmbda, "crop": CROP, "tiles": len(targets),
-             "corpus": entries, "seconds": round(time.perf_counter() - start)}
-    prior.save(weights, out, about)
+             "trained_on": [[path, top, left] for path, top, left, _ in chosen], "corpus": entries,
+             "seconds": round(time.perf_counter() - start), "threads": args.threads}
+    out = prior.save(weights, args.out_dir, args.preset, 3, about)
     print(f"wrote {out} ({about['seconds']} s, {len(targets)} tiles of {len(entries)} images)")
 
 

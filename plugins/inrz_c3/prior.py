@@ -10,9 +10,11 @@ the prior by a tag, the first bytes of its file's SHA-256: a shipped prior is pa
 and is never edited in place (a new one gets a new file), and a reader without that prior
 refuses the file with a ContainerError instead of decoding garbage.
 
-Priors ship as JSON (`priors/<preset>-<channels>ch.json`: name -> nested lists) and are
-made with `tools/train_c3_prior.py` from a recorded corpus that no evaluation uses (it refuses
-evaluation data by path and by hash; the medium-3ch prior shipped today predates that check).
+Priors ship as JSON (`priors/<preset>-<channels>ch-<tag>.json`: name -> nested lists; which
+one the encoder starts from, and how retired ones still decode: `priorfile`) and are made with
+`tools/train_c3_prior.py` from a recorded corpus that no evaluation uses (it refuses evaluation
+data by path and by hash; the first medium-3ch prior, 477d7e8d, predates that check: it was
+trained on test images, and is kept only so that files coded against it decode).
 """
 from __future__ import annotations
 
@@ -25,17 +27,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import upsample
+from . import priorfile, upsample
 from .arch import Architecture
 from .fit import Schedule, init_params
 from .train_step import Workspace, loss_and_grad
-
-FOLDER = Path(__file__).parent / "priors"
-
-
-def path_for(preset: str, channels: int) -> Path:
-    return FOLDER / f"{preset}-{channels}ch.json"
-
 
 @functools.lru_cache(maxsize=16)
 def _load(path: str) -> dict[str, torch.Tensor]:
@@ -43,25 +38,20 @@ def _load(path: str) -> dict[str, torch.Tensor]:
     return {k: torch.tensor(v, dtype=torch.float32) for k, v in data["weights"].items()}
 
 
-def load(preset: str, a: Architecture) -> dict[str, torch.Tensor] | None:
-    """The shipped prior for this preset and channel count, with the tensors whose shapes fit `a`
-    (a grid with fewer levels uses the prior's MLP and context model but not its first layer)."""
-    path = path_for(preset, a.channels)
-    if not path.exists():
+def load(preset: str, a: Architecture, path: Path | None = None) -> dict[str, torch.Tensor] | None:
+    """The default prior for this preset and channel count (or the prior file `path`), with the
+    tensors whose shapes fit `a` (a grid with fewer levels uses the prior's MLP and context model
+    but not its first layer)."""
+    path = path or priorfile.path_for(preset, a.channels)
+    if path is None:
         return None
     template = init_params(a, (1,) * a.ndim, 0, "cpu")
     return {k: v.clone() for k, v in _load(str(path)).items() if k in template and template[k].shape == v.shape}
 
 
 def tag(preset: str, channels: int) -> bytes | None:
-    """The 4 bytes that name the shipped prior in a file (None: no prior for this preset)."""
-    path = path_for(preset, channels)
-    return _digest(str(path)) if path.exists() else None
-
-
-@functools.lru_cache(maxsize=16)
-def _digest(path: str) -> bytes:
-    return hashlib.sha256(Path(path).read_bytes()).digest()[:4]
+    """The 4 bytes that name the default prior in a file (None: no prior for this preset)."""
+    return priorfile.tag(preset, channels)
 
 
 def base(preset: str, a: Architecture) -> tuple[bytes, dict[str, np.ndarray]] | None:
@@ -105,7 +95,13 @@ def train(targets: list[torch.Tensor], a: Architecture, schedule: Schedule, lmbd
     return {k: v.detach() for k, v in shared.items()}
 
 
-def save(weights: dict[str, torch.Tensor], path: Path, about: dict) -> None:
-    data = {"about": about, "weights": {k: v.tolist() for k, v in sorted(weights.items())}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, separators=(",", ":")))
+def save(weights: dict[str, torch.Tensor], folder: Path, preset: str, channels: int, about: dict) -> Path:
+    """Write a prior into `folder` under its content-addressed name (`priorfile.file_name`); a
+    shipped prior is never overwritten, and the encoder's default changes only in `priorfile.DEFAULT`."""
+    data = json.dumps({"about": about, "weights": {k: v.tolist() for k, v in sorted(weights.items())}},
+                      separators=(",", ":")).encode()
+    path = folder / priorfile.file_name(preset, channels, hashlib.sha256(data).digest()[:4])
+    folder.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_bytes(data)
+    return path
