@@ -1,13 +1,14 @@
 """c3 at another resolution and in a window: the quality of a 2x render against bicubic
 upsampling of the 1x decode, and the time a region decode saves.
 
-    python benchmarks/c3_scale.py [--steps 600] [--cache DIR]
+    python benchmarks/c3_scale.py [--steps 600] [--cache DIR] [--full kodim01.inrz]
 
 kodim01 is downscaled 2x (Lanczos, 384x256) and coded with c3 medium; its 2x render (the latent
 pyramid resampled before synthesis) and two upsamplings of its 1x decode (PIL bicubic, pixel
 areas aligned; cubic convolution at the render's own sample positions, first and last samples on
 the first and last pixels) are compared with the real 768x512 kodim01. The region figure is the
-median in-process CPU time of a 256x256 window against the whole image, of kodim01 at full size.
+median in-process CPU time of a 256x256 window against the whole image, of kodim01 at full size
+(--full: a c3 file of it, e.g. the README main job's; else it is coded here with --steps).
 """
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "inrz-c3-scale-bench")
+    ap.add_argument("--full", type=Path, help="a c3 file of kodim01 at 768x512 for the region timing")
     args = ap.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     host = inrz.get_host()
@@ -71,7 +73,7 @@ def main() -> None:
           f"{psnr(one, np.asarray(Image.open(half_png))):.2f} dB against its own original")
     print(f"against the real 768x512: c3 2x render {psnr(two, ref):.2f} dB | PIL bicubic of the 1x decode "
           f"{psnr(pil, ref):.2f} dB | cubic of the 1x decode at the render's positions {psnr(same, ref):.2f} dB")
-    big = encode(full_png, args.cache / f"kodim01_{args.steps}.inrz", args.steps)
+    big = args.full.read_bytes() if args.full else encode(full_png, args.cache / f"kodim01_{args.steps}.inrz", args.steps)
     whole = cpu_ms(lambda: inrz.decode(big, host))
     window = cpu_ms(lambda: inrz.decode(big, host, region=[(128, 384), (256, 512)]))
     print(f"kodim01 768x512 in-process CPU ms (median of 5): whole {whole:.0f} | 256x256 region {window:.0f} "

@@ -8,9 +8,9 @@ is a ContainerError naming what is wrong.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
-from numba import njit
 
 from inrz import ContainerError, read_uvarint
 
@@ -19,41 +19,20 @@ from .arch import Architecture
 from .bitstream import GROUPS, MAX_SHIFT, READS, ZERO_MEAN_BIN, base_ints, fold, from_ints, group_keys
 
 
-@njit(cache=True)
-def _stable_order(t, keep, n_t):
-    """Indices of `t` sorted by value, ties in index order (a counting sort), only where `keep`."""
-    counts = np.zeros(n_t + 1, np.int64)
-    total = 0
-    for i in range(t.shape[0]):
-        if keep[i]:
-            counts[t[i] + 1] += 1
-            total += 1
-    for v in range(n_t):
-        counts[v + 1] += counts[v]
-    out = np.empty(total, np.int64)
-    for i in range(t.shape[0]):
-        if keep[i]:
-            out[counts[t[i]]] = i
-            counts[t[i]] += 1
-    return out
-
-
 @functools.lru_cache(maxsize=32)
-def plan(shape: tuple, offsets: tuple, valid: int | None):
-    """(padded size, padded positions in coding order, wavefront starts in that order, neighbour
-    deltas, padded positions in C order)."""
-    pads = context.pad_widths(offsets)
-    padded = tuple(n + a + b for n, (a, b) in zip(shape, pads))
-    strides = np.cumprod((padded[1:] + (1,))[::-1])[::-1].astype(np.int64)
-    idx = np.indices(shape, np.int64).reshape(len(shape), -1)
-    base = ((idx + np.asarray([a for a, _ in pads])[:, None]) * strides[:, None]).sum(0)
-    t = (np.asarray(context.wavefront_slopes(offsets), np.int64)[:, None] * idx).sum(0)
-    keep = np.arange(t.size) < valid if valid is not None else np.ones(t.size, np.bool_)
-    order = _stable_order(t, keep, int(t.max(initial=0)) + 1)
-    counts = np.bincount(t[keep])
-    starts = np.concatenate([[0], np.cumsum(counts[counts > 0])]).astype(np.int64)
-    deltas = np.asarray([int(np.dot(o, strides)) for o in offsets], np.int64)
-    return int(np.prod(padded)), base[order], starts, deltas, base
+def plan(shape: tuple, offsets: tuple) -> tuple:
+    """A grid's decoding plan as `rangedec.decode_grid` takes it, on 3 axes (leading ones added):
+    (grid shape, wavefront slopes (the last one is 1), offsets, ring shape)."""
+    lead = 3 - len(shape)
+    grid = (1,) * lead + tuple(shape)
+    slopes = np.asarray((0,) * lead + tuple(context.wavefront_slopes(offsets)), np.int64)
+    if slopes[-1] != 1:
+        raise ValueError(f"wavefront slopes {tuple(slopes)}: the decoder needs the last one to be 1")
+    offs = np.asarray([(0,) * lead + tuple(o) for o in offsets], np.int64).reshape(len(offsets), 3)
+    lag = -(offs @ slopes)
+    reach = np.abs(offs).max(0, initial=0)
+    ring = (int(lag.max(initial=0)) + 1, grid[0] + 2 * int(reach[0]), grid[1] + 2 * int(reach[1]))
+    return grid, slopes, offs, ring
 
 
 def context_model(ints: dict, shift: int, a: Architecture):
@@ -105,13 +84,14 @@ def _check(code: int) -> None:
 
 def grid(words, st, bits, bst, shape, offsets, valid, arm) -> np.ndarray:
     """One latent grid (`shape`, C order) from the streams at their current positions."""
-    size, pos, starts, deltas, interior = plan(tuple(shape), tuple(offsets), valid)
-    padded = np.zeros(size, np.int64)
+    grid3, slopes, offs, ring_shape = plan(tuple(shape), tuple(offsets))
+    out = np.zeros(grid3, np.int64)
     W, b, dims, woff, boff, inv = arm
-    h = armint.scratch(dims, int(np.diff(starts).max(initial=1)))
-    _check(rangedec.decode_grid(words, st, bits, bst, tables.coder_cdf().reshape(-1, tables.ALPHABET + 1), padded, pos, starts, deltas, h,
-                                W, b, dims, woff, boff, inv))
-    return padded[interior].reshape(shape)
+    h = armint.scratch(dims, grid3[0] * grid3[1])
+    _check(rangedec.decode_grid(words, st, bits, bst, tables.coder_cdf().reshape(-1, tables.ALPHABET + 1), out,
+                                slopes, math.prod(shape) if valid is None else int(valid), offs,
+                                np.empty(ring_shape), h, W, b, dims, woff, boff, inv))
+    return out.reshape(shape)
 
 
 def finish(words, st, bits, bst) -> None:

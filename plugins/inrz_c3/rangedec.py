@@ -56,36 +56,36 @@ def symbol(words, st, cdf, row):
     """Decode one symbol with cumulative frequencies cdf[row] (cdf: (tables, ALPHABET + 1)); -1 on
     corrupt data, -2 when it needs a second word past the end (an encoder's seal leaves at most
     one unread)."""
-    scale = st[RANGE] >> np.uint64(24)
-    q = (st[POINT] - st[LOWER]) // scale
+    s, lower, rng, point, pos, missing = _step(words, cdf, row, st[LOWER], st[RANGE], st[POINT], st[POS], st[MISSING])
+    st[LOWER], st[RANGE], st[POINT], st[POS], st[MISSING] = lower, rng, point, pos, missing
+    if s >= 0:
+        st[COUNT] += np.uint64(1)
+    return s
+
+
+@njit(cache=True, nogil=True)
+def _step(words, cdf, row, lower, rng, point, pos, missing):
+    """`symbol` on a state held in locals (registers in a kernel's loop): (symbol or error code,
+    lower, range, point, next word, words missing)."""
+    scale = rng >> np.uint64(24)
+    q = (point - lower) // scale
     if q >= np.uint64(1 << 24):
-        return -1
-    qi = np.int64(q)
-    lo, hi = 0, cdf.shape[1] - 1
-    while hi - lo > 1:
-        mid = (lo + hi) >> 1
-        if cdf[row, mid] <= qi:
-            lo = mid
-        else:
-            hi = mid
-    st[LOWER] = st[LOWER] + scale * np.uint64(cdf[row, lo])
-    rng = scale * np.uint64(cdf[row, lo + 1] - cdf[row, lo])
+        return -1, lower, rng, point, pos, missing
+    s = _find(cdf, row, np.int64(q))
+    lower = lower + scale * np.uint64(cdf[row, s])
+    rng = scale * np.uint64(cdf[row, s + 1] - cdf[row, s])
     if rng < np.uint64(1 << 32):
-        st[LOWER] = st[LOWER] << np.uint64(32)
+        lower = lower << np.uint64(32)
         rng = rng << np.uint64(32)
-        point = st[POINT] << np.uint64(32)
-        pos = st[POS]
+        point = point << np.uint64(32)
         if pos < np.uint64(words.shape[0]):
             point |= np.uint64(words[np.int64(pos)])
-            st[POS] = pos + np.uint64(1)
+            pos += np.uint64(1)
         else:
-            st[MISSING] += np.uint64(1)
-            if st[MISSING] > np.uint64(1):
-                return -2
-        st[POINT] = point
-    st[RANGE] = rng
-    st[COUNT] += np.uint64(1)
-    return lo
+            missing += np.uint64(1)
+            if missing > np.uint64(1):
+                return -2, lower, rng, point, pos, missing
+    return s, lower, rng, point, pos, missing
 
 
 @njit(cache=True, nogil=True)
@@ -148,44 +148,134 @@ def decode_flat(words, st, bits, bst, cdf, row, n, out):
 
 
 @njit(cache=True, nogil=True)
-def decode_grid(words, st, bits, bst, cdf, padded, pos, starts, deltas, h, W, b, dims, woff, boff, inv):
-    """Latents at padded flat positions `pos` (coding order), contexts at `pos + deltas`. Points
-    pos[starts[f]:starts[f + 1]] form wavefront f: their contexts are all known before it, so the
-    context model runs on the whole front at once (`forward_cols`, skipping the points whose
-    context is all zeros: their prediction is computed once), then its symbols decode in order."""
-    C = deltas.shape[0]
+def _find(cdf, row, q):
+    """The symbol s with cdf[row, s] <= q < cdf[row, s + 1] (cdf strictly increasing from 0 to
+    2**24 > q, so s is unique and equals the bisection's): a short walk out from the centre
+    symbol, where most symbols are, then a bisection."""
+    s = K + 1
+    if cdf[row, s] <= q:
+        for _ in range(4):
+            if q < cdf[row, s + 1]:
+                return s
+            s += 1
+        lo, hi = s, cdf.shape[1] - 1
+    else:
+        for _ in range(4):
+            s -= 1
+            if cdf[row, s] <= q:
+                return s
+        lo, hi = 0, s
+    while hi - lo > 1:  # cdf[lo] <= q < cdf[hi]
+        mid = (lo + hi) >> 1
+        if cdf[row, mid] <= q:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True)
+def decode_grid(words, st, bits, bst, cdf, grid, slopes, valid, offsets, ring, h, W, b, dims, woff, boff, inv):
+    """One grid's latents into `grid` (3 axes, leading ones added), in coding order: wavefront
+    t = slopes . p (slopes[2] == 1), inside it C order, skipping flat indices >= `valid`.
+
+    The last `ring.shape[0]` wavefronts are kept skewed, ring[t % R, p0 + P0, p1 + P1] (P: the
+    neighbourhood's reach on those axes, zeros around), so the neighbour at offset o of every
+    point of wavefront t sits on wavefront t - lag, lag = -(slopes . o) >= 1, shifted by
+    (o0, o1): a front's contexts are contiguous copies. Neighbours outside the grid read zeros
+    (a slot is cleared before its wavefront is written). Points whose context is all zero take
+    the prediction computed once; the rest run through the context model together
+    (`forward_cols`); then the front's symbols decode in order."""
+    C = offsets.shape[0]
+    n0, n1, n2 = grid.shape[0], grid.shape[1], grid.shape[2]
+    a0, a1 = slopes[0], slopes[1]
+    R, P0, P1 = ring.shape[0], (ring.shape[1] - n0) // 2, (ring.shape[2] - n1) // 2
     one = float(1 << FRAC)
-    for c in range(C):  # a point whose neighbours are all zero (common) gets this prediction
+    lag = np.empty(C, np.int64)
+    for c in range(C):
+        lag[c] = -(a0 * offsets[c, 0] + a1 * offsets[c, 1] + offsets[c, 2])
+    for c in range(C):
         h[c, 0] = 0.0
     out = forward_cols(h, 1, W, b, dims, woff, boff, inv)
-    m0, l0 = h[out, 0], h[out + 1, 0]
-    slot = np.empty(h.shape[1], np.int64)
-    for f in range(starts.shape[0] - 1):
-        s0, n = starts[f], starts[f + 1] - starts[f]
+    zc, zs, zf = bins(h[out, 0], h[out + 1, 0])
+    zero_row = zs * MEAN_BINS + zf
+    width = h.shape[1]
+    front0 = np.empty(width, np.int64)  # (p0, p1) of the front's points, in coding order
+    front1 = np.empty(width, np.int64)
+    col = np.empty(width, np.int64)  # their column in h, or -1 for an all-zero context
+    keep = np.empty(width, np.int64)
+    nonzero = np.empty(width, np.bool_)
+    lower, rng, point, pos, missing = st[LOWER], st[RANGE], st[POINT], st[POS], st[MISSING]
+    count = np.uint64(0)
+    code = OK
+    ring[:] = 0.0
+    last = a0 * (n0 - 1) + a1 * (n1 - 1) + n2 - 1
+    for t in range(last + 1):
+        slot = t % R
+        ring[slot] = 0.0
+        n = 0
+        for p0 in range(n0):  # the front: for each p0 a run of p1 (p2 = t - a0 p0 - a1 p1)
+            r = t - a0 * p0
+            if r < 0:
+                break
+            lo1 = max(0, -((n2 - 1 - r) // a1))
+            hi1 = min(n1 - 1, r // a1)
+            first = n
+            for p1 in range(lo1, hi1 + 1):  # the coded ones (the flat index is monotonic in p1,
+                if (p0 * n1 + p1) * n2 + r - a1 * p1 < valid:  # so they are one run too)
+                    front0[n], front1[n] = p0, p1
+                    n += 1
+            if n == first:
+                continue
+            lo1 = front1[first]
+            for c in range(C):  # their contexts: runs of earlier wavefronts
+                src = ring[(t - lag[c]) % R, p0 + P0 + offsets[c, 0]]
+                hc = h[c]
+                d = lo1 + P1 + offsets[c, 1] - first
+                for j in range(first, n):
+                    hc[j] = src[d + j]
+        for j in range(n):  # all-zero contexts out, the rest packed to the left, row by row
+            nonzero[j] = False
+        for c in range(C):
+            hc = h[c]
+            for j in range(n):
+                nonzero[j] |= hc[j] != 0.0
         m = 0
         for j in range(n):
-            at = pos[s0 + j]
-            nonzero = False
-            for c in range(C):
-                if padded[at + deltas[c]] != 0:
-                    nonzero = True
-                    break
-            slot[j] = m if nonzero else -1
-            if nonzero:
-                for c in range(C):
-                    h[c, m] = padded[at + deltas[c]] * one
+            col[j] = m if nonzero[j] else -1
+            if nonzero[j]:
+                keep[m] = j
                 m += 1
-        out = forward_cols(h, m, W, b, dims, woff, boff, inv)
+        if m:
+            for c in range(C):
+                hc = h[c]
+                for k in range(m):
+                    hc[k] = hc[keep[k]] * one
+            out = forward_cols(h, m, W, b, dims, woff, boff, inv)
         for j in range(n):
-            k = slot[j]
-            centre, sbin, fbin = bins(m0, l0) if k < 0 else bins(h[out, k], h[out + 1, k])
-            s = symbol(words, st, cdf, sbin * MEAN_BINS + fbin)
+            k = col[j]
+            if k < 0:
+                cj, rj = zc, zero_row
+            else:
+                cj, sb, fb = bins(h[out, k], h[out + 1, k])
+                rj = sb * MEAN_BINS + fb
+            s, lower, rng, point, pos, missing = _step(words, cdf, rj, lower, rng, point, pos, missing)
             if s < 0:
-                return BAD_RANGE if s == -1 else PAST_END
-            v = _value(s, centre, bits, bst)
+                code = BAD_RANGE if s == -1 else PAST_END
+                break
+            count += np.uint64(1)
+            v = _value(s, cj, bits, bst)
             if v == -(1 << 62):
-                return BAD_ESCAPE
+                code = BAD_ESCAPE
+                break
             if v > LATENT_LIMIT or v < -LATENT_LIMIT:
-                return TOO_LARGE
-            padded[pos[s0 + j]] = v
-    return OK
+                code = TOO_LARGE
+                break
+            p0, p1 = front0[j], front1[j]
+            grid[p0, p1, t - a0 * p0 - a1 * p1] = v
+            ring[slot, p0 + P0, p1 + P1] = v
+        if code != OK:
+            break
+    st[LOWER], st[RANGE], st[POINT], st[POS], st[MISSING] = lower, rng, point, pos, missing
+    st[COUNT] += count
+    return code

@@ -1,169 +1,356 @@
-"""The decoder's renderer without torch: latent pyramid -> upsampling -> synthesis, in numpy and
-numba, float64 throughout (as `model.render`, which stays the training-side definition).
+"""The decoder's renderer without torch: latent pyramid -> upsampling -> synthesis, compiled
+(numba, no GIL) and run in row bands on inrz's worker threads, float64 throughout (as
+`model.render`, which stays the training-side definition).
 
-The same operations in the same order as `upsample.up_axis` and `model.synthesis`; sums inside
-a matrix product or a convolution may be grouped differently from torch's kernels, so values
-agree to float64 rounding (~1e-15 relative), not bit for bit. The format promises the latents
-and weights exactly; the rendered signal to within one step of its 8-bit output (tests).
+The same operations in the same order as `upsample.up_axis` and `model.synthesis`, every sum
+accumulated in the same sequence (no fused multiply-adds); only the products inside a matrix
+product or a convolution may be grouped differently from torch's kernels, so values agree to
+float64 rounding (~1e-15 relative), not bit for bit. Every output sample is computed by one
+task from inputs no task writes, so the bits do not depend on the thread count. The format
+promises the latents and weights exactly; the rendered signal to within one step of its 8-bit
+output (tests).
+
+Grids of 1 and 2 axes run as 3-axis grids with leading axes of one sample. The stack the
+synthesis reads is computed whole (`pyramid`), then the per-point MLP writes straight into the
+residual convolutions' padded input (the MLP is per point, so padding its output equals
+padding its input), then each convolution runs over row bands.
 
 `scale` renders at another resolution (the latent pyramid resampled before synthesis, see
-`resample_levels`) and `region` renders a window of the output grid only.
+`resample`) and `region` renders a window of the output grid only.
 """
 from __future__ import annotations
 
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
 
+from inrz import threads
+
 TAPS, PAD = 4, 2  # upsample.TAPS / upsample.PAD
+BLOCK = 256  # points per MLP block (its hidden layer stays in L1)
+TASK_WORK = 1 << 18  # about this many multiply-adds per task (~0.1-1 ms)
 
 
-def _pad(z: np.ndarray, axis: int, width: int, periodic: bool) -> np.ndarray:
-    """z with `width` samples more on each end of `axis`: wrapped, or the edge sample repeated."""
-    n = z.shape[axis]
-    idx = np.arange(-width, n + width)
-    return np.take(z, idx % n if periodic else np.clip(idx, 0, n - 1), axis=axis)
+# ---------------- worker threads ----------------
+
+_pool_lock = threading.Lock()
+_pool: dict = {"executor": None, "size": 0}
+
+
+def _run(kernel, args: tuple, ranges: list[tuple[int, int]]) -> None:
+    """kernel(*args, lo, hi) for every range, on up to `threads.workers()` threads (the kernels
+    release the GIL and write disjoint outputs)."""
+    n = min(threads.workers(), len(ranges))
+    if n <= 1:
+        for lo, hi in ranges:
+            kernel(*args, lo, hi)
+        return
+    with _pool_lock:
+        if _pool["size"] < n:
+            if _pool["executor"] is not None:
+                _pool["executor"].shutdown(wait=False)
+            _pool["executor"], _pool["size"] = ThreadPoolExecutor(n, thread_name_prefix="inrz-c3"), n
+        pool = _pool["executor"]
+    for future in [pool.submit(kernel, *args, lo, hi) for lo, hi in ranges]:
+        future.result()
+
+
+def _split(n: int, work_per_item: int) -> list[tuple[int, int]]:
+    """[0, n) in ranges of about TASK_WORK multiply-adds, at least one per worker when n allows."""
+    parts = max(1, min(n, max(threads.workers(), n * work_per_item // TASK_WORK)))
+    bounds = [n * i // parts for i in range(parts + 1)]
+    return [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+
+
+def _as3(shape) -> tuple[int, int, int]:
+    return (1,) * (3 - len(shape)) + tuple(shape)
+
+
+# ---------------- upsampling ----------------
+
+@njit(cache=True, nogil=True)
+def _up_into(src, k, periodic, dst, lo, hi):
+    """src (outer, n, inner) -> dst (outer, m, inner), m <= 2n, for outer rows lo..hi: output
+    2j + ph = sum_i k[ph, i] * src[j + ph + i - PAD] with the index clamped to the axis (or
+    wrapped), summed in `upsample.up_axis`'s order. The first m outputs of the 2n."""
+    n, inner, m = src.shape[1], src.shape[2], dst.shape[1]
+    idx = np.empty((m, TAPS), np.int64)
+    for j in range(m):
+        for i in range(TAPS):
+            p = (j >> 1) + (j & 1) + i - PAD
+            idx[j, i] = p % n if periodic else min(max(p, 0), n - 1)
+    for o in range(lo, hi):
+        for j in range(m):
+            ph = j & 1
+            k0, k1, k2, k3 = k[ph, 0], k[ph, 1], k[ph, 2], k[ph, 3]
+            r0, r1, r2, r3 = src[o, idx[j, 0]], src[o, idx[j, 1]], src[o, idx[j, 2]], src[o, idx[j, 3]]
+            out = dst[o, j]
+            for v in range(inner):
+                out[v] = ((r0[v] * k0 + r1[v] * k1) + r2[v] * k2) + r3[v] * k3
 
 
 @njit(cache=True, nogil=True)
-def _up(zp, k):
-    """zp (outer, n + 2 PAD, inner), already padded -> (outer, 2n, inner): output 2j + ph =
-    sum_i k[ph, i] * zp[j + ph + i] (`upsample.up_axis`, the same order of the sum)."""
-    outer, n, inner = zp.shape[0], zp.shape[1] - 2 * PAD, zp.shape[2]
-    out = np.empty((outer, 2 * n, inner))
-    if inner == 1:  # the last axis: the loop runs along the row
-        for o in range(outer):
-            for ph in range(2):
-                k0, k1, k2, k3 = k[ph, 0], k[ph, 1], k[ph, 2], k[ph, 3]
-                for j in range(n):
-                    out[o, 2 * j + ph, 0] = (((zp[o, j + ph, 0] * k0 + zp[o, j + ph + 1, 0] * k1)
-                                              + zp[o, j + ph + 2, 0] * k2) + zp[o, j + ph + 3, 0] * k3)
-        return out
-    for o in range(outer):
-        for j in range(n):
-            for ph in range(2):
-                k0, k1, k2, k3 = k[ph, 0], k[ph, 1], k[ph, 2], k[ph, 3]
-                for v in range(inner):
-                    out[o, 2 * j + ph, v] = (((zp[o, j + ph, v] * k0 + zp[o, j + ph + 1, v] * k1)
-                                              + zp[o, j + ph + 2, v] * k2) + zp[o, j + ph + 3, v] * k3)
-    return out
+def _up_last(src, k, periodic, dst, lo, hi):
+    """`_up_into` along the last (contiguous) axis: src (rows, n), dst (rows, m)."""
+    n, m = src.shape[1], dst.shape[1]
+    ke = (k[0, 0], k[0, 1], k[0, 2], k[0, 3])
+    ko = (k[1, 0], k[1, 1], k[1, 2], k[1, 3])
+    first = min(PAD, m // 2)  # outputs 2j, 2j + 1 with every tap inside the row: PAD <= j < n - PAD
+    stop = max(first, min(m // 2, n - PAD))
+    for o in range(lo, hi):
+        x, y = src[o], dst[o]
+        for j in range(first, stop):
+            y[2 * j] = ((x[j - 2] * ke[0] + x[j - 1] * ke[1]) + x[j] * ke[2]) + x[j + 1] * ke[3]
+            y[2 * j + 1] = ((x[j - 1] * ko[0] + x[j] * ko[1]) + x[j + 1] * ko[2]) + x[j + 2] * ko[3]
+        for jj in range(m):
+            j = jj >> 1
+            if first <= j < stop:
+                continue
+            ph = jj & 1
+            acc = 0.0
+            for i in range(TAPS):
+                p = j + ph + i - PAD
+                p = p % n if periodic else min(max(p, 0), n - 1)
+                acc = x[p] * k[ph, i] if i == 0 else acc + x[p] * k[ph, i]
+            y[jj] = acc
+
+
+def _up_axis(src: np.ndarray, k: np.ndarray, axis: int, m: int, periodic: bool, dst: np.ndarray) -> None:
+    """dst (src's shape with `m` samples on `axis`) = the first m samples of src doubled on `axis`."""
+    shape = src.shape
+    outer, inner = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
+    if inner == 1:
+        s, d = src.reshape(outer, shape[axis]), dst.reshape(outer, m)
+        _run(_up_last, (s, k, periodic, d), _split(outer, 2 * m))
+    else:
+        s, d = src.reshape(outer, shape[axis], inner), dst.reshape(outer, m, inner)
+        _run(_up_into, (s, k, periodic, d), _split(outer, 2 * m * inner))
 
 
 def up_axis(z: np.ndarray, k: np.ndarray, axis: int, periodic: bool) -> np.ndarray:
     """Double `axis` of z with the polyphase taps k (2, 4)."""
-    shape = z.shape
-    zp = _pad(z, axis, PAD, periodic)
-    flat = zp.reshape(math.prod(shape[:axis]), shape[axis] + 2 * PAD, math.prod(shape[axis + 1:]))
-    out = _up(flat, np.ascontiguousarray(k, np.float64))
-    return out.reshape(shape[:axis] + (2 * shape[axis],) + shape[axis + 1:])
+    out = np.empty(z.shape[:axis] + (2 * z.shape[axis],) + z.shape[axis + 1:])
+    _up_axis(np.ascontiguousarray(z, np.float64), np.ascontiguousarray(k, np.float64), axis, out.shape[axis],
+             bool(periodic), out)
+    return out
 
 
 def pyramid(levels: list[np.ndarray], kernels: np.ndarray, periodic) -> np.ndarray:
-    """Levels (finest first) -> (L, *shape_0) (`upsample.upsample_pyramid`)."""
-    u = levels[-1][None].astype(np.float64)
-    for l in range(len(levels) - 2, -1, -1):
+    """Levels (finest first) -> (L, *shape_0) (`upsample.upsample_pyramid`): stage l stacks
+    level l on the previous stage doubled on every axis and cut to level l's shape."""
+    L = len(levels)
+    u = np.asarray(levels[-1], np.float64)[None]
+    for l in range(L - 2, -1, -1):
+        shape = tuple(levels[l].shape)
+        k = np.ascontiguousarray(kernels[l], np.float64)
+        stage = np.empty((L - l,) + shape)
+        stage[0] = levels[l]
+        src = u
         for axis in range(1, u.ndim):
-            u = up_axis(u, kernels[l], axis, periodic[axis - 1])
-        crop = (slice(None),) + tuple(slice(0, n) for n in levels[l].shape)
-        u = np.concatenate([levels[l][None].astype(np.float64), u[crop]], 0)
+            last = axis == u.ndim - 1
+            dst = stage[1:] if last else np.empty(src.shape[:axis] + (shape[axis - 1],) + src.shape[axis + 1:])
+            _up_axis(src, k, axis, shape[axis - 1], bool(periodic[axis - 1]), dst)
+            src = dst
+        u = stage
     return u
 
 
+# ---------------- synthesis ----------------
+
 @njit(cache=True, nogil=True)
-def _conv3(x, W, b, relu):
-    """x (C, Z, Y, X) -> x[inner] + f(conv(x) + b): valid convolution with W (C, C, kz, ky, kx)
-    (kernel extent 1 on axes the grid does not have), ReLU'd unless it is the last layer."""
-    C, Z, Y, X = x.shape
+def _mlp_into(u, W, b, dims, woff, boff, out, pads, lo, hi):
+    """Points lo..hi of u (L, Z, Y, X) (C order) -> out (channels, Z + 2 pz, Y + 2 py, X + 2 px)
+    at offset `pads`: per point W_k h + b_k, ReLU between layers (layer k's W at W[woff[k]:],
+    (dims[k+1], dims[k]) row-major), each output summed over its inputs in order, then the bias
+    (`_mlp_block`)."""
+    Y, X = u.shape[2], u.shape[3]
+    width = 0
+    for d in dims:
+        width = max(width, d)
+    h0, h1 = np.empty((width, BLOCK)), np.empty((width, BLOCK))
+    p = lo
+    while p < hi:
+        row, x = p // X, p % X
+        z, y = row // Y, row % Y
+        m = min(hi - p, X - x, BLOCK)
+        for c in range(u.shape[0]):
+            src = u[c, z, y]
+            for q in range(m):
+                h0[c, q] = src[x + q]
+        _mlp_block(h0, h1, m, W, b, dims, woff, boff)
+        last = dims.shape[0] - 2
+        res = h0 if last % 2 == 1 else h1
+        for o in range(dims[last + 1]):
+            dst = out[o, z + pads[0], y + pads[1]]
+            for q in range(m):
+                dst[x + pads[2] + q] = res[o, q]
+        p += m
+
+
+@njit(cache=True, nogil=True)
+def _mlp_block(h0, h1, m, W, b, dims, woff, boff):
+    """The MLP on the first m columns of h0, layers ping-ponging between h0 and h1. Inputs are
+    added four at a time, each sum in the sequence 0 + w_0 x_0 + w_1 x_1 + ... (as one at a time)."""
+    last = dims.shape[0] - 2
+    for k in range(last + 1):
+        src, dst = (h0, h1) if k % 2 == 0 else (h1, h0)
+        din = dims[k]
+        for o in range(dims[k + 1]):
+            row = woff[k] + o * din
+            d = dst[o]
+            for q in range(m):
+                d[q] = 0.0
+            i = 0
+            while i + 4 <= din:
+                w0, w1, w2, w3 = W[row + i], W[row + i + 1], W[row + i + 2], W[row + i + 3]
+                s0, s1, s2, s3 = src[i], src[i + 1], src[i + 2], src[i + 3]
+                for q in range(m):
+                    d[q] = (((d[q] + w0 * s0[q]) + w1 * s1[q]) + w2 * s2[q]) + w3 * s3[q]
+                i += 4
+            while i < din:
+                w, s = W[row + i], src[i]
+                for q in range(m):
+                    d[q] = d[q] + w * s[q]
+                i += 1
+            bo = b[boff[k] + o]
+            if k < last:
+                for q in range(m):
+                    d[q] = max(d[q] + bo, 0.0)
+            else:
+                for q in range(m):
+                    d[q] = d[q] + bo
+
+
+@njit(cache=True, nogil=True)
+def _pad_borders(x, pads, periodic):
+    """Fill the `pads` samples on each side of every axis of x (C, Z, Y, X) from its interior:
+    wrapped on periodic axes, else the edge sample repeated (axis by axis, as `pad_spatial`)."""
+    C = x.shape[0]
+    for axis in range(3):
+        w = pads[axis]
+        if w == 0:
+            continue
+        n = x.shape[axis + 1] - 2 * w
+        for c in range(C):
+            for t in range(w):
+                for side in range(2):
+                    at = t if side == 0 else n + w + t
+                    p = at - w
+                    p = p % n if periodic[axis] else min(max(p, 0), n - 1)
+                    p += w
+                    if axis == 0:
+                        x[c, at] = x[c, p]
+                    elif axis == 1:
+                        x[c, :, at] = x[c, :, p]
+                    else:
+                        x[c, :, :, at] = x[c, :, :, p]
+
+
+@njit(cache=True, nogil=True)
+def _conv_rows(x, W, b, relu, out, lo, hi):
+    """Rows lo..hi (flat over (Z', Y')) of out (C, Z', Y', X') = x[centre] + f(conv(x) + b):
+    valid convolution of x (C, Z, Y, X) with W (C, C, kz, ky, kx) (kernel extent 1 on axes the
+    grid does not have), ReLU'd unless it is the last layer; each sum from the bias through
+    inputs, then taps in order."""
+    C = x.shape[0]
     kz, ky, kx = W.shape[2], W.shape[3], W.shape[4]
-    oz, oy, ox = Z - kz + 1, Y - ky + 1, X - kx + 1
-    out = np.empty((C, oz, oy, ox))
+    oy, ox = out.shape[2], out.shape[3]
     acc = np.empty(ox)
-    for o in range(C):
-        for z in range(oz):
-            for y in range(oy):
-                acc[:] = b[o]
-                for i in range(C):
-                    for dz in range(kz):
-                        for dy in range(ky):
-                            row = x[i, z + dz, y + dy]
+    for r in range(lo, hi):
+        z, y = r // oy, r % oy
+        for o in range(C):
+            for v in range(ox):
+                acc[v] = b[o]
+            for i in range(C):
+                for dz in range(kz):
+                    for dy in range(ky):
+                        row = x[i, z + dz, y + dy]
+                        if kx == 3:
+                            w0, w1, w2 = W[o, i, dz, dy, 0], W[o, i, dz, dy, 1], W[o, i, dz, dy, 2]
+                            for v in range(ox):
+                                acc[v] = ((acc[v] + w0 * row[v]) + w1 * row[v + 1]) + w2 * row[v + 2]
+                        else:
                             for dx in range(kx):
                                 w = W[o, i, dz, dy, dx]
                                 for v in range(ox):
-                                    acc[v] += w * row[v + dx]
-                centre = x[o, z + kz // 2, y + ky // 2]
-                for v in range(ox):
-                    c = max(acc[v], 0.0) if relu else acc[v]
-                    out[o, z, y, v] = centre[v + kx // 2] + c
-    return out
+                                    acc[v] = acc[v] + w * row[v + dx]
+            centre = x[o, z + kz // 2, y + ky // 2]
+            dst = out[o, z, y]
+            for v in range(ox):
+                c = max(acc[v], 0.0) if relu else acc[v]
+                dst[v] = centre[v + kx // 2] + c
 
 
-@njit(cache=True, nogil=True)
-def _mlp(u, W, b, dims, woff, boff, block):
-    """u (L, n) -> (channels, n): per point W_k h + b_k, ReLU between layers (layer k's W at
-    W[woff[k]:], (dims[k+1], dims[k]) row-major); points in blocks, the inner SIMD loop, so the
-    hidden layer stays in cache."""
-    n = u.shape[1]
-    last = dims.shape[0] - 2
-    out = np.empty((dims[last + 1], n))
-    width = dims.max()
-    h0, h1 = np.empty((width, block)), np.empty((width, block))
-    for s in range(0, n, block):
-        m = min(block, n - s)
-        for c in range(u.shape[0]):
-            for p in range(m):
-                h0[c, p] = u[c, s + p]
-        for k in range(last + 1):
-            src, dst = (h0, h1) if k % 2 == 0 else (h1, h0)
-            for o in range(dims[k + 1]):
-                for p in range(m):
-                    dst[o, p] = 0.0
-                for i in range(dims[k]):
-                    w = W[woff[k] + o * dims[k] + i]
-                    for p in range(m):
-                        dst[o, p] += w * src[i, p]
-                bo = b[boff[k] + o]
-                for p in range(m):
-                    v = dst[o, p] + bo
-                    dst[o, p] = max(v, 0.0) if k < last else v
-                if k == last:
-                    for p in range(m):
-                        out[o, s + p] = dst[o, p]
-    return out
+def _mlp_weights(w: dict, n_mlp: int):
+    Ws = [np.asarray(w[f"syn{i}.W"], np.float64) for i in range(n_mlp)]
+    bs = [np.asarray(w[f"syn{i}.b"], np.float64) for i in range(n_mlp)]
+    dims = np.asarray([Ws[0].shape[1]] + [W.shape[0] for W in Ws], np.int64)
+    woff = np.concatenate([[0], np.cumsum([W.size for W in Ws])]).astype(np.int64)
+    boff = np.concatenate([[0], np.cumsum([v.size for v in bs])]).astype(np.int64)
+    return np.concatenate([W.ravel() for W in Ws]), np.concatenate(bs), dims, woff, boff
+
+
+def _synthesise(u: np.ndarray, w: dict, n_mlp: int, res_layers: int, pads, periodic) -> np.ndarray:
+    """u (L, Z, Y, X) -> (channels, Z', Y', X'): the MLP at every point of u into an array padded
+    by `pads` (filled by `_pad_borders`), then `res_layers` valid residual convolutions (each
+    shrinking the grid by one sample per side on the axes they span). The result is a view of a
+    channels-last array (what the caller hands on, without a transposing copy)."""
+    W, b, dims, woff, boff = _mlp_weights(w, n_mlp)
+    channels = int(dims[-1])
+    Z, Y, X = u.shape[1:]
+    pads = np.asarray(pads, np.int64)
+    shape = (Z + 2 * pads[0], Y + 2 * pads[1], X + 2 * pads[2])
+    x = _last_layer(shape, channels) if res_layers == 0 else np.empty((channels,) + shape)
+    _run(_mlp_into, (u, W, b, dims, woff, boff, x, pads), _split(Z * Y * X, int(dims[1:].sum())))
+    if pads.any():
+        _pad_borders(x, pads, np.asarray(periodic, np.bool_))
+    for i in range(res_layers):
+        Wr = np.asarray(w[f"res{i}.W"], np.float64)
+        Wr = np.ascontiguousarray(Wr.reshape(Wr.shape[:2] + (1,) * (5 - Wr.ndim) + Wr.shape[2:]))
+        kz, ky, kx = Wr.shape[2:]
+        shape = (x.shape[1] - kz + 1, x.shape[2] - ky + 1, x.shape[3] - kx + 1)
+        out = _last_layer(shape, channels) if i == res_layers - 1 else np.empty((channels,) + shape)
+        _run(_conv_rows, (x, Wr, np.ascontiguousarray(w[f"res{i}.b"], np.float64), i < res_layers - 1, out),
+             _split(shape[0] * shape[1], shape[2] * channels * channels * kz * ky * kx))
+        x = out
+    return x
+
+
+def _last_layer(shape, channels: int) -> np.ndarray:
+    """(channels, *shape), a view of a channels-last array."""
+    return np.moveaxis(np.empty(tuple(shape) + (channels,)), -1, 0)
 
 
 def synthesis(u: np.ndarray, w: dict, n_mlp: int, res_layers: int) -> np.ndarray:
     """(levels, *padded) -> (channels, *shape) (`model.synthesis`): MLP per point, then valid
     residual convolutions (u carries `res_layers` points of padding per side)."""
     spatial = u.shape[1:]
-    Ws = [np.asarray(w[f"syn{i}.W"], np.float64) for i in range(n_mlp)]
-    bs = [np.asarray(w[f"syn{i}.b"], np.float64) for i in range(n_mlp)]
-    dims = np.asarray([Ws[0].shape[1]] + [W.shape[0] for W in Ws], np.int64)
-    woff = np.concatenate([[0], np.cumsum([W.size for W in Ws])]).astype(np.int64)
-    boff = np.concatenate([[0], np.cumsum([v.size for v in bs])]).astype(np.int64)
-    h = _mlp(np.ascontiguousarray(u.reshape(u.shape[0], -1)), np.concatenate([W.ravel() for W in Ws]),
-             np.concatenate(bs), dims, woff, boff, 1024)
-    ndim = len(spatial)
-    x = np.ascontiguousarray(h.reshape((h.shape[0],) + (1,) * (3 - ndim) + spatial))
-    for i in range(res_layers):
-        Wr = w[f"res{i}.W"]
-        Wr = np.ascontiguousarray(Wr.reshape(Wr.shape[:2] + (1,) * (3 - ndim) + Wr.shape[2:]))
-        x = _conv3(x, Wr, np.ascontiguousarray(w[f"res{i}.b"]), i < res_layers - 1)
-    return x.reshape((x.shape[0],) + x.shape[4 - ndim:] if ndim < 3 else x.shape)
+    u3 = np.ascontiguousarray(u.reshape((u.shape[0],) + _as3(spatial)), np.float64)
+    x = _synthesise(u3, w, n_mlp, res_layers, (0, 0, 0), (False,) * 3)
+    return x.reshape((x.shape[0],) + x.shape[4 - len(spatial):])
 
 
 def pad_spatial(x: np.ndarray, width: int, periodic) -> np.ndarray:
-    for axis, wrap in enumerate(periodic, start=1):
-        x = _pad(x, axis, width, wrap)
-    return x
+    """(C, *shape) with `width` more samples on each side of every spatial axis (wrapped or edge)."""
+    shape = x.shape[1:]
+    lead = 3 - len(shape)
+    pads = np.asarray([0] * lead + [width] * len(shape), np.int64)
+    out = np.empty((x.shape[0],) + tuple(n + 2 * p for n, p in zip(_as3(shape), pads)))
+    out[:, pads[0]:out.shape[1] - pads[0], pads[1]:out.shape[2] - pads[1], pads[2]:out.shape[3] - pads[2]] = \
+        np.asarray(x, np.float64).reshape((x.shape[0],) + _as3(shape))
+    _pad_borders(out, pads, np.asarray((False,) * lead + tuple(periodic), np.bool_))
+    return out.reshape((x.shape[0],) + out.shape[1 + lead:])
 
 
-def render(w: dict, levels: list[np.ndarray], n_mlp: int, res_layers: int, periodic, band: int = 65536) -> np.ndarray:
+def render(w: dict, levels: list[np.ndarray], n_mlp: int, res_layers: int, periodic) -> np.ndarray:
     """Decoder output (channels, *shape) from integer latent levels and float64 weights."""
     U = pyramid(levels, w["up"], periodic)
-    R = res_layers
-    Up = pad_spatial(U, R, periodic) if R else U
-    n0 = U.shape[1]
-    rows = max(1, band // max(1, math.prod(U.shape[2:])))
-    return np.concatenate([synthesis(Up[:, r0:min(n0, r0 + rows) + 2 * R], w, n_mlp, R)
-                           for r0 in range(0, n0, rows)], 1)
+    spatial = U.shape[1:]
+    lead = 3 - len(spatial)
+    pads = [0] * lead + [res_layers] * len(spatial)
+    x = _synthesise(U.reshape((U.shape[0],) + _as3(spatial)), w, n_mlp, res_layers, pads,
+                    (False,) * lead + tuple(bool(p) for p in periodic))
+    return x.reshape((x.shape[0],) + spatial)
