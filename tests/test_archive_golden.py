@@ -36,10 +36,12 @@ def test_golden_chunk_decodes_to_the_stored_values(name):
     out = decode_array(data, expected.size, expected.dtype)
     assert out.dtype == expected.dtype and out.shape == expected.shape
     assert out.tobytes() == expected.tobytes()  # bit for bit, NaN and Inf included
-    if ".r11" in name:
-        assert residual_head(data)[0] == 0x11
+    for tag in (0x11, 0x12):
+        if f".r{tag:x}" in name:
+            assert residual_head(data)[0] == tag
 
 
-def test_the_golden_set_covers_both_predictor_families():
-    kinds = {residual_head((GOLDEN / f"{name}.bin").read_bytes())[1] for name in INDEX if ".r11" in name}
+@pytest.mark.parametrize("tag", ["r11", "r12"])
+def test_the_golden_set_covers_both_predictor_families(tag):
+    kinds = {residual_head((GOLDEN / f"{name}.bin").read_bytes())[1] for name in INDEX if f".{tag}" in name}
     assert kinds & {0, 1} and 2 in kinds  # an interpolation (cubic/linear) and Lorenzo

@@ -173,7 +173,7 @@ def test_words_appended_to_a_residual_stream_are_refused(append):
     res = ff.residual_of(frame)
     parts = (ff.edit_words(res.parts[0], append=append), *res.parts[1:])
     body = ff.Residual(res.bound, res.origin, res.count, parts).pack()
-    with pytest.raises(ContainerError, match="words after its last symbol"):
+    with pytest.raises(ContainerError, match="(words|bytes) after its last symbol"):
         decode_array(ff.Frame(frame.kind, frame.dtype, frame.shape, body).pack())
 
 
@@ -183,7 +183,7 @@ def test_words_dropped_from_a_residual_stream_never_decode(drop):
     res = ff.residual_of(frame)
     parts = (ff.edit_words(res.parts[0], drop=drop), *res.parts[1:])
     body = ff.Residual(res.bound, res.origin, res.count, parts).pack()
-    with pytest.raises(ContainerError, match="words are missing"):
+    with pytest.raises(ContainerError, match="words are missing|ends before its last symbol"):
         decode_array(ff.Frame(frame.kind, frame.dtype, frame.shape, body).pack())
 
 

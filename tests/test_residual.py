@@ -146,9 +146,9 @@ def test_specials_decoder_rejects_garbage(data):
 
 
 @FAST
-@given(data=st.binary(max_size=80), legacy=st.booleans())
-def test_residual_decoder_rejects_garbage(data, legacy):
-    sections = {"residual": (b"" if legacy else bytes([errorbound.TAG])) + data, "exceptions": data}
+@given(data=st.binary(max_size=80), tag=st.sampled_from([b"", bytes([errorbound.TAG]), bytes([errorbound.TAG_NUMPY])]))
+def test_residual_decoder_rejects_garbage(data, tag):
+    sections = {"residual": tag + data, "exceptions": data}
     try:
         out = errorbound.decode(np.zeros((3, 4), np.float32), {"max_abs_error": 0.05, "step": 0.1, "exceptions": 0}, sections)
     except ContainerError:
@@ -157,6 +157,6 @@ def test_residual_decoder_rejects_garbage(data, legacy):
 
 
 def test_a_frame_claiming_a_huge_residual_is_refused_before_allocating():
-    frame = bytes([errorbound.TAG, 1, 0]) + (5).to_bytes(2, "little") + (2**31).to_bytes(4, "little")
+    frame = bytes([errorbound.TAG_NUMPY, 1, 0]) + (5).to_bytes(2, "little") + (2**31).to_bytes(4, "little")
     with pytest.raises(ContainerError, match="length"):
         errorbound.decode(np.zeros(4, np.float32), {"max_abs_error": 0.05, "step": 0.1, "exceptions": 0}, {"residual": frame})

@@ -5,14 +5,18 @@ The encoder decodes its own container exactly as a decoder will and codes the re
 r = original - approx on a step just under twice the bound (the margin absorbs float
 rounding of a network between machines): a predictor (`inrz.coding.predictors`) guesses each
 value from those decoded before it, and the integer corrections are range coded under an
-adaptive context model (`inrz.coding.ctxcoder`). Of the predictors, the one whose
+adaptive context model (`inrz.coding.ctxkernel`). Of the predictors, the one whose
 corrections have the lowest entropy is kept (`effort="best"`: the best three are coded and
 the smallest kept). Values the result still misses (rounding to the dtype, absurdly small
 bounds) are stored exactly as exceptions.
 
-Sections: `residual` = tag 0x11, predictor kind, predictor axes, then the coder's frame;
+Sections: `residual` = tag, predictor kind, predictor axes, then the coder's stream;
 `exceptions` (only when there are any) = position gaps (`legacy.encode_ints`) + raw values.
-A `residual` starting with 1, 2, 4 or 8 is the first coder's (zigzag planes + zstd), still read.
+Tags: 0x12 (written now): compiled interpolation (`inrz.coding.interp3`) and the compiled
+binary context coder (`inrz.coding.ctxkernel`), both on the chunk's 3-D lattice view, no GIL;
+0x11 (written until issue 24): numpy predictors and the constriction context coder
+(`inrz.coding.ctxcoder`), still read. A `residual` starting with 1, 2, 4 or 8 is the first
+coder's (zigzag planes + zstd), still read.
 """
 from __future__ import annotations
 
@@ -23,12 +27,13 @@ import numpy as np
 from ..core import fields
 from ..core.errors import ContainerError
 from ..signal.ndarray import cast
-from . import ctxcoder, legacy
+from . import ctxcoder, ctxkernel, legacy
 from .predictors import Predictor, candidates
 
 MARGIN = 1e-3  # step = 2 * bound * (1 - MARGIN)
-SAMPLE = 1 << 18  # predictors are ranked on a corner block of at most this many values
-TAG = 0x11
+SAMPLE = 1 << 18  # predictors are ranked on a central block of at most this many values
+TAG = 0x12  # what the encoder writes
+TAG_NUMPY = 0x11  # read only
 KINDS = ("linear", "cubic", "lorenzo")
 Effort = Literal["fast", "best"]
 
@@ -42,7 +47,7 @@ def residual_sections(original: np.ndarray, approx: np.ndarray, bound: float, ke
     coded = []
     for p, done in _ranked(r, step, keep)[: 3 if effort == "best" else 1]:
         k, rec = done or p.encode(r, step, keep)
-        coded.append((bytes([TAG, KINDS.index(p.kind), p.axes]) + ctxcoder.encode(k), rec))
+        coded.append((bytes([TAG, KINDS.index(p.kind), p.axes]) + ctxkernel.encode(k), rec))
     residual, rec = min(coded, key=lambda c: len(c[0]))
     fixed = cast(approx.astype(np.float64) + rec, original.dtype)
     ok = abs_diff(fixed, original) <= bound  # False for NaN too
@@ -73,7 +78,7 @@ def _ranked(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[P
         coded = [p.encode(r[block], step, None if keep is None else keep[block]) for p in options]
         return [_entropy(k) for k, _ in coded], coded if r[block].size == r.size else [None] * len(options)
 
-    options = candidates(r.shape)
+    options = candidates(r.shape, compiled=True)
     costs, done = run(_centre(r.shape))
     if len(set(costs)) == 1 and r.size > SAMPLE:
         costs, done = run(tuple(slice(None) for _ in r.shape))
@@ -113,23 +118,25 @@ def decode(approx: np.ndarray, info: dict[str, Any], sections: dict[str, bytes])
     data = sections.get("residual")
     if data is None:
         raise ContainerError("error-bounded container has no 'residual' section")
-    if data[:1] == bytes([TAG]):
-        fixed = cast(approx.astype(np.float64) + _predictor(data).decode(ctxcoder.decode(data[3:], approx.shape),
-                                                                         step), approx.dtype).ravel()
+    tagged = data[:1] in (bytes([TAG]), bytes([TAG_NUMPY]))
+    if tagged:
+        compiled = data[0] == TAG
+        k = (ctxkernel if compiled else ctxcoder).decode(data[3:], approx.shape)
+        fixed = cast(approx.astype(np.float64) + _predictor(data, compiled).decode(k, step), approx.dtype).ravel()
     else:
         q, _ = legacy.decode_ints(data, approx.size)
         fixed = apply(approx, q, step, approx.dtype).ravel()
-    if count or "exceptions" in sections or data[:1] != bytes([TAG]):
+    if count or "exceptions" in sections or not tagged:
         _exceptions(fixed, sections, count, approx.dtype)
     if fixed.dtype.kind == "f" and not np.isfinite(fixed[np.isfinite(approx.ravel())]).all():
         raise ContainerError("the error-bound residual or exceptions make values NaN or infinite: the file is damaged")
     return fixed.reshape(approx.shape)
 
 
-def _predictor(data: bytes) -> Predictor:
+def _predictor(data: bytes, compiled: bool) -> Predictor:
     if len(data) < 3 or data[1] >= len(KINDS):
         raise ContainerError("error-bound residual names no known predictor")
-    return Predictor(KINDS[data[1]], data[2])
+    return Predictor(KINDS[data[1]], data[2], compiled)
 
 
 def _exceptions(fixed: np.ndarray, sections: dict[str, bytes], count: int, dtype: np.dtype) -> None:

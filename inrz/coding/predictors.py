@@ -10,6 +10,10 @@ before it, so that only the (mostly tiny) integer corrections are stored.
   step grid, and the grid's finite differences along chosen axes are stored; decoding is a
   cumulative sum per axis. Best where values change at the scale of the step (tight bounds).
 
+Interpolation runs compiled (`inrz.coding.interp3`, `compiled=True`: residual tag 0x12) on the
+chunk's 3-D lattice view (`inrz.coding.lattice3`); on arrays of at most three axes it is the
+numpy loop below bit for bit, which stays as the decoder of tag 0x11 and the tests' oracle.
+
 Reconstruction uses only IEEE basic operations (add, multiply by exact constants) in a
 fixed order, so it is the same on every machine; the encoder returns exactly what the
 decoder will rebuild, and checks the bound against that.
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import interp3
 from .lattice import passes, sources, targets
 
 KMAX = 2.0**50  # corrections beyond this many steps are clipped (the value becomes an exception)
@@ -32,6 +37,7 @@ class Predictor:
 
     kind: str
     axes: int = 0
+    compiled: bool = False  # interpolation: the compiled kernel on the 3-D view (residual tag 0x12)
 
     def encode(self, r: np.ndarray, step: float, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Corrections (int64) and the reconstruction (float64) of residual `r`; where `keep`
@@ -39,12 +45,17 @@ class Predictor:
         if self.kind == "lorenzo":
             q = _round(r / step)
             return lorenzo_forward(q, self.axes), q.astype(np.float64) * step
-        k, rec = _interpolate(self._view(r), step, self.kind == "cubic", None, self._view(keep))
+        if self.compiled:
+            k, rec = interp3.encode(self._view(r), step, self.kind == "cubic", self._view(keep))
+        else:
+            k, rec = _interpolate(self._view(r), step, self.kind == "cubic", None, self._view(keep))
         return self._unview(k), self._unview(rec)
 
     def decode(self, k: np.ndarray, step: float) -> np.ndarray:
         if self.kind == "lorenzo":
             return lorenzo_inverse(k, self.axes).astype(np.float64) * step
+        if self.compiled:
+            return self._unview(interp3.decode(self._view(k), step, self.kind == "cubic"))
         return self._unview(_interpolate(None, step, self.kind == "cubic", self._view(k), None)[1])
 
     def _view(self, a):
@@ -54,13 +65,14 @@ class Predictor:
         return a if not self.axes & 1 else a.transpose()
 
 
-def candidates(shape: tuple[int, ...]) -> list[Predictor]:
+def candidates(shape: tuple[int, ...], compiled: bool = False) -> list[Predictor]:
     """The predictors the encoder tries: interpolation both ways, Lorenzo on every subset of
     the axes longer than one (differencing a length-1 axis predicts nothing)."""
     long = [a for a, n in enumerate(shape) if n > 1]
-    out = [Predictor(kind, order) for kind in ("cubic", "linear") for order in ((0, 1) if len(long) > 1 else (0,))]
+    out = [Predictor(kind, order, compiled) for kind in ("cubic", "linear")
+           for order in ((0, 1) if len(long) > 1 else (0,))]
     masks = {sum(1 << long[i] for i in range(len(long)) if pick >> i & 1) for pick in range(1, 1 << len(long))}
-    return out + [Predictor("lorenzo", mask) for mask in sorted(masks)]
+    return out + [Predictor("lorenzo", mask, compiled) for mask in sorted(masks)]
 
 
 def _round(values: np.ndarray) -> np.ndarray:

@@ -1,0 +1,239 @@
+"""Compiled context coding of the error-bound corrections (residual tag 0x12,
+`inrz.coding.errorbound`): one call codes a whole chunk, without the GIL (numba `nogil`), so
+zarr's and Dask's threads code chunks in parallel; no state outlives a call (thread-safe).
+
+Symbols are visited in the passes of the chunk's 3-D lattice view (`inrz.coding.lattice3`). A
+symbol's context is, as in `inrz.coding.ctxcoder`, the mean magnitude of the decoded symbols on
+the two lattice planes it lies between, 3 wide along the other axes; its class is two per octave
+of it (40 classes), and large classes send their low bits unmodelled (fewer coding steps).
+Each correction k is binarised and every binary decision is coded with an adaptive probability
+(`inrz.coding.binrange`, an LZMA-style binary range coder):
+
+    k == 0                      model ZERO[class]
+    sign                        model SIGN[class]
+    m = |k| - 1, split at the class's L = max(0, class // 2 - 5) low bits:
+    v = (m >> L) + 1, e = bit length of v - 1:
+        unary, model EXP[class, min(j, 23)] for its j-th bit (at most 62 ones)
+        the bit of v below its leading one: model MANT[class, e]; the e - 1 under it at probability 1/2
+    the L low bits of m at probability 1/2 (up to 16 in one division of the range)
+
+Stream: the coder's bytes, exactly as many as the encoder writes (its first byte is always 0).
+The decoder refuses a stream it reads past the end of, or one with bytes left after its last
+symbol, or one whose first byte is not 0: streams cut or padded never decode "successfully".
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..core.errors import ContainerError
+from .binrange import (BAD, CODE, DPOS, MASK32, MISSING, ONE, PENDING, POS, RANGE, get, get_direct, next_byte, put,
+                       put_direct, shift_low)
+from .lattice3 import levels3, pass_box, view3
+
+CLASSES = 40  # two per octave of 8 x the neighbours' mean magnitude
+CAP = 1 << 16  # neighbour magnitudes are capped here before they are summed
+EXP_MODELS, MAXE = 24, 62
+OK, PAST_END, TRAILING, BAD_START, CORRUPT = 0, 1, 2, 3, 4
+ERRORS = {PAST_END: "the error-bound residual stream ends before its last symbol (truncated)",
+          CORRUPT: "the error-bound residual stream is corrupt (a value no encoder writes)",
+          TRAILING: "the error-bound residual stream holds bytes after its last symbol",
+          BAD_START: "the error-bound residual stream does not start as an encoder starts it"}
+
+
+@njit(cache=True, nogil=True)
+def _boxes(mag, box, tmp, shape, strides, h, d):
+    """box[p] for every point p on the even planes along d of pass (h, d)'s lattice: the sum of
+    the capped magnitudes 3 wide along the two other axes (stride h on axes before d, 2h after
+    it, zero outside). Separable: along the last other axis into tmp, then the first."""
+    b0 = 1 if d == 0 else 0  # the two axes other than d, in order
+    b1 = 1 if d == 2 else 2
+    s0 = (h if b0 < d else 2 * h)
+    s1 = (h if b1 < d else 2 * h)
+    step = np.zeros(3, np.int64)
+    step[d] = 2 * h
+    step[b0] = s0
+    step[b1] = s1
+    for pass_ in range(2):
+        src, dst, axis, s = (mag, tmp, b1, s1) if pass_ == 0 else (tmp, box, b0, s0)
+        far = strides[axis] * s
+        for i0 in range(0, shape[0], step[0]):
+            for i1 in range(0, shape[1], step[1]):
+                base = i0 * strides[0] + i1 * strides[1]
+                for i2 in range(0, shape[2], step[2]):
+                    at = base + i2
+                    j = i0 if axis == 0 else (i1 if axis == 1 else i2)
+                    total = src[at]
+                    if j - s >= 0:
+                        total += src[at - far]
+                    if j + s < shape[axis]:
+                        total += src[at + far]
+                    dst[at] = total
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bitlength(v):
+    n = 0
+    while v > 0:
+        v >>= 1
+        n += 1
+    return n
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _class(act, cells):
+    """0 for 8 x the mean neighbour magnitude s = 0, 1 for s = 1, then two classes per octave."""
+    scaled = act * 8 // cells
+    n = _bitlength(scaled)
+    if n < 2:
+        return n
+    return min(CLASSES - 1, 2 * n - 2 + ((scaled >> (n - 2)) & 1))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _low_bits(cls):
+    """Bits of |k| - 1 sent at probability 1/2 in a class: 2 below the class's typical magnitude."""
+    return max(0, cls // 2 - 5)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _put_symbol(st, out, pf, ps, cls, value):
+    put(st, out, pf, ps, ZERO + cls, value != 0)
+    if value == 0:
+        return
+    put(st, out, pf, ps, SIGN + cls, value < 0)
+    m = (value if value > 0 else -value) - 1
+    low = _low_bits(cls)
+    v = (m >> low) + 1
+    e = _bitlength(v) - 1
+    for j in range(e):
+        put(st, out, pf, ps, EXPO + cls * EXP_MODELS + min(j, EXP_MODELS - 1), 1)
+    if e < MAXE:
+        put(st, out, pf, ps, EXPO + cls * EXP_MODELS + min(e, EXP_MODELS - 1), 0)
+    if e > 0:
+        put(st, out, pf, ps, MANT + cls * 64 + e, (v >> (e - 1)) & 1)
+        if e > 1:
+            put_direct(st, out, v & ((np.int64(1) << (e - 1)) - 1), e - 1)
+    if low > 0:
+        put_direct(st, out, m & ((np.int64(1) << low) - 1), low)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _get_symbol(st, data, pf, ps, cls):
+    if get(st, data, pf, ps, ZERO + cls) == 0:
+        return np.int64(0)
+    negative = get(st, data, pf, ps, SIGN + cls)
+    low = _low_bits(cls)
+    e = 0
+    while e < MAXE and get(st, data, pf, ps, EXPO + cls * EXP_MODELS + min(e, EXP_MODELS - 1)):
+        e += 1
+    v = np.int64(1) << e
+    if e > 0:
+        v |= np.int64(get(st, data, pf, ps, MANT + cls * 64 + e)) << (e - 1)
+        if e > 1:
+            v |= get_direct(st, data, e - 1)
+    m = ((v - 1) << low) | (get_direct(st, data, low) if low > 0 else 0)
+    return -(m + 1) if negative else m + 1
+
+
+@njit(cache=True, nogil=True)
+def _cells(shape, d):
+    """2 * 3 ** (the other axes longer than one): the cells a context sums over."""
+    c = 2
+    for a in range(3):
+        if a != d and shape[a] > 1:
+            c *= 3
+    return c
+
+
+ZERO, SIGN, EXPO = 0, CLASSES, 2 * CLASSES
+MANT = EXPO + CLASSES * EXP_MODELS
+MODELS = MANT + CLASSES * 64
+
+
+@njit(cache=True, nogil=True)
+def _code(shape, k, mag, out, data, encode):
+    """Encode k into out (the bytes written; -1 if out may be too small), or decode data into k
+    (an error code). k and mag: flat C-order arrays of the 3-D view `shape`."""
+    n0, n1, n2 = shape[0], shape[1], shape[2]
+    strides = np.array([n1 * n2, n2, 1], np.int64)
+    pf = np.full(MODELS, ONE // 2, np.int64)
+    ps = pf.copy()
+    st = np.zeros(5, np.int64)
+    st[RANGE] = MASK32
+    if encode:
+        st[PENDING] = 1
+    else:
+        for _ in range(5):
+            st[CODE] = (st[CODE] << 8) | next_byte(st, data)
+        if data.size == 0 or data[0] != 0:
+            return np.int64(BAD_START)
+    box, tmp = np.zeros(n0 * n1 * n2, np.int64), np.zeros(n0 * n1 * n2, np.int64)
+    h = 1 << levels3(n0, n1, n2)
+    d = -1  # the anchor pass: the origin alone, context class 0
+    while True:
+        if d < 0 or shape[d] > h:
+            start, stride = pass_box(shape, h, d)
+            cells = _cells(shape, d) if d >= 0 else 1
+            if d >= 0:
+                _boxes(mag, box, tmp, shape, strides, h, d)
+            far = h * strides[d] if d >= 0 else 0
+            for i0 in range(start[0], n0, stride[0]):
+                for i1 in range(start[1], n1, stride[1]):
+                    for i2 in range(start[2], n2, stride[2]):
+                        at = i0 * strides[0] + i1 * n2 + i2
+                        cls = 0
+                        if d >= 0:  # the planes h before and (where there is one) h after, along d
+                            j = i0 if d == 0 else (i1 if d == 1 else i2)
+                            act = box[at - far] + (box[at + far] if j + h < shape[d] else 0)
+                            cls = _class(act, cells)
+                        if encode:
+                            if st[POS] + st[PENDING] + 512 > out.size:
+                                return np.int64(-1)
+                            _put_symbol(st, out, pf, ps, cls, k[at])
+                        else:
+                            k[at] = _get_symbol(st, data, pf, ps, cls)
+                        v = k[at] if k[at] >= 0 else -k[at]
+                        mag[at] = v if v < CAP else CAP
+        if d < 0 or d == 2:
+            if h == 1:
+                break
+            h //= 2
+            d = 0
+        else:
+            d += 1
+    if encode:
+        for _ in range(5):
+            shift_low(st, out)
+        return st[POS]
+    if st[MISSING] > 0:
+        return np.int64(PAST_END)
+    if st[BAD] > 0:
+        return np.int64(CORRUPT)
+    if st[DPOS] != data.size:
+        return np.int64(TRAILING)
+    return np.int64(OK)
+
+
+def encode(k: np.ndarray) -> bytes:
+    """The stream of corrections `k` (int64, any shape; its shape is the decoder's to know)."""
+    shape = np.array(view3(k.shape), np.int64)
+    flat = np.ascontiguousarray(k, np.int64).reshape(-1)
+    size = 64 + flat.size * 2
+    while True:
+        out = np.empty(size, np.uint8)
+        n = _code(shape, flat, np.empty(flat.size, np.int64), out, np.empty(0, np.uint8), True)
+        if n >= 0:
+            return out[:n].tobytes()
+        size *= 4
+
+
+def decode(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
+    """Inverse of `encode` for an array of `shape`; `ContainerError` for a stream no encoder writes."""
+    size = int(np.prod(shape))
+    k = np.empty(size, np.int64)
+    err = _code(np.array(view3(shape), np.int64), k, np.empty(size, np.int64), np.empty(0, np.uint8),
+                np.frombuffer(data, np.uint8), False)
+    if err != OK:
+        raise ContainerError(ERRORS[int(err)])
+    return k.reshape(shape)

@@ -1,0 +1,88 @@
+"""The compiled hot loops of the error-bounded residual (issue 24): the interpolation kernel
+against the numpy predictor it replaced (the oracle), the binary context coder's round trip and
+strict stream end, GIL release, and the same bytes from many threads at once."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from inrz import ContainerError
+from inrz.archive.config import canonical, decode_array, encode_array
+from inrz.coding import ctxkernel, errorbound, interp3, predictors
+from inrz.coding.lattice3 import view3
+
+from .conftest import data_file
+
+SMALL = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(shape=SMALL, seed=st.integers(0, 2**32 - 1), step=st.floats(1e-3, 10.0), cubic=st.booleans(),
+       masked=st.booleans())
+def test_compiled_interpolation_equals_the_numpy_predictor(shape, seed, step, cubic, masked):
+    rng = np.random.default_rng(seed)
+    r = np.cumsum(rng.normal(size=shape), axis=-1)
+    keep = rng.random(shape) > 0.2 if masked else None
+    want_k, want_rec = predictors._interpolate(r, step, cubic, None, keep)
+    k, rec = interp3.encode(r, step, cubic, keep)
+    assert np.array_equal(k, want_k) and np.array_equal(rec, want_rec)  # bit for bit
+    assert np.array_equal(interp3.decode(k, step, cubic), rec)
+
+
+def test_views_drop_unit_axes_and_merge_leading_ones():
+    assert view3((5,)) == (1, 1, 5) and view3((1, 4, 1, 6)) == (1, 4, 6)
+    assert view3((2, 3, 4, 5)) == (6, 4, 5) and view3((1,)) == (1, 1, 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(k=hnp.arrays(np.int64, hnp.array_shapes(min_dims=1, max_dims=5, min_side=1, max_side=7),
+                    elements=st.one_of(st.integers(-3, 3), st.integers(-2**62, 2**62))))
+def test_the_context_coder_round_trips_any_corrections(k):
+    data = ctxkernel.encode(k)
+    assert np.array_equal(ctxkernel.decode(data, k.shape), k)
+
+
+@pytest.fixture(scope="module")
+def stream():
+    t2m = np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"][:6]
+    k, _ = interp3.encode(t2m.astype(np.float64) - t2m.flat[0], 0.02, True, None)
+    return k, ctxkernel.encode(k)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d[:-1], "ends before"), (lambda d: d[:len(d) // 2], "ends before"),
+    (lambda d: d + b"\0", "after its last symbol"), (lambda d: d + b"\x12\x34", "after its last symbol"),
+    (lambda d: b"\x01" + d[1:], "does not start"), (lambda d: b"", "does not start")])
+def test_a_cut_or_padded_stream_is_refused(stream, edit, message):
+    k, data = stream
+    with pytest.raises(ContainerError, match=message):
+        ctxkernel.decode(edit(data), k.shape)
+
+
+def test_the_kernels_release_the_gil():
+    for kernel in (ctxkernel._code, interp3._run):
+        assert kernel.targetoptions.get("nogil") is True
+
+
+def test_many_threads_code_chunks_to_the_same_bytes_as_one():
+    t2m = np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"]
+    chunks = [np.ascontiguousarray(t2m[i:i + 6]) for i in range(0, 96, 6)]
+    config = canonical({"preset": "fast", "max_abs_error": 0.05})
+    alone = [encode_array(c, config) for c in chunks]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda c: encode_array(c, config), chunks))
+        back = list(pool.map(lambda d: decode_array(d, chunks[0].size, chunks[0].dtype), together))
+    assert together == alone
+    for b, c in zip(back, chunks):
+        assert np.abs(b.astype(np.float64) - c).max() <= 0.05
+
+
+def test_the_encoder_writes_the_compiled_tag():
+    x = np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"][0]
+    header, sections = errorbound.residual_sections(x, np.full(x.shape, x.flat[0]), 0.1)
+    assert sections["residual"][0] == errorbound.TAG == 0x12
