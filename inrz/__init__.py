@@ -22,17 +22,20 @@ from .core.component import Component, ComponentConfig
 from .core.errors import (BaseNetworkError, CheckpointError, ContainerError, DatasetError, DecodeLimitError, InrzError,
                           MissingDependencyError, PluginError, SpecError, UnknownComponentError, missing, require)
 from .core.hookspecs import hookimpl
-from .core.host import PluginHost, get_host
 from .core.paths import cache_dir
-from .pipeline.api import codec_for, codec_from_preset, codec_from_spec, compress, decompress, modality_for_path, open
+from .api.functions import (codec_for, codec_from_preset, codec_from_spec, compress, decompress, modality_for_path,
+                             read_header)
+from .baselines.baseline import Baseline, BaselineResult
+from .datasets.dataset import Dataset, DatasetItem, fetch, resolve, sha256_of
+from .host.manager import PluginHost, get_host
 from .pipeline.codec import Codec, Encoded
 from .pipeline.decode import Decoded, decode
 from .pipeline.limits import DecodeLimits
-from .runs.baselines import Baseline, BaselineResult
-from .runs.datasets import Dataset, DatasetItem, fetch, resolve, sha256_of
 from .signal.grid import grid_coordinates
 from .signal.metrics import NATIVE, Metric, mse, psnr
 from .signal.modality import FormatChange, Modality, Placement, Signal
+
+open = read_header  # noqa: A001  (the first name of `read_header`, as zarr.open; kept for existing callers)
 
 __version__ = "0.1.0"
 
@@ -61,7 +64,7 @@ __all__ = [
     "unpack_bits",
     # the Python API
     "Codec", "DecodeLimits", "Decoded", "Encoded", "codec_for", "codec_from_preset", "codec_from_spec", "compress", "decode",
-    "decompress", "modality_for_path", "open",
+    "decompress", "modality_for_path", "open", "read_header",
     # archive codecs (lazy: numcodecs / zarr) and the Dask worker plugin (lazy: distributed)
     "InrzCodec", "InrzZarrCodec", "TorchThreads",
 ]

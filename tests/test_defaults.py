@@ -66,7 +66,7 @@ def capture_encodes(monkeypatch) -> list[dict]:
     """Record the backend config of every fit, and fit nothing."""
     used = []
 
-    def record(codec, signal, progress=None):
+    def record(codec, signal, progress=None, specials=None):  # Codec.encode's signature
         used.append(codec.backend.get_config())
         raise KeyboardInterrupt
 

@@ -96,6 +96,7 @@ class Rung:
 
 class Backend(Component):
     kind = "backend"
+    hook = "register_backends"  # the plugin hook that registers this kind (`inrz.hookimpl`)
     #: raise whenever a change alters the files this backend writes for the same config, so
     #: finished run items re-run instead of resuming (their key holds `provenance()`)
     version: ClassVar[int] = 1

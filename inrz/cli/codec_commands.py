@@ -9,8 +9,8 @@ from pathlib import Path
 from .. import container
 from ..core.device import resolve_device
 from ..core.errors import InrzError, SpecError
-from ..core.host import get_host
-from ..pipeline.api import codec_from_spec, modality_for_path, with_settings
+from ..host.manager import get_host
+from ..api.functions import codec_from_spec, modality_for_path, with_settings
 from ..pipeline.codec import Codec
 from ..pipeline.decode import build_components, decode
 from ..pipeline.limits import DecodeLimits

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import InrzError
-from ..core.host import PluginHost
+from ..host.manager import PluginHost
 from ..runs import curves
 from ..runs.plot import bd_text, rd_plot
 

@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..core.host import get_host
+from ..host.manager import get_host
 from ..nets.artifacts import list_models
 from ..runs.spec import find_spec, load_spec
 

@@ -22,6 +22,7 @@ from .bits import Layout, Symbols, concat, layout_size, pack_bits, split, unpack
 
 class EntropyModel(Component):
     kind = "entropy"
+    hook = "register_entropy_models"  # the plugin hook that registers this kind (`inrz.hookimpl`)
 
     def encode(self, symbols: Symbols, bits: int) -> bytes:
         raise NotImplementedError

@@ -22,6 +22,7 @@ Tensors = dict[str, np.ndarray]
 
 class Quantizer(Component):
     kind = "quantizer"
+    hook = "register_quantizers"  # the plugin hook that registers this kind (`inrz.hookimpl`)
 
     @property
     def bits(self) -> int:

@@ -1,7 +1,8 @@
 """The base class of every pluggable part, shaped like numcodecs' `Codec`.
 
 A component MUST define:
-- `kind`: which registry it belongs to (set by the kind's abstract base, e.g. `Modality`);
+- `kind`: which registry it belongs to, and `hook`: the plugin hook that registers it (both set
+  by the kind's abstract base, e.g. `Modality`: "modality", "register_modalities");
 - `id`: a stable name, unique within its kind, written into specs and container headers;
 - `Config`: a pydantic model (``extra="forbid"``) holding every setting; defaults are the
   documented defaults.
@@ -32,6 +33,7 @@ class ComponentConfig(BaseModel):
 
 class Component:
     kind: ClassVar[str] = ""
+    hook: ClassVar[str] = ""  # the hook that registers the kind (`register_backends`), also set by the kind's base
     id: ClassVar[str] = ""
     Config: ClassVar[type[ComponentConfig]] = ComponentConfig
 

@@ -16,7 +16,7 @@ from .. import container
 from ..backends.base import EncodeContext
 from ..coding import errorbound, specials
 from ..core.errors import ContainerError, InrzError
-from ..core.host import get_host
+from ..host.manager import get_host
 from ..signal.modality import Modality, Placement, Signal
 from .header import header_fields, is_bounded, layout_of, num_values
 from .limits import DecodeLimits

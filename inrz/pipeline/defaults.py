@@ -37,7 +37,7 @@ def rate_preset(preset: str | None) -> float | None:
 def codec_sections(modality: Modality, preset: str | None = None, steps: int | None = None,
                    settings: Mapping[str, Any] | None = None, backend: str | None = None) -> dict[str, dict]:
     """The core sections, then the modality's defaults, then another `backend` (its own
-    defaults) and a named fixed preset (COIN's `10x28`, or the named backend's `preset`), then
+    defaults) and a fixed preset of the chosen backend (its `preset` setting: COIN's `10x28`), then
     backend `settings` (`steps`, `lr`, ...: any field of the backend's Config). A rate preset
     changes no section: it is a target (`rate_preset`)."""
     sections = {name: core_section(name) for name in CORE_SECTIONS}
@@ -45,7 +45,7 @@ def codec_sections(modality: Modality, preset: str | None = None, steps: int | N
     if backend is not None and backend != sections["backend"]["id"]:
         sections["backend"] = {"id": backend}
     if preset is not None and rate_preset(preset) is None:
-        sections["backend"] = {"id": backend or "coin", "preset": preset}
+        sections["backend"] = {"id": sections["backend"]["id"], "preset": preset}  # the chosen backend's preset
     extra = {**(settings or {}), **({} if steps is None else {"steps": steps})}
     if extra:
         sections["backend"] = {**sections["backend"], **extra}

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from .. import container
 from ..core.device import resolve_device
 from ..core.fsutil import atomic_write, folder_lock
-from ..core.host import get_host
+from ..host.manager import get_host
 from ..pipeline.codec import Codec, Encoded
 from ..pipeline.decode import decode
 from ..pipeline.limits import DecodeLimits

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from ..core.errors import DatasetError, SpecError, UnknownComponentError
-from ..core.host import get_host
+from ..host.manager import get_host
 from ..pipeline.defaults import CORE_SECTIONS
 from ..train.config import TrainConfig
 from .yamlsafe import parse_yaml

@@ -24,6 +24,7 @@ NATIVE = "native units"  # `Metric.unit` of a figure in the data's own unit
 
 class Metric(Component):
     kind = "metric"
+    hook = "register_metrics"  # the plugin hook that registers this kind (`inrz.hookimpl`)
     higher_is_better: ClassVar[bool] = True
     unit: ClassVar[str] = ""
 

@@ -76,6 +76,7 @@ class Signal:
 
 class Modality(Component):
     kind = "modality"
+    hook = "register_modalities"  # the plugin hook that registers this kind (`inrz.hookimpl`)
     #: file suffixes (lower case, with dot) this modality reads, used to pick it for a path
     extensions: ClassVar[tuple[str, ...]] = ()
     #: the name of one grid point in rate figures ("pixel" gives bits per pixel, bpp)

@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import container
-from ..core.host import get_host
+from ..host.manager import get_host
 from ..pipeline.codec import Codec, Encoded
 from ..pipeline.decode import decode
 from ..runs.spec import COMPONENT_SECTIONS, load_spec

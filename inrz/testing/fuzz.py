@@ -32,7 +32,7 @@ from .. import container
 from ..archive import frames
 from ..archive.config import decode_array
 from ..core.errors import InrzError
-from ..core.host import get_host
+from ..host.manager import get_host
 from ..pipeline.codec import Codec
 from ..pipeline.decode import decode
 from ..pipeline.defaults import codec_sections

@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 import pytest
 import torch
 
-from ..core.host import PluginHost
+from ..host.manager import PluginHost
 from .samples import tiny_signal as make_tiny_signal
 
 

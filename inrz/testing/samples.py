@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from ..core.host import get_host
+from ..host.manager import get_host
 from ..pipeline.codec import Codec
 from ..signal.modality import Modality, Signal
 from ._expect import expect, name

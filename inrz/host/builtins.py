@@ -8,10 +8,10 @@ from ..coding.entropy import Raw, Zstd
 from ..coding.latent import LatentUniform
 from ..coding.quantize import Float16, Uniform
 from ..coding.table import Table
-from ..runs.datasets import Folder
+from ..datasets.dataset import Folder
 from ..signal.metrics import MSE, PSNR, MaxAbsError
 from ..signal.ndarray import NdArray
-from .hookspecs import hookimpl
+from ..core.hookspecs import hookimpl
 
 
 @hookimpl

@@ -10,21 +10,22 @@ from typing import Any
 import numpy as np
 
 from .. import container
+from ..backends.base import Progress
+from ..coding import specials
+from ..coding.specials import Specials
 from ..core import threads
 from ..core.device import resolve_device
-from ..backends.base import Progress
 from ..core.errors import InrzError, SpecError
-from ..core.host import PluginHost, get_host
+from ..host.manager import PluginHost, get_host
+from ..pipeline.codec import Codec
+from ..pipeline.decode import Decoded, decode
+from ..pipeline.defaults import check_settings, codec_sections, rate_preset
+from ..pipeline.limits import DecodeLimits
+from ..pipeline.progress import progress_callback
+from ..pipeline.ratecontrol import encode_to_target
 from ..runs.spec import Spec, load_spec
-from ..coding import specials
 from ..signal import select
-from ..signal.modality import Modality
-from .codec import Codec
-from .decode import Decoded, decode
-from .limits import DecodeLimits
-from .defaults import check_settings, codec_sections, rate_preset
-from .progress import progress_callback
-from .ratecontrol import encode_to_target
+from ..signal.modality import Modality, Signal
 
 
 def _host(host: PluginHost | None) -> PluginHost:
@@ -97,56 +98,57 @@ def with_settings(codec: Codec, settings: dict[str, Any], host) -> Codec:
 
 def compress(data: np.ndarray | str | Path, codec: Codec | None = None, *, spec: str | Path | None = None,
              preset: str | None = None, modality: str | None = None, meta: dict[str, Any] | None = None,
-             max_abs_error: float | None = None, target_bpp: float | None = None,
-             target_psnr: float | None = None, progress: Progress | bool | None = None, device: str | None = None,
-             backend: str | None = None, host=None, **settings: Any) -> bytes:
-    """Compress an array (give `modality`, a registered modality id such as "ndarray") or a file
-    into `.inrz` bytes.
-
-    `backend` picks a backend other than the modality's default (`"c3"`); `steps=`, `lr=` and
-    every other setting of the backend are keywords (a misspelled one is a `SpecError`). `preset` is a fixed configuration (`10x28`) or a rate (`0.3bpp`, like
-    `target_bpp=0.3`): rate and PSNR targets let the codec pick its configuration on this datum
-    (`inrz.pipeline.ratecontrol`), landing within a few percent below a rate. `max_abs_error`
-    adds a residual so that no decoded value is further off; NaN and +-Inf in an array are kept
-    exactly, outside the model. `progress`: a callback `(step, total, figures)`, or True for a
-    bar on stderr.
-    """
+             max_abs_error: float | None = None, target_bpp: float | None = None, target_psnr: float | None = None,
+             progress: Progress | bool | None = None, device: str | None = None, backend: str | None = None,
+             host=None, **settings: Any) -> bytes:
+    """An array (give `modality=`, e.g. "ndarray") or a file as `.inrz` bytes, by `codec`, a
+    `spec`'s codec or the modality's default (`backend=`, a fixed `preset`). Backend settings
+    are keywords (`steps=`); a rate `preset` ("0.3bpp"), `target_bpp` or `target_psnr` is met on
+    this datum; `max_abs_error` bounds every value's error; NaN/Inf in arrays are kept exactly;
+    `progress` is a callback `(step, total, figures)` or True. Never trains (see `inrz train`)."""
     host = _host(host)
     threads.configure()
-    is_path = isinstance(data, (str, Path))
     target_bpp = _rate_target(preset, target_bpp)
-    if backend is not None and (codec is not None or spec is not None):
-        raise SpecError(f"backend={backend!r} picks the default codec's backend; a codec or spec names its own")
-    if codec is None and spec is not None:
-        codec = codec_from_spec(spec, path_hint=data if is_path else None, device=device, host=host)
-    if codec is None:
-        if modality is None and not is_path:
-            raise InrzError("compressing an array needs `modality=` (a registered modality id, e.g. 'ndarray'), "
-                            "a spec or a codec")
-        mod = host.create("modality", modality) if modality else modality_for_path(data, host)
-        fixed = None if rate_preset(preset) is not None else preset
-        codec = codec_for(mod, preset=fixed, backend=backend, device=device or "auto", host=host)
-    codec = with_settings(codec, settings, host)
+    codec = with_settings(_codec_of_call(data, codec, spec, preset, modality, backend, device, host), settings, host)
     if max_abs_error is not None:
         codec = dataclasses.replace(codec, max_abs_error=max_abs_error)
-    kept = None
-    if is_path:
-        signal = codec.modality.load(data)
-    else:
-        array, kept = specials.split(np.asarray(data))  # NaN and +-Inf are kept exactly, outside the model
-        signal = codec.modality.from_array(array, meta)
-        if kept is not None and signal.data.shape != array.shape:
-            raise InrzError(f"modality {codec.modality.id!r} reshapes the array, so its NaN/Inf values cannot be "
-                            "kept in place: fill them first")
+    signal, kept = _signal_of(data, codec.modality, meta)
     with progress_callback(progress) as callback:
-        if target_bpp is not None or target_psnr is not None:
-            if kept is not None:
-                raise InrzError("rate targets are for arrays without NaN/Inf: fill them first, or use max_abs_error")
-            return encode_to_target(codec, signal, bpp=target_bpp, psnr=target_psnr, host=host,
-                                    progress=callback)[0].data
-        if kept is None:
-            return codec.encode(signal, callback).data
-        return codec.encode(signal, callback, specials=kept).data
+        if target_bpp is None and target_psnr is None:
+            return codec.encode(signal, callback, specials=kept).data
+        if kept is not None:
+            raise InrzError("rate targets are for arrays without NaN/Inf: fill them first, or use max_abs_error")
+        return encode_to_target(codec, signal, bpp=target_bpp, psnr=target_psnr, host=host, progress=callback)[0].data
+
+
+def _codec_of_call(data, codec: Codec | None, spec, preset: str | None, modality: str | None, backend: str | None,
+                   device: str | None, host: PluginHost) -> Codec:
+    """The codec a `compress` call names: its own, its spec's, or the modality's default."""
+    is_path = isinstance(data, (str, Path))
+    if backend is not None and (codec is not None or spec is not None):
+        raise SpecError(f"backend={backend!r} picks the default codec's backend; a codec or spec names its own")
+    if codec is not None:
+        return codec
+    if spec is not None:
+        return codec_from_spec(spec, path_hint=data if is_path else None, device=device, host=host)
+    if modality is None and not is_path:
+        raise InrzError("compressing an array needs `modality=` (a registered modality id, e.g. 'ndarray'), "
+                        "a spec or a codec")
+    mod = host.create("modality", modality) if modality else modality_for_path(data, host)
+    fixed = None if rate_preset(preset) is not None else preset
+    return codec_for(mod, preset=fixed, backend=backend, device=device or "auto", host=host)
+
+
+def _signal_of(data, modality: Modality, meta: dict[str, Any] | None) -> tuple[Signal, Specials | None]:
+    """The signal to code, and an array's NaN and +-Inf, kept exactly outside the model."""
+    if isinstance(data, (str, Path)):
+        return modality.load(data), None
+    array, kept = specials.split(np.asarray(data))
+    signal = modality.from_array(array, meta)
+    if kept is not None and signal.data.shape != array.shape:
+        raise InrzError(f"modality {modality.id!r} reshapes the array, so its NaN/Inf values cannot be "
+                        "kept in place: fill them first")
+    return signal, kept
 
 
 def _rate_target(preset: str | None, target_bpp: float | None) -> float | None:
@@ -164,10 +166,10 @@ def decompress(data: bytes, *, device: str = "cpu", host=None, limits: DecodeLim
     return decode(data, _host(host), device, limits=limits).signal.data
 
 
-def open(path: str | Path) -> dict[str, Any]:  # noqa: A001 - mirrors zarr.open
-    """Read a container's header without decoding it."""
+def read_header(path: str | Path) -> dict[str, Any]:
+    """Read a container's header without decoding it (also `inrz.open`, its first name)."""
     return container.read_header(container.read_file(path))
 
 
 __all__ = ["Codec", "Decoded", "codec_for", "codec_from_preset", "codec_from_spec", "compress", "decode",
-           "decompress", "modality_for_path", "open", "with_settings"]
+           "decompress", "modality_for_path", "read_header", "with_settings"]

@@ -29,6 +29,7 @@ class DatasetItem:
 
 class Dataset(Component):
     kind = "dataset"
+    hook = "register_datasets"  # the plugin hook that registers this kind (`inrz.hookimpl`)
 
     def items(self, base_dir: Path | None = None) -> list[DatasetItem]:
         """The files; relative paths in the config are relative to `base_dir` (the spec's folder)."""

@@ -27,6 +27,7 @@ class BaselineResult:
 
 class Baseline(Component):
     kind = "baseline"
+    hook = "register_baselines"  # the plugin hook that registers this kind (`inrz.hookimpl`)
     modalities: ClassVar[tuple[str, ...]] = ()
     quality_range: ClassVar[tuple[int, int]] = (1, 100)
     version: ClassVar[int] = 1

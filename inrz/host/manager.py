@@ -1,0 +1,209 @@
+"""The only module that touches pluggy: loads plugins and fills a `Registry`.
+
+Built-in components (`inrz.host.builtins`) go through the same hooks as third-party plugins.
+Third-party and bundled modality plugins are found through the entry-point group `inrz`;
+the env var `INRZ_PLUGINS` (comma-separated entry-point names) limits which ones load.
+Each `PluginHost` has its own plugin manager, so embedding applications stay isolated.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib.metadata as md
+import os
+from dataclasses import dataclass, field
+from types import ModuleType
+
+import pluggy
+
+from ..backends.base import Backend
+from ..coding.entropy import EntropyModel
+from ..coding.quantize import Quantizer
+from ..baselines.baseline import Baseline
+from ..datasets.dataset import Dataset
+from ..signal.metrics import Metric
+from ..signal.modality import Modality
+from ..core import hookspecs
+from ..core.errors import PluginError
+from ..core.registry import Registry
+from . import builtins
+
+ENTRY_POINT_GROUP = "inrz"
+ENV_VAR = "INRZ_PLUGINS"
+
+#: the base class every component of a kind must subclass; each base names its kind and its hook
+KIND_BASES = {base.kind: base for base in (Modality, Backend, Quantizer, EntropyModel, Dataset, Baseline, Metric)}
+HOOK_KINDS = {base.hook: kind for kind, base in KIND_BASES.items()}
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    version: str | None
+    module: str
+    components: dict[str, list[str]] = field(default_factory=dict)
+    error: str | None = None  # why it failed to load (recorded only by a `strict=False` host)
+
+
+class PluginHost:
+    """A plugin manager plus the registry it filled. Create one per embedding context.
+
+    `strict=True` (the default) raises `PluginError` naming the first plugin that fails to
+    import or register. `strict=False` records the failure in `info[name].error` and goes on,
+    so `inrz plugins --all` can list a broken plugin next to the working ones.
+    """
+
+    def __init__(self, *, entry_points: bool = True, only: list[str] | None = None, extra: list[ModuleType] = (),
+                 strict: bool = True):
+        self.strict = strict
+        self.pm = pluggy.PluginManager("inrz")
+        self.pm.add_hookspecs(hookspecs)
+        self.registry = Registry(KIND_BASES, hooks={kind: hook for hook, kind in HOOK_KINDS.items()})
+        self.info: dict[str, PluginInfo] = {}
+        self._load(builtins, "inrz", _version("inrz"))
+        if entry_points:
+            self._load_entry_points(only if only is not None else _env_filter())
+        for module in extra:
+            self._load(module, getattr(module, "__name__", str(module)), None)
+
+    def _load_entry_points(self, only: list[str] | None) -> None:
+        for ep in md.entry_points(group=ENTRY_POINT_GROUP):
+            if (only is not None and ep.name not in only) or ep.name in self.info:
+                continue
+            version = ep.dist.version if ep.dist else None
+            try:
+                module = ep.load()
+            except Exception as exc:  # any import failure of a plugin is the plugin's, not ours
+                error = PluginError(f"plugin {ep.name!r} ({ep.value}) failed to import: {type(exc).__name__}: {exc}")
+                self._failed(PluginInfo(ep.name, version, ep.value), error, exc)
+                continue
+            self._load(module, ep.name, version)
+
+    def _load(self, module: ModuleType, name: str, version: str | None) -> None:
+        try:
+            self.add_plugin(module, name, version)
+        except PluginError as exc:
+            self._failed(PluginInfo(name, version, getattr(module, "__name__", str(module))), exc, exc.__cause__)
+
+    def _failed(self, info: PluginInfo, error: PluginError, cause: BaseException | None) -> None:
+        if self.strict:
+            raise error from cause
+        if self.pm.has_plugin(info.name):  # the name is taken by a plugin that works: keep its record
+            return
+        info.error = str(error)
+        self.info[info.name] = info
+
+    def _add(self, module: ModuleType, name: str, version: str | None) -> None:
+        if self.pm.has_plugin(name):  # pluggy would raise a bare ValueError
+            raise PluginError(f"plugin {name!r} is already loaded; remove_plugin({name!r}) first or pick another name")
+        try:
+            self.pm.register(module, name=name)
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            self.pm.unregister(name=name)
+            detail = " ".join(str(exc).split())  # pluggy's message spans lines
+            raise PluginError(f"plugin {name!r}: {detail}; {_hook_fix(exc)}valid hooks: {', '.join(HOOK_KINDS)}") from exc
+        self.info[name] = PluginInfo(name, version, getattr(module, "__name__", str(module)))
+
+    def _call(self, impl, kind: str) -> None:
+        registered: list[str] = []
+
+        def register(cls) -> None:
+            self.registry.register(kind, cls, impl.plugin_name)
+            registered.append(cls.id)
+
+        try:
+            impl.function(register=register)
+        except PluginError:
+            raise
+        except Exception as exc:
+            raise PluginError(f"plugin {impl.plugin_name!r} failed in {kind} registration: {exc}") from exc
+        self.info[impl.plugin_name].components.setdefault(kind, []).extend(registered)
+
+    def add_plugin(self, module: ModuleType, name: str, version: str | None = None) -> None:
+        """Register a plugin object and its components (also after construction: tests, embedding apps).
+
+        Always strict: on failure nothing of the plugin stays behind and `PluginError` is raised.
+        """
+        self._add(module, name, version)
+        try:
+            for hook_name, kind in HOOK_KINDS.items():
+                for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                    if impl.plugin_name == name:
+                        self._call(impl, kind)
+        except PluginError:  # leave no half-registered plugin behind
+            self.remove_plugin(name)
+            raise
+
+    def remove_plugin(self, name: str) -> None:
+        if self.pm.has_plugin(name):
+            self.pm.unregister(name=name)
+        self.registry.unregister_plugin(name)
+        self.info.pop(name, None)
+
+    def status(self, name: str) -> tuple[str, str | None]:
+        """`("available" | "partial" | "unavailable", reason)`: the load error, else what
+        its components' `available()` report (partial: some of them cannot run here)."""
+        info = self.info[name]
+        if info.error:
+            return "unavailable", info.error
+        reasons = [f"{kind} {id!r}: {reason}" for kind, ids in info.components.items() for id in ids
+                   if (reason := _availability(self.registry.get(kind, id)))]
+        if not reasons:
+            return "available", None
+        total = sum(len(ids) for ids in info.components.values())
+        return ("unavailable" if len(reasons) == total else "partial"), "; ".join(reasons)
+
+    def describe(self, name: str) -> dict:
+        """One plugin as `inrz plugins` prints it: name, version, module, components, status, reason."""
+        info = self.info[name]
+        status, reason = self.status(name)
+        return {"name": info.name, "version": info.version, "module": info.module, "components": info.components,
+                "status": status, "reason": reason}
+
+    def create(self, kind: str, config):
+        return self.registry.create(kind, config)
+
+
+def _hook_fix(exc: pluggy.PluginValidationError) -> str:
+    """What to change, for the two mistakes pluggy reports: a misspelled hook, a wrong argument."""
+    text = str(exc)
+    if "unknown hook" in text:
+        name = text.split("'")[1] if text.count("'") >= 2 else ""
+        close = difflib.get_close_matches(name, list(HOOK_KINDS), n=1)
+        return f"rename it{f' (did you mean {close[0]!r}?)' if close else ''}; "
+    if "Argument" in text:
+        return "a hook takes exactly one argument named `register`, e.g. `def register_backends(register):`; "
+    return ""
+
+
+def _availability(cls) -> str | None:
+    """`cls.available()`, where a crash is itself the reason (a status listing must not fail)."""
+    try:
+        return cls.available()
+    except Exception as exc:
+        return f"{cls.__name__}.available() raised {type(exc).__name__}: {exc}"
+
+
+def _env_filter() -> list[str] | None:
+    value = os.environ.get(ENV_VAR)
+    if value is None or value.strip() in ("", "all"):
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return None
+
+
+_default: PluginHost | None = None
+
+
+def get_host() -> PluginHost:
+    """The process-wide host used by the CLI and the convenience API."""
+    global _default
+    if _default is None:
+        _default = PluginHost()
+    return _default
