@@ -34,20 +34,18 @@ MEAN_BINS = 16  # tables.MEAN_BINS: cdf rows are scale bin * MEAN_BINS + mean bi
 LOWER, RANGE, POINT, POS, MISSING, COUNT = range(6)
 
 
-@njit(cache=True, nogil=True)
-def start(words):
-    """State after reading the first two words (the 'point')."""
-    st = np.zeros(6, np.uint64)
-    st[RANGE] = np.uint64(0xFFFFFFFFFFFFFFFF)
-    point = np.uint64(0)
-    n = words.shape[0]
+MASK64 = (1 << 64) - 1
+
+
+def start(words: np.ndarray) -> np.ndarray:
+    """State after reading the first two words (the 'point'). Plain Python, like `finish`: each
+    compiled function costs a process its first call (numba loading its machine code)."""
+    n = int(words.shape[0])
+    point = 0
     for i in range(2):
-        point = point << np.uint64(32)
-        if i < n:
-            point |= np.uint64(words[i])
-    st[POINT] = point
-    st[POS] = np.uint64(min(n, 2))
-    st[MISSING] = np.uint64(2 - min(n, 2))
+        point = (point << 32) | (int(words[i]) if i < n else 0)
+    st = np.zeros(6, np.uint64)
+    st[RANGE], st[POINT], st[POS], st[MISSING] = MASK64, point, min(n, 2), 2 - min(n, 2)
     return st
 
 
@@ -88,16 +86,16 @@ def _step(words, cdf, row, lower, rng, point, pos, missing):
     return s, lower, rng, point, pos, missing
 
 
-@njit(cache=True, nogil=True)
-def finish(words, st):
-    """True when the stream ends exactly where the encoder's seal put its end."""
-    n = np.uint64(words.shape[0])
-    if st[COUNT] == 0:
+def finish(words: np.ndarray, st: np.ndarray) -> bool:
+    """True when the stream ends exactly where the encoder's seal put its end (u64 sums wrap, as
+    in the decoder)."""
+    n = int(words.shape[0])
+    lower, rng, point, pos, missing, count = (int(v) for v in st)
+    if count == 0:
         return n == 0
-    point_word = (st[LOWER] + np.uint64(0xFFFFFFFF)) >> np.uint64(32)
-    upper_word = (st[LOWER] + st[RANGE]) >> np.uint64(32)
-    missing = np.uint64(0) if upper_word == point_word else np.uint64(1)
-    return st[POS] == n and st[MISSING] == missing and st[POINT] == (point_word << np.uint64(32))
+    point_word = ((lower + 0xFFFFFFFF) & MASK64) >> 32
+    upper_word = ((lower + rng) & MASK64) >> 32
+    return pos == n and missing == (0 if upper_word == point_word else 1) and point == (point_word << 32) & MASK64
 
 
 @njit(cache=True, nogil=True)

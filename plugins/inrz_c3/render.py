@@ -224,29 +224,19 @@ def _mlp_block(h0, h1, m, W, b, dims, woff, boff):
                     d[q] = d[q] + bo
 
 
-@njit(cache=True, nogil=True)
-def _pad_borders(x, pads, periodic):
+def _pad_borders(x: np.ndarray, pads, periodic) -> None:
     """Fill the `pads` samples on each side of every axis of x (C, Z, Y, X) from its interior:
     wrapped on periodic axes, else the edge sample repeated (axis by axis, as `pad_spatial`)."""
-    C = x.shape[0]
-    for axis in range(3):
-        w = pads[axis]
-        if w == 0:
+    for axis, (w, wrap) in enumerate(zip(pads, periodic), start=1):
+        w = int(w)
+        if not w:
             continue
-        n = x.shape[axis + 1] - 2 * w
-        for c in range(C):
-            for t in range(w):
-                for side in range(2):
-                    at = t if side == 0 else n + w + t
-                    p = at - w
-                    p = p % n if periodic[axis] else min(max(p, 0), n - 1)
-                    p += w
-                    if axis == 0:
-                        x[c, at] = x[c, p]
-                    elif axis == 1:
-                        x[c, :, at] = x[c, :, p]
-                    else:
-                        x[c, :, :, at] = x[c, :, :, p]
+        n = x.shape[axis] - 2 * w
+        for at in (np.arange(w), np.arange(n + w, n + 2 * w)):
+            src = at - w
+            src = (src % n if wrap else np.clip(src, 0, n - 1)) + w
+            index = (slice(None),) * axis + (at,)
+            x[index] = np.take(x, src, axis=axis)
 
 
 @njit(cache=True, nogil=True)
