@@ -222,6 +222,13 @@ def floor_of(module: str) -> int | None:
     return FLOOR.get(parts[1]) if len(parts) > 1 else None
 
 
+def test_every_package_ships():
+    """pyproject lists its packages by name: a package missing there is left out of the wheel."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {module_name(init) for init in CORE.rglob("__init__.py")}
+    assert found <= listed, sorted(found - listed)
+
+
 def test_every_package_stands_on_a_floor():
     packages = {p.name for p in CORE.iterdir() if (p / "__init__.py").exists()}
     assert packages == set(FLOOR), (packages ^ set(FLOOR))
