@@ -320,3 +320,19 @@ def test_inrz_info_states_the_preset_and_its_mac_count(crop_container, tmp_path,
     assert cli_main(["info", str(path), "--json"]) == 0
     arch = json.loads(capsys.readouterr().out)["architecture"]
     assert arch["backend"] == "c3" and arch["preset"] == "fast" and 400 < arch["mac_per_point"] < 700
+
+
+def test_the_backend_config_carries_the_fit_schedule_by_name():
+    """C3Config repeats the schedule's fields with their bounds: same names, same defaults, and
+    a config's values reach the schedule by name (a reordering cannot swap two of them)."""
+    import dataclasses
+
+    from inrz_c3 import fit
+    from inrz_c3.backend import C3Config
+
+    fields = {f.name: f.default for f in dataclasses.fields(fit.Schedule)}
+    config = C3Config()
+    assert {name: getattr(config, name) for name in fields} == fields
+    settings = {**config.model_dump(), "t_start": 0.5, "t_end": 0.2, "lr": 0.03, "lr_net": 0.02}
+    schedule = fit.Schedule.from_settings(settings)
+    assert (schedule.t_start, schedule.t_end, schedule.lr, schedule.lr_net) == (0.5, 0.2, 0.03, 0.02)

@@ -5,7 +5,7 @@ They are found before coding, replaced by the mean of the other values (so a net
 predictor sees a plausible field), and stored in a `specials` section that the decoder
 writes back bit for bit (NaN payloads included):
 
-    u8 how the positions are stored (0: a zstd bitmap of the array; 1: gaps, `legacy.encode_ints`)
+    u8 how the positions are stored (0: a zstd bitmap of the array; 1: gaps, `intframe.encode_ints`)
     u32 number of special positions n, then the positions
     u16 palette size P, then P values' raw bytes (P = 0: n raw values follow instead)
     if P > 1: n u8 palette indices, zstd
@@ -19,7 +19,7 @@ import numpy as np
 import zstandard
 
 from ..core.errors import ContainerError
-from .legacy import decode_ints, encode_ints
+from .intframe import decode_ints, encode_ints
 
 MAX_PALETTE = 255
 

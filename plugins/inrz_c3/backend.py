@@ -99,7 +99,7 @@ class C3(Backend):
         from .fit import Schedule, fit
 
         c = self.config
-        schedule = Schedule(c.steps, c.lr, c.lr_net, c.lr_level_gain, c.noise_frac, c.hard_frac, c.t_start, c.t_end)
+        schedule = Schedule.from_settings(c.model_dump())
         start = prior.load(c.preset, a) if c.prior else None
         params = fit(target, a, schedule, c.lmbda, periodic, ctx.seed, workers, c.band, ctx.progress, start)
         shapes = level_shapes(target.shape[1:], a.levels)

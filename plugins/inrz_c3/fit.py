@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 
@@ -28,6 +28,12 @@ class Schedule:
     hard_frac: float = 0.9  # last phase: hard rounding, straight-through gradient
     t_start: float = 0.3  # soft-rounding temperature, annealed geometrically in between
     t_end: float = 0.1
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> "Schedule":
+        """The schedule a backend config sets (its fields of these names; the config holds their
+        bounds and must keep their defaults, tests/test_c3.py): taken by name, never by position."""
+        return cls(**{f.name: settings[f.name] for f in fields(cls)})
 
     def phase(self, i: int) -> tuple[str, float]:
         frac = i / self.steps
