@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 from .core import threads  # first: it sets OpenMP's wait policy before torch loads
-from .backends.base import Backend, EncodeContext, EncodeResult, Rung, Tensors
+from .backends.base import Backend, EncodeContext, EncodeResult, PrepareContext, Rung, Tensors
 from .coding.bits import Layout, Symbols, layout_size, pack_bits, unpack_bits
 from .coding.varint import read_uvarint, uvarint
 from .coding.entropy import EntropyModel
@@ -56,7 +56,7 @@ __all__ = [
     "Backend", "BaseNetworkError", "Baseline", "BaselineResult", "CheckpointError", "Component", "ComponentConfig",
     "ContainerError", "Dataset", "DatasetError", "DecodeLimitError", "DatasetItem", "EncodeContext", "EncodeResult",
     "EntropyModel", "InrzError", "FormatChange", "Layout", "Metric", "MissingDependencyError", "Modality", "NATIVE",
-    "Placement", "PluginError", "PluginHost", "Quantizer", "read_uvarint", "uvarint", "ExactDecoder", "read_words",
+    "Placement", "PluginError", "PluginHost", "PrepareContext", "Quantizer", "read_uvarint", "uvarint", "ExactDecoder", "read_words",
     "Rung", "Signal", "SpecError", "Symbols", "Tensors", "UnknownComponentError", "get_host", "hookimpl", "missing",
     "require",
     # helpers for plugins: datasets, coordinates, metrics, bit packing

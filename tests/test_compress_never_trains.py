@@ -1,6 +1,7 @@
 """Compressing never trains (issue 26): a spec whose model is still to be trained, or names a
 base network that is not there, stops with an error that says `inrz train`, before any fit,
-and no training code runs on the way."""
+and no training code runs on the way. Training happens where a spec is prepared
+(`Backend.prepare`, called by `inrz run`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -27,7 +28,7 @@ def no_training(monkeypatch):
         raise AssertionError("compress entered training")
 
     for module, name in [("inrz.train.loop", "train"), ("inrz.runs.training", "train_from_spec"),
-                         ("inrz.runs.training", "resolve_auto_models")]:
+                         ("inrz.runs.training", "prepare_spec")]:
         monkeypatch.setattr(importlib.import_module(module), name, trains)
 
 
@@ -39,3 +40,42 @@ def test_compress_with_an_untrained_coinpp_spec_says_inrz_train(model, tmp_path,
     with pytest.raises(inrz.InrzError, match="inrz train") as caught:
         inrz.compress(np.zeros((8, 8, 1), np.float32), spec=spec)
     assert isinstance(caught.value, (inrz.SpecError, inrz.BaseNetworkError))
+
+
+# ---------------- where training does happen: Backend.prepare, called by `inrz run` ----------------
+
+def write_spec(tmp_path, model: str):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.format(model=model) + "compare:\n  - {label: coin, backend: {id: coin, depth: 2, width: 8}}\n")
+    return spec
+
+
+def test_coinpp_prepares_model_auto_with_the_network_trained_for_the_spec(tmp_path, monkeypatch):
+    from inrz.runs import spec as specs
+    from inrz.runs import training
+
+    calls = []
+    monkeypatch.setattr(training, "train_from_spec", lambda *args, **kwargs: calls.append(args) or "0123456789abcdef")
+    path = write_spec(tmp_path, "auto")
+    host = inrz.get_host()
+    prepared = training.prepare_spec(specs.load_spec(path, host=host), path, host, log=lambda message: None)
+    assert len(calls) == 1  # one training for every section that asked
+    assert [prepared.backend["model"], prepared.quantizer["model"], prepared.entropy["model"]] == ["0123456789abcdef"] * 3
+    assert prepared.compare[0].backend == {"id": "coin", "depth": 2, "width": 8}  # COIN has nothing to prepare
+
+
+def test_a_spec_with_nothing_to_prepare_trains_nothing(tmp_path, monkeypatch):
+    from inrz.runs import spec as specs
+    from inrz.runs import training
+
+    monkeypatch.setattr(training, "train_from_spec", lambda *args, **kwargs: pytest.fail("trained"))
+    path = write_spec(tmp_path, "0123456789abcdef")
+    host = inrz.get_host()
+    spec = specs.load_spec(path, host=host)
+    assert training.prepare_spec(spec, path, host).model_dump() == spec.model_dump()
+
+
+def test_the_default_prepare_returns_the_sections_unchanged():
+    sections = {"backend": {"id": "x"}, "quantizer": {"id": "fp16"}, "entropy": {"id": "zstd"}}
+    ctx = inrz.PrepareContext(train=lambda: pytest.fail("trained"))
+    assert inrz.Backend.prepare(sections, ctx) == sections

@@ -22,6 +22,9 @@ A backend MAY:
   predictions): rate control then lands within a few percent below a target, measuring each
   fit's real entropy-coded size;
 - describe the configuration a header resolves to with `architecture(...)` (`inrz info`);
+- make what a spec leaves to be made before anything is encoded with the classmethod
+  `prepare(sections, ctx)` (COIN++ trains a base network for `model: auto`); coding itself
+  never trains;
 - code its own payload: `pack_payload` / `unpack_payload` default to "quantize with the
   codec's quantizer, then entropy-code"; a backend that quantizes and entropy-codes its
   representation itself (a latent-grid codec with a learned context model) overrides both
@@ -79,6 +82,16 @@ class EncodeContext:
 
 
 @dataclass
+class PrepareContext:
+    """What `Backend.prepare` may use. `train()` returns the hash of the base network trained
+    from the spec's `train:` section (trained on the first call, cached by spec and data);
+    `log` reports progress to the person running the spec."""
+
+    train: Callable[[], str]
+    log: Callable[[str], None] = print
+
+
+@dataclass
 class EncodeResult:
     tensors: Tensors
     info: dict[str, Any] = field(default_factory=dict)  # e.g. best training PSNR, steps run
@@ -106,6 +119,14 @@ class Backend(Component):
         shipped data it starts from (a prior's tag, a base network's hash). `inrz run` keys
         finished items on it: a changed backend re-runs, an unchanged one resumes."""
         return {"version": self.version}
+
+    @classmethod
+    def prepare(cls, sections: dict[str, dict[str, Any]], ctx: PrepareContext) -> dict[str, dict[str, Any]]:
+        """The pipeline sections (`backend`, `quantizer`, `entropy` configs) with what a spec
+        leaves to be made, made (COIN++: `model: auto` becomes a trained base network's hash).
+        `inrz run` and `inrz train` call this for each of a spec's pipelines before encoding;
+        `compress()` never does, so coding never trains. The default: the sections unchanged."""
+        return sections
 
     def encode(self, coords: np.ndarray, features: np.ndarray, ctx: EncodeContext) -> list[EncodeResult]:
         raise NotImplementedError

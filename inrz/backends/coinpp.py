@@ -26,8 +26,9 @@ from ..nets.shapes import INNER_LR, INNER_STEPS
 from ..signal import patches
 from ..train.config import TrainConfig
 from ..train.data import TrainData
-from .base import Backend, EncodeContext, EncodeResult, Rung, Tensors
+from .base import Backend, EncodeContext, EncodeResult, PrepareContext, Rung, Tensors
 
+AUTO = "auto"  # `model: auto` in a spec: train a base network from its `train:` section
 #: the rate ladder: latent bit widths, smallest file first (the paper sweeps 3-8)
 BITS_LADDER = (3, 4, 5, 6, 7, 8)
 
@@ -42,6 +43,16 @@ class CoinPPConfig(ComponentConfig):
 class CoinPP(Backend):
     id = "coinpp"
     Config: ClassVar = CoinPPConfig
+
+    @classmethod
+    def prepare(cls, sections: dict[str, dict], ctx: PrepareContext) -> dict[str, dict]:
+        """Every section's `model: auto` (backend, latent quantizer, tables) becomes the base
+        network trained from the spec's `train:` section."""
+        if not any(section.get("model") == AUTO for section in sections.values()):
+            return sections
+        digest = ctx.train()
+        return {name: {**section, "model": digest} if section.get("model") == AUTO else section
+                for name, section in sections.items()}
 
     def network(self) -> artifacts.BaseNetwork:
         return artifacts.load(self.config.model)

@@ -31,7 +31,7 @@ from ..signal.modality import Modality, Signal
 from ..signal.select import modality_for_path
 from . import matched, report
 from .spec import Spec, SweepPoint, dataset_items, find_spec, load_spec, point_label, point_sections, spec_hash
-from .training import resolve_auto_models
+from .training import prepare_spec
 
 
 @dataclass
@@ -69,7 +69,7 @@ def run(spec_path: str | Path, overrides: list[str] = (), host=None, progress: b
     """Run a spec end to end and return the results dict written to `results.json`."""
     host = host or get_host()
     spec_path = find_spec(spec_path)
-    spec = resolve_auto_models(load_spec(spec_path, overrides, host), spec_path, host)
+    spec = prepare_spec(load_spec(spec_path, overrides, host), spec_path, host)
     out = Path(spec.output or Path("results") / spec.name)
     items = dataset_items(spec, host, spec_path.parent, "dataset")
     with folder_lock(out, "inrz run"):  # a second run on this folder would redo every item and overwrite the report

@@ -1,6 +1,7 @@
-"""Training from a spec (`inrz train`, `model: auto`): load the `train:` section's data, train
-once per (spec, data) with `inrz.train`, and replace `model: auto` in a spec by the trained
-base network's hash.
+"""Training from a spec (`inrz train`, and `inrz run` for a backend that asks for it): load the
+`train:` section's data, train once per (spec, data) with `inrz.train`; `prepare_spec` lets
+each backend of a spec prepare its sections (`Backend.prepare`: COIN++ replaces `model: auto`
+by the trained base network's hash).
 
 Trainings are cached: `<models dir>/by-spec/<train hash>` names the artifact trained from the
 same `train:` section, seed and data files, so `inrz run` trains only when something changed.
@@ -14,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..backends.base import PrepareContext
 from ..core.device import resolve_device
 from ..core.errors import SpecError
 from ..core.fsutil import atomic_write, folder_lock
@@ -24,9 +26,6 @@ from ..train.config import TrainConfig
 from ..train.data import TrainData
 from ..train.loop import train
 from .spec import Spec, dataset_items
-
-AUTO = "auto"
-
 
 def load_data(cfg: TrainConfig, spec: Spec, base_dir: Path, host) -> TrainData:
     """Features of the training and validation files, and the first file's coordinates."""
@@ -93,17 +92,22 @@ def train_from_spec(spec: Spec, spec_path: Path, host, workdir: Path | None = No
     return distributed.broadcast_text(digest)
 
 
-def resolve_auto_models(spec: Spec, spec_path: Path, host, log: Callable[[str], None] = print) -> Spec:
-    """A copy of `spec` where every component's `model: auto` is the trained network's hash."""
-    sections = ["backend", "quantizer", "entropy"]
-    pipelines = [spec] + list(spec.compare)
-    if not any(getattr(p, s).get("model") == AUTO for p in pipelines for s in sections):
-        return spec
+def prepare_spec(spec: Spec, spec_path: Path, host, log: Callable[[str], None] = print) -> Spec:
+    """A copy of `spec` whose pipelines (its own and each `compare:` one) their backends have
+    prepared (`Backend.prepare`: COIN++ trains for `model: auto`); a training any of them asks
+    for runs once for the spec."""
+    trained: list[str] = []
 
-    digest = train_from_spec(spec, spec_path, host, log=log)
+    def train() -> str:
+        if not trained:
+            trained.append(train_from_spec(spec, spec_path, host, log=log))
+        return trained[0]
 
-    def resolved(pipeline):
-        return pipeline.model_copy(update={s: {**getattr(pipeline, s), "model": digest} for s in sections
-                                           if getattr(pipeline, s).get("model") == AUTO})
+    ctx = PrepareContext(train, log)
 
-    return resolved(spec).model_copy(update={"compare": [resolved(c) for c in spec.compare]})
+    def prepared(pipeline):
+        sections = {name: dict(getattr(pipeline, name)) for name in ("backend", "quantizer", "entropy")}
+        backend = host.registry.get("backend", sections["backend"]["id"])
+        return pipeline.model_copy(update=backend.prepare(sections, ctx))
+
+    return prepared(spec).model_copy(update={"compare": [prepared(c) for c in spec.compare]})
