@@ -66,10 +66,10 @@ def _step(words, cdf, row, lower, rng, point, pos, missing):
     """`symbol` on a state held in locals (registers in a kernel's loop): (symbol or error code,
     lower, range, point, next word, words missing)."""
     scale = rng >> np.uint64(24)
-    q = (point - lower) // scale
-    if q >= np.uint64(1 << 24):
+    x = point - lower  # the quantile q = x // scale, compared as x >= c * scale (no division)
+    if x >= scale << np.uint64(24):
         return -1, lower, rng, point, pos, missing
-    s = _find(cdf, row, np.int64(q))
+    s = _find(cdf, row, x, scale)
     lower = lower + scale * np.uint64(cdf[row, s])
     rng = scale * np.uint64(cdf[row, s + 1] - cdf[row, s])
     if rng < np.uint64(1 << 32):
@@ -146,26 +146,28 @@ def decode_flat(words, st, bits, bst, cdf, row, n, out):
 
 
 @njit(cache=True, nogil=True)
-def _find(cdf, row, q):
-    """The symbol s with cdf[row, s] <= q < cdf[row, s + 1] (cdf strictly increasing from 0 to
-    2**24 > q, so s is unique and equals the bisection's): a short walk out from the centre
-    symbol, where most symbols are, then a bisection."""
+def _find(cdf, row, x, scale):
+    """The symbol s with cdf[row, s] <= q < cdf[row, s + 1] for the quantile q = x // scale,
+    tested as cdf * scale <= x (floor(x / scale) >= c exactly when x >= c * scale; a 64-bit
+    division per symbol is the slowest step otherwise). cdf rises strictly from 0 to 2**24 > q,
+    so s is unique (the bisection's): a short walk out from the centre symbol, where most symbols
+    are, then a bisection."""
     s = K + 1
-    if cdf[row, s] <= q:
+    if np.uint64(cdf[row, s]) * scale <= x:
         for _ in range(4):
-            if q < cdf[row, s + 1]:
+            if x < np.uint64(cdf[row, s + 1]) * scale:
                 return s
             s += 1
         lo, hi = s, cdf.shape[1] - 1
     else:
         for _ in range(4):
             s -= 1
-            if cdf[row, s] <= q:
+            if np.uint64(cdf[row, s]) * scale <= x:
                 return s
         lo, hi = 0, s
     while hi - lo > 1:  # cdf[lo] <= q < cdf[hi]
         mid = (lo + hi) >> 1
-        if cdf[row, mid] <= q:
+        if np.uint64(cdf[row, mid]) * scale <= x:
             lo = mid
         else:
             hi = mid
