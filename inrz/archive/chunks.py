@@ -99,7 +99,8 @@ def _bounded(arrays, codec: Codec, network: bool, knobs, fill_values, deadline: 
         candidates = [frames.raw(array), frames.packed(array, level), _residual(array, filled, specials, codec)]
         best.append(min(candidates, key=len))
         todo.append(len(best) - 1)
-        signals.append(codec.modality.from_array(filled))
+        if network:  # the modality's signal (normalised copies) only where a network may be fitted
+            signals.append(codec.modality.from_array(filled))
         kept.append(specials)
         fills.append(filled)
     if network and todo:  # fitted only where a quick estimate says a network may pay (archive.estimate)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+from numba import njit
 
 from ..core import fields
 from ..core.errors import ContainerError
@@ -96,11 +97,20 @@ def _centre(shape: tuple[int, ...]) -> tuple[slice, ...]:
 
 def _entropy(k: np.ndarray) -> float:
     """Order-0 entropy in bits of the corrections (those beyond +-WIDE pooled, plus 24 bits
-    each): the ranking proxy."""
-    flat = k.ravel()
-    counts = np.bincount(np.clip(flat, -WIDE, WIDE) + WIDE, minlength=2 * WIDE + 1)
-    p = counts[counts > 0] / k.size
-    return float(-(counts[counts > 0] * np.log2(p)).sum()) + 24.0 * int(counts[0] + counts[2 * WIDE])
+    each): the ranking proxy (compiled: `_entropy_bits`)."""
+    return _entropy_bits(np.ascontiguousarray(k).reshape(-1))
+
+
+@njit(cache=True, nogil=True)
+def _entropy_bits(flat):
+    counts = np.zeros(2 * WIDE + 1, np.int64)
+    for v in flat:
+        counts[min(max(v, -WIDE), WIDE) + WIDE] += 1
+    bits = 0.0
+    for c in counts:
+        if c > 0:
+            bits -= c * np.log2(c / flat.size)
+    return bits + 24.0 * (counts[0] + counts[2 * WIDE])
 
 
 WIDE = 4096
