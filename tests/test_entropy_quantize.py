@@ -161,8 +161,12 @@ def test_uniform_error_is_at_most_half_a_step(bits, tensors):
         assert symbols[name].min() >= 0 and symbols[name].max() <= levels
         lo, hi = float(value.min()), float(value.max())
         step = (hi - lo) / levels
-        # half a step, plus float32 rounding of the reconstruction lo + k * step
-        tolerance = step / 2 * (1 + 1e-4) + 4 * np.finfo(np.float32).eps * max(abs(lo), abs(hi))
+        # half a step, plus float32 rounding of the reconstruction lo + k * step, plus the step's own
+        # rounding to float32 times k: relative (eps) for a normal step, absolute (the smallest
+        # subnormal) for a subnormal one (a range of 1e-38 over 8191 levels)
+        f32 = np.finfo(np.float32)
+        tolerance = (step / 2 * (1 + 1e-4) + 4 * f32.eps * max(abs(lo), abs(hi))
+                     + levels * float(f32.smallest_subnormal))
         assert np.max(np.abs(out[name].astype(np.float64) - value)) <= tolerance
 
 
