@@ -42,6 +42,7 @@ from _common import data_path, table  # noqa: E402
 from archive_report import environment, equal_rmse, plot  # noqa: E402
 
 from inrz.archive.config import canonical, decode_array, encode_arrays  # noqa: E402
+from inrz.archive.frames import path  # noqa: E402
 from inrz_era5.bounded import CODECS as BOUNDED  # noqa: E402
 
 BASELINES = ("sperr", "sz3", "zfp")  # the error-bounded codecs inrz is measured against
@@ -130,7 +131,20 @@ def measure(run, chunks: list[np.ndarray], bound: float) -> dict:
             "maxerr": float(np.abs(err).max()), "rmse": float(np.sqrt(np.mean(err ** 2))),
             "within": bool(np.abs(err).max() <= bound), "enc_MB/s": raw / max(enc_cpu, 1e-9) / 1e6,
             "dec_MB/s": raw / max(dec_cpu, 1e-9) / 1e6, "enc_wall_s": enc_wall, "dec_wall_s": dec_wall,
-            "containers": sum(bytes(d[:4]) == b"INRZ" for d in data)}  # inrz: chunks a network was kept for
+            "containers": sum(bytes(d[:4]) == b"INRZ" for d in data),  # inrz: chunks a network was kept for
+            "paths": paths(data)}
+
+
+def paths(data: list[bytes]) -> str:
+    """inrz's winning path per chunk, counted (`inrz.archive.frames.path`); other codecs: ''."""
+    counts: dict[str, int] = {}
+    for d in data:
+        try:
+            name = path(bytes(d))
+        except Exception:  # noqa: BLE001 - another codec's bytes
+            return ""
+        counts[name] = counts.get(name, 0) + 1
+    return ", ".join(f"{k} {v}" if len(data) > 1 else k for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def ratio_rows(items, rel_bounds, codecs) -> tuple[list[dict], list[dict]]:
@@ -149,6 +163,8 @@ def ratio_rows(items, rel_bounds, codecs) -> tuple[list[dict], list[dict]]:
                 best = max(results[b]["ratio"] for b in BASELINES)
                 row.update({f"{k}/best": results[k]["ratio"] / best for k in inrz})
                 row.update({f"{k} nets": f"{results[k]['containers']}/{len(chunks)}" for k in inrz if k != "inrz"})
+                row["inrz path"] = results["inrz"]["paths"]
+                row["best peer"] = max(BASELINES, key=lambda b: results[b]["ratio"]).upper()
                 row["all within"] = all(r["within"] for r in results.values())
                 rows.append(row)
                 records.append({"data": name, "shape": list(x.shape), "dtype": str(x.dtype), "unit": unit,
@@ -226,8 +242,11 @@ def main() -> None:
     say("\n1. Compression ratio (original bytes / coded bytes) at equal max abs error; inrz/best: over the best "
         "of SPERR, SZ3, ZFP at that bound; all within: every decoded value of every codec within the bound")
     inrz = [k for k in codecs if k.startswith("inrz")]
-    say(table(rows, ["data", "chunks", "bound/range", "bound", *codecs, *[f"{k}/best" for k in inrz],
-                     *[f"{k} nets" for k in inrz if k != "inrz"], "all within"]))
+    say(table(rows, ["data", "chunks", "bound/range", "bound", *codecs, *[f"{k}/best" for k in inrz], "best peer",
+                     *[f"{k} nets" for k in inrz if k != "inrz"], "inrz path", "all within"]))
+    say("inrz path: the path each chunk's own bytes record (inrz.archive.frames.path): residual/<predictor> is "
+        "inrz's own prediction + compiled context coding; container: a fitted network + residual; zstd/raw/constant: "
+        "plain codings. No maintained compressor is wrapped: every inrz cell is won by inrz's own code.")
     through = throughput_rows(records, codecs)
     say("\n2. Throughput: MB/s of the original array per CPU second, one thread (encode, decode)")
     say(table(through, list(through[0])))

@@ -45,3 +45,12 @@ def test_golden_chunk_decodes_to_the_stored_values(name):
 def test_the_golden_set_covers_both_predictor_families(tag):
     kinds = {residual_head((GOLDEN / f"{name}.bin").read_bytes())[1] for name in INDEX if f".{tag}" in name}
     assert kinds & {0, 1} and 2 in kinds  # an interpolation (cubic/linear) and Lorenzo
+
+
+def test_every_golden_chunk_names_its_path():
+    from inrz.archive.frames import path
+
+    names = {name: path((GOLDEN / f"{name}.bin").read_bytes()) for name in INDEX}
+    assert names["constant"] == "constant" and names["zstd_tiny"] == "raw"
+    assert names["t2m_3d_b0.01.r11"] == names["t2m_3d_b0.01.r12"] == "residual/lorenzo"
+    assert all(p.startswith("residual/") for n, p in names.items() if ".r1" in n)

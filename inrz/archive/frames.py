@@ -93,6 +93,23 @@ def decode(data: bytes, expected: int | None = None, dtype=None, limits: FrameLi
     return _residual(rest, own, tuple(shape))
 
 
+def path(data: bytes) -> str:
+    """Which of the archive codec's paths a chunk took, from its own bytes (reports count the
+    winners): "constant", "raw", "zstd", "residual/<predictor>" (cubic, linear, lorenzo), or
+    "container" (a network plus residual, an `.inrz` file)."""
+    if not is_frame(data):
+        return "container"
+    kind = data[0]
+    if kind != RESIDUAL:
+        return {CONSTANT: "constant", RAW: "raw", ZSTD: "zstd"}[kind]
+    _, dtype, _, pos = _head(data)
+    pos += 8 + dtype.itemsize
+    for _ in range(2):  # the exception count, then the residual section's length
+        _, pos = _read_uvarint(data, pos)
+    tag, kind_byte = data[pos], data[pos + 1]
+    return f"residual/{errorbound.KINDS[kind_byte]}" if tag in (errorbound.TAG, errorbound.TAG_NUMPY) else "residual"
+
+
 def same_type(a: np.dtype, b: np.dtype) -> bool:
     """The same kind of number of the same width (byte order aside): nothing is reinterpreted."""
     return a.kind == b.kind and a.itemsize == b.itemsize
