@@ -29,7 +29,7 @@ from ..core import fields
 from ..core.errors import ContainerError
 from ..signal.ndarray import cast
 from . import ctxcoder, ctxkernel, legacy
-from .predictors import Predictor, candidates
+from .predictors import Predictor, _round, candidates, lorenzo_forward
 
 MARGIN = 1e-3  # step = 2 * bound * (1 - MARGIN)
 SAMPLE = 1 << 18  # predictors are ranked on a central block of at most this many values
@@ -76,8 +76,17 @@ def _ranked(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[P
     block tells them apart no better than chance, as in an empty background); with the
     whole array's corrections where the block was the whole array."""
     def run(block):
-        coded = [p.encode(r[block], step, None if keep is None else keep[block]) for p in options]
-        return [_entropy(k) for k, _ in coded], coded if r[block].size == r.size else [None] * len(options)
+        rb, kb, grid = r[block], None if keep is None else keep[block], []
+        coded = []
+        for p in options:
+            if p.kind != "lorenzo":
+                coded.append(p.encode(rb, step, kb))
+                continue
+            if not grid:  # every Lorenzo predictor differences the same values rounded to the step grid
+                q = _round(rb / step)
+                grid[:] = [q, q.astype(np.float64) * step]
+            coded.append((lorenzo_forward(grid[0], p.axes), grid[1]))
+        return [_entropy(k) for k, _ in coded], coded if rb.size == r.size else [None] * len(options)
 
     options = candidates(r.shape, compiled=True)
     costs, done = run(_centre(r.shape))
