@@ -2,18 +2,24 @@
 AVIF, WebP and JPEG XL decoders of imagecodecs on the same image at about the same size.
 
     python benchmarks/c3_decode.py [--files kodim01_fast.inrz ...] [--steps 300] [--repeats 7]
+                                   [--reference]
 
 Without --files, kodim01 is encoded at each preset with --steps fit steps into --cache (decode
 time depends on the model's size and the latents, not on how long it was fitted). In-process
 figures are the median wall time of `inrz.decode` (container, range decoding, rendering, uint8
-image) after one warm-up; CLI figures the median wall time of `inrz decompress FILE -o x.png`
-in a fresh process (Python start, imports, decode, PNG write), and for the other codecs of a
-fresh `python -c` that imports imagecodecs, decodes and writes the PNG the same way. CPU time
-(process_time) is printed beside wall time: on a shared machine it is the steadier figure.
+image) after one warm-up, with CPU time (process_time, all threads) beside it: on a shared
+machine the steadier figure; the payload (range decoding with the context model) and the
+renderer (upsampling and synthesis) are timed alone too. `fresh` runs one decode in a new
+process: the seconds to import inrz and its plugins, and the first decode's milliseconds (numba
+loading its cached machine code) against the second's. CLI figures are the median wall time of
+`inrz decompress FILE -o x.png` in a fresh process (Python start, imports, decode, PNG write),
+and for the other codecs of a fresh `python -c` that imports imagecodecs, decodes and writes the
+PNG the same way. --reference also times the per-wavefront decoder the compiled one replaced.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -48,21 +54,55 @@ def timings(fn, repeats: int) -> tuple[float, float]:
     return median(wall), median(cpu)
 
 
-def payload_timings(data: bytes, host, repeats: int) -> tuple[float, float]:
-    """Wall seconds of the payload decode alone: compiled (`payload.decode`) and the reference
-    it replaced (`reference.decode_payload`: torch GEMMs, constriction, a Python step per wavefront)."""
-    from inrz_c3 import bitstream, payload, reference
+def stage_timings(data: bytes, host, repeats: int, reference: bool) -> dict:
+    """Median wall and CPU ms of the payload decode and of the renderer alone (and of the
+    reference payload decoder, `reference.decode_payload`, with `reference`)."""
+    from inrz_c3 import bitstream, payload, render
+    from inrz_c3 import reference as ref
 
-    args = []
-    real = bitstream.decode
-    bitstream.decode = lambda *a, **k: args.append((a, k)) or real(*a, **k)
+    seen: dict = {}
+    real_decode, real_render = bitstream.decode, render.render
+    bitstream.decode = lambda *a, **k: seen.setdefault("payload", (a, k)) and real_decode(*a, **k)
+    render.render = lambda *a, **k: seen.setdefault("render", (a, k)) and real_render(*a, **k)
     try:
         inrz.decode(data, host)
     finally:
-        bitstream.decode = real
-    a, k = args[0]
-    return timings(lambda: payload.decode(*a, **k), repeats)[0], timings(lambda: reference.decode_payload(*a, **k),
-                                                                          repeats)[0]
+        bitstream.decode, render.render = real_decode, real_render
+    out = {}
+    for name, fn in (("payload", payload.decode), ("render", render.render)):
+        a, k = seen[name]
+        wall, cpu = timings(lambda: fn(*a, **k), repeats)
+        out[f"{name}_ms"], out[f"{name}_cpu_ms"] = 1e3 * wall, 1e3 * cpu
+    if reference:
+        a, k = seen["payload"]
+        out["reference_payload_ms"] = 1e3 * timings(lambda: ref.decode_payload(*a, **k), max(1, repeats // 3))[0]
+    return out
+
+
+FRESH = """
+import json, sys, time
+t0 = time.perf_counter()
+import inrz
+host = inrz.get_host()
+host.create("backend", {"id": "c3"})
+t1 = time.perf_counter()
+data = open(sys.argv[1], "rb").read()
+inrz.decode(data, host)
+t2 = time.perf_counter()
+inrz.decode(data, host)
+t3 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "first_ms": 1e3 * (t2 - t1), "second_ms": 1e3 * (t3 - t2),
+                  "torch": "torch" in sys.modules}))
+"""
+
+
+def fresh_process(path: Path, repeats: int) -> dict:
+    """Medians over fresh processes: import seconds, first and second decode ms, torch loaded."""
+    runs = [json.loads(subprocess.run([sys.executable, "-c", FRESH, str(path)], check=True, capture_output=True,
+                                      text=True).stdout.splitlines()[-1]) for _ in range(repeats)]
+    out = {k: median([r[k] for r in runs]) for k in ("import_s", "first_ms", "second_ms")}
+    out["torch_loaded"] = any(r["torch"] for r in runs)
+    return out
 
 
 def cli_wall(cmd: list[str], repeats: int) -> float:
@@ -98,8 +138,10 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "inrz-c3-decode-bench")
+    ap.add_argument("--reference", action="store_true", help="also time the reference payload decoder (slow)")
     args = ap.parse_args()
     import imagecodecs
+    import numba
 
     image = data_path("kodak", "kodim01.png")
     pixels = imagecodecs.imread(str(image))
@@ -111,11 +153,14 @@ def main() -> None:
         data = path.read_bytes()
         header = inrz.decode(data, host).header
         wall, cpu = timings(lambda: inrz.decode(data, host), args.repeats)
-        payload_wall, reference_wall = payload_timings(data, host, max(1, args.repeats // 3))
+        stages = stage_timings(data, host, args.repeats, args.reference)
+        fresh = fresh_process(path, max(3, args.repeats // 2))
         cli = cli_wall(["inrz", "decompress", str(path), "-o", str(out_png)], max(3, args.repeats // 2))
         rows.append({"decoder": f"c3 {header['backend'].get('preset', '?')}", "bytes": len(data),
-                     "in_process_ms": 1e3 * wall, "cpu_ms": 1e3 * cpu, "cli_wall_s": cli,
-                     "payload_ms": 1e3 * payload_wall, "reference_payload_ms": 1e3 * reference_wall})
+                     "in_process_ms": 1e3 * wall, "cpu_ms": 1e3 * cpu, **stages,
+                     "fresh_import_s": fresh["import_s"], "fresh_first_ms": fresh["first_ms"],
+                     "fresh_second_ms": fresh["second_ms"], "cli_wall_s": cli,
+                     "torch_loaded": fresh["torch_loaded"]})
     size = int(np.median([r["bytes"] for r in rows]))
     for codec in ("avif", "webp", "jpegxl"):
         blob = at_size(codec, pixels, size)
@@ -131,10 +176,13 @@ def main() -> None:
     base = next(r for r in rows if r["decoder"] == "avif")["in_process_ms"]
     for r in rows:
         r["vs_avif"] = r["in_process_ms"] / base
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"kodim01 768x512, median of {args.repeats} (CLI: of {max(3, args.repeats // 2)}), "
-          f"imagecodecs {imagecodecs.__version__}, {os.cpu_count()} CPUs, load average {load:.1f} at the end")
-    print(table(rows, list(rows[0])))
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    print(f"kodim01 768x512, median of {args.repeats} (CLI and fresh processes: of {max(3, args.repeats // 2)}), "
+          f"imagecodecs {imagecodecs.__version__}, numba {numba.__version__}, {os.cpu_count()} CPUs, c3 decoding on "
+          f"{inrz.threads.workers()} threads, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min) "
+          f"at the end")
+    cols = [c for c in rows[0]] + [c for c in ("vs_avif",) if c not in rows[0]]
+    print(table(rows, cols))
 
 
 if __name__ == "__main__":
