@@ -34,6 +34,20 @@ def test_compiled_interpolation_equals_the_numpy_predictor(shape, seed, step, cu
     assert np.array_equal(interp3.decode(k, step, cubic), rec)
 
 
+@settings(max_examples=60, deadline=None)
+@given(shape=hnp.array_shapes(min_dims=3, max_dims=3, min_side=1, max_side=9), seed=st.integers(0, 2**32 - 1),
+       cubic=st.booleans())
+def test_planes_are_interpolated_each_on_its_own(shape, seed, cubic):
+    r = np.cumsum(np.random.default_rng(seed).normal(size=shape), axis=-1)
+    k, rec = interp3.encode(r, 0.05, cubic, None, slices=True)
+    assert np.array_equal(interp3.decode(k, 0.05, cubic, slices=True), rec)
+    view = r.reshape(view3(r.shape))
+    for i, plane in enumerate(view):  # the same as coding each plane alone
+        alone_k, alone_rec = interp3.encode(np.ascontiguousarray(plane), 0.05, cubic, None)
+        assert np.array_equal(k.reshape(view.shape)[i], alone_k) and np.array_equal(rec.reshape(view.shape)[i], alone_rec)
+    assert np.abs(rec - r).max() <= 0.05 * 0.5 + 1e-12
+
+
 def test_views_drop_unit_axes_and_merge_leading_ones():
     assert view3((5,)) == (1, 1, 5) and view3((1, 4, 1, 6)) == (1, 4, 6)
     assert view3((2, 3, 4, 5)) == (6, 4, 5) and view3((1,)) == (1, 1, 1)

@@ -54,3 +54,4 @@ def test_every_golden_chunk_names_its_path():
     assert names["constant"] == "constant" and names["zstd_tiny"] == "raw"
     assert names["t2m_3d_b0.01.r11"] == names["t2m_3d_b0.01.r12"] == "residual/lorenzo"
     assert all(p.startswith("residual/") for n, p in names.items() if ".r1" in n)
+    assert names["planes_b0.2.r12"] == "residual/cubic-planes"  # each plane of the leading axis on its own

@@ -106,8 +106,11 @@ def path(data: bytes) -> str:
     pos += 8 + dtype.itemsize
     for _ in range(2):  # the exception count, then the residual section's length
         _, pos = _read_uvarint(data, pos)
-    tag, kind_byte = data[pos], data[pos + 1]
-    return f"residual/{errorbound.KINDS[kind_byte]}" if tag in (errorbound.TAG, errorbound.TAG_NUMPY) else "residual"
+    tag, kind_byte, axes = data[pos], data[pos + 1], data[pos + 2]
+    if tag not in (errorbound.TAG, errorbound.TAG_NUMPY) or kind_byte >= len(errorbound.KINDS):
+        return "residual"
+    kind = errorbound.KINDS[kind_byte]
+    return f"residual/{kind}" + ("-planes" if tag == errorbound.TAG and kind != "lorenzo" and axes & 2 else "")
 
 
 def same_type(a: np.dtype, b: np.dtype) -> bool:

@@ -84,22 +84,36 @@ def _run(shape, r, k, rec, keep, step, cubic, encode, use_keep):
                         rec[at] = pred + k[at] * step
 
 
-def encode(r: np.ndarray, step: float, cubic: bool, keep: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+@njit(cache=True, nogil=True)
+def _run_slices(shape, r, k, rec, keep, step, cubic, encode, use_keep):
+    """`_run` on each plane of the first axis on its own (2-D interpolation per plane, each with
+    its own anchor): for thin leading axes whose planes lie far apart (levels, months)."""
+    plane = shape[1] * shape[2]
+    sub = np.array([1, shape[1], shape[2]], np.int64)
+    for i0 in range(shape[0]):
+        lo, hi = i0 * plane, (i0 + 1) * plane
+        _run(sub, r[lo:hi] if encode else r, k[lo:hi], rec[lo:hi], keep[lo:hi] if use_keep else keep, step, cubic,
+             encode, use_keep)
+
+
+def encode(r: np.ndarray, step: float, cubic: bool, keep: np.ndarray | None,
+           slices: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Corrections (int64) and reconstruction (float64) of `r` seen as the 3-D `shape`
-    (`lattice3.view3`); `keep`: where False the correction is 0 (the value is stored apart)."""
+    (`lattice3.view3`); `keep`: where False the correction is 0 (the value is stored apart);
+    `slices`: each plane of the view's first axis interpolated on its own."""
     shape = np.array(view3(r.shape), np.int64)
     flat = np.ascontiguousarray(r, np.float64).reshape(-1)
     k = np.empty(flat.size, np.int64)
     rec = np.empty(flat.size, np.float64)
     mask = np.ones(1, np.uint8) if keep is None else np.ascontiguousarray(keep, np.uint8).reshape(-1)
-    _run(shape, flat, k, rec, mask, float(step), bool(cubic), True, keep is not None)
+    (_run_slices if slices else _run)(shape, flat, k, rec, mask, float(step), bool(cubic), True, keep is not None)
     return k.reshape(r.shape), rec.reshape(r.shape)
 
 
-def decode(k: np.ndarray, step: float, cubic: bool) -> np.ndarray:
+def decode(k: np.ndarray, step: float, cubic: bool, slices: bool = False) -> np.ndarray:
     """The reconstruction from corrections `k` (int64, any shape)."""
     shape = np.array(view3(k.shape), np.int64)
     rec = np.empty(k.size, np.float64)
-    _run(shape, np.empty(1, np.float64), np.ascontiguousarray(k, np.int64).reshape(-1), rec, np.ones(1, np.uint8),
-         float(step), bool(cubic), False, False)
+    (_run_slices if slices else _run)(shape, np.empty(1, np.float64), np.ascontiguousarray(k, np.int64).reshape(-1),
+                                      rec, np.ones(1, np.uint8), float(step), bool(cubic), False, False)
     return rec.reshape(k.shape)

@@ -33,7 +33,8 @@ KMAX = 2.0**50  # corrections beyond this many steps are clipped (the value beco
 @dataclass(frozen=True)
 class Predictor:
     """`kind` "linear" / "cubic" (interpolation) or "lorenzo"; `axes` a bit per axis: for
-    interpolation, bit 0 reverses the axis order; for Lorenzo, the axes differenced."""
+    interpolation, bit 0 reverses the axis order, and (compiled only) bit 1 interpolates each
+    plane of the 3-D view's first axis on its own; for Lorenzo, the axes differenced."""
 
     kind: str
     axes: int = 0
@@ -46,7 +47,7 @@ class Predictor:
             q = _round(r / step)
             return lorenzo_forward(q, self.axes), q.astype(np.float64) * step
         if self.compiled:
-            k, rec = interp3.encode(self._view(r), step, self.kind == "cubic", self._view(keep))
+            k, rec = interp3.encode(self._view(r), step, self.kind == "cubic", self._view(keep), bool(self.axes & 2))
         else:
             k, rec = _interpolate(self._view(r), step, self.kind == "cubic", None, self._view(keep))
         return self._unview(k), self._unview(rec)
@@ -55,7 +56,7 @@ class Predictor:
         if self.kind == "lorenzo":
             return lorenzo_inverse(k, self.axes).astype(np.float64) * step
         if self.compiled:
-            return self._unview(interp3.decode(self._view(k), step, self.kind == "cubic"))
+            return self._unview(interp3.decode(self._view(k), step, self.kind == "cubic", bool(self.axes & 2)))
         return self._unview(_interpolate(None, step, self.kind == "cubic", self._view(k), None)[1])
 
     def _view(self, a):
@@ -71,6 +72,8 @@ def candidates(shape: tuple[int, ...], compiled: bool = False) -> list[Predictor
     long = [a for a, n in enumerate(shape) if n > 1]
     out = [Predictor(kind, order, compiled) for kind in ("cubic", "linear")
            for order in ((0, 1) if len(long) > 1 else (0,))]
+    if compiled and len(long) > 2:  # planes of a thin leading axis (levels, months) on their own
+        out += [Predictor(kind, 2, compiled) for kind in ("cubic", "linear")]
     masks = {sum(1 << long[i] for i in range(len(long)) if pick >> i & 1) for pick in range(1, 1 << len(long))}
     return out + [Predictor("lorenzo", mask, compiled) for mask in sorted(masks)]
 

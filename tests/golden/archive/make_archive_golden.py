@@ -40,6 +40,7 @@ def cases() -> dict[str, tuple[np.ndarray, dict]]:
         f"int16_b3.r{TAG:x}": (np.rint(t2m[300, :20, :20] * 10).astype(np.int16), {"max_abs_error": 3.0}),
         f"specials_b0.1.r{TAG:x}": (with_specials, {"max_abs_error": 0.1, "fill_values": [-9999.0]}),
         f"noisy_lorenzo_b0.01.r{TAG:x}": (noisy, {"max_abs_error": 0.01}),
+        f"planes_b0.2.r{TAG:x}": (np.stack([t2m[0], t2m[300], t2m[600], t2m[700]])[:, :20, :30], {"max_abs_error": 0.2}),
         "constant": (np.full((5, 7), 2.5, np.float32), {"max_abs_error": 0.1}),
         "zstd_tiny": (np.arange(6, dtype=np.float32), {"max_abs_error": 1e-9}),
     }
