@@ -130,14 +130,6 @@ def _up_axis(src: np.ndarray, k: np.ndarray, axis: int, m: int, periodic: bool, 
         _run(_up_into, (s, k, periodic, d), _split(outer, 2 * m * inner))
 
 
-def up_axis(z: np.ndarray, k: np.ndarray, axis: int, periodic: bool) -> np.ndarray:
-    """Double `axis` of z with the polyphase taps k (2, 4)."""
-    out = np.empty(z.shape[:axis] + (2 * z.shape[axis],) + z.shape[axis + 1:])
-    _up_axis(np.ascontiguousarray(z, np.float64), np.ascontiguousarray(k, np.float64), axis, out.shape[axis],
-             bool(periodic), out)
-    return out
-
-
 def pyramid(levels: list[np.ndarray], kernels: np.ndarray, periodic) -> np.ndarray:
     """Levels (finest first) -> (L, *shape_0) (`upsample.upsample_pyramid`): stage l stacks
     level l on the previous stage doubled on every axis and cut to level l's shape."""
@@ -321,18 +313,6 @@ def synthesis(u: np.ndarray, w: dict, n_mlp: int, res_layers: int) -> np.ndarray
     u3 = np.ascontiguousarray(u.reshape((u.shape[0],) + _as3(spatial)), np.float64)
     x = _synthesise(u3, w, n_mlp, res_layers, (0, 0, 0), (False,) * 3)
     return x.reshape((x.shape[0],) + x.shape[4 - len(spatial):])
-
-
-def pad_spatial(x: np.ndarray, width: int, periodic) -> np.ndarray:
-    """(C, *shape) with `width` more samples on each side of every spatial axis (wrapped or edge)."""
-    shape = x.shape[1:]
-    lead = 3 - len(shape)
-    pads = np.asarray([0] * lead + [width] * len(shape), np.int64)
-    out = np.empty((x.shape[0],) + tuple(n + 2 * p for n, p in zip(_as3(shape), pads)))
-    out[:, pads[0]:out.shape[1] - pads[0], pads[1]:out.shape[2] - pads[1], pads[2]:out.shape[3] - pads[2]] = \
-        np.asarray(x, np.float64).reshape((x.shape[0],) + _as3(shape))
-    _pad_borders(out, pads, np.asarray((False,) * lead + tuple(periodic), np.bool_))
-    return out.reshape((x.shape[0],) + out.shape[1 + lead:])
 
 
 def render(w: dict, levels: list[np.ndarray], n_mlp: int, res_layers: int, periodic) -> np.ndarray:
