@@ -218,7 +218,7 @@ def _mlp_block(h0, h1, m, W, b, dims, woff, boff):
 
 def _pad_borders(x: np.ndarray, pads, periodic) -> None:
     """Fill the `pads` samples on each side of every axis of x (C, Z, Y, X) from its interior:
-    wrapped on periodic axes, else the edge sample repeated (axis by axis, as `pad_spatial`)."""
+    wrapped on periodic axes, else the edge sample repeated (axis by axis, as `model.pad_spatial`)."""
     for axis, (w, wrap) in enumerate(zip(pads, periodic), start=1):
         w = int(w)
         if not w:
