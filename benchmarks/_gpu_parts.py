@@ -261,7 +261,7 @@ def _c3_fit(ctx):
 def _modulated(ctx, batch: int = 4, patch: int = 8):
     """A small modulated SIREN, a batch of patches and their coordinates, all on the device."""
     from inrz import grid_coordinates
-    from inrz.nets.modulated import ModulatedShape, ModulatedSiren
+    from inrz_coinpp.model import ModulatedShape, ModulatedSiren
 
     model = ModulatedSiren(ModulatedShape(2, 3, 2, 16, 8, 30.0)).to(ctx.device)
     x = torch.from_numpy(np.asarray(grid_coordinates([patch, patch]), np.float32).reshape(-1, 2)).to(ctx.device)
@@ -270,8 +270,8 @@ def _modulated(ctx, batch: int = 4, patch: int = 8):
 
 
 def _meta_steps(ctx):
-    from inrz.train.config import TrainConfig
-    from inrz.train.loop import meta_step
+    from inrz_coinpp.config import TrainConfig
+    from inrz_coinpp.loop import meta_step
 
     cfg = TrainConfig(dataset={"id": "none"})
 
@@ -284,7 +284,7 @@ def _meta_steps(ctx):
 
 
 def _inner_loop(ctx):
-    from inrz.nets.modulated import inner_loop
+    from inrz_coinpp.model import inner_loop
 
     def run(steps: int) -> None:
         model, x, y = _modulated(ctx)

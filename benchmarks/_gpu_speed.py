@@ -98,10 +98,10 @@ def coinpp_step(ctx) -> dict:
     network (10x512, 256-dim latents, 32x32 patches, 3 inner steps) on 16 patches, so that the
     host CPU makes a few steps in its share too (tiny in smoke mode)."""
     from inrz import grid_coordinates
-    from inrz.nets.modulated import ModulatedShape, ModulatedSiren
-    from inrz.train.config import TrainConfig
-    from inrz.train.data import random_patches
-    from inrz.train.loop import meta_step
+    from inrz_coinpp.model import ModulatedShape, ModulatedSiren
+    from inrz_coinpp.config import TrainConfig
+    from inrz_coinpp.data import random_patches
+    from inrz_coinpp.loop import meta_step
     from PIL import Image
 
     cfg = TrainConfig(dataset={"id": "kodak"}, **ctx.plan.meta)

@@ -154,7 +154,7 @@ class HostSyncCounter:
 
 
 def _short(path: str) -> str:
-    """`inrz/backends/coin.py`, `inrz_c3/fit.py`: from the package folder on, wherever it is installed."""
+    """`inrz/pipeline/codec.py`, `inrz_coin/fit.py`: from the package folder on, wherever it is installed."""
     parts = Path(path).parts
     for i in range(len(parts) - 1, -1, -1):
         if parts[i] == "inrz" or parts[i].startswith("inrz_"):

@@ -24,10 +24,10 @@ import torch
 from _common import data_path, table
 
 from inrz import Codec, PluginHost, decode
-from inrz.nets import artifacts
-from inrz.train.config import TrainConfig
-from inrz.train.data import TrainData
-from inrz.train.loop import train
+from inrz_coinpp import artifacts
+from inrz_coinpp.config import TrainConfig
+from inrz_coinpp.data import TrainData
+from inrz_coinpp.loop import train
 
 SECONDS = 3.0
 EVAL = ["librispeech_1272-141231-0002.flac", "librispeech_2412-153948-0000.flac", "librispeech_2412-153948-0001.flac"]

@@ -22,11 +22,11 @@ import torch
 from _common import data_path, median, table, timed
 
 from inrz import Codec, EncodeContext, PluginHost, decode, grid_coordinates, pack_bits
-from inrz.nets import artifacts
-from inrz.nets.modulated import ModulatedShape, ModulatedSiren, inner_loop, per_datum_mse
-from inrz.train.config import TrainConfig
-from inrz.train.data import TrainData
-from inrz.train.loop import train
+from inrz_coinpp import artifacts
+from inrz_coinpp.model import ModulatedShape, ModulatedSiren, inner_loop, per_datum_mse
+from inrz_coinpp.config import TrainConfig
+from inrz_coinpp.data import TrainData
+from inrz_coinpp.loop import train
 
 
 def naive_outer_step(model: ModulatedSiren, opt, x: torch.Tensor, y: torch.Tensor, k: int, lr: float) -> None:

@@ -15,7 +15,7 @@ from fit_step import naive_model
 from PIL import Image
 
 from inrz import Codec, PluginHost, decode, grid_coordinates
-from inrz.nets import siren
+from inrz_coin import model as siren
 
 
 def main() -> None:

@@ -19,9 +19,8 @@ import numpy as np
 import torch
 from _common import table
 
-from inrz import Codec, PluginHost, decode
-from inrz.runs.spec import load_spec
-from inrz.runs.training import train_from_spec
+from inrz import Codec, PluginHost, decode, spec_context
+from inrz_coinpp.training import train_from_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINES = ("field_jpeg", "field_jpeg2000", "zfp", "sz3", "sperr")
@@ -73,9 +72,10 @@ def main() -> None:
                     help="spec override, e.g. train.steps=20 for a quick look")
     args = ap.parse_args()
     host, spec_path = PluginHost(), Path(args.spec)
-    spec = load_spec(spec_path, args.overrides, host)
+    ctx = spec_context(spec_path, args.overrides, host, log=lambda m: print("   " + m))
+    spec = ctx.spec
     start = time.perf_counter()
-    model = train_from_spec(spec, spec_path, host, log=lambda m: print("   " + m))
+    model = train_from_spec(ctx)
     print(f"base network {model} ({time.perf_counter() - start:.0f} s to train or find)")
     modality = host.create("modality", spec.modality)
     items = host.create("dataset", spec.dataset).items(spec_path.parent)

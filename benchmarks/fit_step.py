@@ -28,7 +28,7 @@ from _common import data_path, median, table
 from PIL import Image
 
 from inrz import grid_coordinates, threads
-from inrz.nets import siren
+from inrz_coin import model as siren
 
 
 class NaiveSirenLayer(torch.nn.Module):

@@ -22,10 +22,10 @@ import torch
 from _common import data_path, table
 
 from inrz import Codec, PluginHost, decode
-from inrz.nets import artifacts
-from inrz.train.config import TrainConfig
-from inrz.train.data import TrainData
-from inrz.train.loop import train
+from inrz_coinpp import artifacts
+from inrz_coinpp.config import TrainConfig
+from inrz_coinpp.data import TrainData
+from inrz_coinpp.loop import train
 
 HELD_OUT = "niivue_chris_t1.nii.gz"
 TRAIN = ["mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz", "mni_icbm152_gm_tal_nlin_sym_09a_converted.nii.gz",

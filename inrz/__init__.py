@@ -13,11 +13,14 @@ from typing import Any
 from .core import threads  # first: it sets OpenMP's wait policy before torch loads
 from .backends.base import Backend, EncodeContext, EncodeResult, PrepareContext, Rung, Tensors
 from .coding.bits import Layout, Symbols, layout_size, pack_bits, unpack_bits
+from .coding.bits import split as split_symbols
 from .coding.varint import read_uvarint, uvarint
 from .coding.entropy import EntropyModel
 from .coding.rangecoder import ExactDecoder, read_words
 from .coding.quantize import Quantizer
 from .core import fields
+from .core.device import resolve_device
+from .core.fsutil import atomic_write, folder_lock
 from .core.component import Component, ComponentConfig
 from .core.errors import (BaseNetworkError, CheckpointError, ContainerError, DatasetError, DecodeLimitError, InrzError,
                           MissingDependencyError, PluginError, SpecError, UnknownComponentError, missing, require)
@@ -31,8 +34,10 @@ from .host.manager import PluginHost, get_host
 from .pipeline.codec import Codec, Encoded
 from .pipeline.decode import Decoded, decode
 from .pipeline.limits import DecodeLimits
+from .runs.prepare import spec_context
 from .signal.grid import grid_coordinates
 from .signal.metrics import NATIVE, Metric, mse, psnr
+from .signal.patches import merge as merge_patches, split as split_patches
 from .signal.modality import FormatChange, Modality, Placement, Signal
 
 open = read_header  # noqa: A001  (the first name of `read_header`, as zarr.open; kept for existing callers)
@@ -59,9 +64,12 @@ __all__ = [
     "Placement", "PluginError", "PluginHost", "PrepareContext", "Quantizer", "read_uvarint", "uvarint", "ExactDecoder", "read_words",
     "Rung", "Signal", "SpecError", "Symbols", "Tensors", "UnknownComponentError", "get_host", "hookimpl", "missing",
     "require",
-    # helpers for plugins: datasets, coordinates, metrics, bit packing
-    "cache_dir", "fetch", "fields", "grid_coordinates", "layout_size", "mse", "pack_bits", "psnr", "resolve", "sha256_of",
+    # helpers for plugins: datasets, coordinates, patches, metrics, bit packing, files, devices, CPU threads
+    "atomic_write", "cache_dir", "fetch", "fields", "folder_lock", "grid_coordinates", "layout_size", "merge_patches",
+    "mse", "pack_bits", "psnr", "resolve", "resolve_device", "sha256_of", "split_patches", "split_symbols", "threads",
     "unpack_bits",
+    # a spec as a backend prepares it (`Backend.prepare`, a backend's own commands)
+    "spec_context",
     # the Python API
     "Codec", "DecodeLimits", "Decoded", "Encoded", "codec_for", "codec_from_preset", "codec_from_spec", "compress", "decode",
     "decompress", "modality_for_path", "open", "read_header",

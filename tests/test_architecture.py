@@ -202,16 +202,16 @@ def test_importing_inrz_or_its_command_loads_no_torch(entry):
 
 
 def test_the_torch_scan_sees_torch():
-    assert {"inrz.nets.siren", "inrz.backends.coin_fit", "inrz.train.loop"} <= torch_loaders()
-    assert "inrz.nets.shapes" not in torch_loaders()
+    assert {"inrz.testing.samples", "inrz.testing"} <= torch_loaders()  # one_thread(): torch at the top
+    assert "inrz.pipeline.codec" not in torch_loaders()
 
 
 # --- floors: the core is the ground floor, and no import goes up ---------------------------------
 
 #: inrz's packages floor by floor, from the ground up: a module imports from its own floor and
 #: the floors below, never from above (at the top of a file or inside a function)
-FLOORS = [["core"], ["signal", "container"], ["nets"], ["coding"], ["train"], ["backends", "datasets", "baselines"],
-          ["host"], ["pipeline"], ["runs"], ["api", "archive"], ["cli", "testing"]]
+FLOORS = [["core"], ["signal", "container"], ["coding"], ["backends", "datasets", "baselines"], ["host"], ["pipeline"],
+          ["runs"], ["api", "archive"], ["cli", "testing"]]
 FLOOR = {package: level for level, packages in enumerate(FLOORS) for package in packages}
 #: former addresses kept working for callers that have not moved; each resolves on first use
 ALIASES = {"inrz.core.host"}
@@ -251,6 +251,43 @@ def test_the_floor_check_sees_upward_imports():
     assert floor_of("inrz") is None
 
 
+# --- backends are plugins: the core names none ---------------------------------------------------
+
+def plugin_backends() -> set[str]:
+    """The ids of the installed backends that a plugin registers (not the core's own `none`)."""
+    from inrz.host.manager import PluginHost
+
+    host = PluginHost()
+    return set(host.registry.names("backend")) - set(host.info["inrz"].components.get("backend", []))
+
+
+def names_in(path: Path, ids: set[str]) -> list[str]:
+    """Where a file's code names one of `ids` (a string that is exactly one) or imports a plugin."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in ids:
+            found.append(f"line {node.lineno}: {node.value!r}")
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            found += [f"line {node.lineno}: import {n}" for n in names if n.startswith("inrz_")]
+    return found
+
+
+def test_the_core_names_no_backend():
+    """COIN, COIN++ and c3 are plugins (issue 26): no code in inrz/ names their ids or imports
+    them; the default backend is the one that says so (`Backend.default`)."""
+    ids = plugin_backends()
+    named = {str(path.relative_to(CORE)): found for path in CORE_FILES if (found := names_in(path, ids))}
+    assert not named, named
+
+
+def test_the_backend_scan_sees_backends(tmp_path):
+    assert {"coin", "coinpp", "c3"} <= plugin_backends() and "none" not in plugin_backends()
+    sample = tmp_path / "sample.py"
+    sample.write_text('import inrz_coin\nDEFAULT = {"id": "coin"}\n"""coin in prose is fine"""\n')
+    assert names_in(sample, {"coin"}) == ["line 1: import inrz_coin", "line 2: 'coin'"]
+
+
 def test_each_kind_base_names_a_declared_hook():
     """The host registers a kind through the hook its base class names; each is declared once."""
     from inrz.core import hookspecs
@@ -282,8 +319,9 @@ def test_the_top_level_holds_packages():
     modules = sorted(p.name for p in CORE.glob("*.py"))
     packages = sorted(p.name for p in CORE.iterdir() if (p / "__init__.py").exists())
     assert modules == ["__init__.py", "__main__.py"], modules
-    assert {"core", "signal", "nets", "backends", "coding", "container", "pipeline", "train", "runs", "archive",
-            "cli", "testing", "host", "datasets", "baselines", "api"} <= set(packages)
+    assert {"core", "signal", "backends", "coding", "container", "pipeline", "runs", "archive", "cli", "testing",
+            "host", "datasets", "baselines", "api"} <= set(packages)
+    assert not {"nets", "train"} & set(packages)  # COIN's and COIN++'s networks and training are plugins
 
 
 # --- the core names no backend or modality -----------------------------------------------------

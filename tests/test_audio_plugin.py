@@ -194,10 +194,10 @@ def test_coin_container_round_trip(host, modality, tmp_path, parts):
 def test_coinpp_trains_and_codes_short_patches(host, modality, tmp_path, monkeypatch):
     import torch
 
-    from inrz.nets import artifacts
-    from inrz.train.config import TrainConfig
-    from inrz.train.data import TrainData
-    from inrz.train.loop import train
+    from inrz_coinpp import artifacts
+    from inrz_coinpp.config import TrainConfig
+    from inrz_coinpp.data import TrainData
+    from inrz_coinpp.loop import train
 
     monkeypatch.setenv(artifacts.MODELS_ENV, str(tmp_path / "models"))
     artifacts._load_cached.cache_clear()

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from inrz import Codec, decode, grid_coordinates
-from inrz.nets import artifacts
-from inrz.train.config import TrainConfig
-from inrz.train.data import TrainData, random_patches
-from inrz.train.loop import evaluate, train
+from inrz_coinpp import artifacts
+from inrz_coinpp.config import TrainConfig
+from inrz_coinpp.data import TrainData, random_patches
+from inrz_coinpp.loop import evaluate, train
 
 from .conftest import data_file
 

@@ -4,6 +4,8 @@ and no training code runs on the way. Training happens where a spec is prepared
 (`Backend.prepare`, called by `inrz run`)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -27,8 +29,8 @@ def no_training(monkeypatch):
     def trains(*args, **kwargs):
         raise AssertionError("compress entered training")
 
-    for module, name in [("inrz.train.loop", "train"), ("inrz.runs.training", "train_from_spec"),
-                         ("inrz.runs.training", "prepare_spec")]:
+    for module, name in [("inrz_coinpp.loop", "train"), ("inrz_coinpp.training", "train_from_spec"),
+                         ("inrz.runs.prepare", "prepare_spec")]:
         monkeypatch.setattr(importlib.import_module(module), name, trains)
 
 
@@ -51,31 +53,33 @@ def write_spec(tmp_path, model: str):
 
 
 def test_coinpp_prepares_model_auto_with_the_network_trained_for_the_spec(tmp_path, monkeypatch):
+    import inrz_coinpp.training as training
+    from inrz.runs import prepare
     from inrz.runs import spec as specs
-    from inrz.runs import training
 
     calls = []
     monkeypatch.setattr(training, "train_from_spec", lambda *args, **kwargs: calls.append(args) or "0123456789abcdef")
     path = write_spec(tmp_path, "auto")
     host = inrz.get_host()
-    prepared = training.prepare_spec(specs.load_spec(path, host=host), path, host, log=lambda message: None)
+    prepared = prepare.prepare_spec(specs.load_spec(path, host=host), path, host, log=lambda message: None)
     assert len(calls) == 1  # one training for every section that asked
     assert [prepared.backend["model"], prepared.quantizer["model"], prepared.entropy["model"]] == ["0123456789abcdef"] * 3
     assert prepared.compare[0].backend == {"id": "coin", "depth": 2, "width": 8}  # COIN has nothing to prepare
 
 
 def test_a_spec_with_nothing_to_prepare_trains_nothing(tmp_path, monkeypatch):
+    import inrz_coinpp.training as training
+    from inrz.runs import prepare
     from inrz.runs import spec as specs
-    from inrz.runs import training
 
     monkeypatch.setattr(training, "train_from_spec", lambda *args, **kwargs: pytest.fail("trained"))
     path = write_spec(tmp_path, "0123456789abcdef")
     host = inrz.get_host()
     spec = specs.load_spec(path, host=host)
-    assert training.prepare_spec(spec, path, host).model_dump() == spec.model_dump()
+    assert prepare.prepare_spec(spec, path, host).model_dump() == spec.model_dump()
 
 
 def test_the_default_prepare_returns_the_sections_unchanged():
     sections = {"backend": {"id": "x"}, "quantizer": {"id": "fp16"}, "entropy": {"id": "zstd"}}
-    ctx = inrz.PrepareContext(train=lambda: pytest.fail("trained"))
+    ctx = inrz.PrepareContext(None, Path("spec.yaml"), None, items=lambda *field: pytest.fail("read a dataset"))
     assert inrz.Backend.prepare(sections, ctx) == sections

@@ -9,8 +9,8 @@ import time
 import pytest
 
 import inrz
-from inrz.backends.coin import DEFAULT_POINTS, EVAL_POINTS
-from inrz.nets import siren
+from inrz_coin.backend import DEFAULT_POINTS, EVAL_POINTS
+from inrz_coin import model as siren
 
 from .conftest import data_file, load_factor
 

@@ -8,13 +8,13 @@ import pytest
 import torch
 
 from inrz import Codec, ContainerError, PluginHost, container, decode
-from inrz.backends.coin import Coin
+from inrz_coin.backend import Coin
 from inrz.cli.main import EXIT_CODES, exit_code, main
 
 
 @pytest.fixture(scope="module")
 def host() -> PluginHost:
-    return PluginHost(entry_points=False)  # the core alone: the ndarray modality
+    return PluginHost(only=["coin"])  # the core (the ndarray modality) and its default backend, COIN
 
 
 @pytest.fixture(scope="module")

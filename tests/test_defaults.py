@@ -8,7 +8,8 @@ import pytest
 
 import inrz
 from inrz.archive.config import ArchiveConfig
-from inrz.backends.coin import ARCHITECTURES, CoinConfig
+from inrz_coin.backend import ARCHITECTURES, CoinConfig
+from inrz_coin.backend import Coin as CoinBackend
 from inrz.cli.main import main
 from inrz.pipeline.defaults import CORE_SECTIONS, codec_sections
 from inrz.runs.spec import CompareSpec, Spec
@@ -55,11 +56,35 @@ def test_a_misspelled_setting_is_refused_with_the_settings_there_are(host):
 
 def test_specs_and_archive_codecs_share_the_defaults(host):
     spec = Spec(name="x", dataset={"id": "folder", "path": "."})
-    assert {k: getattr(spec, k) for k in CORE_SECTIONS} == CORE_SECTIONS
+    assert CORE_SECTIONS["backend"] == {}  # the core names no backend: a spec that names none gets the default's
+    assert spec.backend == {"id": host.default_backend()} == {"id": "coin"}
+    assert (spec.quantizer, spec.entropy) == (CORE_SECTIONS["quantizer"], CORE_SECTIONS["entropy"])
     assert CompareSpec(label="c", backend={"id": "coin"}).quantizer == CORE_SECTIONS["quantizer"]
     archive = ArchiveConfig()
     sections = codec_sections(host.create("modality", "ndarray"))
     assert {k: getattr(archive, k) for k in sections} == sections
+
+
+def test_the_default_backend_is_the_plugin_that_says_so():
+    """The core names no backend: COIN's plugin declares itself the default. Without it, a
+    pipeline that names no backend is an error that says how to name one; two defaults are a
+    plugin conflict, not a silent pick."""
+    assert inrz.PluginHost(only=["c3"]).info.keys() >= {"c3"}
+    with pytest.raises(inrz.SpecError, match=r"no installed backend is the default.*backend: \{id: \.\.\.\}"):
+        inrz.codec_for("ndarray", host=inrz.PluginHost(only=["c3"]))
+    assert inrz.codec_for("ndarray", host=inrz.PluginHost(only=["coin"])).backend.id == "coin"
+    assert inrz.codec_for("ndarray", backend="c3", host=inrz.PluginHost(only=["c3"])).backend.id == "c3"
+
+    class Other(CoinBackend):
+        id = "other-default"
+
+    class Plugin:
+        @inrz.hookimpl
+        def register_backends(register):
+            register(Other)
+
+    with pytest.raises(inrz.PluginError, match="'coin', 'other-default' each declare themselves the default"):
+        inrz.PluginHost(only=["coin"], extra=[Plugin]).default_backend()
 
 
 def capture_encodes(monkeypatch) -> list[dict]:
@@ -118,9 +143,9 @@ def test_model_defaults_are_written_once():
     """COIN++'s architecture defaults are TrainConfig's; the inner loop's are shared constants."""
     import dataclasses
 
-    from inrz.backends.coinpp import CoinPPConfig
-    from inrz.nets.modulated import INNER_LR, INNER_STEPS, ModulatedShape
-    from inrz.train.config import TrainConfig
+    from inrz_coinpp.backend import CoinPPConfig
+    from inrz_coinpp.model import INNER_LR, INNER_STEPS, ModulatedShape
+    from inrz_coinpp.config import TrainConfig
 
     assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(ModulatedShape))
     for name, value in (("inner_steps", INNER_STEPS), ("inner_lr", INNER_LR)):

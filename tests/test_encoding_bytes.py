@@ -84,10 +84,10 @@ def _archive_cases() -> dict[str, bytes]:
 def _coinpp_case(host, models_dir: Path) -> dict[str, bytes]:
     """A tiny base network trained here (4 steps, under a second: training is deterministic too, and
     this keeps COIN++ in the default tier, whose meta-training tests are marked slow), then one image."""
-    from inrz.nets import artifacts
-    from inrz.train.config import TrainConfig
-    from inrz.train.data import TrainData
-    from inrz.train.loop import train
+    from inrz_coinpp import artifacts
+    from inrz_coinpp.config import TrainConfig
+    from inrz_coinpp.data import TrainData
+    from inrz_coinpp.loop import train
 
     images = np.load(DATA / "cifar10" / "cifar10_test_100.npz")["images"]
     features = list(images[:12].astype(np.float32) / 255.0)
@@ -121,7 +121,7 @@ def digests(models_dir: Path) -> dict[str, str]:
 
 @pytest.fixture
 def models_dir(tmp_path, monkeypatch):
-    from inrz.nets import artifacts
+    from inrz_coinpp import artifacts
 
     monkeypatch.setenv(artifacts.MODELS_ENV, str(tmp_path))
     artifacts._load_cached.cache_clear()
@@ -145,7 +145,7 @@ def test_encodings_are_byte_identical_to_the_recorded_ones(models_dir):
 if __name__ == "__main__" and "--write" in sys.argv:
     import tempfile
 
-    from inrz.nets import artifacts
+    from inrz_coinpp import artifacts
 
     with tempfile.TemporaryDirectory() as tmp:
         import os

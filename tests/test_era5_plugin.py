@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from inrz import Codec, MissingDependencyError, decode
-from inrz.nets import artifacts
+from inrz_coinpp import artifacts
 from inrz.testing import (check_config_round_trip, check_container_round_trip, check_feature_round_trip, check_metric,
                           check_modality, check_smoke_fit, check_spec, example_component)
 
@@ -173,9 +173,9 @@ def test_coin_through_the_codec_reports_rmse_in_kelvin(host, climate, global_46x
 def test_tiny_coinpp_trains_and_codes_whole_global_grids(host, climate, global_46x90, tmp_path, monkeypatch):
     import torch
 
-    from inrz.train.config import TrainConfig
-    from inrz.train.data import TrainData
-    from inrz.train.loop import evaluate, train
+    from inrz_coinpp.config import TrainConfig
+    from inrz_coinpp.data import TrainData
+    from inrz_coinpp.loop import evaluate, train
 
     monkeypatch.setenv(artifacts.MODELS_ENV, str(tmp_path / "models"))
     artifacts._load_cached.cache_clear()

@@ -16,7 +16,7 @@ from inrz.archive.config import canonical, decode_array, encode_array
 from inrz.archive.limits import FrameLimits
 from inrz.coding import ctxcoder
 from inrz.coding.quantize import Uniform
-from inrz.coding.table import Table
+from inrz_coinpp.table import Table
 from inrz.testing import fuzz_frames as ff
 
 numcodecs = pytest.importorskip("numcodecs")

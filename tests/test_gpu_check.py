@@ -117,13 +117,13 @@ def test_a_per_step_sync_in_a_hot_loop_is_found(gpu_check):
         return lambda steps: inrz.compress(signal.data, modality="image", device="cpu", host=host, backend="coin",
                                            depth=2, width=8, steps=steps, points_per_step=64, progress=progress)
     noisy = per_step_syncs(fit(lambda *args: None), 5, torch.device("cpu"))
-    assert noisy["per_step"] == 1 and list(noisy["per_step_sites"])[0].startswith("inrz/backends/coin_fit.py:")
+    assert noisy["per_step"] == 1 and list(noisy["per_step_sites"])[0].startswith("inrz_coin/fit.py:")
     assert per_step_syncs(fit(None), 5, torch.device("cpu"))["per_step"] == 0
 
 
 def test_the_cpu_allocation_finder_names_inrz_lines(gpu_check):
     """On CUDA it counts ops from inrz's lines that make CPU tensors; forced on the CPU, where every
-    tensor is one, it must see COIN's per-step draw of points at its line in coin_fit.py."""
+    tensor is one, it must see COIN's per-step draw of points at its line in inrz_coin/fit.py."""
     import inrz
     from _hostsync import per_step_syncs
 
@@ -132,7 +132,7 @@ def test_the_cpu_allocation_finder_names_inrz_lines(gpu_check):
     found = per_step_syncs(lambda steps: inrz.compress(signal.data, modality="image", device="cpu", host=host,
                                                        backend="coin", depth=2, width=8, steps=steps,
                                                        points_per_step=64), 3, torch.device("cpu"), allocations=True)
-    assert any(site.startswith("inrz/backends/coin_fit.py:") and "randint" in site for site in found["cpu_allocation_sites"])
+    assert any(site.startswith("inrz_coin/fit.py:") and "randint" in site for site in found["cpu_allocation_sites"])
     assert found["cpu_allocations_per_step"] > 0
 
 

@@ -72,7 +72,7 @@ def refused(data: bytes, host, error=ContainerError, seconds: float = 2.0) -> st
 # --- 1. no code execution from files --------------------------------------------------------
 
 def test_a_planted_pickle_checkpoint_is_refused_and_never_runs(tmp_path):
-    from inrz.train.checkpoint import load
+    from inrz_coinpp.checkpoint import load
 
     marker = tmp_path / "ran"
     with open(tmp_path / "checkpoint.pt", "wb") as f:
@@ -278,7 +278,7 @@ def test_integer_extremes_never_wrap_without_a_bound():
 @pytest.mark.parametrize("array", [np.array([[1.7e308, -1.7e308]]), np.array([[np.inf, 0.0]]), np.zeros((2, 2), complex)],
                          ids=["range-overflows", "inf", "complex"])
 def test_arrays_that_cannot_be_coded_are_refused_before_the_fit(host, monkeypatch, array):
-    from inrz.backends.coin import Coin
+    from inrz_coin.backend import Coin
 
     def no_fit(*args, **kwargs):
         raise AssertionError("the fit ran")
@@ -289,7 +289,7 @@ def test_arrays_that_cannot_be_coded_are_refused_before_the_fit(host, monkeypatc
 
 
 def test_metadata_the_header_cannot_hold_is_refused_before_the_fit(host, monkeypatch):
-    from inrz.backends.coin import Coin
+    from inrz_coin.backend import Coin
 
     monkeypatch.setattr(Coin, "encode", lambda *a, **k: pytest.fail("the fit ran"))
     with pytest.raises(InrzError, match="cannot be stored"):

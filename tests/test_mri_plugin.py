@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from inrz import Codec, InrzError, MissingDependencyError, decode
-from inrz.nets import artifacts
+from inrz_coinpp import artifacts
 from inrz.testing import (check_config_round_trip, check_container_round_trip, check_metric, check_modality,
                           check_smoke_fit, check_spec, tiny_codec)
 
@@ -218,9 +218,9 @@ def test_tiny_coinpp_train_and_encode(host, tmp_path, monkeypatch):
     the inner steps must fit it far better than the base network alone (zero latents)."""
     import torch
 
-    from inrz.train.config import TrainConfig
-    from inrz.train.data import TrainData
-    from inrz.train.loop import train
+    from inrz_coinpp.config import TrainConfig
+    from inrz_coinpp.data import TrainData
+    from inrz_coinpp.loop import train
 
     modality = mri(host, max_shape=[24, 24, 24])
     volumes = [modality.to_features(modality.load(data_file(*parts)))[0] for parts in (ANATOMICAL, FLAIR)]

@@ -207,7 +207,9 @@ def test_inrz_plugins_env_var_limits_entry_points(monkeypatch):
     host = PluginHost()
     assert "image" not in host.info
     assert host.registry.names("modality") == ["ndarray"]  # the core's own; no plugin modality
-    assert "coin" in host.registry.names("backend")  # built-ins always load
+    assert host.registry.names("backend") == ["none"]  # built-ins always load; backends are plugins
+    monkeypatch.setenv("INRZ_PLUGINS", "coin,coinpp")
+    assert PluginHost().registry.names("backend") == ["coin", "coinpp", "none"]
     monkeypatch.setenv("INRZ_PLUGINS", "image")
     assert "image" in PluginHost().info
 
@@ -237,7 +239,11 @@ def test_cli_plugins_all_includes_the_core(capsys):
 
     assert main(["plugins", "--all"]) == 0
     core = {p["name"]: p for p in json.loads(capsys.readouterr().out)}["inrz"]
-    expected = {"backend": {"coin"}, "quantizer": {"fp16", "uniform"}, "entropy": {"raw", "zstd"},
+    expected = {"backend": {"none"}, "quantizer": {"fp16", "uniform"}, "entropy": {"raw", "zstd"},
                 "dataset": {"folder"}, "metric": {"psnr"}}
     for kind, ids in expected.items():
         assert ids <= set(core["components"][kind]), kind
+    assert main(["plugins"]) == 0
+    plugins = {p["name"]: p["components"] for p in json.loads(capsys.readouterr().out)}
+    assert plugins["coin"] == {"backend": ["coin"]}  # every backend is a plugin
+    assert plugins["coinpp"] == {"backend": ["coinpp"], "quantizer": ["latent_uniform"], "entropy": ["table"]}

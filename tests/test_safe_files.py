@@ -12,12 +12,12 @@ import safetensors.torch
 import torch
 
 from inrz import BaseNetworkError, CheckpointError, DatasetError
-from inrz.nets import artifacts
+from inrz_coinpp import artifacts
 from inrz.signal.grid import grid_coordinates
-from inrz.train import checkpoint
-from inrz.train.config import TrainConfig
-from inrz.train.data import TrainData
-from inrz.train.loop import train
+from inrz_coinpp import checkpoint
+from inrz_coinpp.config import TrainConfig
+from inrz_coinpp.data import TrainData
+from inrz_coinpp.loop import train
 from inrz_image.batches import read_batch
 
 

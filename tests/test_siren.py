@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inrz import SpecError
-from inrz.backends.coin import ARCHITECTURES, LEGACY_PRESETS, Coin, architecture_for_bpp
-from inrz.nets import siren
+from inrz_coin.backend import ARCHITECTURES, LEGACY_PRESETS, Coin, architecture_for_bpp
+from inrz_coin import model as siren
 from inrz.signal import patches
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

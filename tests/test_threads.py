@@ -14,7 +14,7 @@ import torch
 from inrz import SpecError
 from inrz.cli.main import main
 from inrz.core import threads
-from inrz.nets import siren
+from inrz_coin import model as siren
 
 
 @pytest.fixture

@@ -77,7 +77,7 @@ def codec_for(modality: Modality | str, *, preset: str | None = None, steps: int
     if rate_preset(preset) is not None:
         raise SpecError(f"preset {preset!r} is a rate, met on each datum when encoding: use "
                         f"inrz.compress(..., preset={preset!r}) or target_bpp=; codec_for builds fixed configurations")
-    sections = codec_sections(modality, preset, steps, settings, backend)
+    sections = codec_sections(modality, preset, steps, settings, backend, host)
     check_settings(host, sections["backend"], {**settings, **({} if steps is None else {"steps": steps})})
     return Codec.from_sections(host, modality, sections, resolve_device(device), seed)
 

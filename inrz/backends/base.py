@@ -11,6 +11,8 @@ A backend MUST:
   `(*grid', d_in)` -> `(*grid', d_out)`, the same on every device up to float rounding.
 
 A backend MAY:
+- be the default backend (`default = True`): the one a `backend` section without an `id`
+  means; at most one installed backend may say so;
 - describe its rate knobs with `rate_ladder(quantizer, entropy, knobs)`: configurations
   (`Rung`s) ordered from the smallest file to the largest. Rate control (`target_bpp`,
   `target_psnr`) and the error-bounded size search walk this ladder; the default `[]` means
@@ -24,7 +26,9 @@ A backend MAY:
 - describe the configuration a header resolves to with `architecture(...)` (`inrz info`);
 - make what a spec leaves to be made before anything is encoded with the classmethod
   `prepare(sections, ctx)` (COIN++ trains a base network for `model: auto`); coding itself
-  never trains;
+  never trains; a backend that trains from a spec's `train:` section checks it with
+  `train_datasets(train)` when the spec is read, and may bring its own `inrz` commands
+  (`add_commands`: COIN++'s `inrz train`);
 - code its own payload: `pack_payload` / `unpack_payload` default to "quantize with the
   codec's quantizer, then entropy-code"; a backend that quantizes and entropy-codes its
   representation itself (a latent-grid codec with a learned context model) overrides both
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
@@ -83,12 +88,24 @@ class EncodeContext:
 
 @dataclass
 class PrepareContext:
-    """What `Backend.prepare` may use. `train()` returns the hash of the base network trained
-    from the spec's `train:` section (trained on the first call, cached by spec and data);
-    `log` reports progress to the person running the spec."""
+    """The spec being run, as `Backend.prepare` (and a backend's own commands) may use it:
+    `spec` (validated: its `train:` section, `seed`, `device`, `modality`, `name`, `output`),
+    `spec_path`, `host`, `items(*field)` (the files of the dataset the spec names at that field,
+    `items("train", "dataset")`; errors name the spec's file and line), `log` (progress for the
+    person running it) and `once(key, make)`: a value made once per spec, however many of its
+    pipelines ask (one training for the spec's pipeline and its `compare:` ones)."""
 
-    train: Callable[[], str]
+    spec: Any
+    spec_path: Path
+    host: Any
+    items: Callable[..., list]
     log: Callable[[str], None] = print
+    _made: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def once(self, key: str, make: Callable[[], Any]) -> Any:
+        if key not in self._made:
+            self._made[key] = make()
+        return self._made[key]
 
 
 @dataclass
@@ -113,6 +130,9 @@ class Backend(Component):
     #: raise whenever a change alters the files this backend writes for the same config, so
     #: finished run items re-run instead of resuming (their key holds `provenance()`)
     version: ClassVar[int] = 1
+    #: the backend a pipeline's `backend` section without an `id` means (when neither a spec nor
+    #: a modality names one); one installed plugin says so (COIN), `PluginHost.default_backend`
+    default: ClassVar[bool] = False
 
     def provenance(self) -> dict[str, Any]:
         """What, besides the config, decides this backend's files: its code `version` and any
@@ -127,6 +147,21 @@ class Backend(Component):
         `inrz run` and `inrz train` call this for each of a spec's pipelines before encoding;
         `compress()` never does, so coding never trains. The default: the sections unchanged."""
         return sections
+
+    @classmethod
+    def train_datasets(cls, train: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """For a backend that trains from a spec's `train:` section: check the section (raise
+        pydantic's `ValidationError`, which the spec reports with its file and line) and return
+        the dataset configs it names, by field (`{"dataset": {...}}`), which the spec checks
+        too. Called when a spec is read, for each backend the spec names. The default: the
+        section is none of this backend's business."""
+        return {}
+
+    @classmethod
+    def add_commands(cls, sub, common) -> None:
+        """Add `inrz` subcommands (argparse: `sub.add_parser(name, parents=[common])`, with
+        `set_defaults(func=...)` returning the exit code) that this backend brings: COIN++'s
+        `inrz train` and `inrz models`. Import torch inside the command, never here."""
 
     def encode(self, coords: np.ndarray, features: np.ndarray, ctx: EncodeContext) -> list[EncodeResult]:
         raise NotImplementedError

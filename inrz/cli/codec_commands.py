@@ -76,7 +76,7 @@ def build_codec(args) -> tuple[Codec, float | None]:
         spec_target = load_spec(args.spec, args.overrides, host).target_bpp
     else:
         modality = modality_for_path(args.input, host)
-        raw = override_sections(codec_sections(modality, fixed), args.overrides, host)
+        raw = override_sections(codec_sections(modality, fixed, host=host), args.overrides, host)
         device = resolve_device(args.device or raw.get("device", "auto"))
         codec = Codec.from_sections(host, modality, raw, device, raw.get("seed", 0))
         spec_target = raw.get("target_bpp")

@@ -11,7 +11,8 @@ import traceback
 from ..core import threads
 from ..core.errors import (BaseNetworkError, ContainerError, DatasetError, InrzError, MissingDependencyError,
                            PluginError, SpecError, UnknownComponentError)
-from . import codec_commands, run_commands, train_commands
+from ..host.manager import get_host
+from . import codec_commands, run_commands
 
 
 
@@ -75,8 +76,19 @@ def build_parser() -> argparse.ArgumentParser:
     common = common_options()
     run_commands.add(sub, common)
     codec_commands.add(sub, common)
-    train_commands.add(sub, common)
+    backend_commands(sub, common)
     return parser
+
+
+def backend_commands(sub, common) -> None:
+    """The commands installed backends bring (`Backend.add_commands`: COIN++'s `inrz train`).
+    A plugin that fails to load brings none; the command that needs the host reports why."""
+    try:
+        host = get_host()
+    except InrzError:
+        return
+    for id in host.registry.names("backend"):
+        host.registry.get("backend", id).add_commands(sub, common)
 
 
 def main(argv: list[str] | None = None) -> int:

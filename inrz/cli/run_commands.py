@@ -9,6 +9,7 @@ from ..core.errors import InrzError
 from ..host.manager import PluginHost
 from ..runs import curves
 from ..runs.plot import bd_text, rd_plot
+from ..runs.run import run
 
 
 def add(sub, common) -> None:
@@ -42,8 +43,6 @@ def add(sub, common) -> None:
 
 
 def _run(args) -> int:
-    from ..runs.run import run  # torch (fits, training): loaded by this command, not by `inrz` itself
-
     results = run(args.spec, args.overrides, progress=not args.no_progress, fresh=args.fresh)
     out = results["spec"].get("output") or f"results/{results['spec']['name']}"
     labels = results["labels"]

@@ -1,7 +1,7 @@
 """The one place that decides which torch device runs the work, and asks it how it did.
 
 Everything else receives a `torch.device` from here (specs' `device:`, the CLI's `--device`,
-the API's `device=`) and, but for DDP's per-rank setup (`inrz.train.distributed`), never tests
+the API's `device=`) and, but for DDP's per-rank setup (COIN++'s `inrz_coinpp.distributed`), never tests
 for CUDA itself. What differs between devices beyond
 placement also lives here: waiting for queued work (`synchronize`, before reading a clock),
 peak memory (`reset_peak_memory` / `peak_memory_bytes`) and a description of the device and

@@ -1,13 +1,9 @@
 """The components that ship in the core, registered through the same hooks as any plugin."""
 from __future__ import annotations
 
-from ..backends.coin import Coin
-from ..backends.coinpp import CoinPP
 from ..backends.none import NoNetwork
 from ..coding.entropy import Raw, Zstd
-from ..coding.latent import LatentUniform
 from ..coding.quantize import Float16, Uniform
-from ..coding.table import Table
 from ..datasets.dataset import Folder
 from ..signal.metrics import MSE, PSNR, MaxAbsError
 from ..signal.ndarray import NdArray
@@ -21,8 +17,6 @@ def register_modalities(register):
 
 @hookimpl
 def register_backends(register):
-    register(Coin)
-    register(CoinPP)
     register(NoNetwork)
 
 
@@ -30,14 +24,12 @@ def register_backends(register):
 def register_quantizers(register):
     register(Float16)
     register(Uniform)
-    register(LatentUniform)
 
 
 @hookimpl
 def register_entropy_models(register):
     register(Raw)
     register(Zstd)
-    register(Table)
 
 
 @hookimpl

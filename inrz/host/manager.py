@@ -23,7 +23,7 @@ from ..datasets.dataset import Dataset
 from ..signal.metrics import Metric
 from ..signal.modality import Modality
 from ..core import hookspecs
-from ..core.errors import PluginError
+from ..core.errors import PluginError, SpecError
 from ..core.registry import Registry
 from . import builtins
 
@@ -160,7 +160,25 @@ class PluginHost:
         return {"name": info.name, "version": info.version, "module": info.module, "components": info.components,
                 "status": status, "reason": reason}
 
+    def default_backend(self) -> str:
+        """The id of the backend that declares itself the default (`Backend.default`): what a
+        `backend` section without an `id` means."""
+        ids = [id for id in self.registry.names("backend") if self.registry.get("backend", id).default]
+        if len(ids) == 1:
+            return ids[0]
+        if not ids:
+            raise SpecError(f"no installed backend is the default: name one (backend: {{id: ...}}, --backend); "
+                            f"installed: {', '.join(self.registry.names('backend'))}")
+        raise PluginError(f"backends {', '.join(map(repr, ids))} each declare themselves the default; "
+                          "uninstall one or limit the plugins loaded (INRZ_PLUGINS)")
+
+    def backend_section(self, section: dict) -> dict:
+        """A `backend` section with its `id`: the default backend's where it names none."""
+        return section if "id" in section else {"id": self.default_backend(), **section}
+
     def create(self, kind: str, config):
+        if kind == "backend" and isinstance(config, dict):
+            config = self.backend_section(config)
         return self.registry.create(kind, config)
 
 

@@ -31,7 +31,7 @@ from ..signal.modality import Modality, Signal
 from ..signal.select import modality_for_path
 from . import matched, report
 from .spec import Spec, SweepPoint, dataset_items, find_spec, load_spec, point_label, point_sections, spec_hash
-from .training import prepare_spec
+from .prepare import prepare_spec
 
 
 @dataclass

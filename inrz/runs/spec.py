@@ -14,13 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from ..core.errors import DatasetError, SpecError, UnknownComponentError
 from ..host.manager import get_host
 from ..pipeline.defaults import CORE_SECTIONS
-from ..train.config import TrainConfig
 from .yamlsafe import parse_yaml
+
+
+def _named_backend(section: dict[str, Any]) -> dict[str, Any]:
+    """A backend section left without an `id` (a spec that names no backend) is the default
+    backend's, named when the spec is read so that keys, reports and files name it."""
+    return get_host().backend_section(section)
 
 
 class CompareSpec(BaseModel):
@@ -32,6 +37,8 @@ class CompareSpec(BaseModel):
     backend: dict[str, Any]
     quantizer: dict[str, Any] = CORE_SECTIONS["quantizer"]
     entropy: dict[str, Any] = CORE_SECTIONS["entropy"]
+
+    _named = field_validator("backend")(lambda cls, section: _named_backend(section))
 
 
 class SweepPoint(BaseModel):
@@ -57,7 +64,8 @@ class Spec(BaseModel):
     device: str = "auto"  # auto = cuda, then mps, then cpu
     dataset: dict[str, Any]  # {id: folder | <a plugin's dataset> | ..., **settings}
     modality: dict[str, Any] | None = None  # default: chosen per file by its extension
-    backend: dict[str, Any] = CORE_SECTIONS["backend"]  # sections left out are the core's (pipeline.defaults)
+    # sections left out are the core's (pipeline.defaults); no backend: the default backend, named
+    backend: dict[str, Any] = Field(CORE_SECTIONS["backend"], validate_default=True)
     quantizer: dict[str, Any] = CORE_SECTIONS["quantizer"]
     entropy: dict[str, Any] = CORE_SECTIONS["entropy"]
     target_bpp: float | None = Field(None, gt=0)  # meet this rate (whole file, bits per point) on each item
@@ -65,9 +73,11 @@ class Spec(BaseModel):
     baselines: list[dict[str, Any]] = []  # classical codecs compared at the same file size
     compare: list[CompareSpec] = []  # other inrz pipelines on the same items (e.g. COIN next to COIN++)
     metrics: list[str] | None = None  # default: the modality's
-    train: dict[str, Any] | None = None  # COIN++: how to meta-learn the base network (see inrz.train.TrainConfig)
+    train: dict[str, Any] | None = None  # what a backend trains from (COIN++'s base network: its TrainConfig)
     batch_size: int = Field(1, ge=1)  # data fitted together (same grid shape); raise on GPUs
     output: str | None = None  # default: results/<name> (relative to the working directory)
+
+    _named = field_validator("backend")(lambda cls, section: _named_backend(section))
 
 
 COMPONENT_SECTIONS = {"dataset": "dataset", "modality": "modality", "backend": "backend",
@@ -121,7 +131,7 @@ def validate(raw: dict, source: str = "<spec>", lines: dict | None = None, host=
         if value is not None:
             _check_component(host, kind, value, (section,), source, lines)
     if spec.train is not None:
-        _check_train(host, spec.train, source, lines)
+        _check_train(host, spec, source, lines)
     for i, point in enumerate(spec.sweep):
         for section in ("backend", "quantizer", "entropy"):
             _check_component(host, section, point_sections(spec, point)[section], ("sweep", i, section), source, lines)
@@ -152,14 +162,17 @@ def _check_component(host, kind: str, config: dict, where: tuple, source: str, l
         raise SpecError(_format(exc, source, lines, where)) from exc
 
 
-def _check_train(host, train: dict, source: str, lines: dict) -> None:
-    try:
-        TrainConfig.model_validate(train)
-    except ValidationError as exc:
-        raise SpecError(_format(exc, source, lines, ("train",))) from exc
-    for key in ("dataset", "val_dataset"):
-        if train.get(key) is not None:
-            _check_component(host, "dataset", train[key], ("train", key), source, lines)
+def _check_train(host, spec: Spec, source: str, lines: dict) -> None:
+    """The `train:` section, as each backend the spec names reads it (`Backend.train_datasets`)."""
+    ids = {spec.backend["id"]} | {other.backend["id"] for other in spec.compare}
+    ids |= {point.backend["id"] for point in spec.sweep if "id" in point.backend}
+    for backend in sorted(ids & set(host.registry.names("backend"))):
+        try:
+            datasets = host.registry.get("backend", backend).train_datasets(spec.train)
+        except ValidationError as exc:
+            raise SpecError(_format(exc, source, lines, ("train",))) from exc
+        for key, config in datasets.items():
+            _check_component(host, "dataset", config, ("train", key), source, lines)
 
 
 def where(spec: Spec, *field: Any) -> str:

@@ -170,8 +170,9 @@ class Modality(Component):
     @classmethod
     def default_codec(cls) -> dict[str, dict[str, Any]]:
         """Pipeline sections (`backend`, `quantizer`, `entropy`) for this modality when the caller
-        names none; sections left out are the core's (`inrz.pipeline.defaults.CORE_SECTIONS`).
-        The default is a COIN network sized for 1 bit per point, which suits data of any size
-        (the paper's named presets are image architectures)."""
-        return {"backend": {"id": "coin", "bpp": 1.0}}
+        names none; sections left out are the core's (`inrz.pipeline.defaults.CORE_SECTIONS`),
+        and a backend section without an `id` sets the default backend (`Backend.default`).
+        The default is the default backend (COIN's network) sized for 1 bit per point, which
+        suits data of any size (the paper's named presets are image architectures)."""
+        return {"backend": {"bpp": 1.0}}
 

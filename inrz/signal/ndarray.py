@@ -101,9 +101,9 @@ class NdArray(Modality):
 
     @classmethod
     def default_codec(cls) -> dict[str, dict[str, Any]]:
-        """A COIN network of a quarter bit per value, fitted for 500 steps: sized for archive
-        chunks on a CPU (the numcodecs and zarr codecs' defaults too)."""
-        return {"backend": {"id": "coin", "bpp": 0.25, "steps": 500, "lr": 1e-3}}
+        """The default backend (COIN's network) at a quarter bit per value, fitted for 500 steps:
+        sized for archive chunks on a CPU (the numcodecs and zarr codecs' defaults too)."""
+        return {"backend": {"bpp": 0.25, "steps": 500, "lr": 1e-3}}
 
 
 def cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:

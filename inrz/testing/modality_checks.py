@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backends.base import EncodeContext
-from ..backends.coin import Coin
+from ..host.manager import get_host
 from ..signal.modality import Modality, Signal
 from ._expect import expect, json_round_trip, name
 from .samples import MAX_POINTS, as_signal, crop_slices, one_thread
@@ -114,9 +114,11 @@ def check_smoke_fit(modality: Modality, signal: Signal, host=None, *, steps: int
 
 
 def _fit_mse(host, coords: np.ndarray, features: np.ndarray, steps: int, depth: int, width: int) -> float:
-    config = {"id": "coin", "depth": depth, "width": width, "steps": steps, "lr": 1e-3,  # the paper's full-batch
-              "points_per_step": None, "schedule": "constant"}  # fit: the check does not move with CPU defaults
-    backend = host.create("backend", config) if host is not None else Coin(config)
+    # the default backend (COIN, plugin `inrz_coin`), with the paper's full-batch fit: the check
+    # does not move with CPU defaults
+    config = {"depth": depth, "width": width, "steps": steps, "lr": 1e-3, "points_per_step": None,
+              "schedule": "constant"}
+    backend = (host or get_host()).create("backend", config)
     ctx = EncodeContext(seed=0)
     result = backend.encode(coords, features[None], ctx)[0]
     out = backend.decode(result.tensors, coords, features.shape[-1], ctx)  # (*grid, C)

@@ -63,9 +63,10 @@ def tiny_signal(modality: Modality, sample: str | Path | Signal | np.ndarray | N
 
 def tiny_codec(modality: Modality, host=None, *, steps: int = 20, depth: int = 2, width: int = 16,
                quantizer: str | dict = "fp16", entropy: str | dict = "zstd", seed: int = 0) -> Codec:
-    """COIN with a depth x width SIREN on CPU: seconds per fit, for round-trip checks."""
+    """The default backend (COIN, plugin `inrz_coin`) with a depth x width SIREN on CPU: seconds
+    per fit, for round-trip checks."""
     host = host or get_host()
-    backend = host.create("backend", {"id": "coin", "depth": depth, "width": width, "steps": steps, "lr": 1e-3})
+    backend = host.create("backend", {"depth": depth, "width": width, "steps": steps, "lr": 1e-3})
     return Codec(modality, backend, host.create("quantizer", quantizer), host.create("entropy", entropy), seed=seed)
 
 

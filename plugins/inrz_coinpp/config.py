@@ -1,7 +1,7 @@
 """How to meta-learn a COIN++ base network: the `train:` section of a spec.
 
 These are the one place the COIN++ architecture's defaults live (the paper's, for images);
-`inrz.nets.ModulatedShape` has none, since a shape is always built from this config or read
+`shapes.ModulatedShape` has none, since a shape is always built from this config or read
 back from an artifact.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..nets.shapes import INNER_LR, INNER_STEPS
+from .shapes import INNER_LR, INNER_STEPS
 
 
 class TrainConfig(BaseModel):

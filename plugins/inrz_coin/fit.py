@@ -1,8 +1,8 @@
-"""COIN's fit and evaluation: the torch half of `coin.py`, imported only when a COIN datum is
+"""COIN's fit and evaluation: the torch half of `backend.py`, imported only when a COIN datum is
 encoded or decoded, so registering COIN loads no torch.
 
-Fitting is Adam on the exact MSE gradient, computed in chunks (`inrz.nets.siren.loss_and_grad`),
-keeping the weights with the lowest loss on all points (see `coin.py`'s docstring).
+Fitting is Adam on the exact MSE gradient, computed in chunks (`model.loss_and_grad`),
+keeping the weights with the lowest loss on all points (see `backend.py`'s docstring).
 """
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import math
 import numpy as np
 import torch
 
-from ..nets import siren
-from ..signal.metrics import psnr
-from .base import EncodeContext, EncodeResult, Tensors
-from .coin import CHECKPOINTS, EVAL_POINTS, Coin
+from inrz import EncodeContext, EncodeResult, Tensors, psnr
+
+from . import model as siren
+from .backend import CHECKPOINTS, EVAL_POINTS, Coin
 
 
 def encode(backend: Coin, coords: np.ndarray, features: np.ndarray, ctx: EncodeContext) -> list[EncodeResult]:

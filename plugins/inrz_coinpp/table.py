@@ -13,12 +13,10 @@ from typing import ClassVar, Literal
 import constriction
 import numpy as np
 
-from ..core.component import ComponentConfig
-from ..core.errors import BaseNetworkError
-from ..nets import artifacts
-from .bits import Layout, Symbols, layout_size, split
-from .entropy import EntropyModel
-from .rangecoder import ExactDecoder, read_words
+from inrz import (BaseNetworkError, ComponentConfig, EntropyModel, ExactDecoder, Layout, Symbols, layout_size,
+                  read_words, split_symbols)
+
+from . import artifacts
 
 BATCH_VALUES = 1 << 21  # probabilities held at once while coding per-dimension tables (16 MiB of float64)
 
@@ -85,7 +83,7 @@ class Table(EntropyModel):
         for a, b, model, params in self._plan(bits, layout):
             flat[a:b] = dec.decode(model, b - a) if params is None else dec.decode(model, params)
         dec.finish()  # words left over or missing: the file's grid or latents disagree with its payload
-        return split(flat, layout)
+        return split_symbols(flat, layout)
 
     def _plan(self, bits: int, layout: Layout):
         """(start, stop, model, params) runs that code the flat symbols: one fixed model for a

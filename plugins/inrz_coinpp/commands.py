@@ -1,13 +1,12 @@
-"""`inrz train` and `inrz models`: COIN++ base networks."""
+"""`inrz train` and `inrz models`: COIN++ base networks (added by `CoinPP.add_commands`)."""
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
-from ..host.manager import get_host
-from ..nets.artifacts import list_models
-from ..runs.spec import find_spec, load_spec
+from inrz import spec_context
+
+from .artifacts import list_models
 
 
 def add(sub, common) -> None:
@@ -24,13 +23,10 @@ def add(sub, common) -> None:
 
 
 def _train(args) -> int:
-    from ..runs.training import train_from_spec  # torch: loaded by this command, not by `inrz` itself
+    from .training import train_from_spec  # torch: loaded by this command, not by `inrz` itself
 
-    host = get_host()
-    spec = load_spec(args.spec, args.overrides, host)
-    digest = train_from_spec(spec, find_spec(args.spec), host, log=lambda m: print(m, file=sys.stderr),
-                             force=args.force)
-    print(digest)
+    ctx = spec_context(args.spec, args.overrides, log=lambda m: print(m, file=sys.stderr))
+    print(train_from_spec(ctx, force=args.force))
     return 0
 
 

@@ -1,7 +1,5 @@
-"""Training from a spec (`inrz train`, and `inrz run` for a backend that asks for it): load the
-`train:` section's data, train once per (spec, data) with `inrz.train`; `prepare_spec` lets
-each backend of a spec prepare its sections (`Backend.prepare`: COIN++ replaces `model: auto`
-by the trained base network's hash).
+"""Training a base network from a spec (`inrz train`, and `inrz run` when a pipeline says
+`model: auto`): load the `train:` section's data, train once per (spec, data) with `loop.py`.
 
 Trainings are cached: `<models dir>/by-spec/<train hash>` names the artifact trained from the
 same `train:` section, seed and data files, so `inrz run` trains only when something changed.
@@ -11,25 +9,20 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from ..backends.base import PrepareContext
-from ..core.device import resolve_device
-from ..core.errors import SpecError
-from ..core.fsutil import atomic_write, folder_lock
-from ..nets import artifacts
-from ..signal.select import modality_for_path
-from ..train import distributed
-from ..train.config import TrainConfig
-from ..train.data import TrainData
-from ..train.loop import train
-from .spec import Spec, dataset_items
+from inrz import PrepareContext, SpecError, atomic_write, folder_lock, modality_for_path, resolve_device
 
-def load_data(cfg: TrainConfig, spec: Spec, base_dir: Path, host) -> TrainData:
+from . import artifacts, distributed
+from .config import TrainConfig
+from .data import TrainData
+from .loop import train
+
+
+def load_data(cfg: TrainConfig, ctx: PrepareContext) -> TrainData:
     """Features of the training and validation files, and the first file's coordinates."""
-    metas = []
+    spec, host, metas = ctx.spec, ctx.host, []
 
     def features(items):
         out = []
@@ -40,9 +33,9 @@ def load_data(cfg: TrainConfig, spec: Spec, base_dir: Path, host) -> TrainData:
             out.append(modality.to_features(signal)[0].astype(np.float32))
         return out
 
-    items = dataset_items(spec, host, base_dir, "train", "dataset")
+    items = ctx.items("train", "dataset")
     if cfg.val_dataset is not None:
-        train_items, val_items = items, dataset_items(spec, host, base_dir, "train", "val_dataset")
+        train_items, val_items = items, ctx.items("train", "val_dataset")
     else:
         n_val = max(1, int(round(len(items) * cfg.val_fraction)))
         if len(items) < 2:
@@ -53,9 +46,9 @@ def load_data(cfg: TrainConfig, spec: Spec, base_dir: Path, host) -> TrainData:
         digest.update(item.path.read_bytes())
     description = {"dataset": cfg.dataset, "train_files": len(train_items), "val_files": len(val_items),
                    "sha256": digest.hexdigest()[:16]}
-    train, val = features(train_items), features(val_items)
+    train_set, val_set = features(train_items), features(val_items)
     modality, meta = metas[0]
-    return TrainData(train, val, description, lambda shape: modality.coordinates(shape, meta=meta))
+    return TrainData(train_set, val_set, description, lambda shape: modality.coordinates(shape, meta=meta))
 
 
 def train_hash(cfg: TrainConfig, seed: int, data: TrainData) -> str:
@@ -63,13 +56,13 @@ def train_hash(cfg: TrainConfig, seed: int, data: TrainData) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def train_from_spec(spec: Spec, spec_path: Path, host, workdir: Path | None = None,
-                    log: Callable[[str], None] = print, force: bool = False) -> str:
-    """Train (or find the cached) base network for `spec.train`; returns its hash."""
+def train_from_spec(ctx: PrepareContext, workdir: Path | None = None, force: bool = False) -> str:
+    """Train (or find the cached) base network for the spec's `train:` section; returns its hash."""
+    spec, log = ctx.spec, ctx.log
     if spec.train is None:
-        raise SpecError(f"{spec_path}: the spec has no `train:` section to train a base network from")
+        raise SpecError(f"{ctx.spec_path}: the spec has no `train:` section to train a base network from")
     cfg = TrainConfig.model_validate(spec.train)
-    data = load_data(cfg, spec, spec_path.parent, host)
+    data = load_data(cfg, ctx)
     key = train_hash(cfg, spec.seed, data)
     pointer = artifacts.models_dir() / "by-spec" / key
     if pointer.exists() and not force:
@@ -90,24 +83,3 @@ def train_from_spec(spec: Spec, spec_path: Path, host, workdir: Path | None = No
         atomic_write(pointer, digest)
         log(f"base network {digest} saved in {artifacts.models_dir() / digest}")
     return distributed.broadcast_text(digest)
-
-
-def prepare_spec(spec: Spec, spec_path: Path, host, log: Callable[[str], None] = print) -> Spec:
-    """A copy of `spec` whose pipelines (its own and each `compare:` one) their backends have
-    prepared (`Backend.prepare`: COIN++ trains for `model: auto`); a training any of them asks
-    for runs once for the spec."""
-    trained: list[str] = []
-
-    def train() -> str:
-        if not trained:
-            trained.append(train_from_spec(spec, spec_path, host, log=log))
-        return trained[0]
-
-    ctx = PrepareContext(train, log)
-
-    def prepared(pipeline):
-        sections = {name: dict(getattr(pipeline, name)) for name in ("backend", "quantizer", "entropy")}
-        backend = host.registry.get("backend", sections["backend"]["id"])
-        return pipeline.model_copy(update=backend.prepare(sections, ctx))
-
-    return prepared(spec).model_copy(update={"compare": [prepared(c) for c in spec.compare]})

@@ -2,7 +2,7 @@
 statistics learned at training time.
 
 The quantizer names a base network artifact (`model: <hash>`); the statistics live in the
-artifact, so a container header stays small. `inrz.train` fits them with `latent_stats` and
+artifact, so a container header stays small. Training (`loop.py`) fits them with `latent_stats` and
 quantizes training latents with `uniform_symbols` to fit the entropy tables (`table.py`).
 """
 from __future__ import annotations
@@ -12,10 +12,9 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from ..core.component import ComponentConfig
-from ..core.errors import BaseNetworkError, ContainerError
-from ..nets import artifacts
-from .quantize import Quantizer, Tensors
+from inrz import BaseNetworkError, ComponentConfig, ContainerError, Quantizer, Tensors
+
+from . import artifacts
 
 #: clipping range in standard deviations per bit width: fewer levels, tighter range
 DEFAULT_STD_RANGE = {1: 1.0, 2: 1.5, 3: 2.0, 4: 2.5, 5: 3.0, 6: 3.0, 7: 3.5, 8: 4.0}

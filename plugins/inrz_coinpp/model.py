@@ -5,7 +5,7 @@ and per datum a latent vector mapped linearly to a shift of every hidden unit:
     out     = W_L h_L + b_L + 0.5
 
 Everything is batched over a leading axis of latents (one bmm per layer for all patches).
-The architecture's defaults (the paper's) are `inrz.train.TrainConfig`'s: a shape is always
+The architecture's defaults (the paper's) are `config.TrainConfig`'s: a shape is always
 built from a training config or read back from an artifact.
 """
 from __future__ import annotations

@@ -15,7 +15,8 @@ import threading
 
 import torch
 
-from ..core import threads
+from inrz import threads
+
 from .shapes import W0, SirenShape  # noqa: F401  (the shape lives apart from torch; re-exported)
 
 Params = list[tuple[torch.Tensor, torch.Tensor]]  # [(W (B, out, in), b (B, out)), ...]

@@ -16,14 +16,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..coding.latent import latent_stats, std_range_for, uniform_symbols
-from ..coding.table import count_table
-from ..nets import artifacts
-from ..nets.modulated import ModulatedShape, ModulatedSiren, inner_loop, per_datum_mse
-from ..signal.metrics import psnr
-from . import checkpoint, distributed
+from inrz import psnr
+
+from . import artifacts, checkpoint, distributed
 from .config import TrainConfig
 from .data import TrainData, random_patches
+from .model import ModulatedShape, ModulatedSiren, inner_loop, per_datum_mse
+from .quantize import latent_stats, std_range_for, uniform_symbols
+from .table import count_table
 
 
 def evaluate(model: ModulatedSiren, x: torch.Tensor, y: torch.Tensor, steps: int, lr: float) -> float:

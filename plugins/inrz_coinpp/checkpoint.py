@@ -19,8 +19,7 @@ import safetensors
 import safetensors.torch
 import torch
 
-from ..core.errors import CheckpointError
-from ..core.fsutil import atomic_write
+from inrz import CheckpointError, atomic_write
 
 NAME = "checkpoint.safetensors"
 LEGACY = "checkpoint.pt"  # pickled by inrz before this format; refused, never unpickled

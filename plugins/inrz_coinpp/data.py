@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..signal.grid import grid_coordinates
+from inrz import grid_coordinates
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """COIN++ (Dupont et al. 2022): a meta-learned base network shared by sender and receiver;
 each patch of a datum is stored as a latent vector found by a few SGD steps from zero.
 
-The base network is an artifact named by its content hash (`inrz.nets.artifacts`), recorded
+The base network is an artifact named by its content hash (`artifacts.py`), recorded
 in the container header through this backend's config, so decoding with another network fails.
 
 Rate knob: the bit width of the latent quantizer (`BITS_LADDER`). Range coding makes the
@@ -17,16 +17,13 @@ from typing import ClassVar, Sequence
 import numpy as np
 from pydantic import Field
 
-from ..coding.entropy import EntropyModel
-from ..coding.quantize import Quantizer
-from ..core.component import ComponentConfig
-from ..core.errors import InrzError, SpecError
-from ..nets import artifacts
-from ..nets.shapes import INNER_LR, INNER_STEPS
-from ..signal import patches
-from ..train.config import TrainConfig
-from ..train.data import TrainData
-from .base import Backend, EncodeContext, EncodeResult, PrepareContext, Rung, Tensors
+from inrz import (Backend, ComponentConfig, EncodeContext, EncodeResult, EntropyModel, InrzError, PrepareContext,
+                  Quantizer, Rung, SpecError, Tensors, merge_patches, split_patches)
+
+from . import artifacts
+from .config import TrainConfig
+from .data import TrainData
+from .shapes import INNER_LR, INNER_STEPS
 
 AUTO = "auto"  # `model: auto` in a spec: train a base network from its `train:` section
 #: the rate ladder: latent bit widths, smallest file first (the paper sweeps 3-8)
@@ -50,9 +47,23 @@ class CoinPP(Backend):
         network trained from the spec's `train:` section."""
         if not any(section.get("model") == AUTO for section in sections.values()):
             return sections
-        digest = ctx.train()
+        from .training import train_from_spec  # torch: loaded when a spec asks for training
+
+        digest = ctx.once("coinpp.train", lambda: train_from_spec(ctx))
         return {name: {**section, "model": digest} if section.get("model") == AUTO else section
                 for name, section in sections.items()}
+
+    @classmethod
+    def train_datasets(cls, train: dict) -> dict[str, dict]:
+        """The `train:` section is a `TrainConfig`; its `dataset` and `val_dataset` name datasets."""
+        cfg = TrainConfig.model_validate(train)
+        return {key: value for key in ("dataset", "val_dataset") if (value := getattr(cfg, key)) is not None}
+
+    @classmethod
+    def add_commands(cls, sub, common) -> None:
+        from . import commands  # argparse only: the commands import torch when they run
+
+        commands.add(sub, common)
 
     def network(self) -> artifacts.BaseNetwork:
         return artifacts.load(self.config.model)
@@ -75,12 +86,12 @@ class CoinPP(Backend):
     def encode(self, coords, features, ctx: EncodeContext) -> list[EncodeResult]:
         import torch  # lazily: registering COIN++ (every decode, also of other backends) loads no torch
 
-        from ..nets.modulated import inner_loop
+        from .model import inner_loop
 
         net = self.network()
         self._check(net, features.shape[1:-1], features.shape[-1])
         model = net.model(ctx.device)
-        split = [patches.split(f, net.patch)[0] for f in features]  # each (P, *patch, C)
+        split = [split_patches(f, net.patch)[0] for f in features]  # each (P, *patch, C)
         counts = [len(s) for s in split]
         flat = np.concatenate(split).reshape(sum(counts), -1, features.shape[-1])  # (P_total, n, C)
         x = self._patch_coords(net, ctx)
@@ -117,7 +128,7 @@ class CoinPP(Backend):
                          lambda shape: modality.coordinates(shape, meta=signal.meta))
         import torch  # lazily (see `encode`)
 
-        from ..train.loop import train
+        from .loop import train
 
         with tempfile.TemporaryDirectory() as work:
             digest = artifacts.save(train(cfg, data, 0, torch.device("cpu"), Path(work), log=lambda message: None))
@@ -140,7 +151,7 @@ class CoinPP(Backend):
             for start in range(0, len(z), self._chunk(net)):
                 outs.append(model(x, z[start:start + self._chunk(net)]).cpu().numpy())
         flat = np.concatenate(outs).reshape(len(z), *net.patch, d_out)
-        return patches.merge(flat, grid)
+        return merge_patches(flat, grid)
 
     def _patch_coords(self, net: artifacts.BaseNetwork, ctx: EncodeContext):
         """One patch's coordinates as a tensor (n, d_in), from the modality: every patch shares them."""

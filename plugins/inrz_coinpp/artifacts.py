@@ -22,15 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import safetensors
 
-from ..core.errors import BaseNetworkError
-from ..core.fsutil import atomic_write
-from ..core.paths import cache_dir
+from inrz import BaseNetworkError, atomic_write, cache_dir
+
 from .shapes import ModulatedShape
 
 if TYPE_CHECKING:
     import torch
 
-    from .modulated import ModulatedSiren
+    from .model import ModulatedSiren
 
 MODELS_ENV = "INRZ_MODELS_DIR"
 __all__ = ["MODELS_ENV", "BaseNetwork", "BaseNetworkError", "content_hash", "list_models", "load", "models_dir", "save"]
@@ -47,7 +46,7 @@ class BaseNetwork:
     hash: str = ""
 
     def model(self, device=None) -> ModulatedSiren:
-        from .modulated import ModulatedSiren  # torch, lazily: see the module docstring
+        from .model import ModulatedSiren  # torch, lazily: see the module docstring
 
         net = ModulatedSiren(self.shape)
         net.load_state_dict(self.state)

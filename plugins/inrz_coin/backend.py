@@ -6,7 +6,7 @@ still hold), an explicit depth x width, or a bits-per-point budget solved by `ar
 A rate on any datum is rate control's job (`target_bpp`), which walks `fine_ladder`.
 
 Fitting is Adam on the exact MSE gradient, computed in chunks
-(`inrz.nets.siren.loss_and_grad`), over all points per step (the paper) or, by default, over
+(`model.loss_and_grad`), over all points per step (the paper) or, by default, over
 `points_per_step` random points: a step then costs the same on a thousand points and on ten million,
 and a CPU makes thousands of them in a minute. The lr follows a cosine decay (or stays
 constant, the paper), and the weights with the lowest loss on all points are kept (checked at
@@ -24,12 +24,10 @@ from typing import ClassVar, Literal, Sequence
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from ..coding.entropy import EntropyModel
-from ..coding.quantize import Quantizer
-from ..core.component import ComponentConfig
-from ..core.errors import SpecError
-from ..nets.shapes import W0, SirenShape
-from .base import Backend, EncodeContext, EncodeResult, Rung, Tensors
+from inrz import (Backend, ComponentConfig, EncodeContext, EncodeResult, EntropyModel, Quantizer, Rung, SpecError,
+                  Tensors)
+
+from .shapes import W0, SirenShape
 
 #: the paper's fixed architectures, named by shape: name -> (depth, width)
 ARCHITECTURES: dict[str, tuple[int, int]] = {
@@ -118,6 +116,7 @@ class CoinConfig(ComponentConfig):
 class Coin(Backend):
     id = "coin"
     Config: ClassVar = CoinConfig
+    default = True  # what a pipeline means when it names no backend (`Backend.default`)
 
     def shape(self, grid_shape: Sequence[int], d_in: int, d_out: int) -> SirenShape:
         c = self.config
@@ -146,9 +145,9 @@ class Coin(Backend):
         return out
 
     def encode(self, coords, features, ctx: EncodeContext) -> list[EncodeResult]:
-        from . import coin_fit  # torch, loaded by encoders only (a decode of another backend never needs it)
+        from . import fit  # torch, loaded by encoders only (a decode of another backend never needs it)
 
-        return coin_fit.encode(self, coords, features, ctx)
+        return fit.encode(self, coords, features, ctx)
 
     def learning_rate(self, width: int) -> float:
         """The configured lr, or DEFAULT_LR scaled by LR_WIDTH / width for wider networks.
@@ -207,6 +206,6 @@ class Coin(Backend):
         return float(points) * sum(math.prod(shape) for shape in layout.values())
 
     def decode(self, tensors: Tensors, coords: np.ndarray, d_out: int, ctx: EncodeContext) -> np.ndarray:
-        from . import coin_fit  # torch, loaded when a COIN file is decoded
+        from . import fit  # torch, loaded when a COIN file is decoded
 
-        return coin_fit.decode(tensors, coords, d_out, ctx, self.config.w0)
+        return fit.decode(tensors, coords, d_out, ctx, self.config.w0)
