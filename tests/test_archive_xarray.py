@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,8 +21,9 @@ numcodecs = pytest.importorskip("numcodecs")
 REL = 1e-3  # of each variable's value range
 READER = ("import sys, numpy as np, xarray as xr\n"
           "assert 'inrz' not in sys.modules\n"
-          "ds = xr.open_zarr(sys.argv[1]).load()\n"
-          "np.save(sys.argv[2], ds[sys.argv[3]].values)\n")
+          "for store, var, out in zip(*[iter(sys.argv[1:])] * 3):\n"
+          "    np.save(out, xr.open_zarr(store).load()[var].values)\n")
+ZARR3, ZARR2 = ("era5", "ccsm", "eraint", "global1x1"), ("era5", "ccsm")
 
 
 def real(name: str) -> tuple[str, np.ndarray, tuple[int, ...], tuple[str, ...]]:
@@ -42,11 +42,28 @@ def real(name: str) -> tuple[str, np.ndarray, tuple[int, ...], tuple[str, ...]]:
     return var, values, chunks, dims
 
 
-def read_in_fresh_process(store: Path, var: str, tmp_path: Path) -> np.ndarray:
-    out = tmp_path / "back.npy"
-    done = subprocess.run([sys.executable, "-c", READER, str(store), str(out), var], capture_output=True, text=True)
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    """Every store written in this process (zarr 3 serializer; numcodecs as a zarr 2 filter), then
+    read back by one fresh Python: {(format, name): (values, bound, read-back, store)}."""
+    from inrz import InrzZarrCodec
+
+    root, jobs, out = tmp_path_factory.mktemp("stores"), [], {}
+    for fmt, names in ((3, ZARR3), (2, ZARR2)):
+        for name in names:
+            var, values, chunks, dims = real(name)
+            bound = REL * float(np.nanmax(values) - np.nanmin(values))
+            store = root / f"{name}.v{fmt}.zarr"
+            config = {"max_abs_error": bound, "preset": "fast"}
+            encoding = ({"serializer": InrzZarrCodec(**config)} if fmt == 3 else
+                        {"filters": [numcodecs.get_codec({"id": "inrz", **config})]})
+            xr.Dataset({var: (dims, values)}).to_zarr(store, zarr_format=fmt, encoding={var: {
+                **encoding, "compressors": None, "chunks": chunks}})
+            jobs += [str(store), var, str(root / f"{name}.v{fmt}.npy")]
+            out[fmt, name] = (values, bound, root / f"{name}.v{fmt}.npy", store, var)
+    done = subprocess.run([sys.executable, "-c", READER, *jobs], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
-    return np.load(out)
+    return {key: (values, bound, np.load(npy), store, var) for key, (values, bound, npy, store, var) in out.items()}
 
 
 def check(back: np.ndarray, values: np.ndarray, bound: float) -> None:
@@ -57,35 +74,23 @@ def check(back: np.ndarray, values: np.ndarray, bound: float) -> None:
     assert err.max() <= bound, (err.max(), bound)
 
 
-@pytest.mark.parametrize("name", ["era5", "ccsm", "eraint", "global1x1"])
-def test_xarray_zarr3_serializer_round_trip_in_a_fresh_process(name, tmp_path):
-    from inrz import InrzZarrCodec
-
-    var, values, chunks, dims = real(name)
-    bound = REL * float(np.nanmax(values) - np.nanmin(values))
-    store = tmp_path / "s.zarr"
-    ds = xr.Dataset({var: (dims, values)})
-    ds.to_zarr(store, zarr_format=3, encoding={var: {
-        "serializer": InrzZarrCodec(max_abs_error=bound, preset="fast"), "compressors": None, "chunks": chunks}})
+@pytest.mark.parametrize("name", ZARR3)
+def test_xarray_zarr3_serializer_round_trip_in_a_fresh_process(name, stores):
+    values, bound, back, store, var = stores[3, name]
     meta = json.loads((store / var / "zarr.json").read_text())
     assert meta["codecs"] == [{"name": "inrz", "configuration": {**meta["codecs"][0]["configuration"],
                                                                  "max_abs_error": bound}}]
-    check(read_in_fresh_process(store, var, tmp_path), values, bound)
+    check(back, values, bound)
     stored = sum(f.stat().st_size for f in (store / var / "c").rglob("*") if f.is_file())
     assert stored < values.nbytes / 3  # 1e-3 of the range: measured 5-20x on these grids
 
 
-@pytest.mark.parametrize("name", ["era5", "ccsm"])
-def test_xarray_zarr2_numcodecs_filter_round_trip_in_a_fresh_process(name, tmp_path):
-    var, values, chunks, dims = real(name)
-    bound = REL * float(np.nanmax(values) - np.nanmin(values))
-    store = tmp_path / "s.zarr"
-    codec = numcodecs.get_codec({"id": "inrz", "max_abs_error": bound, "preset": "fast"})
-    xr.Dataset({var: (dims, values)}).to_zarr(store, zarr_format=2, encoding={var: {
-        "filters": [codec], "compressors": None, "chunks": chunks}})
+@pytest.mark.parametrize("name", ZARR2)
+def test_xarray_zarr2_numcodecs_filter_round_trip_in_a_fresh_process(name, stores):
+    values, bound, back, store, var = stores[2, name]
     meta = json.loads((store / var / ".zarray").read_text())
     assert meta["filters"][0]["id"] == "inrz" and meta["compressor"] is None
-    check(read_in_fresh_process(store, var, tmp_path), values, bound)
+    check(back, values, bound)
 
 
 def test_zarr3_and_numcodecs_faces_store_the_same_chunk_bytes(tmp_path):
