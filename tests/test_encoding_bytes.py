@@ -8,6 +8,10 @@ comparable where all three match the recording machine (the test says so and ski
 CI once ran on another CPU and 4 of the 10 fits moved by an ulp). Record them, only on purpose, with
 
     python -m tests.test_encoding_bytes --write
+
+The error-bounded archive cases fit no network (the fit gate finds none that can pay on them; the
+test checks the path each took), so their bytes come from integer and numba code alone and are
+pinned in `encodings_archive.json` for every machine, without the CPU-kind skip.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from inrz.testing import tiny_codec, tiny_signal
 from .conftest import DATA
 
 PINNED = Path(__file__).parent / "golden" / "encodings.json"
+PINNED_ARCHIVE = Path(__file__).parent / "golden" / "encodings_archive.json"
 EXAMPLE_MODALITIES = ("audio", "climate", "mri", "ndarray")
 
 
@@ -110,7 +115,7 @@ def encodings(models_dir: Path) -> dict[str, bytes]:
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return {**_image_cases(host), **_example_cases(host), **_archive_cases(), **_coinpp_case(host, models_dir)}
+        return {**_image_cases(host), **_example_cases(host), **_coinpp_case(host, models_dir)}
     finally:
         torch.set_num_threads(before)
 
@@ -141,6 +146,27 @@ def test_encodings_are_byte_identical_to_the_recorded_ones(models_dir):
     changed = sorted(name for name in pinned["sha256"] if got.get(name) != pinned["sha256"][name])
     assert set(got) == set(pinned["sha256"]) and not changed, f"these encodings changed: {changed}"
 
+
+def archive_digests() -> dict[str, str]:
+    return {name: hashlib.sha256(data).hexdigest() for name, data in _archive_cases().items()}
+
+
+def test_archive_encodings_are_byte_identical_on_every_machine():
+    from inrz.archive import frames
+
+    if not (DATA / "climate" / "era5_t2m_2019-03_uk.npz").exists():
+        pytest.skip(f"real test data not found: {DATA}")
+    cases = _archive_cases()
+    assert {name: frames.path(data) for name, data in cases.items()} == {name: "residual/cubic" for name in cases}
+    pinned = json.loads(PINNED_ARCHIVE.read_text())["sha256"]
+    got = {name: hashlib.sha256(data).hexdigest() for name, data in cases.items()}
+    changed = sorted(name for name in pinned if got.get(name) != pinned[name])
+    assert set(got) == set(pinned) and not changed, f"these encodings changed: {changed}"
+
+
+if __name__ == "__main__" and "--write-archive" in sys.argv:
+    PINNED_ARCHIVE.write_text(json.dumps({"sha256": archive_digests()}, indent=1, sort_keys=True) + "\n")
+    print(f"wrote the archive hashes to {PINNED_ARCHIVE}")
 
 if __name__ == "__main__" and "--write" in sys.argv:
     import tempfile
