@@ -6,8 +6,8 @@ training corpus that no evaluation uses.
 DIR holds the training images and `PROVENANCE.json`, one entry per file:
 `{"files": [{"path": "a.png", "source": "owner/repo@commit:path", "licence": "...", "sha256": "..."}]}`.
 Every file is checked against its SHA-256, and the corpus is refused if it lies inside the
-evaluation data (`shared/data`) or holds any file whose hash is listed in
-`shared/data/SHA256SUMS` (Kodak, the test images): reported figures stay on unseen data. The
+evaluation data folder (`EVALUATION`) or holds any file whose hash its `SHA256SUMS` lists:
+reported figures stay on unseen data. The
 networks are trained jointly on 256x256 tiles of the images (`--tiles N`: N of them, evenly
 spread over the corpus), each tile with its own latents; the manifest and the tiles used go into
 the prior's `about`, and the prior is written under its tag (`plugins/inrz_c3/priors/<preset>-3ch-
@@ -15,8 +15,7 @@ the prior's `about`, and the prior is written under its tag (`plugins/inrz_c3/pr
 
 The corpus the shipped priors were trained on is recorded in tools/c3_prior_corpus/ (rebuild it
 with tools/fetch_c3_corpus.py). The first medium-3ch prior (477d7e8d) predates these checks: it
-was trained on crops of shared/data/images, which are test images; it is kept only so that
-files coded against it decode.
+was trained on crops of evaluation images; it is kept only so that files coded against it decode.
 """
 from __future__ import annotations
 

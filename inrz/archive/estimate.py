@@ -11,10 +11,10 @@ through, plus the rung's container header (exact) and its weights at `WEIGHTS` o
 size. A rung is fitted only where that estimate is below the best file so far.
 
 `WEIGHTS` = 0.9: the weights a fit stores cost their predicted size after the entropy stage
-(measured: fp16 + zstd, 1,058 predicted -> 1,061 bytes on an ERA5 day; 50 -> 59 on 33 x 49 chunks).
-The size search's own `PRUNE` = 0.5 let the fit through on whole ERA5 / CCSM arrays at 1e-2 and
-1e-1 of the range, where the fitted file was 1.5-3x the plain coding (issue 24); so did
-k = bits / 8 (twice the weights) on the CCSM year at 1e-2 (estimate 11,752 bytes, plain 12,330).
+(measured: fp16 + zstd, 1,058 predicted -> 1,061 bytes on a 24 x 33 x 49 float32 grid; 50 -> 59 on
+33 x 49 chunks). The size search's own `PRUNE` = 0.5 let the fit through on whole 3-D test arrays at
+1e-2 and 1e-1 of the range, where the fitted file was 1.5-3x the plain coding (issue 24); so did
+k = bits / 8 (twice the weights) on a 12 x 64 x 128 array at 1e-2 (estimate 11,752 bytes, plain 12,330).
 
 It is an estimate, not a proof: a network could in principle beat the cosine terms. So it is
 checked: tests/test_archive_estimate.py fits networks on real grids and asserts that the
