@@ -214,7 +214,7 @@ FLOORS = [["core"], ["signal", "container"], ["coding"], ["backends", "datasets"
           ["runs"], ["api", "archive"], ["cli", "testing"]]
 FLOOR = {package: level for level, packages in enumerate(FLOORS) for package in packages}
 #: former addresses kept working for callers that have not moved; each resolves on first use
-ALIASES = {"inrz.core.host"}
+ALIASES: set[str] = set()
 
 
 def floor_of(module: str) -> int | None:

@@ -18,7 +18,7 @@ from ..core import threads
 from ..core.component import format_validation_error
 from ..core.device import resolve_device
 from ..core.errors import SpecError
-from ..core.host import PluginHost
+from ..host.manager import PluginHost
 from ..pipeline.codec import Codec
 from ..pipeline.defaults import codec_sections
 from ..signal.ndarray import NdArray

@@ -11,7 +11,7 @@ the smallest kept). Values the result still misses (rounding to the dtype, absur
 bounds) are stored exactly as exceptions.
 
 Sections: `residual` = tag, predictor kind, predictor axes, then the coder's stream;
-`exceptions` (only when there are any) = position gaps (`legacy.encode_ints`) + raw values.
+`exceptions` (only when there are any) = position gaps (`intframe.encode_ints`) + raw values.
 Tags: 0x12 (written now): compiled interpolation (`inrz.coding.interp3`) and the compiled
 binary context coder (`inrz.coding.ctxkernel`), both on the chunk's 3-D lattice view, no GIL;
 0x11 (written until issue 24): numpy predictors and the constriction context coder
@@ -28,7 +28,7 @@ from numba import njit
 from ..core import fields
 from ..core.errors import ContainerError
 from ..signal.ndarray import cast
-from . import ctxcoder, ctxkernel, legacy
+from . import ctxcoder, ctxkernel, intframe
 from .predictors import Predictor, _round, candidates, lorenzo_forward
 
 MARGIN = 1e-3  # step = 2 * bound * (1 - MARGIN)
@@ -56,7 +56,7 @@ def residual_sections(original: np.ndarray, approx: np.ndarray, bound: float, ke
     header = {"max_abs_error": bound, "step": step, "exceptions": int(miss.size)}
     sections = {"residual": residual}
     if miss.size:
-        sections["exceptions"] = legacy.encode_ints(np.diff(miss, prepend=0)) + original.ravel()[miss].tobytes()
+        sections["exceptions"] = intframe.encode_ints(np.diff(miss, prepend=0)) + original.ravel()[miss].tobytes()
     return header, sections
 
 
@@ -143,7 +143,7 @@ def decode(approx: np.ndarray, info: dict[str, Any], sections: dict[str, bytes])
         k = (ctxkernel if compiled else ctxcoder).decode(data[3:], approx.shape)
         fixed = cast(approx.astype(np.float64) + _predictor(data, compiled).decode(k, step), approx.dtype).ravel()
     else:
-        q, _ = legacy.decode_ints(data, approx.size)
+        q, _ = intframe.decode_ints(data, approx.size)
         fixed = apply(approx, q, step, approx.dtype).ravel()
     if count or "exceptions" in sections or not tagged:
         _exceptions(fixed, sections, count, approx.dtype)
@@ -162,7 +162,7 @@ def _exceptions(fixed: np.ndarray, sections: dict[str, bytes], count: int, dtype
     if "exceptions" not in sections:
         raise ContainerError("error-bounded container has no 'exceptions' section")
     data = sections["exceptions"]
-    gaps, used = legacy.decode_ints(data, count)
+    gaps, used = intframe.decode_ints(data, count)
     values = data[used:]
     if len(values) != count * dtype.itemsize:
         raise ContainerError(f"error-bound exceptions hold {len(values)} bytes of values for {count} positions")
