@@ -34,6 +34,20 @@ def test_compiled_interpolation_equals_the_numpy_predictor(shape, seed, step, cu
     assert np.array_equal(interp3.decode(k, step, cubic), rec)
 
 
+@settings(max_examples=150, deadline=None)
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=5, min_side=1, max_side=9), seed=st.integers(0, 2**32 - 1),
+       step=st.floats(1e-3, 10.0), masked=st.booleans())
+def test_compiled_ranking_equals_the_numpy_ranking(shape, seed, step, masked):
+    """Same order, same costs, and the first one's corrections and reconstruction bit for bit."""
+    rng = np.random.default_rng(seed)
+    r = np.cumsum(rng.normal(size=shape), axis=-1)
+    keep = rng.random(shape) > 0.2 if masked else None
+    got, want = errorbound._ranked(r, step, keep), errorbound._ranked_numpy(r, step, keep)
+    assert [p for p, _ in got] == [p for p, _ in want]
+    assert got[0][1] is not None
+    assert np.array_equal(got[0][1][0], want[0][1][0]) and np.array_equal(got[0][1][1], want[0][1][1])
+
+
 @settings(max_examples=60, deadline=None)
 @given(shape=hnp.array_shapes(min_dims=3, max_dims=3, min_side=1, max_side=9), seed=st.integers(0, 2**32 - 1),
        cubic=st.booleans())

@@ -1,0 +1,122 @@
+"""Predictor ranking of the error-bounded residual (`inrz.coding.errorbound`), compiled: every
+candidate predictor is run on the ranking block in one call without the GIL, each one's
+corrections counted straight into a histogram, so no candidate's corrections are materialised
+and no Python runs per candidate.
+
+The cost of a candidate is `errorbound._entropy`'s: the order-0 entropy in bits of its
+corrections, those beyond +-WIDE pooled at 24 extra bits each, summed over the same histogram
+in the same order, so the figures (and with them the ranking and the bytes) are those of the
+numpy ranking it replaces, bit for bit.
+
+Candidates are rows of an int64 table: (kind, transposed, slices, mask), kind 0 linear / 1 cubic
+interpolation (`inrz.coding.interp3`, on the block or on its transposed copy, `slices`: planes
+of the first axis on their own), 2 Lorenzo differencing the 3-D view's axes in `mask`. With
+`keep_best`, the corrections and reconstruction of the cheapest candidate (the first of equal
+ones) are kept, in that candidate's own layout.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .interp3 import _run, _run_slices
+
+WIDE = 4096  # corrections beyond +-WIDE are pooled (24 bits extra each)
+KMAX = 2.0**50  # as predictors.KMAX
+
+
+@njit(cache=True, nogil=True)
+def entropy_bits(counts, n):
+    """Order-0 entropy in bits of `n` symbols of histogram `counts` (2 WIDE + 1 bins, the two
+    end bins pooling everything beyond), plus 24 bits per pooled symbol."""
+    bits = 0.0
+    for c in counts:
+        if c > 0:
+            bits -= c * np.log2(c / n)
+    return bits + 24.0 * (counts[0] + counts[2 * WIDE])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _count(counts, v):
+    counts[min(max(v, -WIDE), WIDE) + WIDE] += 1
+
+
+@njit(cache=True, nogil=True)
+def _grid(r, q, step):
+    """q = the residual rounded to the step grid (as `predictors._round(r / step)`)."""
+    for i in range(r.size):
+        x = r[i] / step
+        if x > KMAX:
+            x = KMAX
+        elif x < -KMAX:
+            x = -KMAX
+        q[i] = np.int64(np.rint(x))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _lorenzo_at(q, i0, i1, i2, n1, n2, mask):
+    """The Lorenzo difference at (i0, i1, i2): sum over the subsets of `mask`'s axes of
+    (-1)^|subset| q at the point one back along them (0 outside the array)."""
+    total = np.int64(0)
+    for sub in range(8):
+        if sub & ~mask:
+            continue
+        j0, j1, j2 = i0 - (sub & 1), i1 - ((sub >> 1) & 1), i2 - ((sub >> 2) & 1)
+        if j0 < 0 or j1 < 0 or j2 < 0:
+            continue
+        v = q[(j0 * n1 + j1) * n2 + j2]
+        odd = ((sub & 1) + ((sub >> 1) & 1) + ((sub >> 2) & 1)) & 1
+        total += -v if odd else v
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _lorenzo(shape, q, mask, counts, k, store):
+    n0, n1, n2 = shape[0], shape[1], shape[2]
+    at = 0
+    for i0 in range(n0):
+        for i1 in range(n1):
+            for i2 in range(n2):
+                e = _lorenzo_at(q, i0, i1, i2, n1, n2, mask)
+                _count(counts, e)
+                if store:
+                    k[at] = e
+                at += 1
+
+
+@njit(cache=True, nogil=True)
+def costs(table, shape, r, shape_t, r_t, keep, keep_t, use_keep, step, keep_best, best_k, best_rec):
+    """Each candidate's cost in bits; with `keep_best`, the cheapest one's corrections and
+    reconstruction in best_k / best_rec (the index of that candidate is returned too)."""
+    n = r.size
+    out = np.empty(table.shape[0], np.float64)
+    counts = np.zeros(2 * WIDE + 1, np.int64)
+    k, rec = np.empty(n, np.int64), np.empty(n, np.float64)
+    q = np.empty(0, np.int64)
+    best = -1
+    for c in range(table.shape[0]):
+        kind, transposed, slices, mask = table[c, 0], table[c, 1], table[c, 2], table[c, 3]
+        counts[:] = 0
+        if kind == 2:
+            if q.size == 0:
+                q = np.empty(n, np.int64)
+                _grid(r, q, step)
+            _lorenzo(shape, q, mask, counts, k, keep_best)
+        else:
+            sh, src, kp = (shape_t, r_t, keep_t) if transposed else (shape, r, keep)
+            if slices:
+                _run_slices(sh, src, k, rec, kp, step, kind == 1, True, use_keep)
+            else:
+                _run(sh, src, k, rec, kp, step, kind == 1, True, use_keep)
+            for i in range(n):
+                _count(counts, k[i])
+        out[c] = entropy_bits(counts, n)
+        if keep_best and (best < 0 or out[c] < out[best]):
+            best = c
+            best_k[:] = k
+            if kind == 2:
+                for i in range(n):
+                    best_rec[i] = q[i] * step
+            else:
+                best_rec[:] = rec
+    return out, best
