@@ -497,6 +497,17 @@ def test_decompress_of_a_c3_file_does_not_import_torch():
     assert subprocess.run([sys.executable, "-c", code, str(GOLDEN[0])]).returncode == 0
 
 
+def test_a_c3_decode_does_not_import_scipy_linalg():
+    """numba probes for a BLAS by importing scipy.linalg on its first call (0.3-1 s of a fresh
+    decode); `armint` loads numba's array support with it hidden (no c3 kernel uses BLAS)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, inrz; inrz.decompress(open(sys.argv[1], 'rb').read()); "
+            "sys.exit(1 if 'scipy.linalg' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code, str(GOLDEN[0])]).returncode == 0
+
+
 def test_the_decompress_command_on_a_c3_file_does_not_import_torch(tmp_path):
     """`inrz decompress` as a user runs it (its entry point, in a fresh process), writing the
     file, with torch never imported: checked when the interpreter exits."""

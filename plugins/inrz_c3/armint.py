@@ -19,8 +19,41 @@ pays no compile time after the first.
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numba import njit
+
+
+class _NoScipyLinalg:
+    """Import hook refusing `scipy.linalg` while numba's array implementations load (below)."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == "scipy.linalg":
+            raise ImportError("not needed by inrz's compiled kernels")
+
+
+def _load_numba_array_support() -> None:
+    """Load numba's array implementations now, with `scipy.linalg` hidden from them.
+
+    numba loads them in a process's first compiled call (even one served from its on-disk
+    cache), and with them probes for a BLAS by importing `scipy.linalg`: 0.3-1 s, more than
+    the rest of a c3 decode. None of inrz's kernels call BLAS. Hidden, the probe records "no
+    BLAS", which changes only how numba compiles `np.convolve`/`np.correlate` (a loop instead
+    of BLAS; inrz compiles neither); `np.dot` and `np.linalg` still import scipy when a kernel
+    that uses them is compiled. Nothing is hidden once scipy.linalg is loaded anyway.
+    """
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    sys.meta_path.insert(0, _NoScipyLinalg)
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        sys.meta_path.remove(_NoScipyLinalg)
+
+
+_load_numba_array_support()
 
 FRAC = 8  # fractional bits of context-model activations
 ACT_LIMIT = float(2 ** 30)  # activations are clipped here
