@@ -30,9 +30,11 @@ A backend MAY:
   `train_datasets(train)` when the spec is read, and may bring its own `inrz` commands
   (`add_commands`: COIN++'s `inrz train`);
 - code its own payload: `pack_payload` / `unpack_payload` default to "quantize with the
-  codec's quantizer, then entropy-code"; a backend that quantizes and entropy-codes its
-  representation itself (a latent-grid codec with a learned context model) overrides both
-  and ignores the quantizer and entropy model it is handed.
+  codec's quantizer, then entropy-code", and `coding` names those two components; a backend
+  that quantizes and entropy-codes its representation itself (a latent-grid codec with a
+  learned context model, through `inrz.rangecoder`) overrides both and declares `coding = ()`:
+  its codec then holds no quantizer or entropy model, its headers store none, and both
+  methods are handed None.
 """
 from __future__ import annotations
 
@@ -133,6 +135,9 @@ class Backend(Component):
     #: the backend a pipeline's `backend` section without an `id` means (when neither a spec nor
     #: a modality names one); one installed plugin says so (COIN), `PluginHost.default_backend`
     default: ClassVar[bool] = False
+    #: the codec components this backend's payload is coded with (`pack_payload`): a codec holds,
+    #: and a header stores, only these; () for a backend that codes its own payload
+    coding: ClassVar[tuple[str, ...]] = ("quantizer", "entropy")
 
     def provenance(self) -> dict[str, Any]:
         """What, besides the config, decides this backend's files: its code `version` and any

@@ -14,6 +14,7 @@ from .base import Backend, EncodeContext, EncodeResult
 
 class NoNetwork(Backend):
     id = "none"
+    coding = ()  # nothing to quantize or code
 
     def encode(self, coords, features, ctx: EncodeContext) -> list[EncodeResult]:
         return [EncodeResult({}, {"steps": 0}) for _ in range(features.shape[0])]

@@ -18,8 +18,8 @@ def info_text(path: str, facts: dict[str, Any]) -> str:
     resolved = ", ".join(f"{k} {v}" for k, v in arch.items() if k != "backend")
     lines.append(_row("backend", f"{_config(components['backend'])}"))
     lines.append(_row("resolved", resolved or "-"))
-    lines.append(_row("quantizer", _config(components["quantizer"])))
-    lines.append(_row("entropy", _config(components["entropy"])))
+    for kind in ("quantizer", "entropy"):  # absent where the backend codes its own payload
+        lines.append(_row(kind, _config(components[kind]) if kind in components else "(the backend's own)"))
     lines.append(_row("bytes", ", ".join(f"{k} {v}" for k, v in facts["bytes"].items())))
     return "\n".join(lines)
 

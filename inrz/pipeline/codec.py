@@ -17,9 +17,10 @@ from ..coding.specials import Specials
 from ..coding.entropy import EntropyModel
 from ..coding.quantize import Quantizer
 from ..core import threads
-from ..core.errors import ContainerError, InrzError
+from ..core.errors import ContainerError, InrzError, SpecError
 from ..signal.modality import Modality, Signal
-from .decode import COMPONENT_KINDS, coordinates_for, render
+from .decode import CODING_KINDS, COMPONENT_KINDS, coordinates_for, render
+from .defaults import core_section
 
 
 @dataclass
@@ -33,8 +34,8 @@ class Encoded:
 class Codec:
     modality: Modality
     backend: Backend
-    quantizer: Quantizer
-    entropy: EntropyModel
+    quantizer: Quantizer | None  # None for a backend that codes its own payload (`Backend.coding`)
+    entropy: EntropyModel | None
     device: Any = "cpu"  # a torch.device or its name (`EncodeContext.device`)
     seed: int = 0
     max_abs_error: float | None = None  # error-bounded mode: store a residual so no value is further off
@@ -43,9 +44,16 @@ class Codec:
     @classmethod
     def from_sections(cls, host, modality: Modality, sections: dict[str, dict[str, Any]], device: Any,
                       seed: int = 0, max_abs_error: float | None = None) -> "Codec":
-        """A codec from `{backend, quantizer, entropy}` configs, built by the host's registry."""
-        return cls(modality, host.create("backend", sections["backend"]), host.create("quantizer", sections["quantizer"]),
-                   host.create("entropy", sections["entropy"]), device, seed, max_abs_error)
+        """A codec from `{backend, quantizer, entropy}` configs, built by the host's registry: the
+        quantizer and entropy model only if the backend codes its payload with them (`Backend.coding`)."""
+        backend = host.create("backend", sections["backend"])
+        parts = {kind: host.create(kind, sections[kind]) if kind in backend.coding else None
+                 for kind in CODING_KINDS}
+        for kind in CODING_KINDS:
+            if parts[kind] is None and sections.get(kind) not in (None, {}, *_defaults(modality, kind)):
+                raise SpecError(f"{kind}: backend {backend.id!r} codes its own payload and takes no {kind} "
+                                f"(got {sections[kind]}); remove the {kind} section")
+        return cls(modality, backend, parts["quantizer"], parts["entropy"], device, seed, max_abs_error)
 
     def encode(self, signal: Signal, progress: Progress | None = None, specials: Specials | None = None) -> Encoded:
         return self.encode_batch([signal], progress, [specials])[0]
@@ -91,7 +99,7 @@ class Codec:
     def header(self, meta: dict[str, Any], norm: dict[str, Any], grid: Sequence[int], d_in: int,
                d_out: int) -> dict[str, Any]:
         """Everything a decoder needs besides the payload: component configs, meta, norm, grid."""
-        return {**{kind: getattr(self, kind).get_config() for kind in COMPONENT_KINDS},
+        return {**{kind: getattr(self, kind).get_config() for kind in COMPONENT_KINDS if getattr(self, kind) is not None},
                 "meta": meta, "norm": norm, "grid": list(grid), "d_in": d_in, "d_out": d_out}
 
     def _pack(self, signal, norm, tensors, info, grid, d_in, d_out, specials: Specials | None) -> Encoded:
@@ -99,7 +107,7 @@ class Codec:
         sections = self.backend.pack_payload(tensors, layout, self.quantizer, self.entropy)
         header = self.header(signal.meta, norm, grid, d_in, d_out)
         if self.max_abs_error is not None:
-            components = {kind: getattr(self, kind) for kind in COMPONENT_KINDS}
+            components = {kind: getattr(self, kind) for kind in COMPONENT_KINDS if getattr(self, kind) is not None}
             approx = render(components, header, sections, self.device).data
             keep = None if specials is None else ~specials.mask
             header["error_bound"], extra = errorbound.residual_sections(signal.data, approx, self.max_abs_error,
@@ -110,3 +118,8 @@ class Codec:
         data = container.write(header, sections)
         return Encoded(data, sum(len(v) for v in sections.values()), dict(info))
 
+
+def _defaults(modality: Modality, kind: str) -> list[dict[str, Any]]:
+    """The sections a pipeline gets for `kind` without asking (the core's, the modality's): a
+    backend that codes its own payload ignores these, and refuses any other."""
+    return [core_section(kind), *([d] if (d := type(modality).default_codec().get(kind)) else [])]

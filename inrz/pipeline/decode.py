@@ -22,6 +22,7 @@ from .header import header_fields, is_bounded, layout_of, num_values
 from .limits import DecodeLimits
 
 COMPONENT_KINDS = ("modality", "backend", "quantizer", "entropy")
+CODING_KINDS = ("quantizer", "entropy")  # the components a backend may code its payload with (`Backend.coding`)
 
 
 @dataclass
@@ -61,7 +62,7 @@ def render(components: dict[str, Any], header: dict[str, Any], sections: dict[st
         if scale != 1.0 or region is not None:
             raise InrzError("an error-bounded container decodes at its own grid only (no --scale/--region)")
     layout = layout_of(backend, grid, d_in, d_out)
-    tensors = backend.unpack_payload(sections, layout, components["quantizer"], components["entropy"])
+    tensors = backend.unpack_payload(sections, layout, components.get("quantizer"), components.get("entropy"))
     _check_tensors(tensors, layout)
     out_grid, coord_region, placement = render_grid(grid, scale, region, modality.axis_names(meta, len(grid)))
     coords = modality.coordinates(out_grid, coord_region, meta)
@@ -106,10 +107,15 @@ def coordinates_for(modality: Modality, meta: dict[str, Any]):
 
 
 def build_components(header: dict[str, Any], host=None) -> dict[str, Any]:
-    """Rebuild the components a container names; a missing plugin is reported by name."""
+    """Rebuild the components a container names; a missing plugin is reported by name. The
+    quantizer and entropy model only where the backend codes with them (`Backend.coding`):
+    files of a backend that codes its own payload may still name both (older writers stored
+    them), and they are not needed to decode it."""
     host = host or get_host()
     out = {}
     for kind in COMPONENT_KINDS:
+        if kind in CODING_KINDS and kind not in out["backend"].coding:
+            continue
         config = header.get(kind)
         if not isinstance(config, dict) or not isinstance(config.get("id"), str):
             raise ContainerError(f"container header has no valid {kind!r} config")

@@ -37,7 +37,8 @@ def describe(data: bytes, host=None) -> dict[str, Any]:
         out["architecture"] = {"backend": backend.id, **backend.architecture(grid, d_in, d_out)}
     except InrzError as exc:  # e.g. a COIN++ base network that is not installed here
         out["architecture"] = {"backend": backend.id, "unavailable": str(exc)}
-    out["components"] = {kind: header[kind] for kind in ("modality", "backend", "quantizer", "entropy")}
+    # a backend that codes its own payload stores no quantizer or entropy model (`Backend.coding`)
+    out["components"] = {kind: header[kind] for kind in ("modality", "backend", "quantizer", "entropy") if kind in header}
     return out
 
 

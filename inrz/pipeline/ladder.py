@@ -56,8 +56,9 @@ def variants(codec: Codec, knobs: Sequence[float] | None = None) -> list[Variant
     """The codec at every rung of its backend's ladder; an error naming the backend if it has none."""
     rungs = codec.backend.rate_ladder(codec.quantizer, codec.entropy, knobs)
     if not rungs:
-        raise InrzError(f"backend {codec.backend.id!r} has no rate knobs (its rate_ladder is empty) with quantizer "
-                        f"{codec.quantizer.id!r}: give the configuration itself instead of a target or a size search")
+        with_quantizer = f" with quantizer {codec.quantizer.id!r}" if codec.quantizer is not None else ""
+        raise InrzError(f"backend {codec.backend.id!r} has no rate knobs (its rate_ladder is empty){with_quantizer}: "
+                        "give the configuration itself instead of a target or a size search")
     return [Variant(rung.label, apply(codec, rung)) for rung in rungs]
 
 

@@ -21,7 +21,8 @@ from .samples import one_thread
 def check_container_round_trip(codec: Codec, signal: Signal, host=None) -> Encoded:
     """Encoding twice gives identical bytes; the file is everything (8 * len(bytes) bits, no
     state elsewhere); decoding twice gives equal arrays of the signal's shape and dtype."""
-    who = f"codec ({codec.modality.id}, {codec.backend.id}, {codec.quantizer.id}, {codec.entropy.id})"
+    parts = (codec.modality, codec.backend, codec.quantizer, codec.entropy)
+    who = f"codec ({', '.join(part.id for part in parts if part is not None)})"
     with one_thread():
         first, second = codec.encode(signal), codec.encode(signal)
     expect(first.data == second.data, who, "encoding the same signal twice gives different bytes",

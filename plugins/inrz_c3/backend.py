@@ -3,8 +3,8 @@ synthesis network and an autoregressive context model (C3 / Cool-chic class), fo
 1, 2 or 3 axes.
 
 Encoding fits the model to the datum (`fit`), rounds the latents, picks each weight group's
-quantization step (`quantsearch`) and range codes everything itself (`bitstream`): the
-codec's quantizer and entropy model do not apply. Decoding is exact integer arithmetic up to
+quantization step (`quantsearch`) and range codes everything itself (`bitstream`): it declares `coding = ()`, so its codec holds no
+quantizer or entropy model and its headers store none. Decoding is exact integer arithmetic up to
 the synthesis, which runs in float64, and imports no torch: the decoder's modules (`payload`,
 `render`, `priorfile`, `shapes`) stand apart from the encoder's, which load when encoding.
 """
@@ -48,7 +48,8 @@ class C3Config(ComponentConfig):
 class C3(Backend):
     id = "c3"
     Config: ClassVar = C3Config
-    version = 2  # 2: residual layers start open (bias 1e-3), so every tensor trains: other files than 1
+    version = 3  # 2: residual layers start open (bias 1e-3), so every tensor trains; 3: headers name no quantizer/entropy
+    coding = ()  # quantizes and range codes its own payload (`bitstream`)
 
     def provenance(self) -> dict:
         """The code version and the tags of the shipped priors this configuration starts from
