@@ -14,6 +14,7 @@ from .base import Backend, EncodeContext, EncodeResult
 
 class NoNetwork(Backend):
     id = "none"
+    version = 2  # 2: headers name no quantizer or entropy model (`coding = ()`)
     coding = ()  # nothing to quantize or code
 
     def encode(self, coords, features, ctx: EncodeContext) -> list[EncodeResult]:
