@@ -171,3 +171,23 @@ def test_the_python_api_keeps_nan_and_inf_exactly():
                                                                    ("quantizer", "fp16"), ("entropy", "raw"))))
     out = inrz.decompress(inrz.compress(t2m, codec, max_abs_error=0.05))
     assert _same(out, t2m, 0.05)
+
+
+@pytest.mark.parametrize("period", [7, 1000, 40_000])
+def test_zstd_still_codes_large_chunks_it_wins(period):
+    """The sampled estimate (`frames.packed_may_win`) lets zstd through where it wins: a field
+    of a few far-apart values repeating with a short or a long period, at a tight bound."""
+    rng = np.random.default_rng(period)
+    x = np.resize(rng.choice(np.array([0.0, 1e6, -3e5], np.float32), period), 200_000).reshape(400, 500)
+    data = encode_array(x, canonical({"max_abs_error": 1e-3, "preset": "fast"}))
+    assert frames.path(data) == "zstd"
+    assert len(data) <= len(frames.packed(x, 3))
+    assert np.array_equal(decode_array(data), x)
+
+
+def test_zstd_is_not_tried_on_a_smooth_field_where_it_cannot_win():
+    t2m = np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"][:24]
+    residual = encode_array(t2m, canonical({"max_abs_error": 0.01, "preset": "fast"}))
+    assert frames.path(residual).startswith("residual")
+    assert not frames.packed_may_win(t2m, 3, len(residual))
+    assert frames.packed_may_win(t2m, 3, len(frames.packed(t2m, 3)))  # the estimate is not far off

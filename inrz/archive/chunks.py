@@ -5,7 +5,8 @@ Error-bounded mode, per chunk:
 
 1. NaN, +-Inf and fill values are split off and kept exactly (`inrz.coding.specials`);
 2. the plain codings are measured: one value if all values are equal (NaN chunks included),
-   the raw values, and zstd of the raw values (level 19; level 3 with preset "fast");
+   the raw values, and zstd of the raw values (level 19; level 3 with preset "fast"; skipped where
+   zstd of a sample says it would be well over the residual's size, `frames.packed_may_win`);
 3. the residual alone around a constant, in a compact frame (`inrz.archive.frames`);
 4. unless the preset is "fast", the backend's rungs (`pipeline.sizesearch.improve`): chunks of
    one shape are fitted together, and a rung is skipped where it cannot win; only chunks that a
@@ -96,7 +97,10 @@ def _bounded(arrays, codec: Codec, network: bool, knobs, fill_values, deadline: 
             best.append(frame)
             continue
         filled, specials = split(array, fill_values)
-        candidates = [frames.raw(array), frames.packed(array, level), _residual(array, filled, specials, codec)]
+        coded = _residual(array, filled, specials, codec)
+        candidates = [frames.raw(array), coded]
+        if frames.packed_may_win(array, level, len(coded)):  # zstd of the values is not tried where it cannot win
+            candidates.insert(1, frames.packed(array, level))
         best.append(min(candidates, key=len))
         todo.append(len(best) - 1)
         if network:  # the modality's signal (normalised copies) only where a network may be fitted
