@@ -112,3 +112,25 @@ def test_the_training_tool_takes_tiles_from_the_middle_of_each_image(tmp_path):
     out = tool().tiles(tmp_path, [{"path": "a.png"}], per_image=4)
     assert [(t, l) for _, t, l, _ in out] == [(22, 44), (22, 300)]
     assert np.array_equal(out[1][3].permute(1, 2, 0).numpy(), img[22:278, 300:556] / np.float32(255))
+
+
+def test_a_prior_is_trained_by_the_encoders_own_loop_with_networks_shared_by_every_target():
+    """`prior.train` is `fit.fit_shared`: one target gives `fit` to the bit; with several, the
+    networks are one set, each target keeps its own latents, and every network tensor moves."""
+    import torch
+    from inrz_c3 import fit
+
+    a = arch.Architecture(2, 3, 3, 8, 8, 2, (8,), 1)
+    gen = torch.Generator().manual_seed(0)
+    targets = [torch.rand(3, 20, 24, generator=gen) for _ in range(2)]
+    schedule = fit.Schedule(steps=12)
+    alone = fit.fit(targets[0], a, schedule, 0.01, (False, False))
+    shared = fit.fit_shared(targets[:1], a, schedule, 0.01, (False, False))[0]
+    assert all(torch.equal(alone[k], shared[k]) for k in alone)
+    both = fit.fit_shared(targets, a, schedule, 0.01, (False, False))
+    assert not torch.equal(both[0]["y"], both[1]["y"])
+    assert all(both[0][k] is both[1][k] for k in both[0] if k != "y")
+    start = fit.init_params(a, (20, 24), 0, "cpu")
+    nets = prior.train(targets, a, schedule, 0.01, log=None)
+    assert set(nets) == set(start) - {"y"} and all(not torch.equal(nets[k], start[k]) for k in nets)
+    assert all(torch.equal(nets[k], both[0][k]) for k in nets)

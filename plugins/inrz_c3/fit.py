@@ -98,34 +98,60 @@ def fit(target: torch.Tensor, a: Architecture, schedule: Schedule, lmbda: float,
     `workers` > 1 runs each step's bands on that many threads (each torch op single-threaded);
     the result is the same to the bit whatever the number of workers. `prior`: initial network
     weights (see `prior.py`) replacing the random ones where shapes agree."""
-    shape = tuple(target.shape[1:])
+    return fit_shared([target], a, schedule, lmbda, periodic, seed, workers, band, progress, prior)[0]
+
+
+def fit_shared(targets: list[torch.Tensor], a: Architecture, schedule: Schedule, lmbda: float, periodic,
+               seed: int = 0, workers: int = 1, band: int = 32768, progress=None,
+               prior: dict | None = None) -> list[dict[str, torch.Tensor]]:
+    """`fit` of several targets of one shape at once, each with its own latents and all sharing
+    one set of networks, which follow the mean of their gradients (how a prior is trained,
+    `prior.train`); one parameter dict per target, the network tensors shared between them.
+    With one target this is `fit`, to the bit. `progress` gets the targets' mean PSNR and bpp."""
+    shape = tuple(targets[0].shape[1:])
     levels = upsample.level_shapes(shape, a.levels)
-    p = initial_params(a, shape, seed, target.device, prior)
-    gain = level_gains(levels, schedule.lr_level_gain, target.device)  # Adam on z = y / gain: y moves gain x faster
-    gen = torch.Generator(device=target.device).manual_seed(seed)
-    opt = torch.optim.Adam([{"params": [p["y"]], "lr": schedule.lr},
-                            {"params": [v for k, v in p.items() if k != "y"], "lr": schedule.lr_net}])
+    nets = initial_params(a, shape, seed, targets[0].device, prior)
+    first = nets.pop("y")
+    latents = [first] + [torch.zeros_like(first) for _ in targets[1:]]
+    gain = level_gains(levels, schedule.lr_level_gain, targets[0].device)  # Adam on z = y / gain: y moves gain x faster
+    gen = torch.Generator(device=targets[0].device).manual_seed(seed)
+    opt = torch.optim.Adam([{"params": latents, "lr": schedule.lr},
+                            {"params": list(nets.values()), "lr": schedule.lr_net}])
     base = [group["lr"] for group in opt.param_groups]
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
-    ws = Workspace()  # whole-grid buffers kept from step to step
+    ws = Workspace()  # whole-grid buffers kept from step to step (the targets share a shape and take turns)
     try:
         for i in range(schedule.steps):
             mode, t = schedule.phase(i)
             for group, lr in zip(opt.param_groups, base):
                 group["lr"] = lr * schedule.lr_scale(i)
-            _, mse, bits = loss_and_grad(p, a, levels, target, periodic, mode, t, lmbda, gen, band, pool, ws)
+            total = {k: torch.zeros_like(v) for k, v in nets.items()} if len(targets) > 1 else None
+            psnr = bpp = 0.0
+            for y, target in zip(latents, targets):
+                _, mse, bits = loss_and_grad({"y": y, **nets}, a, levels, target, periodic, mode, t, lmbda, gen,
+                                             band, pool, ws)
+                if total is not None:
+                    for k, v in nets.items():
+                        total[k] += v.grad
+                psnr += -10 * math.log10(max(mse, 1e-12)) / len(targets)
+                bpp += bits / math.prod(shape) / len(targets)
+            if total is not None:
+                for k, v in nets.items():
+                    v.grad = total[k] / len(targets)
             if gain is not None:  # Adam's step is scale-free: y = gain * z, so dz = gain * dy and y moves gain*lr
                 with torch.no_grad():
-                    p["y"].div_(gain)
-                    p["y"].grad.mul_(gain)
+                    for y in latents:
+                        y.div_(gain)
+                        y.grad.mul_(gain)
             opt.step()
             if gain is not None:
                 with torch.no_grad():
-                    p["y"].mul_(gain)
+                    for y in latents:
+                        y.mul_(gain)
             if progress:
-                progress(i + 1, schedule.steps, {"psnr": -10 * math.log10(max(mse, 1e-12)),
-                                                  "bpp": bits / math.prod(shape)})
+                progress(i + 1, schedule.steps, {"psnr": psnr, "bpp": bpp})
     finally:
         if pool:
             pool.shutdown()
-    return {k: v.detach() for k, v in p.items()}
+    nets = {k: v.detach() for k, v in nets.items()}
+    return [{"y": y.detach(), **nets} for y in latents]

@@ -21,16 +21,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import priorfile, upsample
+from . import priorfile
 from .arch import Architecture
-from .fit import Schedule, init_params
-from .train_step import Workspace, loss_and_grad
+from .fit import Schedule, fit_shared, init_params
 
 @functools.lru_cache(maxsize=16)
 def _load(path: str) -> dict[str, torch.Tensor]:
@@ -64,35 +62,14 @@ def base(preset: str, a: Architecture) -> tuple[bytes, dict[str, np.ndarray]] | 
 
 def train(targets: list[torch.Tensor], a: Architecture, schedule: Schedule, lmbda: float, seed: int = 0,
           log=print) -> dict[str, torch.Tensor]:
-    """Networks shared by all `targets` (each (channels, *shape), one shape), each with its own latents."""
-    shape = tuple(targets[0].shape[1:])
-    levels = upsample.level_shapes(shape, a.levels)
-    shared = {k: v for k, v in init_params(a, shape, seed, "cpu").items() if k != "y"}
-    latents = [torch.zeros(sum(math.prod(s) for s in levels)) for _ in targets]
-    opt = torch.optim.Adam([{"params": latents, "lr": schedule.lr},
-                            {"params": list(shared.values()), "lr": schedule.lr_net}])
-    base = [g["lr"] for g in opt.param_groups]
-    gen = torch.Generator().manual_seed(seed)
-    periodic = (False,) * a.ndim
-    ws = Workspace()  # one set of whole-grid buffers: the targets share a shape and take turns
-    for i in range(schedule.steps):
-        mode, t = schedule.phase(i)
-        for group, lr in zip(opt.param_groups, base):
-            group["lr"] = lr * schedule.lr_scale(i)
-        total = {k: torch.zeros_like(v) for k, v in shared.items()}
-        psnrs = []
-        for y, target in zip(latents, targets):
-            params = {"y": y, **shared}
-            _, mse, _ = loss_and_grad(params, a, levels, target, periodic, mode, t, lmbda, gen, ws=ws)
-            for k in shared:
-                total[k] += shared[k].grad
-            psnrs.append(-10 * math.log10(max(mse, 1e-12)))
-        for k, v in shared.items():
-            v.grad = total[k] / len(targets)
-        opt.step()
-        if log and (i + 1) % 100 == 0:
-            log(f"step {i + 1}: mean train psnr {sum(psnrs) / len(psnrs):.2f} dB")
-    return {k: v.detach() for k, v in shared.items()}
+    """Networks shared by all `targets` (each (channels, *shape), one shape), each with its own
+    latents: `fit.fit_shared`, the encoder's own loop, keeping the networks."""
+    def progress(step: int, steps: int, figures: dict) -> None:
+        if log and step % 100 == 0:
+            log(f"step {step}: mean train psnr {figures['psnr']:.2f} dB")
+
+    params = fit_shared(targets, a, schedule, lmbda, (False,) * a.ndim, seed, progress=progress)
+    return {k: v for k, v in params[0].items() if k != "y"}
 
 
 def save(weights: dict[str, torch.Tensor], folder: Path, preset: str, channels: int, about: dict) -> Path:
