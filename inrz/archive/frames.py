@@ -66,20 +66,24 @@ def packed_may_win(array: np.ndarray, level: int, size: int) -> bool:
     """False where a sample says `packed` would be well over `size` bytes, so the encoder need
     not compress the whole chunk: for chunks of more than SAMPLE_FROM bytes, zstd of STRIPES
     evenly spaced stripes (1 / SAMPLE_PART of the chunk) scaled up to the chunk must stay
-    under twice `size`. A checked estimate (tests/test_archive_chunks.py: chunks zstd wins are
-    still coded with it); zstd finds repeats across stripes that a stripe alone misses, hence
-    the factor 2. Smaller chunks are always compressed."""
+    under twice `size`, unless the sample shrinks more than DENSE times (values that repeat,
+    such as a mostly empty chunk: zstd may then find far more across the chunk). A checked
+    estimate (tests/test_archive_chunks.py: chunks zstd wins are still coded with it); zstd
+    finds repeats across stripes that a stripe alone misses, hence the factor 2. Smaller
+    chunks are always compressed."""
     data = _le(array).reshape(-1).view(np.uint8)
     if data.size <= SAMPLE_FROM:
         return True
     width = data.size // (SAMPLE_PART * STRIPES)
     starts = np.linspace(0, data.size - width, STRIPES).astype(np.int64)
     sample = b"".join(data[s:s + width].tobytes() for s in starts)
-    estimate = len(_compressor(level).compress(sample)) * data.size / len(sample)
-    return estimate < 2 * size
+    coded = len(_compressor(level).compress(sample))
+    if coded * DENSE < len(sample):  # the sample compresses well: the chunk may repeat itself further
+        return True
+    return coded * data.size / len(sample) < 2 * size
 
 
-SAMPLE_FROM, SAMPLE_PART, STRIPES = 1 << 16, 8, 8
+SAMPLE_FROM, SAMPLE_PART, STRIPES, DENSE = 1 << 16, 8, 8, 8
 _local = threading.local()
 
 
