@@ -16,6 +16,7 @@ from .coding.bits import Layout, Symbols, layout_size, pack_bits, unpack_bits
 from .coding.bits import split as split_symbols
 from .coding.varint import read_uvarint, uvarint
 from .coding.entropy import EntropyModel
+from .coding import rangecoder
 from .coding.rangecoder import ExactDecoder, read_words
 from .coding.quantize import Quantizer
 from .core import fields
@@ -61,7 +62,7 @@ __all__ = [
     "Backend", "BaseNetworkError", "Baseline", "BaselineResult", "CheckpointError", "Component", "ComponentConfig",
     "ContainerError", "Dataset", "DatasetError", "DecodeLimitError", "DatasetItem", "EncodeContext", "EncodeResult",
     "EntropyModel", "InrzError", "FormatChange", "Layout", "Metric", "MissingDependencyError", "Modality", "NATIVE",
-    "Placement", "PluginError", "PluginHost", "PrepareContext", "Quantizer", "read_uvarint", "uvarint", "ExactDecoder", "read_words",
+    "Placement", "PluginError", "PluginHost", "PrepareContext", "Quantizer", "read_uvarint", "uvarint", "ExactDecoder", "read_words", "rangecoder",
     "Rung", "Signal", "SpecError", "Symbols", "Tensors", "UnknownComponentError", "get_host", "hookimpl", "missing",
     "require",
     # helpers for plugins: datasets, coordinates, patches, metrics, bit packing, files, devices, CPU threads

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import inrz
+from inrz import rangecoder
 from inrz_c3 import arch, armint, bitstream, coding, payload, rangedec, reference, tables, upsample
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -113,10 +114,10 @@ def test_range_decoder_reads_constriction_streams_exactly(seed, n, skew):
         symbols = rng.choice([0, 1, tables.ALPHABET - 2, tables.ALPHABET - 1], n)
     words = constriction_words(symbols, rows)
     cdf = tables.coder_cdf().reshape(-1, tables.ALPHABET + 1)
-    state = rangedec.start(words)
-    got = [rangedec.symbol(words, state, cdf, r) for r in rows]
+    state = rangecoder.queue_start(words)
+    got = [rangecoder.queue_symbol(words, state, cdf, r) for r in rows]
     assert got == list(symbols)
-    assert rangedec.finish(words, state)
+    assert rangecoder.queue_end(words, state) == rangecoder.OK
 
 
 def test_coder_cdf_decodes_every_symbol_of_every_table():
@@ -128,9 +129,9 @@ def test_coder_cdf_decodes_every_symbol_of_every_table():
     rows, symbols = rows[order], symbols[order]
     words = constriction_words(symbols, rows)
     cdf = tables.coder_cdf().reshape(-1, tables.ALPHABET + 1)
-    state = rangedec.start(words)
-    assert [rangedec.symbol(words, state, cdf, r) for r in rows] == list(symbols)
-    assert rangedec.finish(words, state)
+    state = rangecoder.queue_start(words)
+    assert [rangecoder.queue_symbol(words, state, cdf, r) for r in rows] == list(symbols)
+    assert rangecoder.queue_end(words, state) == rangecoder.OK
 
 
 # ---------------- whole payloads: golden files, ends, bounds ----------------
@@ -181,7 +182,7 @@ def test_range_coded_stream_must_end_exactly(cut):
                "last word dropped": lambda w: w[:-1], "middle word dropped": lambda w: np.delete(w, w.size // 2),
                "two words dropped": lambda w: w[:-2]}[cut](words)
     bad = head + changed.astype("<u4").tobytes()
-    with pytest.raises(inrz.ContainerError, match="range-coded stream"):
+    with pytest.raises(inrz.ContainerError, match="range-coded"):
         bitstream.decode(bad, layout, a)
     if cut.startswith("trailing"):  # what the check adds: the old decoder took these as valid
         old = reference.decode_payload(bad, layout, a)
@@ -199,7 +200,7 @@ def test_escape_stream_must_end_exactly():
         return data[:at] + inrz.uvarint(len(esc)) + esc + data[pos + n_esc:]
 
     assert bitstream.decode(with_escapes(data[pos:pos + n_esc]), layout, a).keys() == tensors.keys()
-    with pytest.raises(inrz.ContainerError, match="escape stream has bits after"):
+    with pytest.raises(inrz.ContainerError, match="bits after its last escape"):
         bitstream.decode(with_escapes(data[pos:pos + n_esc] + bytes(4)), layout, a)
     with pytest.raises(inrz.ContainerError, match="escape stream"):
         bitstream.decode(with_escapes(data[pos:pos + n_esc - 4]), layout, a)
@@ -270,7 +271,7 @@ def test_compiled_grid_decoder_equals_the_reference_decoder(shape, scale, seed):
     words = enc.get_compressed().astype(np.uint32)
     ref = reference.decode_grid(grid.shape, layers, a.offsets, constriction.stream.queue.RangeDecoder(words),
                                 coding.BitReader(esc.getvalue()), valid)
-    bits, state, bst = np.unpackbits(np.frombuffer(esc.getvalue(), np.uint8)), rangedec.start(words), np.zeros(1, np.int64)
+    bits, state, bst = np.unpackbits(np.frombuffer(esc.getvalue(), np.uint8)), rangecoder.queue_start(words), np.zeros(1, np.int64)
     got = payload.grid(words, state, bits, bst, grid.shape, a.offsets, valid, coding.packed(layers))
     payload.finish(words, state, bits, bst)
     assert np.array_equal(got, ref) and np.array_equal(got.reshape(-1)[:values.size].reshape(shape), values)

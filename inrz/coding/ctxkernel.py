@@ -7,7 +7,7 @@ symbol's context is, as in `inrz.coding.ctxcoder`, the mean magnitude of the dec
 the two lattice planes it lies between, 3 wide along the other axes; its class is two per octave
 of it (40 classes), and large classes send their low bits unmodelled (fewer coding steps).
 Each correction k is binarised and every binary decision is coded with an adaptive probability
-(`inrz.coding.binrange`, an LZMA-style binary range coder):
+(`inrz.coding.rangecoder`'s LZMA-style binary range coder):
 
     k == 0                      model ZERO[class]
     sign                        model SIGN[class]
@@ -19,26 +19,21 @@ Each correction k is binarised and every binary decision is coded with an adapti
 
 Stream: the coder's bytes, exactly as many as the encoder writes (its first byte is always 0).
 The decoder refuses a stream it reads past the end of, or one with bytes left after its last
-symbol, or one whose first byte is not 0: streams cut or padded never decode "successfully".
+symbol, or one whose first byte is not 0 (`rangecoder.bin_end`, `bin_decoder`): streams cut or
+padded never decode "successfully".
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from ..core.errors import ContainerError
-from .binrange import (BAD, CODE, DPOS, MASK32, MISSING, ONE, PENDING, POS, RANGE, get, get_direct, next_byte, put,
-                       put_direct, shift_low)
 from .lattice3 import levels3, pass_box, view3
+from .rangecoder import (OK, bin_decoder, bin_encoder, bin_end, bin_flush, bin_get, bin_get_direct, bin_models,
+                         bin_put, bin_put_direct, bin_room, check)
 
 CLASSES = 40  # two per octave of 8 x the neighbours' mean magnitude
 CAP = 1 << 16  # neighbour magnitudes are capped here before they are summed
 EXP_MODELS, MAXE = 24, 62
-OK, PAST_END, TRAILING, BAD_START, CORRUPT = 0, 1, 2, 3, 4
-ERRORS = {PAST_END: "the error-bound residual stream ends before its last symbol (truncated)",
-          CORRUPT: "the error-bound residual stream is corrupt (a value no encoder writes)",
-          TRAILING: "the error-bound residual stream holds bytes after its last symbol",
-          BAD_START: "the error-bound residual stream does not start as an encoder starts it"}
 
 
 @njit(cache=True, nogil=True)
@@ -98,41 +93,41 @@ def _low_bits(cls):
 
 @njit(cache=True, nogil=True, inline="always")
 def _put_symbol(st, out, pf, ps, cls, value):
-    put(st, out, pf, ps, ZERO + cls, value != 0)
+    bin_put(st, out, pf, ps, ZERO + cls, value != 0)
     if value == 0:
         return
-    put(st, out, pf, ps, SIGN + cls, value < 0)
+    bin_put(st, out, pf, ps, SIGN + cls, value < 0)
     m = (value if value > 0 else -value) - 1
     low = _low_bits(cls)
     v = (m >> low) + 1
     e = _bitlength(v) - 1
     for j in range(e):
-        put(st, out, pf, ps, EXPO + cls * EXP_MODELS + min(j, EXP_MODELS - 1), 1)
+        bin_put(st, out, pf, ps, EXPO + cls * EXP_MODELS + min(j, EXP_MODELS - 1), 1)
     if e < MAXE:
-        put(st, out, pf, ps, EXPO + cls * EXP_MODELS + min(e, EXP_MODELS - 1), 0)
+        bin_put(st, out, pf, ps, EXPO + cls * EXP_MODELS + min(e, EXP_MODELS - 1), 0)
     if e > 0:
-        put(st, out, pf, ps, MANT + cls * 64 + e, (v >> (e - 1)) & 1)
+        bin_put(st, out, pf, ps, MANT + cls * 64 + e, (v >> (e - 1)) & 1)
         if e > 1:
-            put_direct(st, out, v & ((np.int64(1) << (e - 1)) - 1), e - 1)
+            bin_put_direct(st, out, v & ((np.int64(1) << (e - 1)) - 1), e - 1)
     if low > 0:
-        put_direct(st, out, m & ((np.int64(1) << low) - 1), low)
+        bin_put_direct(st, out, m & ((np.int64(1) << low) - 1), low)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _get_symbol(st, data, pf, ps, cls):
-    if get(st, data, pf, ps, ZERO + cls) == 0:
+    if bin_get(st, data, pf, ps, ZERO + cls) == 0:
         return np.int64(0)
-    negative = get(st, data, pf, ps, SIGN + cls)
+    negative = bin_get(st, data, pf, ps, SIGN + cls)
     low = _low_bits(cls)
     e = 0
-    while e < MAXE and get(st, data, pf, ps, EXPO + cls * EXP_MODELS + min(e, EXP_MODELS - 1)):
+    while e < MAXE and bin_get(st, data, pf, ps, EXPO + cls * EXP_MODELS + min(e, EXP_MODELS - 1)):
         e += 1
     v = np.int64(1) << e
     if e > 0:
-        v |= np.int64(get(st, data, pf, ps, MANT + cls * 64 + e)) << (e - 1)
+        v |= np.int64(bin_get(st, data, pf, ps, MANT + cls * 64 + e)) << (e - 1)
         if e > 1:
-            v |= get_direct(st, data, e - 1)
-    m = ((v - 1) << low) | (get_direct(st, data, low) if low > 0 else 0)
+            v |= bin_get_direct(st, data, e - 1)
+    m = ((v - 1) << low) | (bin_get_direct(st, data, low) if low > 0 else 0)
     return -(m + 1) if negative else m + 1
 
 
@@ -157,17 +152,13 @@ def _code(shape, k, mag, out, data, encode):
     (an error code). k and mag: flat C-order arrays of the 3-D view `shape`."""
     n0, n1, n2 = shape[0], shape[1], shape[2]
     strides = np.array([n1 * n2, n2, 1], np.int64)
-    pf = np.full(MODELS, ONE // 2, np.int64)
-    ps = pf.copy()
-    st = np.zeros(5, np.int64)
-    st[RANGE] = MASK32
+    pf, ps = bin_models(MODELS)
     if encode:
-        st[PENDING] = 1
+        st = bin_encoder()
     else:
-        for _ in range(5):
-            st[CODE] = (st[CODE] << 8) | next_byte(st, data)
-        if data.size == 0 or data[0] != 0:
-            return np.int64(BAD_START)
+        st, code = bin_decoder(data)
+        if code != OK:
+            return np.int64(code)
     box, tmp = np.zeros(n0 * n1 * n2, np.int64), np.zeros(n0 * n1 * n2, np.int64)
     h = 1 << levels3(n0, n1, n2)
     d = -1  # the anchor pass: the origin alone, context class 0
@@ -188,7 +179,7 @@ def _code(shape, k, mag, out, data, encode):
                             act = box[at - far] + (box[at + far] if j + h < shape[d] else 0)
                             cls = _class(act, cells)
                         if encode:
-                            if st[POS] + st[PENDING] + 512 > out.size:
+                            if not bin_room(st, out, 512):
                                 return np.int64(-1)
                             _put_symbol(st, out, pf, ps, cls, k[at])
                         else:
@@ -203,16 +194,8 @@ def _code(shape, k, mag, out, data, encode):
         else:
             d += 1
     if encode:
-        for _ in range(5):
-            shift_low(st, out)
-        return st[POS]
-    if st[MISSING] > 0:
-        return np.int64(PAST_END)
-    if st[BAD] > 0:
-        return np.int64(CORRUPT)
-    if st[DPOS] != data.size:
-        return np.int64(TRAILING)
-    return np.int64(OK)
+        return bin_flush(st, out)
+    return np.int64(bin_end(st, data))
 
 
 def encode(k: np.ndarray) -> bytes:
@@ -234,6 +217,5 @@ def decode(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
     k = np.empty(size, np.int64)
     err = _code(np.array(view3(shape), np.int64), k, np.empty(size, np.int64), np.empty(0, np.uint8),
                 np.frombuffer(data, np.uint8), False)
-    if err != OK:
-        raise ContainerError(ERRORS[int(err)])
+    check(err, "the error-bound residual stream")
     return k.reshape(shape)

@@ -3,7 +3,8 @@
 One compiled call per weight group and one per latent level (`rangedec`); Python only parses
 the head, checks the context model against the exactness bound (`armint`), builds each
 level's decoding plan and, at the end, checks that both streams ended exactly. Every failure
-is a ContainerError naming what is wrong.
+is a ContainerError naming what is wrong; those of the streams come from `inrz.rangecoder`'s
+one error table (`rangecoder.check`).
 """
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import math
 
 import numpy as np
 
-from inrz import ContainerError, read_uvarint
+from inrz import ContainerError, rangecoder, read_uvarint
 
 from . import armint, context, rangedec, tables
 from .arch import Architecture
 from .bitstream import GROUPS, MAX_SHIFT, READS, ZERO_MEAN_BIN, base_ints, fold, from_ints, group_keys
+
+WHAT = "the latent-grid payload"  # how the range coder's errors name the stream
 
 
 @functools.lru_cache(maxsize=32)
@@ -77,38 +80,30 @@ def _head(data: bytes, find_base):
     return base, shifts, sbins, bits, words
 
 
-def _check(code: int) -> None:
-    if code != rangedec.OK:
-        raise ContainerError(rangedec.ERRORS[code])
-
-
 def grid(words, st, bits, bst, shape, offsets, valid, arm) -> np.ndarray:
     """One latent grid (`shape`, C order) from the streams at their current positions."""
     grid3, slopes, offs, ring_shape = plan(tuple(shape), tuple(offsets))
     out = np.zeros(grid3, np.int64)
     W, b, dims, woff, boff, inv = arm
     h = armint.scratch(dims, grid3[0] * grid3[1])
-    _check(rangedec.decode_grid(words, st, bits, bst, tables.coder_cdf().reshape(-1, tables.ALPHABET + 1), out,
-                                slopes, math.prod(shape) if valid is None else int(valid), offs,
-                                np.empty(ring_shape), h, W, b, dims, woff, boff, inv))
+    cdf = tables.coder_cdf().reshape(-1, tables.ALPHABET + 1)
+    code = rangedec.decode_grid(words, st, bits, bst, cdf, out, slopes, math.prod(shape) if valid is None else int(valid),
+                                offs, np.empty(ring_shape), h, W, b, dims, woff, boff, inv)
+    rangecoder.check(code, WHAT)
     return out.reshape(shape)
 
 
 def finish(words, st, bits, bst) -> None:
     """Both streams must end exactly where the encoder ended them."""
-    if not rangedec.finish(words, st):
-        raise ContainerError("the latent-grid range-coded stream does not end after its last symbol "
-                             "(words missing, or trailing words)")
-    rest = bits[int(bst[0]):]
-    if rest.size >= 8 or rest.any():
-        raise ContainerError("the latent-grid escape stream has bits after its last escape")
+    rangecoder.check(rangecoder.queue_end(words, st), WHAT)
+    rangecoder.check(rangecoder.golomb_end(bits, bst[0]), WHAT)
 
 
 def decode(data: bytes, layout: dict, a: Architecture, find_base=None) -> dict:
     """The tensors of a payload (latent levels int64, weights float64, shifts): see `bitstream.decode`."""
     base, shifts, sbins, bits, words = _head(data, find_base)
     cdf = tables.coder_cdf().reshape(-1, tables.ALPHABET + 1)
-    st, bst = rangedec.start(words), np.zeros(1, np.int64)
+    st, bst = rangecoder.queue_start(words), np.zeros(1, np.int64)
     out = {"shifts": np.asarray([shifts[g] for g in GROUPS], np.int64)}
     ints = {}
     for group in GROUPS:
@@ -117,8 +112,8 @@ def decode(data: bytes, layout: dict, a: Architecture, find_base=None) -> dict:
         if not sum(sizes):
             continue
         flat = np.empty(sum(sizes), np.int64)
-        _check(rangedec.decode_flat(words, st, bits, bst, cdf, sbins[group] * tables.MEAN_BINS + ZERO_MEAN_BIN,
-                                    flat.size, flat))
+        rangecoder.check(rangedec.decode_flat(words, st, bits, bst, cdf,
+                                              sbins[group] * tables.MEAN_BINS + ZERO_MEAN_BIN, flat.size, flat), WHAT)
         for k, chunk in zip(keys, np.split(flat, np.cumsum(sizes)[:-1])):
             ints[k] = chunk.reshape(layout[k]) + base_ints(base, k, shifts[group], layout[k])
             out[k] = from_ints(ints[k], k, shifts[group])
