@@ -29,6 +29,7 @@ def test_a_c3_codec_holds_no_quantizer_or_entropy_model_and_its_files_name_none(
     data = codec.encode(signal).data
     header = read_header(data)
     assert "quantizer" not in header and "entropy" not in header
+    assert set(header["backend"]) == {"id", "preset", "levels"}  # no fit setting: no reader needs one
     assert decode(data).signal.data.shape == signal.data.shape
 
 

@@ -138,12 +138,20 @@ class Backend(Component):
     #: the codec components this backend's payload is coded with (`pack_payload`): a codec holds,
     #: and a header stores, only these; () for a backend that codes its own payload
     coding: ClassVar[tuple[str, ...]] = ("quantizer", "entropy")
+    #: settings that steer only the encoder (a fit's steps, learning rates): headers leave them
+    #: out (`header_config`), since a reader rebuilds the backend without them
+    encoder_only: ClassVar[frozenset[str]] = frozenset()
 
     def provenance(self) -> dict[str, Any]:
         """What, besides the config, decides this backend's files: its code `version` and any
         shipped data it starts from (a prior's tag, a base network's hash). `inrz run` keys
         finished items on it: a changed backend re-runs, an unchanged one resumes."""
         return {"version": self.version}
+
+    def header_config(self) -> dict[str, Any]:
+        """The config a file's header stores: everything but the `encoder_only` settings (bytes
+        that every file would pay for and no decoder reads; on a small image, a few percent)."""
+        return {k: v for k, v in self.get_config().items() if k not in self.encoder_only}
 
     @classmethod
     def prepare(cls, sections: dict[str, dict[str, Any]], ctx: PrepareContext) -> dict[str, dict[str, Any]]:

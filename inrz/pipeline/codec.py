@@ -99,7 +99,8 @@ class Codec:
     def header(self, meta: dict[str, Any], norm: dict[str, Any], grid: Sequence[int], d_in: int,
                d_out: int) -> dict[str, Any]:
         """Everything a decoder needs besides the payload: component configs, meta, norm, grid."""
-        return {**{kind: getattr(self, kind).get_config() for kind in COMPONENT_KINDS if getattr(self, kind) is not None},
+        configs = {kind: getattr(self, kind).get_config() for kind in COMPONENT_KINDS if getattr(self, kind) is not None}
+        return {**configs, "backend": self.backend.header_config(),
                 "meta": meta, "norm": norm, "grid": list(grid), "d_in": d_in, "d_out": d_out}
 
     def _pack(self, signal, norm, tensors, info, grid, d_in, d_out, specials: Specials | None) -> Encoded:
