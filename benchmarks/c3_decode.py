@@ -14,7 +14,9 @@ process: the seconds to import inrz and its plugins, and the first decode's mill
 loading its cached machine code) against the second's. CLI figures are the median wall time of
 `inrz decompress FILE -o x.png` in a fresh process (Python start, imports, decode, PNG write),
 and for the other codecs of a fresh `python -c` that imports imagecodecs, decodes and writes the
-PNG the same way. --reference also times the per-wavefront decoder the compiled one replaced.
+PNG the same way. The floor line: the same fresh-process wall time for starting Python, importing
+numpy, importing numba, and one call of a trivial cached numba function (what any numba
+decoder pays before decoding). --reference also times the per-wavefront decoder the compiled one replaced.
 """
 from __future__ import annotations
 
@@ -105,6 +107,42 @@ def fresh_process(path: Path, repeats: int) -> dict:
     return out
 
 
+FLOOR_KERNEL = """
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def total(a):
+    s = 0.0
+    for x in a:
+        s += x
+    return s
+"""
+
+FLOOR_STEPS = {
+    "python": "pass",
+    "numpy": "import numpy",
+    "numba": "import numpy, numba",
+    "numba_call": "import importlib.util as u, numpy, numba, sys; sys.path.insert(0, sys.argv[1]); "
+                  "s = u.spec_from_file_location('armint', sys.argv[2]); s.loader.exec_module(u.module_from_spec(s)); "
+                  "import floor_kernel; floor_kernel.total(numpy.ones(4))",
+}
+
+
+def floor(cache: Path, repeats: int) -> dict:
+    """What any numba-compiled decoder costs a fresh process before it decodes anything: median
+    wall seconds of `python -c` starting, importing numpy, importing numba, and calling one
+    trivial compiled function from numba's disk cache (numba loading its implementations, with
+    scipy.linalg hidden as `inrz_c3.armint` hides it). The first run fills the cache."""
+    from inrz_c3 import armint
+
+    (cache / "floor_kernel.py").write_text(FLOOR_KERNEL)
+    argv = [str(cache), armint.__file__]  # armint alone (numpy and numba only): its scipy.linalg hiding
+    subprocess.run([sys.executable, "-c", FLOOR_STEPS["numba_call"], *argv], check=True)
+    return {f"floor_{name}_s": cli_wall([sys.executable, "-c", code, *argv], repeats)
+            for name, code in FLOOR_STEPS.items()}
+
+
 def cli_wall(cmd: list[str], repeats: int) -> float:
     walls = []
     for _ in range(repeats):
@@ -176,6 +214,7 @@ def main() -> None:
     base = next(r for r in rows if r["decoder"] == "avif")["in_process_ms"]
     for r in rows:
         r["vs_avif"] = r["in_process_ms"] / base
+    fl = floor(args.cache, max(3, args.repeats // 2))
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"kodim01 768x512, median of {args.repeats} (CLI and fresh processes: of {max(3, args.repeats // 2)}), "
           f"imagecodecs {imagecodecs.__version__}, numba {numba.__version__}, {os.cpu_count()} CPUs, c3 decoding on "
@@ -183,6 +222,7 @@ def main() -> None:
           f"at the end")
     cols = [c for c in rows[0]] + [c for c in ("vs_avif",) if c not in rows[0]]
     print(table(rows, cols))
+    print("fresh-process floor of a numba decoder (wall s): " + ", ".join(f"{k[6:-2]} {v:.3f}" for k, v in fl.items()))
 
 
 if __name__ == "__main__":
