@@ -255,8 +255,6 @@ def test_latents_past_the_limit_are_refused(monkeypatch):
 @given(shape=st.sampled_from([(1,), (7,), (2500,), (1, 1), (3, 7), (17, 23), (2, 3, 4), (6, 5, 7)]),
        scale=st.floats(0.05, 60.0), seed=st.integers(0, 2 ** 16))
 def test_compiled_grid_decoder_equals_the_reference_decoder(shape, scale, seed):
-    import constriction
-
     rng = np.random.default_rng(seed)
     a = arch.Architecture(len(shape), 1, 1, 8, 8, 2, (8,), 0)
     weights = {}
@@ -266,11 +264,11 @@ def test_compiled_grid_decoder_equals_the_reference_decoder(shape, scale, seed):
     layers = bitstream.arm_layers(weights, 7, a)
     values = np.round(rng.laplace(size=shape) * scale).astype(np.int64)
     grid, valid = bitstream.fold(values, a)
-    enc, esc = constriction.stream.queue.RangeEncoder(), coding.BitWriter()
+    enc, esc = rangecoder.queue_encoder(), rangecoder.GolombWriter()
     coding.encode_grid(grid, layers, a.offsets, enc, esc, valid)
     words = enc.get_compressed().astype(np.uint32)
-    ref = reference.decode_grid(grid.shape, layers, a.offsets, constriction.stream.queue.RangeDecoder(words),
-                                coding.BitReader(esc.getvalue()), valid)
+    ref = reference.decode_grid(grid.shape, layers, a.offsets, rangecoder.QueueDecoder(words),
+                                rangecoder.GolombReader(esc.getvalue()), valid)
     bits, state, bst = np.unpackbits(np.frombuffer(esc.getvalue(), np.uint8)), rangecoder.queue_start(words), np.zeros(1, np.int64)
     got = payload.grid(words, state, bits, bst, grid.shape, a.offsets, valid, coding.packed(layers))
     payload.finish(words, state, bits, bst)

@@ -10,7 +10,7 @@ a probability is integer arithmetic plus exactly rounded float64 divisions in a 
 identical on every machine; constriction turns those into its fixed-point model.
 
 Values beyond +-M (M chosen per array, stored) are coded as an escape symbol followed by
-their zigzag bytes.
+their zigzag bytes (`rangecoder.encode_zigzag`).
 
 Frame: u16 M, u32 word count W, W little-endian u32 words of the range coder: exactly the
 words the encoder writes (`inrz.coding.rangecoder`), so words dropped or appended are refused.
@@ -22,7 +22,7 @@ import numpy as np
 
 from ..core.errors import ContainerError
 from .lattice import passes, sources, targets
-from .rangecoder import ExactDecoder, read_words
+from .rangecoder import ExactDecoder, decode_zigzag, encode_zigzag, queue_encoder, read_words
 
 #: class boundaries on 8 x the mean neighbour magnitude (|k| capped at CAP)
 THRESHOLDS = np.array([1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, 90, 128, 181, 256, 362, 512])
@@ -33,7 +33,6 @@ MIN_BLOCK, MAX_BLOCK = 256, 8192
 MAX_M = 4095
 MAX_ESCAPE = 1 << 62  # no correction is larger (predictors clip at 2**50 steps)
 _CAT = constriction.stream.model.Categorical
-_LENGTHS, _BYTES = constriction.stream.model.Uniform(9), constriction.stream.model.Uniform(256)
 
 
 def choose_m(k: np.ndarray) -> int:
@@ -45,7 +44,7 @@ def choose_m(k: np.ndarray) -> int:
 def encode(k: np.ndarray) -> bytes:
     m = choose_m(k)
     model = _Model(m)
-    enc = constriction.stream.queue.RangeEncoder()
+    enc = queue_encoder()
     mag = np.minimum(np.abs(k), CAP)
     for t, ctx in _schedule(k.shape, mag):
         values = k[t].ravel()
@@ -55,7 +54,7 @@ def encode(k: np.ndarray) -> bytes:
             for cls, probs in model.tables(c):
                 sel = c == cls
                 enc.encode(symbols[sel].astype(np.int32), _CAT(probs, perfect=False))
-                _encode_escapes(enc, v[sel][symbols[sel] == 2 * m + 1])
+                encode_zigzag(enc, v[sel][symbols[sel] == 2 * m + 1])
             model.update(c, symbols)
     words = enc.get_compressed()
     return m.to_bytes(2, "little") + len(words).to_bytes(4, "little") + words.astype("<u4").tobytes()
@@ -89,7 +88,7 @@ def _decode_symbols(dec, m: int, shape: tuple[int, ...]) -> np.ndarray:
                 symbols[sel] = s
                 values = s - m
                 esc = s == 2 * m + 1
-                values[esc] = _decode_escapes(dec, int(esc.sum()), m)
+                values[esc] = decode_zigzag(dec, int(esc.sum()), m, MAX_ESCAPE)
                 out[start + sel] = values
             model.update(c, symbols)
         k[t] = out.reshape(k[t].shape)
@@ -164,30 +163,3 @@ class _Model:
     def update(self, classes: np.ndarray, symbols: np.ndarray) -> None:
         np.add.at(self.counts, (classes, symbols), 1)
 
-
-def _encode_escapes(enc, values: np.ndarray) -> None:
-    if not values.size:
-        return
-    z = ((values << 1) ^ (values >> 63)).astype(np.uint64)
-    lengths = np.array([(int(v).bit_length() + 7) // 8 for v in z], np.int32)
-    enc.encode(lengths, _LENGTHS)
-    raw = np.concatenate([np.frombuffer(int(v).to_bytes(int(n), "little"), np.uint8) for v, n in zip(z, lengths)])
-    enc.encode(raw.astype(np.int32), _BYTES)
-
-
-def _decode_escapes(dec, count: int, m: int) -> np.ndarray:
-    """Escaped values: each in its fewest bytes and beyond +-m (as `_encode_escapes` writes
-    them), and within +-2**62 (corrections are clipped far below), else `ContainerError`."""
-    if not count:
-        return np.zeros(0, np.int64)
-    lengths = np.asarray(dec.decode(_LENGTHS, count), np.int64)
-    raw = np.asarray(dec.decode(_BYTES, int(lengths.sum())), np.uint64)
-    out, pos = np.empty(count, np.int64), 0
-    for i, n in enumerate(lengths):
-        z = int.from_bytes(bytes(raw[pos:pos + n].astype(np.uint8)), "little")
-        value = (z >> 1) ^ -(z & 1)
-        if n == 0 or raw[pos + n - 1] == 0 or not m < abs(value) <= MAX_ESCAPE:
-            raise ContainerError("error-bound residual escapes a value no encoder escapes")
-        out[i] = value
-        pos += n
-    return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inrz import ContainerError, InrzError, uvarint
+from inrz import ContainerError, InrzError, rangecoder, uvarint
 
 from . import armint, coding, tables
 from .arch import FOLD, Architecture
@@ -128,8 +128,8 @@ def encode(tensors: dict, layout: dict, a: Architecture, base: tuple[bytes, dict
     import constriction
 
     shifts = dict(zip(GROUPS, (int(s) for s in tensors["shifts"])))
-    enc = constriction.stream.queue.RangeEncoder()
-    escapes = coding.BitWriter()
+    enc = rangecoder.queue_encoder()
+    escapes = rangecoder.GolombWriter()
     tag, weights = base if base is not None else (NO_BASE, None)
     head = bytearray([FORMAT]) + tag
     family = constriction.stream.model.Categorical(perfect=False)

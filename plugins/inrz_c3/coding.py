@@ -6,8 +6,10 @@ in float64 where every product and sum is an exact integer below 2**53 (`armint`
 checks the bound), so any machine, thread count or summation order gives the same bits. The
 predicted mean and log-scale select one of the frozen tables in `tables`; symbols beyond the
 table's range escape to Exp-Golomb bits. Latents are coded in wavefronts (`context.wavefronts`).
+The range coder, the escape codes and the errors of a corrupt stream are inrz's
+(`inrz.rangecoder`); what is c3's is which table codes which symbol.
 
-This is the encoder's side (symbols, rate estimates, constriction's encoder) and the
+This is the encoder's side (symbols, rate estimates, the encoder) and the
 per-wavefront reference decoder the tests check the compiled one (`rangedec`, `payload`)
 against. The context model itself is `armint`'s compiled kernel for both, so the encoder's
 rate estimate and the decoder cannot disagree; `reference.arm_forward_int` is its oracle.
@@ -19,13 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inrz import ContainerError
+from inrz import rangecoder
 
 from . import armint, context, tables
 from .armint import ACT_LIMIT, FRAC  # noqa: F401  (re-exported: fixed-point constants)
 
 SYMBOL_OFFSET = tables.K + 1
-MAX_ESCAPE_BITS = 40
 
 
 @dataclass
@@ -72,7 +73,7 @@ def to_symbols(values: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, np.n
     return sym.astype(np.int32), escapes
 
 
-def from_symbols(sym: np.ndarray, centre: np.ndarray, escapes: "BitReader") -> np.ndarray:
+def from_symbols(sym: np.ndarray, centre: np.ndarray, escapes: rangecoder.GolombReader) -> np.ndarray:
     """Inverse of `to_symbols`, reading escaped magnitudes in order."""
     r = sym.astype(np.int64) - SYMBOL_OFFSET
     for i in np.flatnonzero((sym == 0) | (sym == tables.ALPHABET - 1)):
@@ -99,48 +100,6 @@ def log2_table() -> np.ndarray:
 
 def golomb_bits(value: int) -> int:
     return 2 * (value + 1).bit_length() - 1
-
-
-def decode_symbols(decoder, family, probs: np.ndarray) -> np.ndarray:
-    """Decode one symbol per row of `probs`; constriction asserts on data no encoder could have
-    written, which for us is a damaged file, not a bug."""
-    try:
-        return np.asarray(decoder.decode(family, probs), np.int64)
-    except AssertionError as exc:
-        raise ContainerError(f"the latent-grid range-coded stream is corrupt: {exc}") from exc
-
-
-# ---------------- escapes: Exp-Golomb bits ----------------
-
-class BitWriter:
-    def __init__(self):
-        self.bits: list[int] = []
-
-    def golomb(self, values) -> None:
-        for v in np.asarray(values, np.int64).ravel():
-            code = bin(int(v) + 1)[2:]
-            self.bits += [0] * (len(code) - 1) + [int(c) for c in code]
-
-    def getvalue(self) -> bytes:
-        return np.packbits(np.asarray(self.bits, np.uint8)).tobytes() if self.bits else b""
-
-
-class BitReader:
-    def __init__(self, data: bytes):
-        self.bits = np.unpackbits(np.frombuffer(data, np.uint8))
-        self.pos = 0
-
-    def golomb(self) -> int:
-        ones = np.flatnonzero(self.bits[self.pos:self.pos + MAX_ESCAPE_BITS + 1])
-        if not ones.size:
-            raise ContainerError("latent-grid escape stream is truncated or corrupt")
-        zeros = int(ones[0])
-        end = self.pos + 2 * zeros + 1
-        if end > self.bits.size:
-            raise ContainerError("latent-grid escape stream is truncated")
-        value = int("".join("1" if b else "0" for b in self.bits[self.pos + zeros:end]), 2) - 1
-        self.pos = end
-        return value
 
 
 # ---------------- latent grids ----------------
@@ -197,8 +156,8 @@ def grid_symbols(values: np.ndarray, layers, offsets, valid: int | None = None):
     return sym, escapes, sbin, fbin
 
 
-def encode_grid(values: np.ndarray, layers, offsets, encoder, escapes: BitWriter, valid: int | None = None,
-                chunk: int = 65536) -> None:
+def encode_grid(values: np.ndarray, layers, offsets, encoder, escapes: rangecoder.GolombWriter,
+                valid: int | None = None, chunk: int = 65536) -> None:
     import constriction
 
     sym, esc, sbin, fbin = grid_symbols(values, layers, offsets, valid)
@@ -209,8 +168,9 @@ def encode_grid(values: np.ndarray, layers, offsets, encoder, escapes: BitWriter
     escapes.golomb(esc)
 
 
-def decode_grid(shape, layers, offsets, decoder, escapes: BitReader, valid: int | None = None) -> np.ndarray:
-    """The per-wavefront reference decoder (constriction's `decoder`): `reference.decode_grid`."""
+def decode_grid(shape, layers, offsets, decoder, escapes: rangecoder.GolombReader,
+                valid: int | None = None) -> np.ndarray:
+    """The per-wavefront reference decoder (`decoder`: a `rangecoder.QueueDecoder`): `reference.decode_grid`."""
     from .reference import decode_grid
 
     return decode_grid(shape, layers, offsets, decoder, escapes, valid)

@@ -87,8 +87,9 @@ def grid(words, st, bits, bst, shape, offsets, valid, arm) -> np.ndarray:
     W, b, dims, woff, boff, inv = arm
     h = armint.scratch(dims, grid3[0] * grid3[1])
     cdf = tables.coder_cdf().reshape(-1, tables.ALPHABET + 1)
-    code = rangedec.decode_grid(words, st, bits, bst, cdf, out, slopes, math.prod(shape) if valid is None else int(valid),
-                                offs, np.empty(ring_shape), h, W, b, dims, woff, boff, inv)
+    valid = math.prod(shape) if valid is None else int(valid)
+    code = rangedec.decode_grid(words, st, bits, bst, cdf, out, slopes, valid, offs, np.empty(ring_shape), h, W, b,
+                                dims, woff, boff, inv)
     rangecoder.check(code, WHAT)
     return out.reshape(shape)
 

@@ -3,7 +3,8 @@ stacked from shifted copies, upsampling by functional ops, one thread pool for n
 the tests' oracle for `train_step` (equal losses and gradients) and the baseline that
 `benchmarks/c3_step.py` times the blocked step against. `arm_forward_int` and `decode_grid` are
 the fixed-point context model and the latent decoder as first written (float64 GEMMs in torch,
-constriction's decoder, one Python step per wavefront): the oracle of the compiled decoder.
+constriction's decoder (`inrz.rangecoder.QueueDecoder`), one Python step per wavefront): the
+oracle of the compiled decoder.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from inrz import rangecoder
 
 from . import coding, context, tables
 from .bitstream import GROUPS, _rows, arm_layers, base_ints, fold, from_ints, group_keys
@@ -76,7 +79,7 @@ def arm_forward_int(ctx, layers):
 
 
 def decode_grid(shape, layers, offsets, decoder, escapes, valid=None):
-    """One grid's latents from constriction's `decoder`, wavefront by wavefront."""
+    """One grid's latents from `decoder` (a `rangecoder.QueueDecoder`), wavefront by wavefront."""
     import constriction
 
     geo = coding.geometry(tuple(shape), offsets)
@@ -86,7 +89,7 @@ def decode_grid(shape, layers, offsets, decoder, escapes, valid=None):
     for pts in coding.coding_order(tuple(shape), offsets, valid):
         mean, logb = arm_forward_int(geo.contexts(padded, pts), layers)
         centre, sbin, fbin = coding.table_bins(mean, logb)
-        sym = coding.decode_symbols(decoder, family, probs[sbin, fbin])
+        sym = decoder.decode(family, probs[sbin, fbin])
         padded[geo.base[pts]] = coding.from_symbols(sym, centre, escapes)
     return padded[geo.base].reshape(shape)
 
@@ -96,11 +99,11 @@ def decode_payload(data: bytes, layout: dict, a, find_base=None) -> dict:
     per wavefront, no bounds or stream-end checks (the compiled decoder adds those)."""
     import constriction
 
-    from .payload import parse_head
+    from .payload import WHAT, parse_head
 
     base, shifts, sbins, n_esc, pos = parse_head(data, find_base)
-    escapes = coding.BitReader(data[pos:pos + n_esc])
-    dec = constriction.stream.queue.RangeDecoder(np.frombuffer(data[pos + n_esc:], "<u4").astype(np.uint32))
+    escapes = rangecoder.GolombReader(data[pos:pos + n_esc], WHAT)
+    dec = rangecoder.QueueDecoder(rangecoder.read_words(data[pos + n_esc:], WHAT), WHAT)
     family = constriction.stream.model.Categorical(perfect=False)
     out = {"shifts": np.asarray([shifts[g] for g in GROUPS], np.int64)}
     for group in GROUPS:
@@ -108,7 +111,7 @@ def decode_payload(data: bytes, layout: dict, a, find_base=None) -> dict:
         sizes = [int(np.prod(layout[k])) for k in keys]
         if not sum(sizes):
             continue
-        sym = coding.decode_symbols(dec, family, _rows(sbins[group], sum(sizes)))
+        sym = dec.decode(family, _rows(sbins[group], sum(sizes)))
         flat = coding.from_symbols(sym, np.zeros(sym.size, np.int64), escapes)
         for k, chunk in zip(keys, np.split(flat, np.cumsum(sizes)[:-1])):
             ints = chunk.reshape(layout[k]) + base_ints(base, k, shifts[group], layout[k])

@@ -14,7 +14,7 @@ import constriction
 import numpy as np
 
 from inrz import (BaseNetworkError, ComponentConfig, EntropyModel, ExactDecoder, Layout, Symbols, layout_size,
-                  read_words, split_symbols)
+                  rangecoder, read_words, split_symbols)
 
 from . import artifacts
 
@@ -72,7 +72,7 @@ class Table(EntropyModel):
     def encode(self, symbols: Symbols, bits: int) -> bytes:
         layout = {k: v.shape for k, v in symbols.items()}
         flat = np.concatenate([v.ravel() for v in symbols.values()]).astype(np.int32)
-        enc = constriction.stream.queue.RangeEncoder()
+        enc = rangecoder.queue_encoder()
         for a, b, model, params in self._plan(bits, layout):
             enc.encode(flat[a:b], model) if params is None else enc.encode(flat[a:b], model, params)
         return enc.get_compressed().astype("<u4").tobytes()
