@@ -58,7 +58,7 @@ def _boxes(mag, box, tmp, shape, strides, h, d):
                 for i2 in range(0, shape[2], step[2]):
                     at = base + i2
                     j = i0 if axis == 0 else (i1 if axis == 1 else i2)
-                    total = src[at]
+                    total = np.int64(src[at])
                     if j - s >= 0:
                         total += src[at - far]
                     if j + s < shape[axis]:
@@ -149,7 +149,8 @@ MODELS = MANT + CLASSES * 64
 @njit(cache=True, nogil=True)
 def _code(shape, k, mag, out, data, encode):
     """Encode k into out (the bytes written; -1 if out may be too small), or decode data into k
-    (an error code). k and mag: flat C-order arrays of the 3-D view `shape`."""
+    (an error code). k (int64) and mag (int32, the capped magnitudes): flat C-order arrays of the
+    3-D view `shape`."""
     n0, n1, n2 = shape[0], shape[1], shape[2]
     strides = np.array([n1 * n2, n2, 1], np.int64)
     pf, ps = bin_models(MODELS)
@@ -159,7 +160,7 @@ def _code(shape, k, mag, out, data, encode):
         st, code = bin_decoder(data)
         if code != OK:
             return np.int64(code)
-    box, tmp = np.zeros(n0 * n1 * n2, np.int64), np.zeros(n0 * n1 * n2, np.int64)
+    box, tmp = np.zeros(n0 * n1 * n2, np.int32), np.zeros(n0 * n1 * n2, np.int32)  # sums of 9 CAP at most
     h = 1 << levels3(n0, n1, n2)
     d = -1  # the anchor pass: the origin alone, context class 0
     while True:
@@ -176,7 +177,7 @@ def _code(shape, k, mag, out, data, encode):
                         cls = 0
                         if d >= 0:  # the planes h before and (where there is one) h after, along d
                             j = i0 if d == 0 else (i1 if d == 1 else i2)
-                            act = box[at - far] + (box[at + far] if j + h < shape[d] else 0)
+                            act = np.int64(box[at - far]) + (np.int64(box[at + far]) if j + h < shape[d] else 0)
                             cls = _class(act, cells)
                         if encode:
                             if not bin_room(st, out, 512):
@@ -205,7 +206,7 @@ def encode(k: np.ndarray) -> bytes:
     size = 64 + flat.size * 2
     while True:
         out = np.empty(size, np.uint8)
-        n = _code(shape, flat, np.empty(flat.size, np.int64), out, np.empty(0, np.uint8), True)
+        n = _code(shape, flat, np.empty(flat.size, np.int32), out, np.empty(0, np.uint8), True)
         if n >= 0:
             return out[:n].tobytes()
         size *= 4
@@ -215,7 +216,7 @@ def decode(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
     """Inverse of `encode` for an array of `shape`; `ContainerError` for a stream no encoder writes."""
     size = int(np.prod(shape))
     k = np.empty(size, np.int64)
-    err = _code(np.array(view3(shape), np.int64), k, np.empty(size, np.int64), np.empty(0, np.uint8),
+    err = _code(np.array(view3(shape), np.int64), k, np.empty(size, np.int32), np.empty(0, np.uint8),
                 np.frombuffer(data, np.uint8), False)
     check(err, "the error-bound residual stream")
     return k.reshape(shape)
