@@ -114,3 +114,20 @@ def test_the_encoder_writes_the_compiled_tag():
     x = np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"][0]
     header, sections = errorbound.residual_sections(x, np.full(x.shape, x.flat[0]), 0.1)
     assert sections["residual"][0] == errorbound.TAG == 0x12
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("masked", [False, True])
+def test_compiled_miss_check_equals_the_numpy_one(dtype, masked):
+    """Positions beyond the bound after the cast to the chunk's dtype (NaN and overflow too)."""
+    from inrz.signal.ndarray import cast
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(30, 40)).astype(dtype)
+    x[0, 0], x[1, 1] = np.nan, np.finfo(dtype).max
+    approx = np.full(x.shape, 0.5, dtype)
+    rec = ((x.astype(np.float64) - 0.5) + rng.normal(scale=0.01, size=x.shape)).T.copy().T  # not C-ordered
+    keep = rng.random(x.shape) > 0.3 if masked else None
+    for bound in (0.001, 0.01, 0.03):
+        ok = errorbound.abs_diff(cast(approx.astype(np.float64) + rec, x.dtype), x) <= bound
+        want = np.flatnonzero(~ok.ravel() if keep is None else (keep & ~ok).ravel())
+        assert np.array_equal(errorbound._misses(x, approx, rec, bound, keep), want)

@@ -98,10 +98,11 @@ def _bounded(arrays, codec: Codec, network: bool, knobs, fill_values, deadline: 
             continue
         filled, specials = split(array, fill_values)
         coded = _residual(array, filled, specials, codec)
-        candidates = [frames.raw(array), coded]
+        candidates = [coded]
         if frames.packed_may_win(array, level, len(coded)):  # zstd of the values is not tried where it cannot win
-            candidates.insert(1, frames.packed(array, level))
-        best.append(min(candidates, key=len))
+            candidates.insert(0, frames.packed(array, level))
+        smallest = min(candidates, key=len)  # the raw values win ties, and are only written where they win
+        best.append(frames.raw(array) if frames.raw_size(array) <= len(smallest) else smallest)
         todo.append(len(best) - 1)
         if network:  # the modality's signal (normalised copies) only where a network may be fitted
             signals.append(codec.modality.from_array(filled))

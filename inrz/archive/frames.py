@@ -58,6 +58,11 @@ def raw(array: np.ndarray) -> bytes:
     return _seal(head(RAW, array) + _le(array).tobytes())
 
 
+def raw_size(array: np.ndarray) -> int:
+    """len(raw(array)), without writing it."""
+    return len(head(RAW, array)) + array.nbytes + 4
+
+
 def packed(array: np.ndarray, level: int) -> bytes:
     return _seal(head(ZSTD, array) + _compressor(level).compress(_le(array).tobytes()))
 
@@ -65,8 +70,8 @@ def packed(array: np.ndarray, level: int) -> bytes:
 def packed_may_win(array: np.ndarray, level: int, size: int) -> bool:
     """False where a sample says `packed` would be well over `size` bytes, so the encoder need
     not compress the whole chunk: for chunks of more than SAMPLE_FROM bytes, zstd of STRIPES
-    evenly spaced stripes (1 / SAMPLE_PART of the chunk) scaled up to the chunk must stay
-    under twice `size`, unless the sample shrinks more than DENSE times (values that repeat,
+    evenly spaced stripes (1 / SAMPLE_PART of the chunk, twice that up to LARGE bytes) scaled
+    up to the chunk must stay under twice `size`, unless the sample shrinks more than DENSE times (values that repeat,
     such as a mostly empty chunk: zstd may then find far more across the chunk). A checked
     estimate (tests/test_archive_chunks.py: chunks zstd wins are still coded with it); zstd
     finds repeats across stripes that a stripe alone misses, hence the factor 2. Smaller
@@ -74,7 +79,8 @@ def packed_may_win(array: np.ndarray, level: int, size: int) -> bool:
     data = _le(array).reshape(-1).view(np.uint8)
     if data.size <= SAMPLE_FROM:
         return True
-    width = data.size // (SAMPLE_PART * STRIPES)
+    part = SAMPLE_PART if data.size > LARGE else SAMPLE_PART // 2
+    width = data.size // (part * STRIPES)
     starts = np.linspace(0, data.size - width, STRIPES).astype(np.int64)
     sample = b"".join(data[s:s + width].tobytes() for s in starts)
     coded = len(_compressor(level).compress(sample))
@@ -83,7 +89,7 @@ def packed_may_win(array: np.ndarray, level: int, size: int) -> bool:
     return coded * data.size / len(sample) < 2 * size
 
 
-SAMPLE_FROM, SAMPLE_PART, STRIPES, DENSE = 1 << 16, 8, 8, 8
+SAMPLE_FROM, LARGE, SAMPLE_PART, STRIPES, DENSE = 1 << 12, 1 << 16, 8, 8, 8
 _local = threading.local()
 
 

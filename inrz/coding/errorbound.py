@@ -51,14 +51,40 @@ def residual_sections(original: np.ndarray, approx: np.ndarray, bound: float, ke
         k, rec = done or p.encode(r, step, keep)
         coded.append((bytes([TAG, KINDS.index(p.kind), p.axes]) + ctxkernel.encode(k), rec))
     residual, rec = min(coded, key=lambda c: len(c[0]))
-    fixed = cast(approx.astype(np.float64) + rec, original.dtype)
-    ok = abs_diff(fixed, original) <= bound  # False for NaN too
-    miss = np.flatnonzero(~ok.ravel() if keep is None else (keep & ~ok).ravel())
+    miss = _misses(original, approx, rec, bound, keep)
     header = {"max_abs_error": bound, "step": step, "exceptions": int(miss.size)}
     sections = {"residual": residual}
     if miss.size:
         sections["exceptions"] = intframe.encode_ints(np.diff(miss, prepend=0)) + original.ravel()[miss].tobytes()
     return header, sections
+
+
+def _misses(original: np.ndarray, approx: np.ndarray, rec: np.ndarray, bound: float,
+            keep: np.ndarray | None) -> np.ndarray:
+    """Flat positions (where `keep`) whose value as decoded, approx + rec cast to the dtype,
+    is beyond `bound` of the original or NaN; compiled for float32 / float64 chunks."""
+    if original.dtype in (np.float32, np.float64) and approx.dtype in (np.float32, np.float64):
+        out = np.empty(original.size, np.int64)
+        mask = np.ones(1, np.bool_) if keep is None else np.ascontiguousarray(keep, np.bool_).reshape(-1)
+        n = _misses_float(np.ascontiguousarray(original).reshape(-1), np.ascontiguousarray(approx).reshape(-1),
+                          np.ascontiguousarray(rec, np.float64).reshape(-1), float(bound), mask, keep is not None,
+                          np.empty(1, original.dtype), out)
+        return out[:n]
+    fixed = cast(approx.astype(np.float64) + rec, original.dtype)
+    ok = abs_diff(fixed, original) <= bound  # False for NaN too
+    return np.flatnonzero(~ok.ravel() if keep is None else (keep & ~ok).ravel())
+
+
+@njit(cache=True, nogil=True)
+def _misses_float(original, approx, rec, bound, keep, use_keep, one, out):
+    """`_misses` in one pass; `one` (a value of the chunk's dtype) rounds as numpy's cast does."""
+    n = 0
+    for i in range(original.size):
+        one[0] = np.float64(approx[i]) + rec[i]
+        if not abs(np.float64(one[0]) - np.float64(original[i])) <= bound and (not use_keep or keep[i]):
+            out[n] = i
+            n += 1
+    return n
 
 
 def abs_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
