@@ -41,8 +41,6 @@ from .signal.metrics import NATIVE, Metric, mse, psnr
 from .signal.patches import merge as merge_patches, split as split_patches
 from .signal.modality import FormatChange, Modality, Placement, Signal
 
-open = read_header  # noqa: A001  (the first name of `read_header`, as zarr.open; kept for existing callers)
-
 __version__ = "0.1.0"
 
 #: names exposed lazily: they need an optional library (`pip install 'inrz[archive]'`)
@@ -51,9 +49,12 @@ _LAZY = {"InrzCodec": "inrz.archive.numcodecs_codec", "InrzZarrCodec": "inrz.arc
 
 
 def __getattr__(name: str) -> Any:
-    """`inrz.InrzZarrCodec` imports zarr only when asked for (and says which extra is missing)."""
+    """`inrz.InrzZarrCodec` imports zarr only when asked for (and says which extra is missing);
+    `inrz.open` is `read_header`."""
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name == "open":  # `read_header`'s first name (as zarr.open), kept for existing callers; served
+        return read_header  # here so that no global of this module shadows the builtin `open`
     raise AttributeError(f"module 'inrz' has no attribute {name!r}")
 
 
