@@ -81,8 +81,8 @@ def packed_may_win(array: np.ndarray, level: int, size: int) -> bool:
         return True
     part = SAMPLE_PART if data.size > LARGE else SAMPLE_PART // 2
     width = data.size // (part * STRIPES)
-    starts = np.linspace(0, data.size - width, STRIPES).astype(np.int64)
-    sample = b"".join(data[s:s + width].tobytes() for s in starts)
+    sample = b"".join(data[s:s + width].tobytes() for s in
+                      ((data.size - width) * i // (STRIPES - 1) for i in range(STRIPES)))  # evenly spaced
     coded = len(_compressor(level).compress(sample))
     if coded * DENSE < len(sample):  # the sample compresses well: the chunk may repeat itself further
         return True

@@ -20,6 +20,7 @@ coder's (zigzag planes + zstd), still read.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 import numpy as np
@@ -121,33 +122,44 @@ def _rank_block(r: np.ndarray, step: float, keep: np.ndarray | None, block: tupl
     corrections and reconstruction where the block is the whole array."""
     rb = r[block]
     whole = rb.size == r.size
-    live = [a for a, n in enumerate(rb.shape) if n != 1]
-    where = {a: 3 - len(live) + j for j, a in enumerate(live)}  # axis -> its axis in the 3-D view
-    table = np.zeros((len(options), 4), np.int64)
-    for row, p in zip(table, options):
-        if p.kind == "lorenzo":
-            row[:] = 2, 0, 0, sum(1 << where[a] for a in range(r.ndim) if p.axes >> a & 1 and a in where)
-        else:
-            row[:] = KINDS.index(p.kind), p.axes & 1, p.axes >> 1 & 1, 0
+    table, shape, shape_t = _rank_table(r.ndim, rb.shape, tuple(options))
     flat = np.ascontiguousarray(rb, np.float64).reshape(-1)
     kb = None if keep is None else keep[block]
     mask = np.ones(1, np.uint8) if kb is None else np.ascontiguousarray(kb, np.uint8).reshape(-1)
-    flat_t, mask_t, shape_t = flat, mask, view3(rb.shape)
+    flat_t, mask_t = flat, mask
     if table[:, 1].any():
         flat_t = np.ascontiguousarray(rb.T, np.float64).reshape(-1)
         mask_t = mask if kb is None else np.ascontiguousarray(kb.T, np.uint8).reshape(-1)
-        shape_t = view3(rb.T.shape)
     best_k = np.empty(flat.size if whole else 0, np.int64)
     best_rec = np.empty(flat.size if whole else 0, np.float64)
-    costs, best = ranking.costs(table, np.array(view3(rb.shape), np.int64), flat, np.array(shape_t, np.int64), flat_t,
-                                mask, mask_t, kb is not None, float(step), whole, best_k, best_rec)
+    costs, best = ranking.costs(table, shape, flat, shape_t, flat_t, mask, mask_t, kb is not None, float(step), whole,
+                                best_k, best_rec)
     done: list[tuple | None] = [None] * len(options)
     if whole:
         if table[best, 1]:
             done[best] = best_k.reshape(rb.T.shape).T, best_rec.reshape(rb.T.shape).T
         else:
             done[best] = best_k.reshape(rb.shape), best_rec.reshape(rb.shape)
-    return [float(c) for c in costs], done
+    return costs.tolist(), done
+
+
+@functools.lru_cache(maxsize=256)
+def _rank_table(ndim: int, shape: tuple[int, ...],
+                options: tuple[Predictor, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`ranking.costs`' candidate table for a block of `shape`, its 3-D view and its transpose's
+    (read only: cached per shape, chunks of a store share it)."""
+    live = [a for a, n in enumerate(shape) if n != 1]
+    where = {a: 3 - len(live) + j for j, a in enumerate(live)}  # axis -> its axis in the 3-D view
+    table = np.zeros((len(options), 4), np.int64)
+    for row, p in zip(table, options):
+        if p.kind == "lorenzo":
+            row[:] = 2, 0, 0, sum(1 << where[a] for a in range(ndim) if p.axes >> a & 1 and a in where)
+        else:
+            row[:] = KINDS.index(p.kind), p.axes & 1, p.axes >> 1 & 1, 0
+    out = table, np.array(view3(shape), np.int64), np.array(view3(shape[::-1]), np.int64)
+    for a in out:
+        a.flags.writeable = False
+    return out
 
 
 def _ranked_numpy(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None]]:

@@ -26,19 +26,21 @@ KMAX = 2.0**50  # as predictors.KMAX
 
 
 @njit(cache=True, nogil=True)
-def entropy_bits(counts, n):
+def entropy_bits(counts, n, lo=0, hi=2 * WIDE):
     """Order-0 entropy in bits of `n` symbols of histogram `counts` (2 WIDE + 1 bins, the two
-    end bins pooling everything beyond), plus 24 bits per pooled symbol."""
+    end bins pooling everything beyond), plus 24 bits per pooled symbol; `lo`, `hi`: the
+    first and last bins that may be nonzero (the sum over them, in order, is the same)."""
     bits = 0.0
-    for c in counts:
+    for b in range(lo, hi + 1):
+        c = counts[b]
         if c > 0:
             bits -= c * np.log2(c / n)
     return bits + 24.0 * (counts[0] + counts[2 * WIDE])
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _count(counts, v):
-    counts[min(max(v, -WIDE), WIDE) + WIDE] += 1
+def _bin(v):
+    return min(max(v, -WIDE), WIDE) + WIDE
 
 
 @njit(cache=True, nogil=True)
@@ -71,17 +73,26 @@ def _lorenzo_at(q, i0, i1, i2, n1, n2, mask):
 
 
 @njit(cache=True, nogil=True)
-def _lorenzo(shape, q, mask, counts, k, store):
+def _lorenzo(shape, q, mask, k):
     n0, n1, n2 = shape[0], shape[1], shape[2]
     at = 0
     for i0 in range(n0):
         for i1 in range(n1):
             for i2 in range(n2):
-                e = _lorenzo_at(q, i0, i1, i2, n1, n2, mask)
-                _count(counts, e)
-                if store:
-                    k[at] = e
+                k[at] = _lorenzo_at(q, i0, i1, i2, n1, n2, mask)
                 at += 1
+
+
+@njit(cache=True, nogil=True)
+def _histogram(k, counts):
+    """counts[bin] += 1 for each of k; the first and last bins touched."""
+    lo, hi = 2 * WIDE, 0
+    for v in k:
+        b = _bin(v)
+        counts[b] += 1
+        lo = min(lo, b)
+        hi = max(hi, b)
+    return lo, hi
 
 
 @njit(cache=True, nogil=True)
@@ -96,21 +107,20 @@ def costs(table, shape, r, shape_t, r_t, keep, keep_t, use_keep, step, keep_best
     best = -1
     for c in range(table.shape[0]):
         kind, transposed, slices, mask = table[c, 0], table[c, 1], table[c, 2], table[c, 3]
-        counts[:] = 0
         if kind == 2:
             if q.size == 0:
                 q = np.empty(n, np.int64)
                 _grid(r, q, step)
-            _lorenzo(shape, q, mask, counts, k, keep_best)
+            _lorenzo(shape, q, mask, k)
         else:
             sh, src, kp = (shape_t, r_t, keep_t) if transposed else (shape, r, keep)
             if slices:
                 _run_slices(sh, src, k, rec, kp, step, kind == 1, True, use_keep)
             else:
                 _run(sh, src, k, rec, kp, step, kind == 1, True, use_keep)
-            for i in range(n):
-                _count(counts, k[i])
-        out[c] = entropy_bits(counts, n)
+        lo, hi = _histogram(k, counts)
+        out[c] = entropy_bits(counts, n, lo, hi)
+        counts[lo:hi + 1] = 0
         if keep_best and (best < 0 or out[c] < out[best]):
             best = c
             best_k[:] = k
