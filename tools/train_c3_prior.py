@@ -10,8 +10,8 @@ evaluation data folder (`EVALUATION`) or holds any file whose hash its `SHA256SU
 reported figures stay on unseen data. The
 networks are trained jointly on 256x256 tiles of the images (`--tiles N`: N of them, evenly
 spread over the corpus), each tile with its own latents; the manifest and the tiles used go into
-the prior's `about`, and the prior is written under its tag (`plugins/inrz_c3/priors/<preset>-3ch-
-<tag>.json`). The encoder starts from it once `priorfile.DEFAULT` names it. See prior.py.
+the prior's `about`, and the prior is written under its tag (`plugins/inrz_c3/priors/<preset>-<channels>ch-
+<tag>.json`; `--channels 1` trains a greyscale prior on the photographs' luma). The encoder starts from it once `priorfile.DEFAULT` names it. See prior.py.
 
 The corpus the shipped priors were trained on is recorded in tools/c3_prior_corpus/ (rebuild it
 with tools/fetch_c3_corpus.py). The first medium-3ch prior (477d7e8d) predates these checks: it
@@ -64,13 +64,15 @@ def corpus_files(corpus: Path) -> list[dict]:
     return entries
 
 
-def tiles(corpus: Path, entries: list[dict], per_image: int) -> list[tuple[str, int, int, torch.Tensor]]:
+def tiles(corpus: Path, entries: list[dict], per_image: int, channels: int = 3) -> list[tuple[str, int, int, torch.Tensor]]:
     """Up to `per_image` non-overlapping CROP x CROP tiles of each image, in a fixed order: a grid
     of tiles centred in the image (a photograph's subject is rarely in its corner), as
-    (path, top, left, (3, CROP, CROP) tile)."""
+    (path, top, left, (channels, CROP, CROP) tile); one channel is the photograph's luma
+    (PIL's ITU-R 601 conversion), what a greyscale image looks like."""
     out = []
     for entry in entries:
-        img = np.asarray(Image.open(corpus / entry["path"]).convert("RGB"), np.float32) / 255
+        img = np.asarray(Image.open(corpus / entry["path"]).convert("RGB" if channels == 3 else "L"), np.float32) / 255
+        img = img.reshape(*img.shape[:2], channels)
         rows, cols = img.shape[0] // CROP, img.shape[1] // CROP
         top0, left0 = (img.shape[0] - rows * CROP) // 2, (img.shape[1] - cols * CROP) // 2
         corners = [(top0 + r * CROP, left0 + c * CROP) for r in range(rows) for c in range(cols)]
@@ -94,6 +96,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", type=Path, required=True, help="training images with PROVENANCE.json (see above)")
     p.add_argument("--preset", default="medium", choices=list(arch.PRESETS))
+    p.add_argument("--channels", type=int, default=3, choices=(1, 3), help="3: colour images; 1: greyscale (the corpus's luma)")
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--lmbda", type=float, default=0.004)
     p.add_argument("--tiles-per-image", type=int, default=4)
@@ -106,15 +109,15 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     entries = corpus_files(args.corpus)
-    chosen = spread(tiles(args.corpus, entries, args.tiles_per_image), args.tiles)
-    targets = [tile for *_, tile in chosen]  # each (3, CROP, CROP)
-    a = arch.architecture(args.preset, (CROP, CROP), 3)
+    chosen = spread(tiles(args.corpus, entries, args.tiles_per_image, args.channels), args.tiles)
+    targets = [tile for *_, tile in chosen]  # each (channels, CROP, CROP)
+    a = arch.architecture(args.preset, (CROP, CROP), args.channels)
     start = time.perf_counter()
     weights = prior.train(targets, a, Schedule(steps=args.steps), args.lmbda)
-    about = {"preset": args.preset, "steps": args.steps, "lmbda": args.lmbda, "crop": CROP, "tiles": len(targets),
+    about = {"preset": args.preset, "channels": args.channels, "steps": args.steps, "lmbda": args.lmbda, "crop": CROP, "tiles": len(targets),
              "trained_on": [[path, top, left] for path, top, left, _ in chosen], "corpus": entries,
              "seconds": round(time.perf_counter() - start), "threads": args.threads}
-    out = prior.save(weights, args.out_dir, args.preset, 3, about)
+    out = prior.save(weights, args.out_dir, args.preset, args.channels, about)
     print(f"wrote {out} ({about['seconds']} s, {len(targets)} tiles of {len(entries)} images)")
 
 
