@@ -11,9 +11,13 @@ promises the latents and weights exactly; the rendered signal to within one step
 output (tests).
 
 Grids of 1 and 2 axes run as 3-axis grids with leading axes of one sample. The stack the
-synthesis reads is computed whole (`pyramid`), then the per-point MLP writes straight into the
-residual convolutions' padded input (the MLP is per point, so padding its output equals
-padding its input), then each convolution runs over row bands.
+synthesis reads is computed whole (`pyramid`). Where no convolution spans the first axis (every
+1- and 2-axis grid), the synthesis then runs in bands of rows (`_synth_rows`): the MLP on the
+band's rows of the padded grid, then each convolution, in buffers that stay in cache (no
+full-size intermediate arrays: less memory traffic and fewer page faults). Otherwise the
+per-point MLP writes straight into the residual convolutions' padded input (the MLP is per
+point, so padding its output equals padding its input), then each convolution runs over row
+bands.
 
 `scale` renders at another resolution (the latent pyramid resampled before synthesis, see
 `resample`) and `region` renders a window of the output grid only.
@@ -31,6 +35,7 @@ from inrz import threads
 
 TAPS, PAD = 4, 2  # upsample.TAPS / upsample.PAD
 BLOCK = 256  # points per MLP block (its hidden layer stays in L1)
+BAND = 32  # rows per band of the fused synthesis (`_synth_rows`): its buffers stay in L2
 TASK_WORK = 1 << 18  # about this many multiply-adds per task (~0.1-1 ms)
 
 
@@ -62,6 +67,15 @@ def _split(n: int, work_per_item: int) -> list[tuple[int, int]]:
     """[0, n) in ranges of about TASK_WORK multiply-adds, at least one per worker when n allows."""
     parts = max(1, min(n, max(threads.workers(), n * work_per_item // TASK_WORK)))
     bounds = [n * i // parts for i in range(parts + 1)]
+    return [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+
+
+def _split_bands(n: int, work_per_item: int) -> list[tuple[int, int]]:
+    """`_split` in whole bands of BAND rows (a band recomputes the rows its convolutions reach
+    past it, so it must not be cut smaller)."""
+    bands = -(-n // BAND)
+    parts = max(1, min(bands, max(threads.workers(), n * work_per_item // TASK_WORK)))
+    bounds = [min(n, BAND * (bands * i // parts)) for i in range(parts + 1)]
     return [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
 
 
@@ -266,6 +280,90 @@ def _conv_rows(x, W, b, relu, out, lo, hi):
                 dst[v] = centre[v + kx // 2] + c
 
 
+@njit(cache=True, nogil=True)
+def _synth_rows(u, W, b, dims, woff, boff, Wr, br, pads, periodic, out, lo, hi):
+    """Output rows lo..hi (flat over (Z, Y')) of out (C, Z, Y', X'), the whole synthesis at once
+    for residual convolutions that do not span the first axis (every 1- and 2-axis grid): in
+    bands of up to BAND rows of one plane, the MLP on the band's rows of its padded output (the
+    rows and columns past the ends from the clamped or wrapped points: the MLP is per point),
+    then each convolution on the band, in buffers that stay in cache. Per sample, the same
+    operations in the same order as `_mlp_into`, `_pad_borders` and `_conv_rows`: the same bits."""
+    Y, X = u.shape[2], u.shape[3]
+    R, C, ky, kx = Wr.shape[0], Wr.shape[1], Wr.shape[4], Wr.shape[5]
+    py, px = pads[1], pads[2]
+    Yo = out.shape[2]
+    Xp = X + 2 * px
+    hy = R * (ky - 1)  # rows of the MLP's output a band of final rows needs beyond its own
+    width = 0
+    for d in dims:
+        width = max(width, d)
+    h0, h1 = np.empty((width, BLOCK)), np.empty((width, BLOCK))
+    last_mlp = dims.shape[0] - 2
+    res = h0 if last_mlp % 2 == 1 else h1
+    bufs = np.empty((2, C, BAND + hy, Xp))
+    acc = np.empty(Xp)
+    r = lo
+    while r < hi:
+        z, y0 = r // Yo, r % Yo
+        n = min(BAND, hi - r, Yo - y0)
+        a = bufs[0]
+        for j in range(n + hy):  # the MLP, row y0 + j of its padded output
+            p = y0 + j - py
+            p = p % Y if periodic[1] else min(max(p, 0), Y - 1)
+            x = 0
+            while x < X:
+                m = min(BLOCK, X - x)
+                for c in range(u.shape[0]):
+                    src = u[c, z, p]
+                    for q in range(m):
+                        h0[c, q] = src[x + q]
+                _mlp_block(h0, h1, m, W, b, dims, woff, boff)
+                for o in range(C):
+                    dst = a[o, j]
+                    for q in range(m):
+                        dst[px + x + q] = res[o, q]
+                x += m
+            for o in range(C):
+                row = a[o, j]
+                for c in range(px):
+                    left, right = c - px, X + c
+                    left = left % X if periodic[2] else 0
+                    right = right % X if periodic[2] else X - 1
+                    row[c] = row[px + left]
+                    row[px + X + c] = row[px + right]
+        rows, cols = n + hy, Xp
+        for k in range(R):  # the residual convolutions, valid, on the band
+            src, dst = bufs[k % 2], bufs[1 - k % 2]
+            rows, cols = rows - (ky - 1), cols - (kx - 1)
+            final = k == R - 1
+            for j in range(rows):
+                for o in range(C):
+                    for v in range(cols):
+                        acc[v] = br[k, o]
+                    for i in range(C):
+                        for dy in range(ky):
+                            row = src[i, j + dy]
+                            if kx == 3:
+                                w0, w1, w2 = Wr[k, o, i, 0, dy, 0], Wr[k, o, i, 0, dy, 1], Wr[k, o, i, 0, dy, 2]
+                                for v in range(cols):
+                                    acc[v] = ((acc[v] + w0 * row[v]) + w1 * row[v + 1]) + w2 * row[v + 2]
+                            else:
+                                for dx in range(kx):
+                                    w = Wr[k, o, i, 0, dy, dx]
+                                    for v in range(cols):
+                                        acc[v] = acc[v] + w * row[v + dx]
+                    centre = src[o, j + ky // 2]
+                    if final:
+                        target = out[o, z, y0 + j]
+                        for v in range(cols):
+                            target[v] = centre[v + kx // 2] + acc[v]
+                    else:
+                        target = dst[o, j]
+                        for v in range(cols):
+                            target[v] = centre[v + kx // 2] + max(acc[v], 0.0)
+        r += n
+
+
 def _mlp_weights(w: dict, n_mlp: int):
     Ws = [np.asarray(w[f"syn{i}.W"], np.float64) for i in range(n_mlp)]
     bs = [np.asarray(w[f"syn{i}.b"], np.float64) for i in range(n_mlp)]
@@ -284,6 +382,15 @@ def _synthesise(u: np.ndarray, w: dict, n_mlp: int, res_layers: int, pads, perio
     channels = int(dims[-1])
     Z, Y, X = u.shape[1:]
     pads = np.asarray(pads, np.int64)
+    Wr, br = _res_weights(w, res_layers)
+    if res_layers and Wr.shape[0] == res_layers and Wr.shape[3] == 1 and not pads[0]:  # no convolution spans the first axis
+        ky, kx = Wr.shape[4:]
+        shape = (Z, Y + 2 * pads[1] - res_layers * (ky - 1), X + 2 * pads[2] - res_layers * (kx - 1))
+        out = _last_layer(shape, channels)
+        work = X * int(dims[1:].sum()) + shape[2] * res_layers * channels * channels * ky * kx
+        _run(_synth_rows, (u, W, b, dims, woff, boff, Wr, br, pads, np.asarray(periodic, np.bool_), out),
+             _split_bands(shape[0] * shape[1], work))
+        return out
     shape = (Z + 2 * pads[0], Y + 2 * pads[1], X + 2 * pads[2])
     x = _last_layer(shape, channels) if res_layers == 0 else np.empty((channels,) + shape)
     _run(_mlp_into, (u, W, b, dims, woff, boff, x, pads), _split(Z * Y * X, int(dims[1:].sum())))
@@ -299,6 +406,17 @@ def _synthesise(u: np.ndarray, w: dict, n_mlp: int, res_layers: int, pads, perio
              _split(shape[0] * shape[1], shape[2] * channels * channels * kz * ky * kx))
         x = out
     return x
+
+
+def _res_weights(w: dict, res_layers: int):
+    """The residual convolutions' weights (R, C, C, kz, ky, kx) and biases (R, C), float64, or
+    empty arrays when their kernels differ in shape."""
+    Ws = [np.asarray(w[f"res{i}.W"], np.float64) for i in range(res_layers)]
+    Ws = [W.reshape(W.shape[:2] + (1,) * (5 - W.ndim) + W.shape[2:]) for W in Ws]
+    if not Ws or len({W.shape for W in Ws}) > 1:
+        return np.zeros((0, 1, 1, 1, 1, 1)), np.zeros((0, 1))
+    return (np.ascontiguousarray(np.stack(Ws)),
+            np.ascontiguousarray(np.stack([np.asarray(w[f"res{i}.b"], np.float64) for i in range(res_layers)])))
 
 
 def _last_layer(shape, channels: int) -> np.ndarray:
