@@ -28,8 +28,8 @@ import numpy as np
 from numba import njit
 
 from .lattice3 import levels3, pass_box, view3
-from .rangecoder import (OK, bin_decoder, bin_encoder, bin_end, bin_flush, bin_get, bin_get_direct, bin_models,
-                         bin_put, bin_put_direct, bin_room, check)
+from .rangecoder import (OK, bin_decoder, bin_encoder, bin_end, bin_flush, bin_models, check, dec_get, dec_get_direct,
+                         dec_load, dec_store, enc_load, enc_put, enc_put_direct, enc_room, enc_store)
 
 CLASSES = 40  # two per octave of 8 x the neighbours' mean magnitude
 CAP = 1 << 16  # neighbour magnitudes are capped here before they are summed
@@ -92,43 +92,55 @@ def _low_bits(cls):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _put_symbol(st, out, pf, ps, cls, value):
-    bin_put(st, out, pf, ps, ZERO + cls, value != 0)
+def _put_symbol(s, out, pf, ps, cls, value):
+    """Code `value` in class cls; the coder's new state (s: `rangecoder.enc_load`'s tuple)."""
+    s = enc_put(s, out, pf, ps, ZERO + cls, value != 0)
     if value == 0:
-        return
-    bin_put(st, out, pf, ps, SIGN + cls, value < 0)
+        return s
+    s = enc_put(s, out, pf, ps, SIGN + cls, value < 0)
     m = (value if value > 0 else -value) - 1
     low = _low_bits(cls)
     v = (m >> low) + 1
     e = _bitlength(v) - 1
     for j in range(e):
-        bin_put(st, out, pf, ps, EXPO + cls * EXP_MODELS + min(j, EXP_MODELS - 1), 1)
+        s = enc_put(s, out, pf, ps, EXPO + cls * EXP_MODELS + min(j, EXP_MODELS - 1), 1)
     if e < MAXE:
-        bin_put(st, out, pf, ps, EXPO + cls * EXP_MODELS + min(e, EXP_MODELS - 1), 0)
+        s = enc_put(s, out, pf, ps, EXPO + cls * EXP_MODELS + min(e, EXP_MODELS - 1), 0)
     if e > 0:
-        bin_put(st, out, pf, ps, MANT + cls * 64 + e, (v >> (e - 1)) & 1)
+        s = enc_put(s, out, pf, ps, MANT + cls * 64 + e, (v >> (e - 1)) & 1)
         if e > 1:
-            bin_put_direct(st, out, v & ((np.int64(1) << (e - 1)) - 1), e - 1)
+            s = enc_put_direct(s, out, v & ((np.int64(1) << (e - 1)) - 1), e - 1)
     if low > 0:
-        bin_put_direct(st, out, m & ((np.int64(1) << low) - 1), low)
+        s = enc_put_direct(s, out, m & ((np.int64(1) << low) - 1), low)
+    return s
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _get_symbol(st, data, pf, ps, cls):
-    if bin_get(st, data, pf, ps, ZERO + cls) == 0:
-        return np.int64(0)
-    negative = bin_get(st, data, pf, ps, SIGN + cls)
+def _get_symbol(s, data, pf, ps, cls):
+    """The value `_put_symbol` coded in class cls and the decoder's new state."""
+    nonzero, s = dec_get(s, data, pf, ps, ZERO + cls)
+    if nonzero == 0:
+        return np.int64(0), s
+    negative, s = dec_get(s, data, pf, ps, SIGN + cls)
     low = _low_bits(cls)
     e = 0
-    while e < MAXE and bin_get(st, data, pf, ps, EXPO + cls * EXP_MODELS + min(e, EXP_MODELS - 1)):
+    while e < MAXE:
+        one, s = dec_get(s, data, pf, ps, EXPO + cls * EXP_MODELS + min(e, EXP_MODELS - 1))
+        if one == 0:
+            break
         e += 1
     v = np.int64(1) << e
     if e > 0:
-        v |= np.int64(bin_get(st, data, pf, ps, MANT + cls * 64 + e)) << (e - 1)
+        top, s = dec_get(s, data, pf, ps, MANT + cls * 64 + e)
+        v |= np.int64(top) << (e - 1)
         if e > 1:
-            v |= bin_get_direct(st, data, e - 1)
-    m = ((v - 1) << low) | (bin_get_direct(st, data, low) if low > 0 else 0)
-    return -(m + 1) if negative else m + 1
+            rest, s = dec_get_direct(s, data, e - 1)
+            v |= rest
+    m = (v - 1) << low
+    if low > 0:
+        bits, s = dec_get_direct(s, data, low)
+        m |= bits
+    return (-(m + 1) if negative else m + 1), s
 
 
 @njit(cache=True, nogil=True)
@@ -156,10 +168,12 @@ def _code(shape, k, mag, out, data, encode):
     pf, ps = bin_models(MODELS)
     if encode:
         st = bin_encoder()
+        s = enc_load(st)  # the coder's state, in registers until the last symbol
     else:
         st, code = bin_decoder(data)
         if code != OK:
             return np.int64(code)
+        s = dec_load(st)
     box, tmp = np.zeros(n0 * n1 * n2, np.int32), np.zeros(n0 * n1 * n2, np.int32)  # sums of 9 CAP at most
     h = 1 << levels3(n0, n1, n2)
     d = -1  # the anchor pass: the origin alone, context class 0
@@ -180,11 +194,11 @@ def _code(shape, k, mag, out, data, encode):
                             act = np.int64(box[at - far]) + (np.int64(box[at + far]) if j + h < shape[d] else 0)
                             cls = _class(act, cells)
                         if encode:
-                            if not bin_room(st, out, 512):
+                            if not enc_room(s, out, 512):
                                 return np.int64(-1)
-                            _put_symbol(st, out, pf, ps, cls, k[at])
+                            s = _put_symbol(s, out, pf, ps, cls, k[at])
                         else:
-                            k[at] = _get_symbol(st, data, pf, ps, cls)
+                            k[at], s = _get_symbol(s, data, pf, ps, cls)
                         v = k[at] if k[at] >= 0 else -k[at]
                         mag[at] = v if v < CAP else CAP
         if d < 0 or d == 2:
@@ -195,7 +209,9 @@ def _code(shape, k, mag, out, data, encode):
         else:
             d += 1
     if encode:
+        enc_store(st, s)
         return bin_flush(st, out)
+    dec_store(st, s)
     return np.int64(bin_end(st, data))
 
 

@@ -7,7 +7,9 @@ One front end, in four parts (split only to keep each small; import from here):
   `ExactDecoder` (any constriction model, re-encoding in lockstep) and the compiled strict
   decoder for categorical models (`queue_start`, `queue_step` in a kernel's loop, `queue_end`),
   and the lenient `QueueDecoder` reference decoders use;
-- `binary`: an LZMA-style adaptive binary coder (bytes), compiled, for context-modelled bits;
+- `binary`: an LZMA-style adaptive binary coder (bytes), compiled, for context-modelled bits
+  (`bin_*` on a state array; `enc_*` / `dec_*` on the same state as a tuple a kernel's loop
+  keeps in registers);
 - `escapes`: values past a model's alphabet: Exp-Golomb bits beside the words, zigzag bytes
   inside them;
 - `errors`: the one table of what can be wrong with a stream (`ERRORS`) and the one function
@@ -20,7 +22,8 @@ Every byte format here is frozen: golden files and pinned encodings must not cha
 from __future__ import annotations
 
 from .binary import (bin_decoder, bin_encoder, bin_end, bin_flush, bin_get, bin_get_direct, bin_models, bin_put,
-                     bin_put_direct, bin_room)
+                     bin_put_direct, bin_room, dec_get, dec_get_direct, dec_load, dec_store, enc_load, enc_put,
+                     enc_put_direct, enc_room, enc_store)
 from .errors import (BAD_ESCAPE, BAD_START, CORRUPT, ERRORS, ESCAPE_TAIL, NOT_WORDS, OK, PAST_END, TOO_LARGE,
                      TRAILING, check, corrupt)
 from .escapes import (MAX_ESCAPE_BITS, GolombReader, GolombWriter, decode_zigzag, encode_zigzag, golomb,
@@ -34,6 +37,7 @@ __all__ = [
     "ExactDecoder", "QueueDecoder", "queue_encoder", "queue_end", "queue_load", "queue_start", "queue_step",
     "queue_store", "queue_symbol", "read_words",
     "bin_decoder", "bin_encoder", "bin_end", "bin_flush", "bin_get", "bin_get_direct", "bin_models", "bin_put",
-    "bin_put_direct", "bin_room",
+    "bin_put_direct", "bin_room", "dec_get", "dec_get_direct", "dec_load", "dec_store", "enc_load", "enc_put",
+    "enc_put_direct", "enc_room", "enc_store",
     "MAX_ESCAPE_BITS", "GolombReader", "GolombWriter", "decode_zigzag", "encode_zigzag", "golomb", "golomb_end",
 ]

@@ -43,50 +43,155 @@ def _adapt(pf, ps, i, bit):
         ps[i] += (ONE - ps[i]) >> SLOW
 
 
-@njit(cache=True, nogil=True)
-def _shift_low(st, out):
-    low = st[LOW]
+@njit(cache=True, nogil=True, inline="always")
+def _shift(low, cache, pending, pos, out):
+    """Move low's top byte out (through the cached byte and the pending 0xFF bytes, which a
+    carry turns to 0x00); the new (low, cache, pending, pos)."""
     if low < 0xFF000000 or low > MASK32:
         carry = low >> 32
-        temp = st[CACHE]
+        temp = cache
         while True:
-            out[st[POS]] = (temp + carry) & 0xFF
-            st[POS] += 1
+            out[pos] = (temp + carry) & 0xFF
+            pos += 1
             temp = 0xFF
-            st[PENDING] -= 1
-            if st[PENDING] == 0:
+            pending -= 1
+            if pending == 0:
                 break
-        st[CACHE] = (low >> 24) & 0xFF
-    st[PENDING] += 1
-    st[LOW] = (low & 0x00FFFFFF) << 8
+        cache = (low >> 24) & 0xFF
+    return (low & 0x00FFFFFF) << 8, cache, pending + 1, pos
+
+
+# The coding steps take and return the state as a tuple (encoder: low, range, cache, pending,
+# pos; decoder: code, range, position, missing, bad), so a kernel that loads it once
+# (`enc_load`, `dec_load`) keeps it in registers across its loop and stores it once at the end
+# (`enc_store`, `dec_store`): the probability tables may alias `st`, its fields would
+# otherwise be read and written in memory for every bit.
+
+@njit(cache=True, nogil=True, inline="always")
+def enc_put(s, out, pf, ps, i, bit):
+    """`bin_put` on the state tuple s; the new state."""
+    low, rng, cache, pending, pos = s
+    bound = (rng >> 16) * _prob(pf, ps, i)
+    if bit:
+        low += bound
+        rng -= bound
+    else:
+        rng = bound
+    _adapt(pf, ps, i, bit)
+    while rng < TOP:
+        rng = (rng << 8) & MASK32
+        low, cache, pending, pos = _shift(low, cache, pending, pos, out)
+    return low, rng, cache, pending, pos
+
+
+@njit(cache=True, nogil=True, inline="always")
+def enc_put_direct(s, out, bits, count):
+    """`bin_put_direct` on the state tuple s; the new state."""
+    low, rng, cache, pending, pos = s
+    while count > 0:
+        n = min(count, 16)
+        count -= n
+        rng >>= n
+        low += ((bits >> count) & ((1 << n) - 1)) * rng
+        while rng < TOP:
+            rng = (rng << 8) & MASK32
+            low, cache, pending, pos = _shift(low, cache, pending, pos, out)
+    return low, rng, cache, pending, pos
+
+
+@njit(cache=True, nogil=True, inline="always")
+def enc_room(s, out, margin):
+    """`bin_room` on the state tuple s."""
+    return s[POS] + s[PENDING] + margin <= out.size
+
+
+@njit(cache=True, nogil=True, inline="always")
+def enc_load(st):
+    return st[LOW], st[RANGE], st[CACHE], st[PENDING], st[POS]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def enc_store(st, s):
+    st[LOW], st[RANGE], st[CACHE], st[PENDING], st[POS] = s
+
+
+@njit(cache=True, nogil=True, inline="always")
+def dec_get(s, data, pf, ps, i):
+    """`bin_get` on the state tuple s: (bit, new state)."""
+    code, rng, dpos, missing, bad = s
+    bound = (rng >> 16) * _prob(pf, ps, i)
+    if code < bound:
+        rng = bound
+        bit = 0
+    else:
+        code -= bound
+        rng -= bound
+        bit = 1
+    _adapt(pf, ps, i, bit)
+    while rng < TOP:
+        rng = (rng << 8) & MASK32
+        if dpos < data.size:
+            b = np.int64(data[dpos])
+            dpos += 1
+        else:
+            b = np.int64(0)
+            missing += 1
+        code = ((code << 8) | b) & MASK32
+    return bit, (code, rng, dpos, missing, bad)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def dec_get_direct(s, data, count):
+    """`bin_get_direct` on the state tuple s: (bits, new state)."""
+    code, rng, dpos, missing, bad = s
+    bits = np.int64(0)
+    while count > 0:
+        n = min(count, 16)
+        count -= n
+        rng >>= n
+        q = code // rng
+        if q >= (1 << n):  # no encoder leaves the code there
+            bad += 1
+            q = (1 << n) - 1
+        code -= q * rng
+        bits = (bits << n) | q
+        while rng < TOP:
+            rng = (rng << 8) & MASK32
+            if dpos < data.size:
+                b = np.int64(data[dpos])
+                dpos += 1
+            else:
+                b = np.int64(0)
+                missing += 1
+            code = ((code << 8) | b) & MASK32
+    return bits, (code, rng, dpos, missing, bad)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def dec_load(st):
+    return st[CODE], st[RANGE], st[DPOS], st[MISSING], st[BAD]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def dec_store(st, s):
+    st[CODE], st[RANGE], st[DPOS], st[MISSING], st[BAD] = s
+
+
+@njit(cache=True, nogil=True)
+def _shift_low(st, out):
+    st[LOW], st[CACHE], st[PENDING], st[POS] = _shift(st[LOW], st[CACHE], st[PENDING], st[POS], out)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def bin_put(st, out, pf, ps, i, bit):
     """Code `bit` with model i (pf, ps: `bin_models`), then adapt the model."""
-    bound = (st[RANGE] >> 16) * _prob(pf, ps, i)
-    if bit:
-        st[LOW] += bound
-        st[RANGE] -= bound
-    else:
-        st[RANGE] = bound
-    _adapt(pf, ps, i, bit)
-    while st[RANGE] < TOP:
-        st[RANGE] = (st[RANGE] << 8) & MASK32
-        _shift_low(st, out)
+    enc_store(st, enc_put(enc_load(st), out, pf, ps, i, bit))
 
 
 @njit(cache=True, nogil=True, inline="always")
 def bin_put_direct(st, out, bits, count):
     """`count` bits of `bits` at probability 1/2, up to 16 per division of the range."""
-    while count > 0:
-        n = min(count, 16)
-        count -= n
-        st[RANGE] >>= n
-        st[LOW] += ((bits >> count) & ((1 << n) - 1)) * st[RANGE]
-        while st[RANGE] < TOP:
-            st[RANGE] = (st[RANGE] << 8) & MASK32
-            _shift_low(st, out)
+    enc_store(st, enc_put_direct(enc_load(st), out, bits, count))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -102,38 +207,16 @@ def _next_byte(st, data):
 @njit(cache=True, nogil=True, inline="always")
 def bin_get(st, data, pf, ps, i):
     """The bit `bin_put` coded with model i, adapting the model the same way."""
-    bound = (st[RANGE] >> 16) * _prob(pf, ps, i)
-    if st[CODE] < bound:
-        st[RANGE] = bound
-        bit = 0
-    else:
-        st[CODE] -= bound
-        st[RANGE] -= bound
-        bit = 1
-    _adapt(pf, ps, i, bit)
-    while st[RANGE] < TOP:
-        st[RANGE] = (st[RANGE] << 8) & MASK32
-        st[CODE] = ((st[CODE] << 8) | _next_byte(st, data)) & MASK32
+    bit, s = dec_get(dec_load(st), data, pf, ps, i)
+    dec_store(st, s)
     return bit
 
 
 @njit(cache=True, nogil=True, inline="always")
 def bin_get_direct(st, data, count):
     """`count` bits `bin_put_direct` wrote; a code no encoder leaves is counted (BAD) for `bin_end`."""
-    bits = np.int64(0)
-    while count > 0:
-        n = min(count, 16)
-        count -= n
-        st[RANGE] >>= n
-        q = st[CODE] // st[RANGE]
-        if q >= (1 << n):  # no encoder leaves the code there
-            st[BAD] += 1
-            q = (1 << n) - 1
-        st[CODE] -= q * st[RANGE]
-        bits = (bits << n) | q
-        while st[RANGE] < TOP:
-            st[RANGE] = (st[RANGE] << 8) & MASK32
-            st[CODE] = ((st[CODE] << 8) | _next_byte(st, data)) & MASK32
+    bits, s = dec_get_direct(dec_load(st), data, count)
+    dec_store(st, s)
     return bits
 
 
