@@ -19,6 +19,7 @@ codec's configuration, which comes from the store.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 from ..core.errors import DecodeLimitError
@@ -40,8 +41,14 @@ class FrameLimits:
 
     @classmethod
     def from_env(cls) -> "FrameLimits":
-        """The default limits, or none if `INRZ_DECODE_LIMITS=trusted` (`SpecError` for another value)."""
-        return cls.trusted() if DecodeLimits.from_env() == DecodeLimits.trusted() else cls()
+        """The default limits, or none if `INRZ_DECODE_LIMITS=trusted` (`SpecError` for another value).
+        Read per call (the variable may change), built once per value: every chunk asks."""
+        raw = os.environ.get(LIMITS_ENV, "")
+        found = _FROM_ENV.get(raw)
+        if found is None:
+            found = cls.trusted() if DecodeLimits.from_env() == DecodeLimits.trusted() else cls()
+            _FROM_ENV[raw] = found  # frozen: safe to share between threads
+        return found
 
     def is_trusted(self) -> bool:
         return self == FrameLimits.trusted()
@@ -60,6 +67,9 @@ class FrameLimits:
         if work_bytes > self.max_bytes:
             _refuse(f"decoding this chunk frame of {values} values would allocate about {work_bytes:.3g} bytes, more "
                     f"than the {self.max_bytes:.3g} the reader allows")
+
+
+_FROM_ENV: dict[str, FrameLimits] = {}  # FrameLimits.from_env by the variable's value
 
 
 def _refuse(what: str) -> None:

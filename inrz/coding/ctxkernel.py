@@ -24,6 +24,8 @@ padded never decode "successfully".
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -230,7 +232,7 @@ def encode(k: np.ndarray) -> bytes:
 
 def decode(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
     """Inverse of `encode` for an array of `shape`; `ContainerError` for a stream no encoder writes."""
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     k = np.empty(size, np.int64)
     err = _code(np.array(view3(shape), np.int64), k, np.empty(size, np.int32), np.empty(0, np.uint8),
                 np.frombuffer(data, np.uint8), False)
