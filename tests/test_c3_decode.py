@@ -251,10 +251,9 @@ def test_latents_past_the_limit_are_refused(monkeypatch):
             bitstream.decode(bitstream.encode(t, layout, a), layout, a)
 
 
-@SETTINGS
-@given(shape=st.sampled_from([(1,), (7,), (2500,), (1, 1), (3, 7), (17, 23), (2, 3, 4), (6, 5, 7)]),
-       scale=st.floats(0.05, 60.0), seed=st.integers(0, 2 ** 16))
-def test_compiled_grid_decoder_equals_the_reference_decoder(shape, scale, seed):
+def _coded_grid(shape, scale, seed):
+    """(grid, valid, layers, arch, words, escape bytes): a random context model and a grid of
+    Laplace latents of `scale` coded with it."""
     rng = np.random.default_rng(seed)
     a = arch.Architecture(len(shape), 1, 1, 8, 8, 2, (8,), 0)
     weights = {}
@@ -266,13 +265,43 @@ def test_compiled_grid_decoder_equals_the_reference_decoder(shape, scale, seed):
     grid, valid = bitstream.fold(values, a)
     enc, esc = rangecoder.queue_encoder(), rangecoder.GolombWriter()
     coding.encode_grid(grid, layers, a.offsets, enc, esc, valid)
-    words = enc.get_compressed().astype(np.uint32)
-    ref = reference.decode_grid(grid.shape, layers, a.offsets, rangecoder.QueueDecoder(words),
-                                rangecoder.GolombReader(esc.getvalue()), valid)
-    bits, state, bst = np.unpackbits(np.frombuffer(esc.getvalue(), np.uint8)), rangecoder.queue_start(words), np.zeros(1, np.int64)
-    got = payload.grid(words, state, bits, bst, grid.shape, a.offsets, valid, coding.packed(layers))
+    return grid, valid, layers, a, enc.get_compressed().astype(np.uint32), esc.getvalue()
+
+
+def _compiled_grid(grid, valid, layers, a, words, esc, memo=None):
+    bits, state, bst = np.unpackbits(np.frombuffer(esc, np.uint8)), rangecoder.queue_start(words), np.zeros(1, np.int64)
+    got = payload.grid(words, state, bits, bst, grid.shape, a.offsets, valid, coding.packed(layers), memo)
     payload.finish(words, state, bits, bst)
-    assert np.array_equal(got, ref) and np.array_equal(got.reshape(-1)[:values.size].reshape(shape), values)
+    return got
+
+
+@SETTINGS
+@given(shape=st.sampled_from([(1,), (7,), (2500,), (1, 1), (3, 7), (17, 23), (2, 3, 4), (6, 5, 7)]),
+       scale=st.floats(0.05, 60.0), seed=st.integers(0, 2 ** 16))
+def test_compiled_grid_decoder_equals_the_reference_decoder(shape, scale, seed):
+    grid, valid, layers, a, words, esc = _coded_grid(shape, scale, seed)
+    ref = reference.decode_grid(grid.shape, layers, a.offsets, rangecoder.QueueDecoder(words),
+                                rangecoder.GolombReader(esc), valid)
+    got = _compiled_grid(grid, valid, layers, a, words, esc)
+    assert np.array_equal(got, ref) and np.array_equal(got, grid)
+
+
+@pytest.mark.parametrize("shape, scale", [((40, 50), 0.0), ((40, 50), 0.4), ((3000,), 0.4), ((6, 7, 8), 1.5),
+                                          ((30, 30), 40.0)])
+def test_memoised_contexts_decode_as_the_context_model_does(shape, scale):
+    """The kernel's shortcuts: one prediction for every all-zero context (all of them at scale
+    0), and `rangedec`'s memo of the contexts already seen (most of them at small scales; at
+    scale 40 many values do not fit the packing and bypass it). A memo whose every slot is
+    taken by a key no context packs to (-1) finds nothing and stores nothing, so every point
+    runs the context model: the same integers, equal to the reference decoder's."""
+    grid, valid, layers, a, words, esc = _coded_grid(shape, scale, 7)
+    ref = reference.decode_grid(grid.shape, layers, a.offsets, rangecoder.QueueDecoder(words),
+                                rangecoder.GolombReader(esc), valid)
+    memo = rangedec.memo_table(1 << 12)
+    memoised = _compiled_grid(grid, valid, layers, a, words, esc, memo)
+    assert (memo[:, 0] != 0).sum() >= 1  # the all-zero context, at least
+    plain = _compiled_grid(grid, valid, layers, a, words, esc, np.full((16, 2), -1, np.int64))
+    assert np.array_equal(memoised, ref) and np.array_equal(plain, ref) and np.array_equal(ref, grid)
 
 
 # ---------------- the reader's torch-free parts equal the encoder's ----------------

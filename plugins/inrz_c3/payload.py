@@ -80,16 +80,17 @@ def _head(data: bytes, find_base):
     return base, shifts, sbins, bits, words
 
 
-def grid(words, st, bits, bst, shape, offsets, valid, arm) -> np.ndarray:
-    """One latent grid (`shape`, C order) from the streams at their current positions."""
+def grid(words, st, bits, bst, shape, offsets, valid, arm, memo=None) -> np.ndarray:
+    """One latent grid (`shape`, C order) from the streams at their current positions; `memo`
+    (`rangedec.memo_table`, shared by the grids of one payload) caches the context model."""
     grid3, slopes, offs, ring_shape = plan(tuple(shape), tuple(offsets))
     out = np.zeros(grid3, np.int64)
     W, b, dims, woff, boff, inv = arm
     h = armint.scratch(dims, grid3[0] * grid3[1])
     cdf = tables.coder_cdf().reshape(-1, tables.ALPHABET + 1)
     valid = math.prod(shape) if valid is None else int(valid)
-    code = rangedec.decode_grid(words, st, bits, bst, cdf, out, slopes, valid, offs, np.empty(ring_shape), h, W, b,
-                                dims, woff, boff, inv)
+    code = rangedec.decode_grid(words, st, bits, bst, cdf, out, slopes, valid, offs, np.empty(ring_shape, np.int64), h, W, b,
+                                dims, woff, boff, inv, rangedec.memo_table() if memo is None else memo)
     rangecoder.check(code, WHAT)
     return out.reshape(shape)
 
@@ -119,10 +120,11 @@ def decode(data: bytes, layout: dict, a: Architecture, find_base=None) -> dict:
             ints[k] = chunk.reshape(layout[k]) + base_ints(base, k, shifts[group], layout[k])
             out[k] = from_ints(ints[k], k, shifts[group])
     arm = context_model(ints, shifts["arm"], a)
+    memo = rangedec.memo_table()  # one context model and one set of offsets for every level
     for l in range(a.levels - 1, -1, -1):
         shape = tuple(layout[f"latents.{l}"])
         folded, valid = fold(np.zeros(shape, np.int8), a)
-        values = grid(words, st, bits, bst, folded.shape, a.offsets, valid, arm)
+        values = grid(words, st, bits, bst, folded.shape, a.offsets, valid, arm, memo)
         out[f"latents.{l}"] = values.reshape(-1)[:int(np.prod(shape))].reshape(shape)
     finish(words, st, bits, bst)
     return out

@@ -58,8 +58,55 @@ def decode_flat(words, st, bits, bst, cdf, row, n, out):
     return code
 
 
+PROBES = 8  # slots a memo lookup or insertion tries before giving up
+
+
+def memo_table(slots: int = 1 << 16) -> np.ndarray:
+    """An empty context memo for `decode_grid` (slots: a power of two), to share only between
+    grids decoded with the same context model and the same context offsets (those of one
+    payload): rows (packed context, (centre << 16) | cdf row), key 0 when empty."""
+    return np.zeros((slots, 2), np.int64)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _slot(memo, key):
+    return np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)) & (memo.shape[0] - 1)
+
+
 @njit(cache=True, nogil=True)
-def decode_grid(words, st, bits, bst, cdf, grid, slopes, valid, offsets, ring, h, W, b, dims, woff, boff, inv):
+def _lookup(memo, key):
+    """The slot of a packed context, or -1. A packed context holds the context's C values v,
+    each as v + 2**(fb - 1) in fb bits (fb = min(8, 63 // C)): when every field fits, the
+    packing is injective, so a slot whose key equals it was filled for this very context and
+    holds what the context model computed for it, (centre << 16) | cdf row: the same integers
+    as running the model again. Key 0 marks an empty slot; the kernel never looks it up."""
+    i = _slot(memo, key)
+    for _ in range(PROBES):
+        k = memo[i, 0]
+        if k == key:
+            return i
+        if k == 0:
+            return -1
+        i = (i + 1) & (memo.shape[0] - 1)
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _insert(memo, key, value):
+    """Add key -> value unless present or its probe run is full (the memo is only a cache)."""
+    i = _slot(memo, key)
+    for _ in range(PROBES):
+        k = memo[i, 0]
+        if k == key:
+            return
+        if k == 0:
+            memo[i, 0], memo[i, 1] = key, value
+            return
+        i = (i + 1) & (memo.shape[0] - 1)
+
+
+@njit(cache=True, nogil=True)
+def decode_grid(words, st, bits, bst, cdf, grid, slopes, valid, offsets, ring, h, W, b, dims, woff, boff, inv, memo):
     """One grid's latents into `grid` (3 axes, leading ones added), in coding order: wavefront
     t = slopes . p (slopes[2] == 1), inside it C order, skipping flat indices >= `valid`.
 
@@ -68,8 +115,9 @@ def decode_grid(words, st, bits, bst, cdf, grid, slopes, valid, offsets, ring, h
     point of wavefront t sits on wavefront t - lag, lag = -(slopes . o) >= 1, shifted by
     (o0, o1): a front's contexts are contiguous copies. Neighbours outside the grid read zeros
     (a slot is cleared before its wavefront is written). Points whose context is all zero take
-    the prediction computed once; the rest run through the context model together
-    (`forward_cols`); then the front's symbols decode in order."""
+    the prediction computed once; the others look their context up in `memo` (`_lookup`) and
+    those not found run through the context model together (`forward_cols`) and are added;
+    then the front's symbols decode in order."""
     C = offsets.shape[0]
     n0, n1, n2 = grid.shape[0], grid.shape[1], grid.shape[2]
     a0, a1 = slopes[0], slopes[1]
@@ -86,17 +134,26 @@ def decode_grid(words, st, bits, bst, cdf, grid, slopes, valid, offsets, ring, h
     width = h.shape[1]
     front0 = np.empty(width, np.int64)  # (p0, p1) of the front's points, in coding order
     front1 = np.empty(width, np.int64)
-    col = np.empty(width, np.int64)  # their column in h, or -1 for an all-zero context
-    keep = np.empty(width, np.int64)
-    nonzero = np.empty(width, np.bool_)
+    key = np.empty(width, np.int64)  # their packed contexts (`_lookup`)
+    wide = np.empty(width, np.int64)  # OR of the packed fields: no bit from `fb` up when all fit
+    centre = np.empty(width, np.int64)  # their rounded mean and cdf row
+    row = np.empty(width, np.int64)
+    keep = np.empty(width, np.int64)  # the points the context model runs on
+    ctx = np.empty((C, width), np.int64)  # their contexts
+    fb = min(8, 63 // max(C, 1))  # bits per packed context value
+    half = np.int64(1) << (fb - 1)
+    zkey = np.int64(0)
+    for c in range(C):
+        zkey |= half << (fb * c)
+    _insert(memo, zkey, (zc << 16) | zero_row)  # the all-zero context, the commonest, first
     lower, rng, point, pos, missing = load(st)
     count = 0
     code = OK
-    ring[:] = 0.0
+    ring[:] = 0
     last = a0 * (n0 - 1) + a1 * (n1 - 1) + n2 - 1
     for t in range(last + 1):
         slot = t % R
-        ring[slot] = 0.0
+        ring[slot] = 0
         n = 0
         for p0 in range(n0):  # the front: for each p0 a run of p1 (p2 = t - a0 p0 - a1 p1)
             r = t - a0 * p0
@@ -114,35 +171,46 @@ def decode_grid(words, st, bits, bst, cdf, grid, slopes, valid, offsets, ring, h
             lo1 = front1[first]
             for c in range(C):  # their contexts: runs of earlier wavefronts
                 src = ring[(t - lag[c]) % R, p0 + P0 + offsets[c, 0]]
-                hc = h[c]
+                xc = ctx[c]
                 d = lo1 + P1 + offsets[c, 1] - first
                 for j in range(first, n):
-                    hc[j] = src[d + j]
-        for j in range(n):  # all-zero contexts out, the rest packed to the left, row by row
-            nonzero[j] = False
+                    xc[j] = src[d + j]
+        for j in range(n):  # pack each point's context into one integer
+            key[j] = 0
+            wide[j] = 0
         for c in range(C):
-            hc = h[c]
+            xc = ctx[c]
+            sh = fb * c
             for j in range(n):
-                nonzero[j] |= hc[j] != 0.0
+                u = xc[j] + half
+                key[j] |= u << sh
+                wide[j] |= u
         m = 0
-        for j in range(n):
-            col[j] = m if nonzero[j] else -1
-            if nonzero[j]:
+        for j in range(n):  # all-zero contexts and memoised ones resolved, the rest packed to the left
+            i = -1
+            if wide[j] >> fb == 0 and key[j] != 0:  # every value fits its field: the key is the context
+                i = _lookup(memo, key[j])
+            else:
+                key[j] = 0  # not memoised
+            if i >= 0:
+                centre[j], row[j] = memo[i, 1] >> 16, memo[i, 1] & 0xFFFF
+            else:
                 keep[m] = j
                 m += 1
         if m:
             for c in range(C):
-                hc = h[c]
+                hc, xc = h[c], ctx[c]
                 for k in range(m):
-                    hc[k] = hc[keep[k]] * one
+                    hc[k] = xc[keep[k]] * one
             out = forward_cols(h, m, W, b, dims, woff, boff, inv)
+            for k in range(m):
+                j = keep[k]
+                cj, sb, fbin = bins(h[out, k], h[out + 1, k])
+                centre[j], row[j] = cj, sb * MEAN_BINS + fbin
+                if key[j]:
+                    _insert(memo, key[j], (cj << 16) | row[j])
         for j in range(n):
-            k = col[j]
-            if k < 0:
-                cj, rj = zc, zero_row
-            else:
-                cj, sb, fb = bins(h[out, k], h[out + 1, k])
-                rj = sb * MEAN_BINS + fb
+            cj, rj = centre[j], row[j]
             s, lower, rng, point, pos, missing = step(words, cdf, rj, lower, rng, point, pos, missing)
             if s < 0:
                 code = -s
