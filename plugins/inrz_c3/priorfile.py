@@ -26,7 +26,7 @@ from .shapes import weight_shapes
 FOLDER = Path(__file__).parent / "priors"
 
 #: the prior the encoder starts from, per (preset, channels): a file in FOLDER (none: random networks)
-DEFAULT = {("medium", 3): "medium-3ch-542acea8.json"}
+DEFAULT = {("medium", 3): "medium-3ch-542acea8.json", ("fast", 3): "fast-3ch-d0bf1595.json"}
 
 
 def path_for(preset: str, channels: int) -> Path | None:
