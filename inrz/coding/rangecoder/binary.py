@@ -116,6 +116,22 @@ def enc_store(st, s):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _refill(data, code, rng, dpos, missing):
+    """Renormalise a decoder: shift in bytes (zeros past the end, counted as missing) until the
+    range is at least TOP; (code, range, next byte, missing bytes)."""
+    while rng < TOP:
+        rng = (rng << 8) & MASK32
+        if dpos < data.size:
+            b = np.int64(data[dpos])
+            dpos += 1
+        else:
+            b = np.int64(0)
+            missing += 1
+        code = ((code << 8) | b) & MASK32
+    return code, rng, dpos, missing
+
+
+@njit(cache=True, nogil=True, inline="always")
 def dec_get(s, data, pf, ps, i):
     """`bin_get` on the state tuple s: (bit, new state)."""
     code, rng, dpos, missing, bad = s
@@ -128,15 +144,7 @@ def dec_get(s, data, pf, ps, i):
         rng -= bound
         bit = 1
     _adapt(pf, ps, i, bit)
-    while rng < TOP:
-        rng = (rng << 8) & MASK32
-        if dpos < data.size:
-            b = np.int64(data[dpos])
-            dpos += 1
-        else:
-            b = np.int64(0)
-            missing += 1
-        code = ((code << 8) | b) & MASK32
+    code, rng, dpos, missing = _refill(data, code, rng, dpos, missing)
     return bit, (code, rng, dpos, missing, bad)
 
 
@@ -155,15 +163,7 @@ def dec_get_direct(s, data, count):
             q = (1 << n) - 1
         code -= q * rng
         bits = (bits << n) | q
-        while rng < TOP:
-            rng = (rng << 8) & MASK32
-            if dpos < data.size:
-                b = np.int64(data[dpos])
-                dpos += 1
-            else:
-                b = np.int64(0)
-                missing += 1
-            code = ((code << 8) | b) & MASK32
+        code, rng, dpos, missing = _refill(data, code, rng, dpos, missing)
     return bits, (code, rng, dpos, missing, bad)
 
 
