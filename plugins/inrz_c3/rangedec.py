@@ -139,7 +139,9 @@ def decode_grid(words, st, bits, bst, cdf, grid, slopes, valid, offsets, ring, h
     centre = np.empty(width, np.int64)  # their rounded mean and cdf row
     row = np.empty(width, np.int64)
     keep = np.empty(width, np.int64)  # the points the context model runs on
-    ctx = np.empty((C, width), np.int64)  # their contexts
+    base = np.empty(C, np.int64)  # per neighbour, where its run for the current p0 starts in `flat`
+    S1, S2 = ring.shape[1], ring.shape[2]
+    flat = ring.reshape(-1)
     fb = min(8, 63 // max(C, 1))  # bits per packed context value
     half = np.int64(1) << (fb - 1)
     zkey = np.int64(0)
@@ -169,22 +171,18 @@ def decode_grid(words, st, bits, bst, cdf, grid, slopes, valid, offsets, ring, h
             if n == first:
                 continue
             lo1 = front1[first]
-            for c in range(C):  # their contexts: runs of earlier wavefronts
-                src = ring[(t - lag[c]) % R, p0 + P0 + offsets[c, 0]]
-                xc = ctx[c]
-                d = lo1 + P1 + offsets[c, 1] - first
-                for j in range(first, n):
-                    xc[j] = src[d + j]
-        for j in range(n):  # pack each point's context into one integer
-            key[j] = 0
-            wide[j] = 0
-        for c in range(C):
-            xc = ctx[c]
-            sh = fb * c
-            for j in range(n):
-                u = xc[j] + half
-                key[j] |= u << sh
-                wide[j] |= u
+            for c in range(C):  # their contexts: runs of earlier wavefronts, from flat offsets
+                base[c] = (((t - lag[c]) % R * S1 + p0 + P0 + offsets[c, 0]) * S2
+                           + lo1 + P1 + offsets[c, 1] - first)
+            for j in range(first, n):  # packed (`_lookup`)
+                kj = np.int64(0)
+                wj = np.int64(0)
+                for c in range(C):
+                    u = flat[base[c] + j] + half
+                    kj |= u << (fb * c)
+                    wj |= u
+                key[j] = kj
+                wide[j] = wj
         m = 0
         for j in range(n):  # all-zero contexts and memoised ones resolved, the rest packed to the left
             i = -1
@@ -198,10 +196,11 @@ def decode_grid(words, st, bits, bst, cdf, grid, slopes, valid, offsets, ring, h
                 keep[m] = j
                 m += 1
         if m:
-            for c in range(C):
-                hc, xc = h[c], ctx[c]
-                for k in range(m):
-                    hc[k] = xc[keep[k]] * one
+            for k in range(m):  # their contexts, from the ring
+                j = keep[k]
+                p0, p1 = front0[j], front1[j]
+                for c in range(C):
+                    h[c, k] = ring[(t - lag[c]) % R, p0 + P0 + offsets[c, 0], p1 + P1 + offsets[c, 1]] * one
             out = forward_cols(h, m, W, b, dims, woff, boff, inv)
             for k in range(m):
                 j = keep[k]
