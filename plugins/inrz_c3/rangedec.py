@@ -18,7 +18,9 @@ from inrz import rangecoder
 from .armint import FRAC, LATENT_LIMIT, bins, forward_cols
 
 OK, BAD_ESCAPE, TOO_LARGE = rangecoder.OK, rangecoder.BAD_ESCAPE, rangecoder.TOO_LARGE
-# compiled functions of the range coder, as globals the kernels call
+# compiled functions of the range coder, as globals the kernels call. numba's on-disk cache of a
+# kernel is keyed on its own file only: after editing armint.py or inrz/coding/rangecoder, touch
+# this file (or delete plugins/inrz_c3/__pycache__/*.nbi, *.nbc), or the kernels keep the old code.
 step, golomb, load, store = rangecoder.queue_step, rangecoder.golomb, rangecoder.queue_load, rangecoder.queue_store
 K = 31  # tables.K: symbols -K..K around the rounded mean, an escape on each side
 ESCAPE_RIGHT = 2 * K + 2
@@ -114,10 +116,10 @@ def decode_grid(words, st, bits, bst, cdf, grid, slopes, valid, offsets, ring, h
     neighbourhood's reach on those axes, zeros around), so the neighbour at offset o of every
     point of wavefront t sits on wavefront t - lag, lag = -(slopes . o) >= 1, shifted by
     (o0, o1): a front's contexts are contiguous copies. Neighbours outside the grid read zeros
-    (a slot is cleared before its wavefront is written). Points whose context is all zero take
-    the prediction computed once; the others look their context up in `memo` (`_lookup`) and
-    those not found run through the context model together (`forward_cols`) and are added;
-    then the front's symbols decode in order."""
+    (a slot is cleared before its wavefront is written). Every point looks its context up in
+    `memo` (`_lookup`; the all-zero context, the commonest, is put there first), those not found
+    run through the context model together (`forward_cols`) and are added; then the front's
+    symbols decode in order."""
     C = offsets.shape[0]
     n0, n1, n2 = grid.shape[0], grid.shape[1], grid.shape[2]
     a0, a1 = slopes[0], slopes[1]
@@ -142,12 +144,14 @@ def decode_grid(words, st, bits, bst, cdf, grid, slopes, valid, offsets, ring, h
     base = np.empty(C, np.int64)  # per neighbour, where its run for the current p0 starts in `flat`
     S1, S2 = ring.shape[1], ring.shape[2]
     flat = ring.reshape(-1)
-    fb = min(8, 63 // max(C, 1))  # bits per packed context value
+    packs = C <= 63  # a key has room for one bit a value at least
+    fb = max(1, min(8, 63 // max(C, 1)))  # bits per packed context value
     half = np.int64(1) << (fb - 1)
     zkey = np.int64(0)
-    for c in range(C):
+    for c in range(C if packs else 0):
         zkey |= half << (fb * c)
-    _insert(memo, zkey, (zc << 16) | zero_row)  # the all-zero context, the commonest, first
+    if packs:
+        _insert(memo, zkey, (zc << 16) | zero_row)  # the all-zero context, the commonest, first
     lower, rng, point, pos, missing = load(st)
     count = 0
     code = OK
@@ -186,7 +190,7 @@ def decode_grid(words, st, bits, bst, cdf, grid, slopes, valid, offsets, ring, h
         m = 0
         for j in range(n):  # all-zero contexts and memoised ones resolved, the rest packed to the left
             i = -1
-            if wide[j] >> fb == 0 and key[j] != 0:  # every value fits its field: the key is the context
+            if packs and wide[j] >> fb == 0 and key[j] != 0:  # every value fits: the key is the context
                 i = _lookup(memo, key[j])
             else:
                 key[j] = 0  # not memoised
