@@ -319,12 +319,13 @@ def test_reader_shapes_equal_the_encoders(preset, shape, channels, levels):
 def test_reader_prior_equals_the_encoders():
     from inrz_c3 import prior, priorfile
 
-    a = arch.architecture("medium", (64, 96), 3)
-    tag, weights = priorfile.base("medium", a)
-    want_tag, want = prior.base("medium", a)
-    assert tag == want_tag == prior.tag("medium", 3)
-    assert weights.keys() == want.keys() and all(np.array_equal(weights[k], want[k]) for k in want)
-    assert priorfile.base("fast", a) is None is prior.base("fast", a)
+    for preset in ("medium", "fast"):
+        a = arch.architecture(preset, (64, 96), 3)
+        tag, weights = priorfile.base(preset, a)
+        want_tag, want = prior.base(preset, a)
+        assert tag == want_tag == prior.tag(preset, 3)
+        assert weights.keys() == want.keys() and all(np.array_equal(weights[k], want[k]) for k in want)
+    assert priorfile.base("high", a) is None is prior.base("high", a)  # no prior for this preset (yet)
 
 
 @pytest.mark.parametrize("path", GOLDEN, ids=[p.name for p in GOLDEN])
