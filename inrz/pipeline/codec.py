@@ -96,10 +96,15 @@ class Codec:
                 raise InrzError(f"this input's metadata cannot be stored in a container ({exc}); pass meta with "
                                 "JSON values only (str keys, finite numbers)") from exc
 
+    def components(self) -> dict[str, Any]:
+        """The components this codec holds, by kind (no quantizer or entropy model for a backend
+        that codes its own payload), as `render` takes them."""
+        return {kind: getattr(self, kind) for kind in COMPONENT_KINDS if getattr(self, kind) is not None}
+
     def header(self, meta: dict[str, Any], norm: dict[str, Any], grid: Sequence[int], d_in: int,
                d_out: int) -> dict[str, Any]:
         """Everything a decoder needs besides the payload: component configs, meta, norm, grid."""
-        configs = {kind: getattr(self, kind).get_config() for kind in COMPONENT_KINDS if getattr(self, kind) is not None}
+        configs = {kind: part.get_config() for kind, part in self.components().items()}
         return {**configs, "backend": self.backend.header_config(),
                 "meta": meta, "norm": norm, "grid": list(grid), "d_in": d_in, "d_out": d_out}
 
@@ -108,8 +113,7 @@ class Codec:
         sections = self.backend.pack_payload(tensors, layout, self.quantizer, self.entropy)
         header = self.header(signal.meta, norm, grid, d_in, d_out)
         if self.max_abs_error is not None:
-            components = {kind: getattr(self, kind) for kind in COMPONENT_KINDS if getattr(self, kind) is not None}
-            approx = render(components, header, sections, self.device).data
+            approx = render(self.components(), header, sections, self.device).data
             keep = None if specials is None else ~specials.mask
             header["error_bound"], extra = errorbound.residual_sections(signal.data, approx, self.max_abs_error,
                                                                         keep, self.effort)

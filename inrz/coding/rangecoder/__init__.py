@@ -22,7 +22,7 @@ Every byte format here is frozen: golden files and pinned encodings must not cha
 from __future__ import annotations
 
 from .binary import (bin_decoder, bin_encoder, bin_end, bin_flush, bin_get, bin_get_direct, bin_models, bin_put,
-                     bin_put_direct, bin_room, dec_get, dec_get_direct, dec_load, dec_store, enc_load, enc_put,
+                     bin_put_direct, dec_get, dec_get_direct, dec_load, dec_store, enc_load, enc_put,
                      enc_put_direct, enc_room, enc_store)
 from .errors import (BAD_ESCAPE, BAD_START, CORRUPT, ERRORS, ESCAPE_TAIL, NOT_WORDS, OK, PAST_END, TOO_LARGE,
                      TRAILING, check, corrupt)
@@ -37,7 +37,7 @@ __all__ = [
     "ExactDecoder", "QueueDecoder", "queue_encoder", "queue_end", "queue_load", "queue_start", "queue_step",
     "queue_store", "queue_symbol", "read_words",
     "bin_decoder", "bin_encoder", "bin_end", "bin_flush", "bin_get", "bin_get_direct", "bin_models", "bin_put",
-    "bin_put_direct", "bin_room", "dec_get", "dec_get_direct", "dec_load", "dec_store", "enc_load", "enc_put",
+    "bin_put_direct", "dec_get", "dec_get_direct", "dec_load", "dec_store", "enc_load", "enc_put",
     "enc_put_direct", "enc_room", "enc_store",
     "MAX_ESCAPE_BITS", "GolombReader", "GolombWriter", "decode_zigzag", "encode_zigzag", "golomb", "golomb_end",
 ]

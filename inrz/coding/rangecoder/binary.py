@@ -101,7 +101,7 @@ def enc_put_direct(s, out, bits, count):
 
 @njit(cache=True, nogil=True, inline="always")
 def enc_room(s, out, margin):
-    """`bin_room` on the state tuple s."""
+    """Whether `out` has room for `margin` more bytes beyond those written and pending (state tuple s)."""
     return s[POS] + s[PENDING] + margin <= out.size
 
 
@@ -232,12 +232,6 @@ def bin_encoder():
     st = np.zeros(5, np.int64)
     st[RANGE], st[PENDING] = MASK32, 1
     return st
-
-
-@njit(cache=True, nogil=True, inline="always")
-def bin_room(st, out, margin):
-    """Whether `out` has room for `margin` more bytes beyond those written and pending."""
-    return st[POS] + st[PENDING] + margin <= out.size
 
 
 @njit(cache=True, nogil=True)
