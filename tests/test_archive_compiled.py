@@ -75,6 +75,14 @@ def test_the_context_coder_round_trips_any_corrections(k):
     assert np.array_equal(ctxkernel.decode(data, k.shape), k)
 
 
+def test_the_class_table_is_the_class_function():
+    """The kernel looks a context's class up below TABLED (and computes it above): the same class."""
+    for cells in (2, 6, 18):
+        row = ctxkernel._table_row(cells)
+        assert [int(c) for c in ctxkernel.CLASS_OF[row]] == [ctxkernel._class(a, cells) for a in range(ctxkernel.TABLED)]
+    assert ctxkernel._class(ctxkernel.TABLED, 18) >= ctxkernel.CLASS_OF[2, -1]
+
+
 @pytest.fixture(scope="module")
 def stream():
     t2m = np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"][:6]

@@ -68,7 +68,7 @@ def _boxes(mag, box, tmp, shape, strides, h, d):
                     dst[at] = total
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _bitlength(v):
     n = 0
     while v > 0:
@@ -77,7 +77,7 @@ def _bitlength(v):
     return n
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _class(act, cells):
     """0 for 8 x the mean neighbour magnitude s = 0, 1 for s = 1, then two classes per octave."""
     scaled = act * 8 // cells
@@ -87,26 +87,43 @@ def _class(act, cells):
     return min(CLASSES - 1, 2 * n - 2 + ((scaled >> (n - 2)) & 1))
 
 
-@njit(cache=True, nogil=True, inline="always")
+def _class_table(cells: int) -> list[int]:
+    """`_class(act, cells)` for act < TABLED, in Python (the kernel looks classes up: the
+    division and the bit count cost more than the rest of a zero symbol)."""
+    out = []
+    for act in range(TABLED):
+        scaled = act * 8 // cells
+        n = scaled.bit_length()
+        out.append(n if n < 2 else min(CLASSES - 1, 2 * n - 2 + ((scaled >> (n - 2)) & 1)))
+    return out
+
+
+TABLED = 1024  # neighbour sums below this take their class from CLASS_OF
+CLASS_OF = np.array([_class_table(c) for c in (2, 6, 18)], np.int64)  # rows: `_cells` 2, 6, 18; a constant to numba
+
+
+@njit(cache=True, nogil=True)
+def _table_row(cells):
+    return 0 if cells == 2 else (1 if cells == 6 else 2)
+
+
+@njit(cache=True, nogil=True)
 def _low_bits(cls):
     """Bits of |k| - 1 sent at probability 1/2 in a class: 2 below the class's typical magnitude."""
     return max(0, cls // 2 - 5)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _put_symbol(s, out, pf, ps, cls, value):
-    """Code `value` in class cls; the coder's new state (s: `rangecoder.enc_load`'s tuple)."""
-    s = enc_put(s, out, pf, ps, ZERO + cls, value != 0)
-    if value == 0:
-        return s
-    s = enc_put(s, out, pf, ps, SIGN + cls, value < 0)
-    m = (value if value > 0 else -value) - 1
+@njit(cache=True, nogil=True)
+def _put_magnitude(s, out, pf, ps, cls, m):
+    """Code m = |k| - 1 of a nonzero symbol in class cls past its first unary bit (which the
+    kernel's loop codes with the ZERO and SIGN decisions: a call per symbol costs more than
+    they do); the coder's new state (s: `rangecoder.enc_load`'s tuple)."""
     low = _low_bits(cls)
     v = (m >> low) + 1
     e = _bitlength(v) - 1
-    for j in range(e):
+    for j in range(1, e):
         s = enc_put(s, out, pf, ps, EXPO + cls * EXP_MODELS + min(j, EXP_MODELS - 1), 1)
-    if e < MAXE:
+    if 0 < e < MAXE:
         s = enc_put(s, out, pf, ps, EXPO + cls * EXP_MODELS + min(e, EXP_MODELS - 1), 0)
     if e > 0:
         s = enc_put(s, out, pf, ps, MANT + cls * 64 + e, (v >> (e - 1)) & 1)
@@ -117,20 +134,18 @@ def _put_symbol(s, out, pf, ps, cls, value):
     return s
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _get_symbol(s, data, pf, ps, cls):
-    """The value `_put_symbol` coded in class cls and the decoder's new state."""
-    nonzero, s = dec_get(s, data, pf, ps, ZERO + cls)
-    if nonzero == 0:
-        return np.int64(0), s
-    negative, s = dec_get(s, data, pf, ps, SIGN + cls)
+@njit(cache=True, nogil=True)
+def _get_magnitude(s, data, pf, ps, cls, one):
+    """(m = |k| - 1, the decoder's new state) of a nonzero symbol in class cls whose sign and
+    first unary bit (`one`) the kernel's loop has read (|k| = 1 costs no call where the class
+    has no low bits): the inverse of `_put_magnitude`."""
     low = _low_bits(cls)
     e = 0
-    while e < MAXE:
-        one, s = dec_get(s, data, pf, ps, EXPO + cls * EXP_MODELS + min(e, EXP_MODELS - 1))
-        if one == 0:
-            break
+    while one and e < MAXE:
         e += 1
+        if e == MAXE:
+            break
+        one, s = dec_get(s, data, pf, ps, EXPO + cls * EXP_MODELS + min(e, EXP_MODELS - 1))
     v = np.int64(1) << e
     if e > 0:
         top, s = dec_get(s, data, pf, ps, MANT + cls * 64 + e)
@@ -142,7 +157,7 @@ def _get_symbol(s, data, pf, ps, cls):
     if low > 0:
         bits, s = dec_get_direct(s, data, low)
         m |= bits
-    return (-(m + 1) if negative else m + 1), s
+    return m, s
 
 
 @njit(cache=True, nogil=True)
@@ -183,6 +198,7 @@ def _code(shape, k, mag, out, data, encode):
         if d < 0 or shape[d] > h:
             start, stride = pass_box(shape, h, d)
             cells = _cells(shape, d) if d >= 0 else 1
+            ctab = _table_row(cells)
             if d >= 0:
                 _boxes(mag, box, tmp, shape, strides, h, d)
             far = h * strides[d] if d >= 0 else 0
@@ -194,13 +210,29 @@ def _code(shape, k, mag, out, data, encode):
                         if d >= 0:  # the planes h before and (where there is one) h after, along d
                             j = i0 if d == 0 else (i1 if d == 1 else i2)
                             act = np.int64(box[at - far]) + (np.int64(box[at + far]) if j + h < shape[d] else 0)
-                            cls = _class(act, cells)
+                            cls = CLASS_OF[ctab, act] if act < TABLED else _class(act, cells)
                         if encode:
                             if not enc_room(s, out, 512):
                                 return np.int64(-1)
-                            s = _put_symbol(s, out, pf, ps, cls, k[at])
+                            value = k[at]
+                            s = enc_put(s, out, pf, ps, ZERO + cls, value != 0)
+                            if value != 0:
+                                s = enc_put(s, out, pf, ps, SIGN + cls, value < 0)
+                                m = (value if value > 0 else -value) - 1
+                                s = enc_put(s, out, pf, ps, EXPO + cls * EXP_MODELS, (m >> _low_bits(cls)) > 0)
+                                if m > 0 or _low_bits(cls) > 0:
+                                    s = _put_magnitude(s, out, pf, ps, cls, m)
                         else:
-                            k[at], s = _get_symbol(s, data, pf, ps, cls)
+                            nonzero, s = dec_get(s, data, pf, ps, ZERO + cls)
+                            if nonzero:
+                                negative, s = dec_get(s, data, pf, ps, SIGN + cls)
+                                one, s = dec_get(s, data, pf, ps, EXPO + cls * EXP_MODELS)
+                                m = np.int64(0)  # |k| = 1 in a class without low bits: nothing more
+                                if one or _low_bits(cls) > 0:
+                                    m, s = _get_magnitude(s, data, pf, ps, cls, one)
+                                k[at] = -(m + 1) if negative else m + 1
+                            else:
+                                k[at] = 0
                         v = k[at] if k[at] >= 0 else -k[at]
                         mag[at] = v if v < CAP else CAP
         if d < 0 or d == 2:
