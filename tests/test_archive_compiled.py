@@ -75,6 +75,44 @@ def test_the_context_coder_round_trips_any_corrections(k):
     assert np.array_equal(ctxkernel.decode(data, k.shape), k)
 
 
+@settings(max_examples=60, deadline=None)
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=19), seed=st.integers(0, 2**32 - 1),
+       step=st.floats(0.01, 10.0), cubic=st.booleans(), tune=st.integers(1, len(interp3.TUNES) - 1),
+       slices=st.booleans())
+def test_level_wise_steps_round_trip_within_every_levels_step(shape, seed, step, cubic, tune, slices):
+    r = np.cumsum(np.random.default_rng(seed).normal(0, 1, shape), axis=-1)
+    k, rec = interp3.encode(r, step, cubic, None, slices, tune)
+    assert np.array_equal(interp3.decode(k, step, cubic, slices, tune), rec)
+    assert np.abs(r - rec).max() <= step / 2 * (1 + 1e-12)  # no level's step exceeds the uniform one
+
+
+def test_level_steps_are_finer_on_coarse_levels_and_uniform_for_pair_0():
+    assert np.array_equal(interp3.level_steps(0.3), np.full(interp3.LEVELS, 0.3))
+    steps = interp3.level_steps(0.3, 1)  # alpha 1.25, beta 1.5
+    assert steps[0] == 0.3 and steps[1] == 0.3 / 1.25 and steps[2] == 0.3 / 1.5 and steps[-1] == 0.3 / 1.5
+    assert (np.diff(steps) <= 0).all()
+
+
+def test_the_encoder_writes_level_wise_steps_where_they_code_smaller():
+    t2m = np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"][:16, :24, :24]
+    r = t2m.astype(np.float64) - t2m.flat[0]
+    header, sections = errorbound.residual_sections(r, np.zeros_like(r), 0.5)
+    assert sections["residual"][0] == errorbound.TAG_TUNED
+    plain = predictors.Predictor("linear", 0, True)  # what the encoder picks with one step
+    assert len(sections["residual"]) < len(errorbound._section(plain, plain.encode(r, header["step"])[0]))
+
+
+@pytest.mark.parametrize("head, message", [
+    (bytes([errorbound.TAG_TUNED, 2, 1, 1]), "level-wise"),  # Lorenzo has no levels
+    (bytes([errorbound.TAG_TUNED, 0, 0, 0]), "level-wise"),  # pair 0 is written as tag 0x12
+    (bytes([errorbound.TAG_TUNED, 1, 0, len(interp3.TUNES)]), "level-wise"),
+    (bytes([errorbound.TAG_TUNED, 1, 0]), "level-wise")])
+def test_a_level_wise_section_naming_no_known_steps_is_refused(head, message):
+    info = {"max_abs_error": 0.5, "step": 0.999, "exceptions": 0}
+    with pytest.raises(ContainerError, match=message):
+        errorbound.decode(np.zeros((4, 4)), info, {"residual": head + b"\0\0\0\0\0"})
+
+
 def test_the_class_table_is_the_class_function():
     """The kernel looks a context's class up below TABLED (and computes it above): the same class."""
     for cells in (2, 6, 18):

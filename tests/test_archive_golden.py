@@ -36,7 +36,7 @@ def test_golden_chunk_decodes_to_the_stored_values(name):
     out = decode_array(data, expected.size, expected.dtype)
     assert out.dtype == expected.dtype and out.shape == expected.shape
     assert out.tobytes() == expected.tobytes()  # bit for bit, NaN and Inf included
-    for tag in (0x11, 0x12):
+    for tag in (0x11, 0x12, 0x13):
         if f".r{tag:x}" in name:
             assert residual_head(data)[0] == tag
 
@@ -55,3 +55,5 @@ def test_every_golden_chunk_names_its_path():
     assert names["t2m_3d_b0.01.r11"] == names["t2m_3d_b0.01.r12"] == "residual/lorenzo"
     assert all(p.startswith("residual/") for n, p in names.items() if ".r1" in n)
     assert names["planes_b0.2.r12"] == "residual/cubic-planes"  # each plane of the leading axis on its own
+    assert names["t2m_3d_b0.5.r13"] == "residual/linear-tuned"  # level-wise steps
+    assert names["planes_b2.5.r13"] == "residual/linear-planes-tuned"

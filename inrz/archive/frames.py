@@ -135,7 +135,8 @@ def decode(data: bytes, expected: int | None = None, dtype=None, limits: FrameLi
 
 def path(data: bytes) -> str:
     """Which of the archive codec's paths a chunk took, from its own bytes (reports count the
-    winners): "constant", "raw", "zstd", "residual/<predictor>" (cubic, linear, lorenzo), or
+    winners): "constant", "raw", "zstd", "residual/<predictor>" (cubic, linear, lorenzo; "-planes"
+    for planes interpolated on their own, "-tuned" for level-wise steps), or
     "container" (a network plus residual, an `.inrz` file)."""
     if not is_frame(data):
         return "container"
@@ -147,10 +148,11 @@ def path(data: bytes) -> str:
     for _ in range(2):  # the exception count, then the residual section's length
         _, pos = _read_uvarint(data, pos)
     tag, kind_byte, axes = data[pos], data[pos + 1], data[pos + 2]
-    if tag not in (errorbound.TAG, errorbound.TAG_NUMPY) or kind_byte >= len(errorbound.KINDS):
+    if tag not in (errorbound.TAG, errorbound.TAG_TUNED, errorbound.TAG_NUMPY) or kind_byte >= len(errorbound.KINDS):
         return "residual"
     kind = errorbound.KINDS[kind_byte]
-    return f"residual/{kind}" + ("-planes" if tag == errorbound.TAG and kind != "lorenzo" and axes & 2 else "")
+    planes = tag != errorbound.TAG_NUMPY and kind != "lorenzo" and axes & 2
+    return f"residual/{kind}" + ("-planes" if planes else "") + ("-tuned" if tag == errorbound.TAG_TUNED else "")
 
 
 def same_type(a: np.dtype, b: np.dtype) -> bool:

@@ -7,8 +7,16 @@ parallel. Kernels keep no state between calls, so they are thread-safe. Every op
 IEEE add or a multiplication by an exact constant, in the order the numpy predictor uses, with
 no fast-math contraction: on arrays of at most three axes the corrections and the
 reconstruction equal `predictors._interpolate`'s bit for bit (the tests hold them equal).
+
+Level-wise steps (QoZ, Liu et al. 2022; residual tag 0x13): the points of level l (coded in the
+passes of h = 2**l, l = 0 the finest) are quantised on step / min(alpha**l, beta), a finer grid
+for the few coarse points every finer prediction is built on. `TUNES` lists the (alpha, beta)
+pairs a stream may name; pair 0 is the uniform step (tag 0x12). Every level's step stays at
+most the uniform one, so the bound holds at every level.
 """
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 from numba import njit
@@ -16,6 +24,25 @@ from numba import njit
 from .lattice3 import levels3, pass_box, view3
 
 KMAX = 2.0**50  # as predictors.KMAX: corrections beyond are clipped (the value becomes an exception)
+LEVELS = 64  # a 3-D view has at most 63 halvings
+TUNES = ((1.0, 1.0), (1.25, 1.5), (1.25, 2.0), (1.5, 2.0), (1.5, 3.0), (1.75, 4.0), (2.0, 4.0))  # (alpha, beta)
+
+
+def level_steps(step: float, tune: int = 0) -> np.ndarray:
+    """The step of each level l: step / min(alpha**l, beta) for TUNES[tune], in float64
+    arithmetic the encoder and every decoder repeat exactly (powers by repeated products)."""
+    return _level_steps(float(step), tune).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _level_steps(step: float, tune: int) -> np.ndarray:
+    alpha, beta = TUNES[tune]
+    out = np.empty(LEVELS, np.float64)
+    factor = 1.0
+    for level in range(LEVELS):
+        out[level] = step / factor
+        factor = min(factor * alpha, beta)
+    return out
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -52,17 +79,21 @@ def _predict(rec, at, i, h, n, s, cubic):
 
 
 @njit(cache=True, nogil=True)
-def _run(shape, r, k, rec, keep, step, cubic, encode, use_keep):
+def _run(shape, r, k, rec, keep, steps, cubic, encode, use_keep):
     """One sweep over the passes of a chunk of `shape` (flat C-order arrays); encode: fill k
-    from r (k = 0 where keep is 0), else read k."""
+    from r (k = 0 where keep is 0), else read k. steps[l]: the step of level l (`level_steps`)."""
     n0, n1, n2 = shape[0], shape[1], shape[2]
     strides = np.array([n1 * n2, n2, 1], np.int64)
-    h = 1 << levels3(n0, n1, n2)
+    level = levels3(n0, n1, n2)
+    h = 1 << level
+    step = steps[level]
     if encode:  # the anchor: the origin, predicted as 0
         k[0] = 0 if (use_keep and keep[0] == 0) else _quantise(r[0], step)
     rec[0] = k[0] * step
     while h > 1:
         h //= 2
+        level -= 1
+        step = steps[level]
         for d in range(3):
             n = shape[d]
             if n <= h:
@@ -85,35 +116,37 @@ def _run(shape, r, k, rec, keep, step, cubic, encode, use_keep):
 
 
 @njit(cache=True, nogil=True)
-def _run_slices(shape, r, k, rec, keep, step, cubic, encode, use_keep):
+def _run_slices(shape, r, k, rec, keep, steps, cubic, encode, use_keep):
     """`_run` on each plane of the first axis on its own (2-D interpolation per plane, each with
     its own anchor): for thin leading axes whose planes lie far apart (levels, months)."""
     plane = shape[1] * shape[2]
     sub = np.array([1, shape[1], shape[2]], np.int64)
     for i0 in range(shape[0]):
         lo, hi = i0 * plane, (i0 + 1) * plane
-        _run(sub, r[lo:hi] if encode else r, k[lo:hi], rec[lo:hi], keep[lo:hi] if use_keep else keep, step, cubic,
+        _run(sub, r[lo:hi] if encode else r, k[lo:hi], rec[lo:hi], keep[lo:hi] if use_keep else keep, steps, cubic,
              encode, use_keep)
 
 
 def encode(r: np.ndarray, step: float, cubic: bool, keep: np.ndarray | None,
-           slices: bool = False) -> tuple[np.ndarray, np.ndarray]:
+           slices: bool = False, tune: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Corrections (int64) and reconstruction (float64) of `r` seen as the 3-D `shape`
     (`lattice3.view3`); `keep`: where False the correction is 0 (the value is stored apart);
-    `slices`: each plane of the view's first axis interpolated on its own."""
+    `slices`: each plane of the view's first axis interpolated on its own; `tune`: the
+    level-wise steps (`level_steps`)."""
     shape = np.array(view3(r.shape), np.int64)
     flat = np.ascontiguousarray(r, np.float64).reshape(-1)
     k = np.empty(flat.size, np.int64)
     rec = np.empty(flat.size, np.float64)
     mask = np.ones(1, np.uint8) if keep is None else np.ascontiguousarray(keep, np.uint8).reshape(-1)
-    (_run_slices if slices else _run)(shape, flat, k, rec, mask, float(step), bool(cubic), True, keep is not None)
+    (_run_slices if slices else _run)(shape, flat, k, rec, mask, level_steps(step, tune), bool(cubic), True,
+                                      keep is not None)
     return k.reshape(r.shape), rec.reshape(r.shape)
 
 
-def decode(k: np.ndarray, step: float, cubic: bool, slices: bool = False) -> np.ndarray:
+def decode(k: np.ndarray, step: float, cubic: bool, slices: bool = False, tune: int = 0) -> np.ndarray:
     """The reconstruction from corrections `k` (int64, any shape)."""
     shape = np.array(view3(k.shape), np.int64)
     rec = np.empty(k.size, np.float64)
     (_run_slices if slices else _run)(shape, np.empty(1, np.float64), np.ascontiguousarray(k, np.int64).reshape(-1),
-                                      rec, np.ones(1, np.uint8), float(step), bool(cubic), False, False)
+                                      rec, np.ones(1, np.uint8), level_steps(step, tune), bool(cubic), False, False)
     return rec.reshape(k.shape)

@@ -39,6 +39,7 @@ class Predictor:
     kind: str
     axes: int = 0
     compiled: bool = False  # interpolation: the compiled kernel on the 3-D view (residual tag 0x12)
+    tune: int = 0  # compiled interpolation: level-wise steps `interp3.TUNES[tune]` (0: uniform; tag 0x13 otherwise)
 
     def encode(self, r: np.ndarray, step: float, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Corrections (int64) and the reconstruction (float64) of residual `r`; where `keep`
@@ -47,7 +48,8 @@ class Predictor:
             q = _round(r / step)
             return lorenzo_forward(q, self.axes), q.astype(np.float64) * step
         if self.compiled:
-            k, rec = interp3.encode(self._view(r), step, self.kind == "cubic", self._view(keep), bool(self.axes & 2))
+            k, rec = interp3.encode(self._view(r), step, self.kind == "cubic", self._view(keep), bool(self.axes & 2),
+                                    self.tune)
         else:
             k, rec = _interpolate(self._view(r), step, self.kind == "cubic", None, self._view(keep))
         return self._unview(k), self._unview(rec)
@@ -56,7 +58,8 @@ class Predictor:
         if self.kind == "lorenzo":
             return lorenzo_inverse(k, self.axes).astype(np.float64) * step
         if self.compiled:
-            return self._unview(interp3.decode(self._view(k), step, self.kind == "cubic", bool(self.axes & 2)))
+            return self._unview(interp3.decode(self._view(k), step, self.kind == "cubic", bool(self.axes & 2),
+                                               self.tune))
         return self._unview(_interpolate(None, step, self.kind == "cubic", self._view(k), None)[1])
 
     def _view(self, a):

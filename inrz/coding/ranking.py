@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .interp3 import _run, _run_slices
+from .interp3 import LEVELS, _run, _run_slices
 
 WIDE = 4096  # corrections beyond +-WIDE are pooled (24 bits extra each)
 KMAX = 2.0**50  # as predictors.KMAX
@@ -104,6 +104,7 @@ def costs(table, shape, r, shape_t, r_t, keep, keep_t, use_keep, step, keep_best
     counts = np.zeros(2 * WIDE + 1, np.int64)
     k, rec = np.empty(n, np.int64), np.empty(n, np.float64)
     q = np.empty(0, np.int64)
+    steps = np.full(LEVELS, step)  # uniform: the ranking compares predictors at tag 0x12's steps
     best = -1
     for c in range(table.shape[0]):
         kind, transposed, slices, mask = table[c, 0], table[c, 1], table[c, 2], table[c, 3]
@@ -115,9 +116,9 @@ def costs(table, shape, r, shape_t, r_t, keep, keep_t, use_keep, step, keep_best
         else:
             sh, src, kp = (shape_t, r_t, keep_t) if transposed else (shape, r, keep)
             if slices:
-                _run_slices(sh, src, k, rec, kp, step, kind == 1, True, use_keep)
+                _run_slices(sh, src, k, rec, kp, steps, kind == 1, True, use_keep)
             else:
-                _run(sh, src, k, rec, kp, step, kind == 1, True, use_keep)
+                _run(sh, src, k, rec, kp, steps, kind == 1, True, use_keep)
         lo, hi = _histogram(k, counts)
         out[c] = entropy_bits(counts, n, lo, hi)
         counts[lo:hi + 1] = 0

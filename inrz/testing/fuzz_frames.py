@@ -78,10 +78,12 @@ def residual_of(frame: Frame) -> Residual:
 def edit_words(section: bytes, drop: int = 0, append: bytes = b"", fix_count: bool = True) -> bytes:
     """A context-coded `residual` section (tag, predictor, axes, u16 M, u32 W, words) with `drop`
     words taken off its end and `append` put after it, the word count W kept consistent. The
-    compiled coder's section (tag 0x12: tag, predictor, axes, bytes) has no count: `drop` bytes."""
-    if section[:1] == bytes([errorbound.TAG]):
-        stream = section[3:]
-        return section[:3] + stream[:len(stream) - drop] + append
+    compiled coder's section (tag 0x12: tag, predictor, axes, bytes; 0x13: a tune byte before the
+    bytes) has no count: `drop` bytes."""
+    if section[:1] in (bytes([errorbound.TAG]), bytes([errorbound.TAG_TUNED])):
+        head = 4 if section[0] == errorbound.TAG_TUNED else 3
+        stream = section[head:]
+        return section[:head] + stream[:len(stream) - drop] + append
     head, words = section[:9], section[9:]
     words = words[:len(words) - 4 * drop] + append
     count = len(words) // 4 if fix_count else int.from_bytes(head[5:9], "little")

@@ -6,7 +6,8 @@ change is intended).
 
 `*.r11.*`: error-bounded residual frames whose residual is tag 0x11 (numpy predictors and the
 constriction context coder, the archive codec before the compiled coder); `*.r12.*`: tag 0x12
-(the compiled interpolation and binary context coder of issue 24). Decoders keep reading both.
+(the compiled interpolation and binary context coder of issue 24); `*.r13.*`: tag 0x13 (the same
+with level-wise steps, written where they code smaller). Decoders keep reading all three.
 Residual cases are written under the tag the encoder writes now.
 Each `NAME.bin` is one chunk exactly as a zarr store holds it; `NAME.npy` what it decodes to.
 """
@@ -41,6 +42,8 @@ def cases() -> dict[str, tuple[np.ndarray, dict]]:
         f"specials_b0.1.r{TAG:x}": (with_specials, {"max_abs_error": 0.1, "fill_values": [-9999.0]}),
         f"noisy_lorenzo_b0.01.r{TAG:x}": (noisy, {"max_abs_error": 0.01}),
         f"planes_b0.2.r{TAG:x}": (np.stack([t2m[0], t2m[300], t2m[600], t2m[700]])[:, :20, :30], {"max_abs_error": 0.2}),
+        "t2m_3d_b0.5.r13": (t2m[:16, :24, :24], {"max_abs_error": 0.5}),  # level-wise steps (tag 0x13)
+        "planes_b2.5.r13": (np.stack([t2m[0], t2m[300], t2m[600], t2m[700]])[:, :20, :30], {"max_abs_error": 2.5}),
         "constant": (np.full((5, 7), 2.5, np.float32), {"max_abs_error": 0.1}),
         "zstd_tiny": (np.arange(6, dtype=np.float32), {"max_abs_error": 1e-9}),
     }
