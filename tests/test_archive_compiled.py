@@ -3,6 +3,7 @@ against the numpy predictor it replaced (the oracle), the binary context coder's
 strict stream end, GIL release, and the same bytes from many threads at once."""
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -13,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 from inrz import ContainerError
 from inrz.archive.config import canonical, decode_array, encode_array
-from inrz.coding import ctxkernel, errorbound, interp3, predictors
+from inrz.coding import contest, ctxkernel, errorbound, interp3, multidim, predictors
 from inrz.coding.lattice3 import view3
 
 from .conftest import data_file
@@ -42,7 +43,7 @@ def test_compiled_ranking_equals_the_numpy_ranking(shape, seed, step, masked):
     rng = np.random.default_rng(seed)
     r = np.cumsum(rng.normal(size=shape), axis=-1)
     keep = rng.random(shape) > 0.2 if masked else None
-    got, want = errorbound._ranked(r, step, keep), errorbound._ranked_numpy(r, step, keep)
+    got, want = contest.ranked(r, step, keep), contest.ranked_numpy(r, step, keep)
     assert [p for p, _ in got] == [p for p, _ in want]
     assert got[0][1] is not None
     assert np.array_equal(got[0][1][0], want[0][1][0]) and np.array_equal(got[0][1][1], want[0][1][1])
@@ -86,6 +87,17 @@ def test_level_wise_steps_round_trip_within_every_levels_step(shape, seed, step,
     assert np.abs(r - rec).max() <= step / 2 * (1 + 1e-12)  # no level's step exceeds the uniform one
 
 
+@settings(max_examples=80, deadline=None)
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=9), seed=st.integers(0, 2**32 - 1),
+       step=st.floats(1e-3, 10.0), axes=st.integers(1, 15))
+def test_compiled_lorenzo_equals_the_numpy_one(shape, seed, step, axes):
+    r = np.cumsum(np.random.default_rng(seed).normal(size=shape), axis=-1) * 3
+    axes &= (1 << len(shape)) - 1
+    got = predictors.Predictor("lorenzo", axes, True).encode(r, step)
+    want = predictors.Predictor("lorenzo", axes, False).encode(r, step)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
 def test_level_steps_are_finer_on_coarse_levels_and_uniform_for_pair_0():
     assert np.array_equal(interp3.level_steps(0.3), np.full(interp3.LEVELS, 0.3))
     steps = interp3.level_steps(0.3, 1)  # alpha 1.25, beta 1.5
@@ -93,13 +105,25 @@ def test_level_steps_are_finer_on_coarse_levels_and_uniform_for_pair_0():
     assert (np.diff(steps) <= 0).all()
 
 
-def test_the_encoder_writes_level_wise_steps_where_they_code_smaller():
+def test_the_best_effort_writes_the_smallest_of_its_contenders_and_the_default_the_first_ranked():
     t2m = np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"][:16, :24, :24]
     r = t2m.astype(np.float64) - t2m.flat[0]
-    header, sections = errorbound.residual_sections(r, np.zeros_like(r), 0.5)
-    assert sections["residual"][0] == errorbound.TAG_TUNED
-    plain = predictors.Predictor("linear", 0, True)  # what the encoder picks with one step
-    assert len(sections["residual"]) < len(errorbound._section(plain, plain.encode(r, header["step"])[0]))
+    header, best = errorbound.residual_sections(r, np.zeros_like(r), 0.5, effort="best")
+    step = header["step"]
+    ranked = contest.ranked_costs(r, step, None)
+    sizes = []
+    for p, _ in contest.contenders(ranked, "best", r.size):
+        if p == contest.MULTIDIM:
+            sizes.append(1 + len(multidim.encode(r, step, None)[0]))
+        else:
+            sizes.append(len(errorbound._section(p, p.encode(r, step)[0])))
+    assert len(sizes) == 5 and len(best["residual"]) == min(sizes)
+    first = ranked[0][0]
+    tuned = dataclasses.replace(first, tune=contest.TUNED)
+    plain_size = len(errorbound._section(first, first.encode(r, step)[0]))
+    assert len(errorbound._section(tuned, tuned.encode(r, step)[0])) < plain_size  # level-wise steps pay here
+    _, fast = errorbound.residual_sections(r, np.zeros_like(r), 0.5)
+    assert fast["residual"] == errorbound._section(first, first.encode(r, step)[0])
 
 
 @pytest.mark.parametrize("head, message", [

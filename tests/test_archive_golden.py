@@ -36,7 +36,7 @@ def test_golden_chunk_decodes_to_the_stored_values(name):
     out = decode_array(data, expected.size, expected.dtype)
     assert out.dtype == expected.dtype and out.shape == expected.shape
     assert out.tobytes() == expected.tobytes()  # bit for bit, NaN and Inf included
-    for tag in (0x11, 0x12, 0x13):
+    for tag in (0x11, 0x12, 0x13, 0x14):
         if f".r{tag:x}" in name:
             assert residual_head(data)[0] == tag
 
@@ -57,3 +57,4 @@ def test_every_golden_chunk_names_its_path():
     assert names["planes_b0.2.r12"] == "residual/cubic-planes"  # each plane of the leading axis on its own
     assert names["t2m_3d_b0.5.r13"] == "residual/linear-tuned"  # level-wise steps
     assert names["planes_b2.5.r13"] == "residual/linear-planes-tuned"
+    assert names["t2m_3d_b0.2.r14"] == names["planes_b0.05.r14"] == "residual/multidim"

@@ -42,6 +42,10 @@ class ArchiveConfig(BaseModel):
     # "fast": sized for throughput, no network is fitted (prediction + range coding of the residual alone);
     # "best": every rung of the backend's ladder, and the three likeliest residual predictors coded
     preset: Literal["fast", "best"] | None = None
+    # how hard the residual's predictor is searched: "fast" (the default, and with preset fast) codes the ranked
+    # predictor, a close second and level-wise steps; "best" (the default with preset best) also the three likeliest
+    # and the multi-dimensional interpolation (inrz.coding.contest): smaller files, about half the encoding speed
+    effort: Literal["fast", "best"] | None = None
     # seconds of encoding per call after which no further network rung is started (the one running
     # finishes); the best file so far is kept. Files then depend on the machine's speed. None: no limit
     time_budget_s: float | None = Field(None, gt=0)
@@ -69,7 +73,7 @@ def _codec(config_json: str) -> tuple[ArchiveConfig, Codec]:
     host = _host()
     codec = Codec.from_sections(host, host.create("modality", "ndarray"), cfg.model_dump(), resolve_device(cfg.device),
                                 cfg.seed, cfg.max_abs_error)
-    return cfg, dataclasses.replace(codec, effort="best" if cfg.preset == "best" else "fast")
+    return cfg, dataclasses.replace(codec, effort=cfg.effort or ("best" if cfg.preset == "best" else "fast"))
 
 
 def canonical(config: dict[str, Any]) -> str:

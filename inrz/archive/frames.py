@@ -89,7 +89,7 @@ def packed_may_win(array: np.ndarray, level: int, size: int) -> bool:
     return coded * data.size / len(sample) < 2 * size
 
 
-SAMPLE_FROM, LARGE, SAMPLE_PART, STRIPES, DENSE = 1 << 12, 1 << 16, 8, 8, 8
+SAMPLE_FROM, LARGE, SAMPLE_PART, STRIPES, DENSE = 1 << 14, 1 << 16, 8, 8, 8
 _local = threading.local()
 
 
@@ -136,7 +136,7 @@ def decode(data: bytes, expected: int | None = None, dtype=None, limits: FrameLi
 def path(data: bytes) -> str:
     """Which of the archive codec's paths a chunk took, from its own bytes (reports count the
     winners): "constant", "raw", "zstd", "residual/<predictor>" (cubic, linear, lorenzo; "-planes"
-    for planes interpolated on their own, "-tuned" for level-wise steps), or
+    for planes interpolated on their own, "-tuned" for level-wise steps; "multidim"), or
     "container" (a network plus residual, an `.inrz` file)."""
     if not is_frame(data):
         return "container"
@@ -148,6 +148,8 @@ def path(data: bytes) -> str:
     for _ in range(2):  # the exception count, then the residual section's length
         _, pos = _read_uvarint(data, pos)
     tag, kind_byte, axes = data[pos], data[pos + 1], data[pos + 2]
+    if tag == errorbound.TAG_MULTIDIM:
+        return "residual/multidim"
     if tag not in (errorbound.TAG, errorbound.TAG_TUNED, errorbound.TAG_NUMPY) or kind_byte >= len(errorbound.KINDS):
         return "residual"
     kind = errorbound.KINDS[kind_byte]

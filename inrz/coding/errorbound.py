@@ -5,26 +5,23 @@ The encoder decodes its own container exactly as a decoder will and codes the re
 r = original - approx on a step just under twice the bound (the margin absorbs float
 rounding of a network between machines): a predictor (`inrz.coding.predictors`) guesses each
 value from those decoded before it, and the integer corrections are range coded under an
-adaptive context model (`inrz.coding.ctxkernel`). Of the predictors, the one whose
-corrections have the lowest entropy is coded, and beside it the second where its entropy is
-within 5 % (`effort="best"`: the best three) and the first's level-wise steps
-(`interp3.level_steps`); the smallest is kept. Values the result still misses (rounding to the dtype, absurdly small
-bounds) are stored exactly as exceptions.
+adaptive context model (`inrz.coding.ctxkernel`); which predictors are coded, the smallest
+kept: `inrz.coding.contest`. Values the result still misses (rounding to the dtype, absurdly
+small bounds) are stored exactly as exceptions.
 
 Sections: `residual` = tag, predictor kind, predictor axes, then the coder's stream;
 `exceptions` (only when there are any) = position gaps (`intframe.encode_ints`) + raw values.
 Tags: 0x12 (written now): compiled interpolation (`inrz.coding.interp3`) and the compiled
 binary context coder (`inrz.coding.ctxkernel`), both on the chunk's 3-D lattice view, no GIL;
 0x13 (written now, where it codes smaller): the same with level-wise steps, a fourth byte
-naming them (`interp3.TUNES`);
+naming them (`interp3.TUNES`); 0x14 (written now, where it codes smaller): multi-dimensional
+interpolation and its own context coder (`inrz.coding.multidim`), its payload after the tag;
 0x11 (written until issue 24): numpy predictors and the constriction context coder
 (`inrz.coding.ctxcoder`), still read. A `residual` starting with 1, 2, 4 or 8 is the first
 coder's (zigzag planes + zstd), still read.
 """
 from __future__ import annotations
 
-import dataclasses
-import functools
 from typing import Any, Literal
 
 import numpy as np
@@ -33,19 +30,14 @@ from numba import njit
 from ..core import fields
 from ..core.errors import ContainerError
 from ..signal.ndarray import cast
-from . import ctxcoder, ctxkernel, interp3, intframe, ranking
-from .lattice3 import view3
-from .predictors import Predictor, _round, candidates, lorenzo_forward
+from . import contest, ctxcoder, ctxkernel, interp3, intframe, multidim
+from .predictors import Predictor
 
 MARGIN = 1e-3  # step = 2 * bound * (1 - MARGIN)
-SAMPLE = 1 << 18  # predictors are ranked on a central block of at most this many values
-CLOSE = 0.05  # a second predictor whose ranking cost is within this of the first's is coded too
-TUNE_SAMPLE = SAMPLE  # contenders are compared on a central block of at most this many values (1 << 16 misjudged
-# ERA-Interim v at 1e-1 of its range: 14 % larger)
 TAG = 0x12  # what the encoder writes: uniform steps
 TAG_TUNED = 0x13  # what the encoder writes: level-wise steps (`interp3.level_steps`), one byte more
+TAG_MULTIDIM = 0x14  # what the encoder writes: multi-dimensional interpolation (`inrz.coding.multidim`)
 TAG_NUMPY = 0x11  # read only
-TUNED = 1  # the level-wise steps the encoder tries, `interp3.TUNES[TUNED]`
 KINDS = ("linear", "cubic", "lorenzo")
 Effort = Literal["fast", "best"]
 
@@ -57,7 +49,12 @@ def residual_sections(original: np.ndarray, approx: np.ndarray, bound: float, ke
     step = 2.0 * bound * (1.0 - MARGIN)
     r = original.astype(np.float64) - approx.astype(np.float64)
     coded = []
-    for p, done in _contest(r, step, keep, _contenders(_ranked_costs(r, step, keep), effort)):
+    for p, done in contest.contest(r, step, keep, contest.contenders(contest.ranked_costs(r, step, keep), effort,
+                                                                     r.size)):
+        if p == contest.MULTIDIM:
+            payload, rec = multidim.encode(r, step, keep)
+            coded.append((bytes([TAG_MULTIDIM]) + payload, rec))
+            continue
         k, rec = done or p.encode(r, step, keep)
         coded.append((_section(p, k), rec))
     residual, rec = min(coded, key=lambda c: len(c[0]))
@@ -74,34 +71,6 @@ def _section(p: Predictor, k: np.ndarray) -> bytes:
     for level-wise steps the TUNES index), then the context coder's stream."""
     head = [TAG, KINDS.index(p.kind), p.axes] if not p.tune else [TAG_TUNED, KINDS.index(p.kind), p.axes, p.tune]
     return bytes(head) + ctxkernel.encode(k)
-
-
-def _contenders(ranked: list[tuple[Predictor, tuple | None, float]],
-                effort: Effort) -> list[tuple[Predictor, tuple | None]]:
-    """What is coded to pick the smallest: the first-ranked predictor; the second too where its
-    ranking cost is within CLOSE of the first's (`effort="best"`: the first three); and the
-    first's level-wise steps (`interp3.TUNES[TUNED]`) where it interpolates. The order-0
-    entropy that ranks the predictors is only a proxy of the context coder's size: on the
-    climate grids it misjudged level-wise steps by 3-10 %, and it put CCSM TS's per-plane linear
-    interpolation 1.2 % ahead of plain linear interpolation, which codes 14 % smaller."""
-    count = 3 if effort == "best" else 2 if len(ranked) > 1 and ranked[1][2] <= ranked[0][2] * (1 + CLOSE) else 1
-    out = [(p, done) for p, done, _ in ranked[:count]]
-    if out[0][0].kind != "lorenzo":
-        out.append((dataclasses.replace(out[0][0], tune=TUNED), None))
-    return out
-
-
-def _contest(r: np.ndarray, step: float, keep: np.ndarray | None,
-             contenders: list[tuple[Predictor, tuple | None]]) -> list[tuple[Predictor, tuple | None]]:
-    """The contenders to code in full: all of them on an array of at most TUNE_SAMPLE values
-    (the sizes decide); on a larger one, the one that codes smallest on a central block of
-    that many values."""
-    block = _centre(r.shape, TUNE_SAMPLE)
-    if len(contenders) == 1 or r[block].size == r.size:
-        return contenders
-    kb = None if keep is None else keep[block]
-    sizes = [len(ctxkernel.encode(p.encode(r[block], step, kb)[0])) for p, _ in contenders]
-    return [contenders[sizes.index(min(sizes))]]
 
 
 def _misses(original: np.ndarray, approx: np.ndarray, rec: np.ndarray, bound: float,
@@ -143,128 +112,6 @@ def abs_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(a.astype(np.float64) - b.astype(np.float64))
 
 
-def _ranked(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None]]:
-    """The predictors, likeliest first, ranked on a central block (the whole array if the
-    block tells them apart no better than chance, as in an empty background); with the
-    whole array's corrections for the first where the block was the whole array. Compiled
-    (`inrz.coding.ranking`); the same figures as `_ranked_numpy`, which stays for arrays
-    with more than three axes longer than one."""
-    return [(p, done) for p, done, _ in _ranked_costs(r, step, keep)]
-
-
-def _ranked_costs(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None, float]]:
-    """`_ranked` with each predictor's ranking cost (bits on the block)."""
-    options = candidates(r.shape, compiled=True)
-    block = _centre(r.shape)
-    if sum(n > 1 for n in r[block].shape) > 3:
-        return _ranked_numpy_costs(r, step, keep)
-    costs, done = _rank_block(r, step, keep, block, options)
-    if len(set(costs)) == 1 and r.size > SAMPLE:
-        block = tuple(slice(None) for _ in r.shape)
-        costs, done = _rank_block(r, step, keep, block, options)
-    return [(options[i], done[i], costs[i]) for i in sorted(range(len(options)), key=lambda i: costs[i])]
-
-
-def _rank_block(r: np.ndarray, step: float, keep: np.ndarray | None, block: tuple[slice, ...],
-                options: list[Predictor]) -> tuple[list[float], list[tuple | None]]:
-    """Every option's cost on `r[block]` in one compiled call, and the cheapest one's
-    corrections and reconstruction where the block is the whole array."""
-    rb = r[block]
-    whole = rb.size == r.size
-    table, shape, shape_t = _rank_table(r.ndim, rb.shape, tuple(options))
-    flat = np.ascontiguousarray(rb, np.float64).reshape(-1)
-    kb = None if keep is None else keep[block]
-    mask = np.ones(1, np.uint8) if kb is None else np.ascontiguousarray(kb, np.uint8).reshape(-1)
-    flat_t, mask_t = flat, mask
-    if table[:, 1].any():
-        flat_t = np.ascontiguousarray(rb.T, np.float64).reshape(-1)
-        mask_t = mask if kb is None else np.ascontiguousarray(kb.T, np.uint8).reshape(-1)
-    best_k = np.empty(flat.size if whole else 0, np.int64)
-    best_rec = np.empty(flat.size if whole else 0, np.float64)
-    costs, best = ranking.costs(table, shape, flat, shape_t, flat_t, mask, mask_t, kb is not None, float(step), whole,
-                                best_k, best_rec)
-    done: list[tuple | None] = [None] * len(options)
-    if whole:
-        if table[best, 1]:
-            done[best] = best_k.reshape(rb.T.shape).T, best_rec.reshape(rb.T.shape).T
-        else:
-            done[best] = best_k.reshape(rb.shape), best_rec.reshape(rb.shape)
-    return costs.tolist(), done
-
-
-@functools.lru_cache(maxsize=256)
-def _rank_table(ndim: int, shape: tuple[int, ...],
-                options: tuple[Predictor, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`ranking.costs`' candidate table for a block of `shape`, its 3-D view and its transpose's
-    (read only: cached per shape, chunks of a store share it)."""
-    live = [a for a, n in enumerate(shape) if n != 1]
-    where = {a: 3 - len(live) + j for j, a in enumerate(live)}  # axis -> its axis in the 3-D view
-    table = np.zeros((len(options), 4), np.int64)
-    for row, p in zip(table, options):
-        if p.kind == "lorenzo":
-            row[:] = 2, 0, 0, sum(1 << where[a] for a in range(ndim) if p.axes >> a & 1 and a in where)
-        else:
-            row[:] = KINDS.index(p.kind), p.axes & 1, p.axes >> 1 & 1, 0
-    out = table, np.array(view3(shape), np.int64), np.array(view3(shape[::-1]), np.int64)
-    for a in out:
-        a.flags.writeable = False
-    return out
-
-
-def _ranked_numpy(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None]]:
-    """`_ranked` in numpy, candidate by candidate (any number of axes)."""
-    return [(p, done) for p, done, _ in _ranked_numpy_costs(r, step, keep)]
-
-
-def _ranked_numpy_costs(r: np.ndarray, step: float,
-                        keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None, float]]:
-    """`_ranked_costs` in numpy."""
-    def run(block):
-        rb, kb, grid = r[block], None if keep is None else keep[block], []
-        coded = []
-        for p in options:
-            if p.kind != "lorenzo":
-                coded.append(p.encode(rb, step, kb))
-                continue
-            if not grid:  # every Lorenzo predictor differences the same values rounded to the step grid
-                q = _round(rb / step)
-                grid[:] = [q, q.astype(np.float64) * step]
-            coded.append((lorenzo_forward(grid[0], p.axes), grid[1]))
-        return [_entropy(k) for k, _ in coded], coded if rb.size == r.size else [None] * len(options)
-
-    options = candidates(r.shape, compiled=True)
-    costs, done = run(_centre(r.shape))
-    if len(set(costs)) == 1 and r.size > SAMPLE:
-        costs, done = run(tuple(slice(None) for _ in r.shape))
-    return [(options[i], done[i], costs[i]) for i in sorted(range(len(options)), key=lambda i: costs[i])]
-
-
-def _centre(shape: tuple[int, ...], size: int = SAMPLE) -> tuple[slice, ...]:
-    """A block around the middle of at most `size` values, the longest axes shortened first."""
-    lengths = list(shape)
-    while int(np.prod(lengths)) > size:
-        longest = int(np.argmax(lengths))
-        lengths[longest] = (lengths[longest] + 1) // 2
-    return tuple(slice((n - m) // 2, (n - m) // 2 + m) for n, m in zip(shape, lengths))
-
-
-def _entropy(k: np.ndarray) -> float:
-    """Order-0 entropy in bits of the corrections (those beyond +-WIDE pooled, plus 24 bits
-    each): the ranking proxy (compiled: `ranking.entropy_bits`)."""
-    return _entropy_bits(np.ascontiguousarray(k).reshape(-1))
-
-
-@njit(cache=True, nogil=True)
-def _entropy_bits(flat):
-    counts = np.zeros(2 * WIDE + 1, np.int64)
-    for v in flat:
-        counts[min(max(v, -WIDE), WIDE) + WIDE] += 1
-    return ranking.entropy_bits(counts, flat.size)
-
-
-WIDE = ranking.WIDE
-
-
 def apply(approx: np.ndarray, q: np.ndarray, step: float, dtype: np.dtype) -> np.ndarray:
     """`approx` plus `q` steps, rounded and clipped to `dtype` as the decoder delivers it (first coder)."""
     return cast(approx.astype(np.float64) + q.reshape(approx.shape).astype(np.float64) * step, dtype)
@@ -277,8 +124,10 @@ def decode(approx: np.ndarray, info: dict[str, Any], sections: dict[str, bytes])
     data = sections.get("residual")
     if data is None:
         raise ContainerError("error-bounded container has no 'residual' section")
-    tagged = data[:1] in (bytes([TAG]), bytes([TAG_TUNED]), bytes([TAG_NUMPY]))
-    if tagged:
+    tagged = data[:1] in (bytes([TAG]), bytes([TAG_TUNED]), bytes([TAG_MULTIDIM]), bytes([TAG_NUMPY]))
+    if data[:1] == bytes([TAG_MULTIDIM]):
+        fixed = cast(approx.astype(np.float64) + multidim.decode(data[1:], approx.shape, step), approx.dtype).ravel()
+    elif tagged:
         compiled = data[0] != TAG_NUMPY
         predictor = _predictor(data, compiled)
         k = (ctxkernel if compiled else ctxcoder).decode(data[4 if predictor.tune else 3:], approx.shape)

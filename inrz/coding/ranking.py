@@ -3,7 +3,7 @@ candidate predictor is run on the ranking block in one call without the GIL, eac
 corrections counted straight into a histogram, so no candidate's corrections are materialised
 and no Python runs per candidate.
 
-The cost of a candidate is `errorbound._entropy`'s: the order-0 entropy in bits of its
+The cost of a candidate is `contest.entropy`'s: the order-0 entropy in bits of its
 corrections, those beyond +-WIDE pooled at 24 extra bits each, summed over the same histogram
 in the same order, so the figures (and with them the ranking and the bytes) are those of the
 numpy ranking it replaces, bit for bit.
@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from .interp3 import LEVELS, _run, _run_slices
+from .lattice3 import view3
 
 WIDE = 4096  # corrections beyond +-WIDE are pooled (24 bits extra each)
 KMAX = 2.0**50  # as predictors.KMAX
@@ -81,6 +82,26 @@ def _lorenzo(shape, q, mask, k):
             for i2 in range(n2):
                 k[at] = _lorenzo_at(q, i0, i1, i2, n1, n2, mask)
                 at += 1
+
+
+def lorenzo(r: np.ndarray, step: float, axes: int) -> tuple[np.ndarray, np.ndarray]:
+    """`predictors.Predictor("lorenzo", axes).encode(r, step)` for arrays of at most three axes
+    longer than one: the corrections (int64) and reconstruction (float64), compiled."""
+    shape = np.array(view3(r.shape), np.int64)
+    live = [a for a, n in enumerate(r.shape) if n > 1]
+    mask = sum(1 << (3 - len(live) + j) for j, a in enumerate(live) if axes >> a & 1)
+    flat = np.ascontiguousarray(r, np.float64).reshape(-1)
+    q, k, rec = np.empty(flat.size, np.int64), np.empty(flat.size, np.int64), np.empty(flat.size, np.float64)
+    _lorenzo_encode(shape, flat, float(step), mask, q, k, rec)
+    return k.reshape(r.shape), rec.reshape(r.shape)
+
+
+@njit(cache=True, nogil=True)
+def _lorenzo_encode(shape, r, step, mask, q, k, rec):
+    _grid(r, q, step)
+    _lorenzo(shape, q, mask, k)
+    for i in range(q.size):
+        rec[i] = q[i] * step
 
 
 @njit(cache=True, nogil=True)

@@ -79,9 +79,9 @@ def edit_words(section: bytes, drop: int = 0, append: bytes = b"", fix_count: bo
     """A context-coded `residual` section (tag, predictor, axes, u16 M, u32 W, words) with `drop`
     words taken off its end and `append` put after it, the word count W kept consistent. The
     compiled coder's section (tag 0x12: tag, predictor, axes, bytes; 0x13: a tune byte before the
-    bytes) has no count: `drop` bytes."""
-    if section[:1] in (bytes([errorbound.TAG]), bytes([errorbound.TAG_TUNED])):
-        head = 4 if section[0] == errorbound.TAG_TUNED else 3
+    bytes; 0x14: tag, a layout byte, bytes) has no count: `drop` bytes."""
+    if section[:1] in (bytes([errorbound.TAG]), bytes([errorbound.TAG_TUNED]), bytes([errorbound.TAG_MULTIDIM])):
+        head = {errorbound.TAG: 3, errorbound.TAG_TUNED: 4, errorbound.TAG_MULTIDIM: 2}[section[0]]
         stream = section[head:]
         return section[:head] + stream[:len(stream) - drop] + append
     head, words = section[:9], section[9:]

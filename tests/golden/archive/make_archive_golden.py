@@ -7,7 +7,9 @@ change is intended).
 `*.r11.*`: error-bounded residual frames whose residual is tag 0x11 (numpy predictors and the
 constriction context coder, the archive codec before the compiled coder); `*.r12.*`: tag 0x12
 (the compiled interpolation and binary context coder of issue 24); `*.r13.*`: tag 0x13 (the same
-with level-wise steps, written where they code smaller). Decoders keep reading all three.
+with level-wise steps; written by 13491f4's default encoder, which tried them: today only
+`effort: best` tries them, where they code smaller than the multi-dimensional interpolation); `*.r14.*`: tag 0x14 (multi-dimensional
+interpolation, `effort: best`). Decoders keep reading all four.
 Residual cases are written under the tag the encoder writes now.
 Each `NAME.bin` is one chunk exactly as a zarr store holds it; `NAME.npy` what it decodes to.
 """
@@ -44,6 +46,9 @@ def cases() -> dict[str, tuple[np.ndarray, dict]]:
         f"planes_b0.2.r{TAG:x}": (np.stack([t2m[0], t2m[300], t2m[600], t2m[700]])[:, :20, :30], {"max_abs_error": 0.2}),
         "t2m_3d_b0.5.r13": (t2m[:16, :24, :24], {"max_abs_error": 0.5}),  # level-wise steps (tag 0x13)
         "planes_b2.5.r13": (np.stack([t2m[0], t2m[300], t2m[600], t2m[700]])[:, :20, :30], {"max_abs_error": 2.5}),
+        "t2m_3d_b0.2.r14": (t2m[:16, :24, :24], {"max_abs_error": 0.2, "effort": "best"}),  # multi-dimensional (0x14)
+        "planes_b0.05.r14": (np.stack([t2m[0], t2m[300], t2m[600], t2m[700]])[:, :40, :49],
+                             {"max_abs_error": 0.05, "effort": "best"}),
         "constant": (np.full((5, 7), 2.5, np.float32), {"max_abs_error": 0.1}),
         "zstd_tiny": (np.arange(6, dtype=np.float32), {"max_abs_error": 1e-9}),
     }

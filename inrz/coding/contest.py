@@ -1,0 +1,190 @@
+"""Which predictors the error-bounded residual (`inrz.coding.errorbound`) codes. The candidate
+predictors are ranked by the order-0 entropy of their corrections on a central block (compiled:
+`inrz.coding.ranking`). `effort="fast"` (the archive's default) codes the first. `effort="best"`
+holds a contest decided by coded size: the first three, and where the first interpolates a chunk
+of at least TUNE_FROM values its level-wise steps (tag 0x13) and the multi-dimensional
+interpolation (`inrz.coding.multidim`, tag 0x14). The entropy is only a proxy of the context
+coder's size: on the climate grids it misjudged level-wise steps by 3-10 %, and put CCSM TS's
+per-plane linear interpolation 1.2 % ahead of plain linear interpolation, which codes 14 %
+smaller. On `benchmarks/archive_speed.py`'s 64 cells (one thread, idle 2-core machine), the
+contest costs encoding speed: 32.0 MB/s for the first alone, 24.9 with the level-wise steps
+beside it, 25.0 with a second predictor within 5 % of the first, 6.8 for `effort="best"`
+(whose zstd runs at level 19 too).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Literal
+
+import numpy as np
+from numba import njit
+
+from . import ctxkernel, multidim, ranking
+from .lattice3 import view3
+from .predictors import Predictor, _round, candidates, lorenzo_forward
+
+SAMPLE = 1 << 18  # predictors are ranked on a central block of at most this many values
+TUNE_FROM = 1 << 12  # chunks of fewer values try neither level-wise steps nor multi-dimensional interpolation
+# (few levels: on ERA5's 33 x 49 fields level-wise steps saved 0.1-0.5 %)
+CONTEST_SAMPLE = SAMPLE  # contenders are compared on a central block of at most this many values (1 << 16
+# misjudged ERA-Interim v at 1e-1 of its range: 14 % larger)
+TUNED = 1  # the level-wise steps tried, `interp3.TUNES[TUNED]`
+MULTIDIM = "multidim"  # the contender `inrz.coding.multidim` codes
+KINDS = ("linear", "cubic", "lorenzo")
+Contender = tuple[Predictor | str, tuple | None]
+Effort = Literal["fast", "best"]
+
+
+def contenders(ranked: list[tuple[Predictor, tuple | None, float]], effort: Effort, size: int) -> list[Contender]:
+    """What is coded to pick the smallest (see the module's docstring); `ranked`: `ranked_costs`."""
+    if effort != "best":
+        return [ranked[0][:2]]
+    out: list[Contender] = [(p, done) for p, done, _ in ranked[:3]]
+    first = ranked[0][0]
+    if first.kind != "lorenzo" and size >= TUNE_FROM:
+        out += [(dataclasses.replace(first, tune=TUNED), None), (MULTIDIM, None)]
+    return out
+
+
+def contest(r: np.ndarray, step: float, keep: np.ndarray | None, entrants: list[Contender]) -> list[Contender]:
+    """The contenders to code in full: all of them on an array of at most CONTEST_SAMPLE values
+    (the sizes decide); on a larger one, the one that codes smallest on a central block of
+    that many values."""
+    block = centre(r.shape, CONTEST_SAMPLE)
+    if len(entrants) == 1 or r[block].size == r.size:
+        return entrants
+    kb = None if keep is None else keep[block]
+    sizes = [size(p, r[block], step, kb) for p, _ in entrants]
+    return [entrants[sizes.index(min(sizes))]]
+
+
+def size(p: Predictor | str, r: np.ndarray, step: float, keep: np.ndarray | None) -> int:
+    """Bytes of the stream contender p codes r into (without the section's head)."""
+    if p == MULTIDIM:
+        return len(multidim.encode(r, step, keep)[0])
+    return len(ctxkernel.encode(p.encode(r, step, keep)[0]))
+
+
+def ranked(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None]]:
+    """The predictors, likeliest first, ranked on a central block (the whole array if the
+    block tells them apart no better than chance, as in an empty background); with the
+    whole array's corrections for the first where the block was the whole array. Compiled
+    (`inrz.coding.ranking`); the same figures as `_ranked_numpy`, which stays for arrays
+    with more than three axes longer than one."""
+    return [(p, done) for p, done, _ in ranked_costs(r, step, keep)]
+
+
+def ranked_costs(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None, float]]:
+    """`ranked` with each predictor's ranking cost (bits on the block)."""
+    options = candidates(r.shape, compiled=True)
+    block = centre(r.shape)
+    if sum(n > 1 for n in r[block].shape) > 3:
+        return _ranked_numpy_costs(r, step, keep)
+    costs, done = _rank_block(r, step, keep, block, options)
+    if len(set(costs)) == 1 and r.size > SAMPLE:
+        block = tuple(slice(None) for _ in r.shape)
+        costs, done = _rank_block(r, step, keep, block, options)
+    return [(options[i], done[i], costs[i]) for i in sorted(range(len(options)), key=lambda i: costs[i])]
+
+
+def _rank_block(r: np.ndarray, step: float, keep: np.ndarray | None, block: tuple[slice, ...],
+                options: list[Predictor]) -> tuple[list[float], list[tuple | None]]:
+    """Every option's cost on `r[block]` in one compiled call, and the cheapest one's
+    corrections and reconstruction where the block is the whole array."""
+    rb = r[block]
+    whole = rb.size == r.size
+    table, shape, shape_t = _rank_table(r.ndim, rb.shape, tuple(options))
+    flat = np.ascontiguousarray(rb, np.float64).reshape(-1)
+    kb = None if keep is None else keep[block]
+    mask = np.ones(1, np.uint8) if kb is None else np.ascontiguousarray(kb, np.uint8).reshape(-1)
+    flat_t, mask_t = flat, mask
+    if table[:, 1].any():
+        flat_t = np.ascontiguousarray(rb.T, np.float64).reshape(-1)
+        mask_t = mask if kb is None else np.ascontiguousarray(kb.T, np.uint8).reshape(-1)
+    best_k = np.empty(flat.size if whole else 0, np.int64)
+    best_rec = np.empty(flat.size if whole else 0, np.float64)
+    costs, best = ranking.costs(table, shape, flat, shape_t, flat_t, mask, mask_t, kb is not None, float(step), whole,
+                                best_k, best_rec)
+    done: list[tuple | None] = [None] * len(options)
+    if whole:
+        if table[best, 1]:
+            done[best] = best_k.reshape(rb.T.shape).T, best_rec.reshape(rb.T.shape).T
+        else:
+            done[best] = best_k.reshape(rb.shape), best_rec.reshape(rb.shape)
+    return costs.tolist(), done
+
+
+@functools.lru_cache(maxsize=256)
+def _rank_table(ndim: int, shape: tuple[int, ...],
+                options: tuple[Predictor, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`ranking.costs`' candidate table for a block of `shape`, its 3-D view and its transpose's
+    (read only: cached per shape, chunks of a store share it)."""
+    live = [a for a, n in enumerate(shape) if n != 1]
+    where = {a: 3 - len(live) + j for j, a in enumerate(live)}  # axis -> its axis in the 3-D view
+    table = np.zeros((len(options), 4), np.int64)
+    for row, p in zip(table, options):
+        if p.kind == "lorenzo":
+            row[:] = 2, 0, 0, sum(1 << where[a] for a in range(ndim) if p.axes >> a & 1 and a in where)
+        else:
+            row[:] = KINDS.index(p.kind), p.axes & 1, p.axes >> 1 & 1, 0
+    out = table, np.array(view3(shape), np.int64), np.array(view3(shape[::-1]), np.int64)
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
+def ranked_numpy(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None]]:
+    """`ranked` in numpy, candidate by candidate (any number of axes)."""
+    return [(p, done) for p, done, _ in _ranked_numpy_costs(r, step, keep)]
+
+
+def _ranked_numpy_costs(r: np.ndarray, step: float,
+                        keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None, float]]:
+    """`ranked_costs` in numpy."""
+    def run(block):
+        rb, kb, grid = r[block], None if keep is None else keep[block], []
+        coded = []
+        for p in options:
+            if p.kind != "lorenzo":
+                coded.append(p.encode(rb, step, kb))
+                continue
+            if not grid:  # every Lorenzo predictor differences the same values rounded to the step grid
+                q = _round(rb / step)
+                grid[:] = [q, q.astype(np.float64) * step]
+            coded.append((lorenzo_forward(grid[0], p.axes), grid[1]))
+        return [entropy(k) for k, _ in coded], coded if rb.size == r.size else [None] * len(options)
+
+    options = candidates(r.shape, compiled=True)
+    costs, done = run(centre(r.shape))
+    if len(set(costs)) == 1 and r.size > SAMPLE:
+        costs, done = run(tuple(slice(None) for _ in r.shape))
+    return [(options[i], done[i], costs[i]) for i in sorted(range(len(options)), key=lambda i: costs[i])]
+
+
+def centre(shape: tuple[int, ...], size: int = SAMPLE) -> tuple[slice, ...]:
+    """A block around the middle of at most `size` values, the longest axes shortened first."""
+    lengths = list(shape)
+    while int(np.prod(lengths)) > size:
+        longest = int(np.argmax(lengths))
+        lengths[longest] = (lengths[longest] + 1) // 2
+    return tuple(slice((n - m) // 2, (n - m) // 2 + m) for n, m in zip(shape, lengths))
+
+
+def entropy(k: np.ndarray) -> float:
+    """Order-0 entropy in bits of the corrections (those beyond +-WIDE pooled, plus 24 bits
+    each): the ranking proxy (compiled: `ranking.entropy_bits`)."""
+    return _entropy_bits(np.ascontiguousarray(k).reshape(-1))
+
+
+@njit(cache=True, nogil=True)
+def _entropy_bits(flat):
+    counts = np.zeros(2 * WIDE + 1, np.int64)
+    for v in flat:
+        counts[min(max(v, -WIDE), WIDE) + WIDE] += 1
+    return ranking.entropy_bits(counts, flat.size)
+
+
+WIDE = ranking.WIDE
+
+

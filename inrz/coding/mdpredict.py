@@ -1,0 +1,200 @@
+"""The predictor of `inrz.coding.multidim`: a point of category S at level h (S: the axes along
+which its index is an odd multiple of h) is predicted by a weighted mean of SZ3's 1-D
+interpolations (cubic or linear, `inrz.coding.interp3`'s formulas) along the axes of S, from
+points decoded before it (HPEZ, Liu et al. 2024). Weights are quarters (`WEIGHTS`); the
+encoder picks weights and cubic / linear per (level, category) by the order-0 entropy of the
+corrections on a sample of the category's points (`choose`), all of whose inputs are decoded.
+
+Only IEEE adds and multiplications by exact constants, and one division by the weights' sum,
+in a fixed order, no fast-math: the decoder repeats the encoder's predictions bit for bit.
+The choice is the encoder's alone (the decoder reads it), and integer-valued
+(`C_LOG_C` is a fixed-point table), so the same input gives the same bytes everywhere.
+`level_steps`: the step of each level (QoZ, Liu et al. 2022: finer steps on the coarse levels
+every finer prediction is built on). numba's disk cache is keyed on the caller's file only:
+after editing this file or `mdctx`, touch `multidim.py`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+KMAX = 2.0**50  # corrections beyond are clipped (the value becomes an exception), as interp3.KMAX
+SAMPLE = 2048  # points of a category the encoder's choice looks at, at most
+WIDE = 63  # corrections beyond +-WIDE are pooled in the choice's histogram
+TUNES = ((1.0, 1.0), (1.25, 1.5), (1.5, 2.0), (2.0, 4.0))  # (alpha, beta) of `level_steps`
+
+
+def _weights() -> tuple[np.ndarray, np.ndarray]:
+    """WEIGHTS[c, o]: option o's weights (quarters) on the three axes for category c of
+    `mdctx.CAT_MASKS`; COUNT[c]: its options (1, 5 or 15)."""
+    table = np.zeros((7, 15, 3), np.int64)
+    count = np.zeros(7, np.int64)
+    for c, mask in enumerate((1, 2, 4, 3, 5, 6, 7)):
+        axes = [a for a in range(3) if mask >> a & 1]
+        if len(axes) == 1:
+            opts = [(4,)]
+        elif len(axes) == 2:
+            opts = [(w, 4 - w) for w in range(5)]
+        else:
+            opts = [(u, v, 4 - u - v) for u in range(5) for v in range(5 - u)]
+        for o, ws in enumerate(opts):
+            for a, w in zip(axes, ws):
+                table[c, o, a] = w
+        count[c] = len(opts)
+    return table, count
+
+
+WEIGHTS, COUNT = _weights()
+DEFAULT = np.array([1, 1, 1, 5, 5, 5, 9], np.int64)  # cubic, equal weights ((1, 2, 1) for three axes)
+C_LOG_C = np.array([0] + [round(c * math.log2(c) * 65536) for c in range(1, SAMPLE + 1)], np.int64)
+
+
+def level_steps(step: float, tune: int) -> np.ndarray:
+    """Level l's step: step / min(alpha**l, beta) for TUNES[tune] (QoZ's level-wise error
+    bounds), the factor by repeated products, so every decoder repeats it exactly."""
+    alpha, beta = TUNES[tune]
+    out, factor = np.empty(64, np.float64), 1.0
+    for level in range(64):
+        out[level] = step / factor
+        factor = min(factor * alpha, beta)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def quantise(x, step):
+    q = x / step
+    if q > KMAX:
+        return np.int64(KMAX)
+    if q < -KMAX:
+        return -np.int64(KMAX)
+    if not q == q:  # NaN: the value is stored as an exception
+        return np.int64(0)
+    return np.int64(np.rint(q))
+
+
+@njit(cache=True, nogil=True)
+def axis_prediction(rec, at, i, h, n, s, cubic):
+    """SZ3's prediction of rec[at], the i-th point of a line of n with stride s (i an odd
+    multiple of h), from the points h and 3h away along it (as `interp3._predict`)."""
+    a0 = rec[at - h * s]
+    if i + h >= n:  # no right neighbour: extrapolate from the two on the left, or hold
+        if i >= 3 * h:
+            return 1.5 * a0 - 0.5 * rec[at - 3 * h * s]
+        return a0
+    a1 = rec[at + h * s]
+    if cubic:
+        if i + 3 * h < n:
+            if i >= 3 * h:
+                return (-rec[at - 3 * h * s] + 9.0 * a0 + 9.0 * a1 - rec[at + 3 * h * s]) * 0.0625
+            return (3.0 * a0 + 6.0 * a1 - rec[at + 3 * h * s]) * 0.125
+        if i >= 3 * h:
+            return (-rec[at - 3 * h * s] + 6.0 * a0 + 3.0 * a1) * 0.125
+    return (a0 + a1) * 0.5
+
+
+@njit(cache=True, nogil=True)
+def combine(p0, p1, p2, v0, v1, v2, mask, w0, w1, w2):
+    """The weighted mean of the axis predictions p (axes of `mask`; v: the axis has a point h
+    after, an interpolation rather than an extrapolation) over the weighted axes with one; else
+    the plain mean of the axes with one; else the weighted mean of all."""
+    m0, m1, m2 = mask & 1, (mask >> 1) & 1, (mask >> 2) & 1
+    total, weight = 0.0, 0
+    if m0 and v0 and w0:
+        total += w0 * p0
+        weight += w0
+    if m1 and v1 and w1:
+        total += w1 * p1
+        weight += w1
+    if m2 and v2 and w2:
+        total += w2 * p2
+        weight += w2
+    if weight > 0:
+        return total / weight
+    if m0 and v0:
+        total += p0
+        weight += 1
+    if m1 and v1:
+        total += p1
+        weight += 1
+    if m2 and v2:
+        total += p2
+        weight += 1
+    if weight > 0:
+        return total / weight
+    if m0 and w0:
+        total += w0 * p0
+        weight += w0
+    if m1 and w1:
+        total += w1 * p1
+        weight += w1
+    if m2 and w2:
+        total += w2 * p2
+        weight += w2
+    return total / weight
+
+
+@njit(cache=True, nogil=True)
+def _gcd(a, b):
+    while b:
+        a, b = b, a % b
+    return a
+
+
+@njit(cache=True, nogil=True)
+def choose(r, rec, keep, use_keep, shape, strides, base, h, c, mask, step):
+    """option * 2 + cubic for category c (`mask`) at level h: the smallest order-0 entropy of
+    the corrections (fixed point) over at most SAMPLE of its points, every m-th in C order (m
+    prime to the rows, so the sample spreads over them); ties to the first option, linear first."""
+    lo0, lo1, lo2 = (h if mask & 1 else 0), (h if mask & 2 else 0), (h if mask & 4 else 0)
+    c0 = (shape[0] - 1 - lo0) // (2 * h) + 1
+    c1 = (shape[1] - 1 - lo1) // (2 * h) + 1
+    c2 = (shape[2] - 1 - lo2) // (2 * h) + 1
+    total = c0 * c1 * c2
+    m = max(1, -(-total // SAMPLE))
+    while m > 1 and _gcd(m, c2) != 1:
+        m += 1
+    nopt = COUNT[c]
+    counts = np.zeros((2 * nopt, 2 * WIDE + 1), np.int64)
+    extra = np.zeros(2 * nopt, np.int64)
+    n = 0
+    for t in range(0, total, m):
+        if n == SAMPLE:
+            break
+        i0, i1, i2 = lo0 + 2 * h * (t // (c1 * c2)), lo1 + 2 * h * ((t // c2) % c1), lo2 + 2 * h * (t % c2)
+        at = base + i0 * strides[0] + i1 * strides[1] + i2
+        if use_keep and keep[at] == 0:
+            continue
+        n += 1
+        v0, v1, v2 = i0 + h < shape[0], i1 + h < shape[1], i2 + h < shape[2]
+        for cubic in range(2):
+            p0 = axis_prediction(rec, at, i0, h, shape[0], strides[0], cubic) if mask & 1 else 0.0
+            p1 = axis_prediction(rec, at, i1, h, shape[1], strides[1], cubic) if mask & 2 else 0.0
+            p2 = axis_prediction(rec, at, i2, h, shape[2], strides[2], cubic) if mask & 4 else 0.0
+            for o in range(nopt):
+                pred = combine(p0, p1, p2, v0, v1, v2, mask, WEIGHTS[c, o, 0], WEIGHTS[c, o, 1], WEIGHTS[c, o, 2])
+                k = quantise(r[at] - pred, step)
+                j = o * 2 + cubic
+                if -WIDE <= k <= WIDE:
+                    counts[j, k + WIDE] += 1
+                else:
+                    counts[j, 0] += 1
+                    extra[j] += 2 * 65536 * _bitlength(k if k > 0 else -k)
+    best, choice = np.int64(0), 0
+    for j in range(2 * nopt):  # n log n - sum c log c, less the n log n all options share
+        cost = extra[j]
+        for b in range(2 * WIDE + 1):
+            cost -= C_LOG_C[counts[j, b]]
+        if j == 0 or cost < best:
+            best, choice = cost, j
+    return choice
+
+
+@njit(cache=True, nogil=True)
+def _bitlength(v):
+    n = 0
+    while v > 0:
+        v >>= 1
+        n += 1
+    return n
