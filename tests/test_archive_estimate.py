@@ -115,21 +115,22 @@ def test_the_time_budget_must_be_positive(value):
 
 
 def _whole(name: str) -> np.ndarray:
-    if name == "era5 day":
-        return np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"][:24]
+    if name.startswith("era5"):  # 240 steps: the estimate let 28 s of fits through at 0.5 K there
+        return np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"][:24 if name == "era5 day" else 240]
     xr = pytest.importorskip("xarray")
     with xr.open_dataset(data_file("climate", "ccsm_b003_TS_monthly_global_64x128.nc"), decode_times=False) as ds:
         return ds["TS"].values[:12]
 
 
-@pytest.mark.parametrize("name", ["era5 day", "ccsm year"])
+@pytest.mark.parametrize("name", ["era5 day", "ccsm year", "era5 240 steps"])
 def test_the_default_config_fits_no_network_on_whole_real_arrays(name, monkeypatch):
     """Issue 24: on whole arrays the gate let fits through at 1e-2 and 1e-1 of the range (ERA5
     day, CCSM year) whose files were never kept; at every bound benchmarks/archive.py uses, the
-    default config now writes preset fast's bytes without fitting."""
+    default config now writes preset fast's bytes without fitting: it fits no network at all
+    (only a config that asks for one does)."""
     x = _whole(name)
     calls = fits(monkeypatch)
-    for rel in (1e-4, 1e-3, 1e-2, 1e-1):
+    for rel in (1e-4, 1e-3, 1e-2, 2.3e-2, 1e-1):
         bound = float(rel * np.ptp(x))
         ours = encode_arrays([x], canonical({"max_abs_error": bound}))[0]
         assert ours == encode_arrays([x], canonical({"preset": "fast", "max_abs_error": bound}))[0]

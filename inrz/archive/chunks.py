@@ -8,9 +8,11 @@ Error-bounded mode, per chunk:
    the raw values, and zstd of the raw values (level 19; level 3 with preset "fast"; skipped where
    zstd of a sample says it would be well over the residual's size, `frames.packed_may_win`);
 3. the residual alone around a constant, in a compact frame (`inrz.archive.frames`);
-4. unless the preset is "fast", the backend's rungs (`pipeline.sizesearch.improve`): chunks of
-   one shape are fitted together, and a rung is skipped where it cannot win; only chunks that a
-   quick estimate says a network may pay for are fitted at all (`inrz.archive.estimate`);
+4. where the config asks for a network (preset "best", a `bpp_search`, or a backend of its own:
+   `ArchiveConfig.network`; the default fits none), the backend's rungs
+   (`pipeline.sizesearch.improve`): chunks of one shape are fitted together, and a rung is
+   skipped where it cannot win; only chunks that a quick estimate says a network may pay for
+   are fitted at all (`inrz.archive.estimate`);
 
 and the smallest is kept. Without a bound the network's (lossy) container is kept, except
 for constant chunks, and chunks no network can code are stored losslessly.
