@@ -51,15 +51,25 @@ DEFAULT = np.array([1, 1, 1, 5, 5, 5, 9], np.int64)  # cubic, equal weights ((1,
 C_LOG_C = np.array([0] + [round(c * math.log2(c) * 65536) for c in range(1, SAMPLE + 1)], np.int64)
 
 
-def level_steps(step: float, tune: int) -> np.ndarray:
-    """Level l's step: step / min(alpha**l, beta) for TUNES[tune] (QoZ's level-wise error
-    bounds), the factor by repeated products, so every decoder repeats it exactly."""
+def _factors(tune: int) -> list[float]:
     alpha, beta = TUNES[tune]
-    out, factor = np.empty(64, np.float64), 1.0
-    for level in range(64):
-        out[level] = step / factor
+    out, factor = [], 1.0
+    for _ in range(64):
+        out.append(factor)
         factor = min(factor * alpha, beta)
     return out
+
+
+FACTORS = np.array([_factors(t) for t in range(len(TUNES))], np.float64)
+
+
+def level_steps(step: float, tune: int) -> np.ndarray:
+    """Level l's step: step / min(alpha**l, beta) for TUNES[tune] (QoZ's level-wise error
+    bounds), the factor by repeated products, so every decoder repeats it exactly (for a float
+    step one IEEE division per level, numpy's as Python's)."""
+    if isinstance(step, float):
+        return step / FACTORS[tune]
+    return np.array([step / f for f in _factors(tune)], np.float64)
 
 
 @njit(cache=True, nogil=True)
@@ -143,49 +153,104 @@ def _gcd(a, b):
 
 
 @njit(cache=True, nogil=True)
-def choose(r, rec, keep, use_keep, shape, strides, base, h, c, mask, step):
+def fast_quantise(x, step, inv):
+    """quantise(x, step) through x * inv (inv = 1 / step) where that provably rounds alike: |q| < 2**30,
+    so x * inv is within 2**-21 of x / step, and q at least 1e-4 from a half; else by the division."""
+    q = x * inv
+    n = np.rint(q)
+    if abs(q) < 1073741824.0 and abs(q - n) < 0.4999:
+        return np.int64(n)
+    return quantise(x, step)
+
+
+@njit(cache=True, nogil=True)
+def choose(r, rec, keep, use_keep, shape, strides, base, h, c, mask, step, counts, extra):
     """option * 2 + cubic for category c (`mask`) at level h: the smallest order-0 entropy of
     the corrections (fixed point) over at most SAMPLE of its points, every m-th in C order (m
-    prime to the rows, so the sample spreads over them); ties to the first option, linear first."""
+    prime to the rows, so the sample spreads over them); ties to the first option, linear first.
+    counts (at least (30, 2 * WIDE + 1)) and extra (30): the caller's buffers, all zero (left so)."""
     lo0, lo1, lo2 = (h if mask & 1 else 0), (h if mask & 2 else 0), (h if mask & 4 else 0)
-    c0 = (shape[0] - 1 - lo0) // (2 * h) + 1
-    c1 = (shape[1] - 1 - lo1) // (2 * h) + 1
-    c2 = (shape[2] - 1 - lo2) // (2 * h) + 1
+    n0, n1, n2, s0, s1 = shape[0], shape[1], shape[2], strides[0], strides[1]
+    c0, c1, c2 = (n0 - 1 - lo0) // (2 * h) + 1, (n1 - 1 - lo1) // (2 * h) + 1, (n2 - 1 - lo2) // (2 * h) + 1
     total = c0 * c1 * c2
     m = max(1, -(-total // SAMPLE))
     while m > 1 and _gcd(m, c2) != 1:
         m += 1
-    nopt = COUNT[c]
-    counts = np.zeros((2 * nopt, 2 * WIDE + 1), np.int64)
-    extra = np.zeros(2 * nopt, np.int64)
-    n = 0
-    for t in range(0, total, m):
+    nopt, inv = COUNT[c], 1.0 / step if 1e-300 < abs(step) < 1e300 else np.nan  # NaN: divide
+    n, low, high, q0, q1, q2 = 0, 2 * WIDE, 0, 0, 0, 0
+    for _ in range(0, total, m):
         if n == SAMPLE:
             break
-        i0, i1, i2 = lo0 + 2 * h * (t // (c1 * c2)), lo1 + 2 * h * ((t // c2) % c1), lo2 + 2 * h * (t % c2)
-        at = base + i0 * strides[0] + i1 * strides[1] + i2
+        i0, i1, i2 = lo0 + 2 * h * q0, lo1 + 2 * h * q1, lo2 + 2 * h * q2
+        q2 += m  # the next point's place in the category's grid, without a division per point
+        if q2 >= c2:
+            carry = q2 // c2
+            q2 -= carry * c2
+            q1 += carry
+            if q1 >= c1:
+                carry = q1 // c1
+                q1 -= carry * c1
+                q0 += carry
+        at = base + i0 * s0 + i1 * s1 + i2
         if use_keep and keep[at] == 0:
             continue
         n += 1
-        v0, v1, v2 = i0 + h < shape[0], i1 + h < shape[1], i2 + h < shape[2]
+        v0, v1, v2 = i0 + h < n0, i1 + h < n1, i2 + h < n2
+        inside = (v0 or not mask & 1) and (v1 or not mask & 2) and (v2 or not mask & 4)
+        x = r[at]
         for cubic in range(2):
-            p0 = axis_prediction(rec, at, i0, h, shape[0], strides[0], cubic) if mask & 1 else 0.0
-            p1 = axis_prediction(rec, at, i1, h, shape[1], strides[1], cubic) if mask & 2 else 0.0
-            p2 = axis_prediction(rec, at, i2, h, shape[2], strides[2], cubic) if mask & 4 else 0.0
+            p0 = axis_prediction(rec, at, i0, h, n0, s0, cubic) if mask & 1 else 0.0
+            p1 = axis_prediction(rec, at, i1, h, n1, s1, cubic) if mask & 2 else 0.0
+            p2 = axis_prediction(rec, at, i2, h, n2, 1, cubic) if mask & 4 else 0.0
             for o in range(nopt):
-                pred = combine(p0, p1, p2, v0, v1, v2, mask, WEIGHTS[c, o, 0], WEIGHTS[c, o, 1], WEIGHTS[c, o, 2])
-                k = quantise(r[at] - pred, step)
+                w0, w1, w2 = WEIGHTS[c, o, 0], WEIGHTS[c, o, 1], WEIGHTS[c, o, 2]
+                if inside:  # `combine`'s first case, its weights summing to 4: the same sums
+                    acc = 0.0
+                    if w0:
+                        acc += w0 * p0
+                    if w1:
+                        acc += w1 * p1
+                    if w2:
+                        acc += w2 * p2
+                    pred = acc * 0.25
+                else:  # `combine`, inline (a call here costs the whole loop registers)
+                    acc, wt = 0.0, 0
+                    if mask & 1 and v0 and w0:
+                        acc, wt = acc + w0 * p0, wt + w0
+                    if mask & 2 and v1 and w1:
+                        acc, wt = acc + w1 * p1, wt + w1
+                    if mask & 4 and v2 and w2:
+                        acc, wt = acc + w2 * p2, wt + w2
+                    if wt == 0:
+                        if mask & 1 and v0:
+                            acc, wt = acc + p0, wt + 1
+                        if mask & 2 and v1:
+                            acc, wt = acc + p1, wt + 1
+                        if mask & 4 and v2:
+                            acc, wt = acc + p2, wt + 1
+                    if wt == 0:
+                        if mask & 1 and w0:
+                            acc, wt = acc + w0 * p0, wt + w0
+                        if mask & 2 and w1:
+                            acc, wt = acc + w1 * p1, wt + w1
+                        if mask & 4 and w2:
+                            acc, wt = acc + w2 * p2, wt + w2
+                    pred = acc / wt
+                k = fast_quantise(x - pred, step, inv)
                 j = o * 2 + cubic
-                if -WIDE <= k <= WIDE:
-                    counts[j, k + WIDE] += 1
-                else:
-                    counts[j, 0] += 1
+                b = k + WIDE
+                if not -WIDE <= k <= WIDE:
+                    b = 0
                     extra[j] += 2 * 65536 * _bitlength(k if k > 0 else -k)
+                counts[j, b] += 1
+                low, high = min(low, b), max(high, b)
     best, choice = np.int64(0), 0
     for j in range(2 * nopt):  # n log n - sum c log c, less the n log n all options share
         cost = extra[j]
-        for b in range(2 * WIDE + 1):
+        extra[j] = 0
+        for b in range(low, high + 1):
             cost -= C_LOG_C[counts[j, b]]
+            counts[j, b] = 0
         if j == 0 or cost < best:
             best, choice = cost, j
     return choice

@@ -40,7 +40,7 @@ from ..core.errors import ContainerError
 from .lattice3 import levels3, view3
 from .mdctx import (CAP, CAT_MASKS, CLASS_OF, MODELS, TABLED, ZERO, border_sum, get_choice, get_nonzero, get_symbol,
                     klass, neighbours, put_choice, put_nonzero, put_symbol)
-from .mdpredict import (COUNT, DEFAULT, TUNES, WEIGHTS, axis_prediction, choose, combine, level_steps,
+from .mdpredict import (COUNT, DEFAULT, TUNES, WEIGHTS, WIDE, axis_prediction, choose, combine, level_steps,
                         quantise)
 from .rangecoder import (CORRUPT, OK, bin_decoder, bin_encoder, bin_end, bin_flush, bin_models, check, dec_get,
                          dec_load, dec_store, enc_load, enc_put, enc_room, enc_store)
@@ -116,7 +116,8 @@ def _category(s, shape, strides, base, h, c, mask, choice, r, keep, use_keep, re
 
 
 @njit(cache=True, nogil=True)
-def _volume(s, shape, base, r, keep, use_keep, rec, mag, out, data, steps, encode, pf, ps, offs, dirs):
+def _volume(s, shape, base, r, keep, use_keep, rec, mag, out, data, steps, encode, pf, ps, offs, dirs, counts,
+            extra):
     """Code (or decode) one volume of `shape` at flat `base` (steps[l]: level l's step); (state,
     OK / OUT_OF_ROOM / CORRUPT)."""
     strides = (shape[1] * shape[2], shape[2], np.int64(1))
@@ -151,7 +152,7 @@ def _volume(s, shape, base, r, keep, use_keep, rec, mag, out, data, steps, encod
                 if encode:
                     if not enc_room(s, out, 512):
                         return s, OUT_OF_ROOM
-                    choice = choose(r, rec, keep, use_keep, shape, strides, base, h, c, mask, step)
+                    choice = choose(r, rec, keep, use_keep, shape, strides, base, h, c, mask, step, counts, extra)
                     s = put_choice(s, out, pf, ps, c, bits, choice)
                 else:
                     choice, s = get_choice(s, data, pf, ps, c, bits)
@@ -173,6 +174,8 @@ def _code(shape, planes, r, keep, use_keep, rec, out, data, steps, encode):
     mag = np.zeros(size * planes, np.int32)
     offs, dirs = np.empty(27, np.int64), np.empty((27, 3), np.int64)
     pf, ps = bin_models(MODELS)
+    nj = 30 if encode else 1  # the choice's histograms (`mdpredict.choose`), the encoder's alone
+    counts, extra = np.zeros((nj, 2 * WIDE + 1), np.int64), np.zeros(nj, np.int64)
     if encode:
         st = bin_encoder()
         s = enc_load(st)
@@ -183,7 +186,7 @@ def _code(shape, planes, r, keep, use_keep, rec, out, data, steps, encode):
         s = dec_load(st)
     for p in range(planes):
         s, status = _volume(s, shape, p * size, r, keep, use_keep, rec, mag, out, data, steps, encode, pf, ps, offs,
-                            dirs)
+                            dirs, counts, extra)
         if status != OK:
             return np.int64(status)
     if encode:
