@@ -127,8 +127,8 @@ def test_decoded_neighbours_are_decoded_before():
 
 def test_the_class_table_is_the_class_function():
     for cells in range(1, mdctx.MAXCELLS):
-        assert [int(c) for c in mdctx.CLASS_OF[cells]] == [mdctx._class_py(a, cells) for a in range(mdctx.TABLED)]
-    assert mdctx.klass(mdctx.TABLED, 29) == mdctx._class_py(mdctx.TABLED, 29)
+        assert [int(c) for c in mdctx.CLASS_OF[cells]] == [ctxkernel._class(a, cells) for a in range(mdctx.TABLED)]
+    assert mdctx.klass(mdctx.TABLED, 29) == ctxkernel._class(mdctx.TABLED, 29)
 
 
 @pytest.fixture(scope="module")

@@ -8,47 +8,27 @@ when S' is empty, a coarser level, or comes before S in `CAT_MASKS`' order), plu
 the same category 2h before it along each axis. Class: two per octave of 8 x their mean
 magnitude (40 classes; `ctxkernel._class`, looked up for small sums).
 
-Binarisation: `inrz.coding.ctxkernel`'s (ZERO / SIGN / unary EXPO / MANT models per class, the
-low bits of large classes at probability 1/2), repeated here rather than imported: numba's disk
-cache is keyed on the caller's file only, so a kernel that calls another file's compiled
-functions keeps their old code when that file changes. Edit this file -> touch multidim.py.
+Binarisation: `inrz.coding.ctxkernel`'s, with its models (ZERO / SIGN / unary EXPO / MANT per
+class, the low bits of large classes at probability 1/2) and its functions. numba's disk cache
+is keyed on the caller's file only: after editing ctxkernel.py or this file, touch multidim.py.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from .rangecoder import dec_get, dec_get_direct, enc_put, enc_put_direct
+from .ctxkernel import (CAP, CLASSES, EXP_MODELS, EXPO, MANT, SIGN, TABLED, ZERO, _class, _class_table,
+                        _get_magnitude, _low_bits, _put_magnitude)
+from .rangecoder import dec_get, enc_put
 
-CLASSES = 40
-CAP = 1 << 16  # neighbour magnitudes are capped here before they are summed
-EXP_MODELS, MAXE = 24, 62
-ZERO, SIGN, EXPO = 0, CLASSES, 2 * CLASSES
-MANT = EXPO + CLASSES * EXP_MODELS
 CHOICE = MANT + CLASSES * 64  # per category: 1 cubic model + a 16-node bit tree for the weights
 MODELS = CHOICE + 7 * 17
 CAT_MASKS = (1, 2, 4, 3, 5, 6, 7)  # coding order of the categories (bit a: odd multiple of h along axis a)
 ORDER = np.array([-1, 0, 1, 3, 2, 4, 5, 6], np.int64)  # mask -> place in that order (0: coarser level)
-TABLED, MAXCELLS = 1024, 32
+MAXCELLS = 32
 
 
-def _class_py(act: int, cells: int) -> int:
-    scaled = act * 8 // cells
-    n = scaled.bit_length()
-    return n if n < 2 else min(CLASSES - 1, 2 * n - 2 + ((scaled >> (n - 2)) & 1))
-
-
-CLASS_OF = np.array([[0] * TABLED] + [[_class_py(a, c) for a in range(TABLED)] for c in range(1, MAXCELLS)],
-                    np.uint8)  # [cells, act]: a constant to numba
-
-
-@njit(cache=True, nogil=True)
-def _bitlength(v):
-    n = 0
-    while v > 0:
-        v >>= 1
-        n += 1
-    return n
+CLASS_OF = np.array([[0] * TABLED] + [_class_table(c) for c in range(1, MAXCELLS)], np.uint8)  # [cells, act]
 
 
 @njit(cache=True, nogil=True)
@@ -58,9 +38,7 @@ def klass(act, cells):
         return 0
     if act < TABLED:
         return np.int64(CLASS_OF[cells, act])
-    scaled = act * 8 // cells
-    n = _bitlength(scaled)
-    return min(CLASSES - 1, 2 * n - 2 + ((scaled >> (n - 2)) & 1))
+    return _class(act, cells)
 
 
 @njit(cache=True, nogil=True)
@@ -103,11 +81,6 @@ def border_sum(mag, at, i0, i1, i2, h, n0, n1, n2, offs, dirs, count):
 
 
 @njit(cache=True, nogil=True)
-def _low_bits(cls):
-    return max(0, cls // 2 - 5)
-
-
-@njit(cache=True, nogil=True)
 def put_symbol(s, out, pf, ps, cls, value):
     """Code correction `value` in class cls; the coder's new state."""
     s = enc_put(s, out, pf, ps, ZERO + cls, value != 0)
@@ -118,47 +91,13 @@ def put_symbol(s, out, pf, ps, cls, value):
 
 @njit(cache=True, nogil=True)
 def put_nonzero(s, out, pf, ps, cls, value):
-    """`put_symbol` past the ZERO decision."""
+    """`put_symbol` past the ZERO decision (`ctxkernel`'s sign, first unary bit and magnitude)."""
     s = enc_put(s, out, pf, ps, SIGN + cls, value < 0)
     m = (value if value > 0 else -value) - 1
-    low = _low_bits(cls)
-    v = (m >> low) + 1
-    e = _bitlength(v) - 1
-    for j in range(e):
-        s = enc_put(s, out, pf, ps, EXPO + cls * EXP_MODELS + min(j, EXP_MODELS - 1), 1)
-    if e < MAXE:
-        s = enc_put(s, out, pf, ps, EXPO + cls * EXP_MODELS + min(e, EXP_MODELS - 1), 0)
-    if e > 0:
-        s = enc_put(s, out, pf, ps, MANT + cls * 64 + e, (v >> (e - 1)) & 1)
-        if e > 1:
-            s = enc_put_direct(s, out, v & ((np.int64(1) << (e - 1)) - 1), e - 1)
-    if low > 0:
-        s = enc_put_direct(s, out, m & ((np.int64(1) << low) - 1), low)
+    s = enc_put(s, out, pf, ps, EXPO + cls * EXP_MODELS, (m >> _low_bits(cls)) > 0)
+    if m > 0 or _low_bits(cls) > 0:
+        s = _put_magnitude(s, out, pf, ps, cls, m)
     return s
-
-
-@njit(cache=True, nogil=True)
-def _get_rest(s, data, pf, ps, cls):
-    """m = |k| - 1 of a nonzero correction (after its sign) and the decoder's new state."""
-    low = _low_bits(cls)
-    e = 0
-    while e < MAXE:
-        one, s = dec_get(s, data, pf, ps, EXPO + cls * EXP_MODELS + min(e, EXP_MODELS - 1))
-        if one == 0:
-            break
-        e += 1
-    v = np.int64(1) << e
-    if e > 0:
-        top, s = dec_get(s, data, pf, ps, MANT + cls * 64 + e)
-        v |= np.int64(top) << (e - 1)
-        if e > 1:
-            rest, s = dec_get_direct(s, data, e - 1)
-            v |= rest
-    m = (v - 1) << low
-    if low > 0:
-        bits, s = dec_get_direct(s, data, low)
-        m |= bits
-    return m, s
 
 
 @njit(cache=True, nogil=True)
@@ -174,7 +113,10 @@ def get_symbol(s, data, pf, ps, cls):
 def get_nonzero(s, data, pf, ps, cls):
     """`get_symbol` past the ZERO decision."""
     negative, s = dec_get(s, data, pf, ps, SIGN + cls)
-    m, s = _get_rest(s, data, pf, ps, cls)
+    one, s = dec_get(s, data, pf, ps, EXPO + cls * EXP_MODELS)
+    m = np.int64(0)
+    if one or _low_bits(cls) > 0:
+        m, s = _get_magnitude(s, data, pf, ps, cls, one)
     return (-(m + 1) if negative else m + 1), s
 
 

@@ -20,6 +20,10 @@ import math
 import numpy as np
 from numba import njit
 
+from .ctxkernel import _bitlength
+from .interp3 import _predict as axis_prediction
+from .interp3 import _quantise as quantise
+
 KMAX = 2.0**50  # corrections beyond are clipped (the value becomes an exception), as interp3.KMAX
 SAMPLE = 2048  # points of a category the encoder's choice looks at, at most
 WIDE = 63  # corrections beyond +-WIDE are pooled in the choice's histogram
@@ -70,38 +74,6 @@ def level_steps(step: float, tune: int) -> np.ndarray:
     if isinstance(step, float):
         return step / FACTORS[tune]
     return np.array([step / f for f in _factors(tune)], np.float64)
-
-
-@njit(cache=True, nogil=True)
-def quantise(x, step):
-    q = x / step
-    if q > KMAX:
-        return np.int64(KMAX)
-    if q < -KMAX:
-        return -np.int64(KMAX)
-    if not q == q:  # NaN: the value is stored as an exception
-        return np.int64(0)
-    return np.int64(np.rint(q))
-
-
-@njit(cache=True, nogil=True)
-def axis_prediction(rec, at, i, h, n, s, cubic):
-    """SZ3's prediction of rec[at], the i-th point of a line of n with stride s (i an odd
-    multiple of h), from the points h and 3h away along it (as `interp3._predict`)."""
-    a0 = rec[at - h * s]
-    if i + h >= n:  # no right neighbour: extrapolate from the two on the left, or hold
-        if i >= 3 * h:
-            return 1.5 * a0 - 0.5 * rec[at - 3 * h * s]
-        return a0
-    a1 = rec[at + h * s]
-    if cubic:
-        if i + 3 * h < n:
-            if i >= 3 * h:
-                return (-rec[at - 3 * h * s] + 9.0 * a0 + 9.0 * a1 - rec[at + 3 * h * s]) * 0.0625
-            return (3.0 * a0 + 6.0 * a1 - rec[at + 3 * h * s]) * 0.125
-        if i >= 3 * h:
-            return (-rec[at - 3 * h * s] + 6.0 * a0 + 3.0 * a1) * 0.125
-    return (a0 + a1) * 0.5
 
 
 @njit(cache=True, nogil=True)
@@ -254,12 +226,3 @@ def choose(r, rec, keep, use_keep, shape, strides, base, h, c, mask, step, count
         if j == 0 or cost < best:
             best, choice = cost, j
     return choice
-
-
-@njit(cache=True, nogil=True)
-def _bitlength(v):
-    n = 0
-    while v > 0:
-        v >>= 1
-        n += 1
-    return n
