@@ -90,12 +90,13 @@ def edit_words(section: bytes, drop: int = 0, append: bytes = b"", fix_count: bo
     return head[:5] + count.to_bytes(4, "little") + words
 
 
-def residual_frame(array: np.ndarray, bound: float, fill_values=()) -> bytes:
+def residual_frame(array: np.ndarray, bound: float, fill_values=(), effort: str = "fast") -> bytes:
     """What the archive encoder writes for the residual alone (`inrz.archive.chunks._residual`)."""
     filled, kept = specials.split(array, fill_values)
     origin = filled.reshape(-1)[0]
     keep = None if kept is None else ~kept.mask
-    header, sections = errorbound.residual_sections(filled, np.full(filled.shape, origin, filled.dtype), bound, keep)
+    header, sections = errorbound.residual_sections(filled, np.full(filled.shape, origin, filled.dtype), bound, keep,
+                                                    effort)
     return frames.residual(array, origin, header, sections, kept.section if kept else b"")
 
 
@@ -106,6 +107,7 @@ def seed_frames() -> dict[str, bytes]:
     field = 280 + 10 * np.sin(x) * np.cos(y) + rng.normal(0, 0.2, x.shape)
     holes = field.astype("f4")
     holes[2:4, 3:7], holes[10, 10], holes[11, 11], holes[12, 12] = np.nan, np.inf, -np.inf, -9999.0
+    smooth = np.stack([280 + 10 * np.sin(x + t / 3) * np.cos(y) for t in range(12)]).astype("f4")
     seeds = {
         "constant-f4": frames.constant(np.full((64, 64), 287.5, "f4")),
         "constant-nan-f8": frames.constant(np.full((5, 16, 16), np.nan)),
@@ -123,6 +125,7 @@ def seed_frames() -> dict[str, bytes]:
         "residual-i8-extremes": residual_frame(np.array([[-2**63, 0], [2**63 - 1, 5]], "i8"), 0.5),
         "residual-1x1-f4": residual_frame(np.full((1, 1), 3.5, "f4"), 0.01),
         "residual-f4-3d": residual_frame(np.stack([field, field * 0.5]).astype("f4"), 0.02),
+        "residual-f4-3d-multidim": residual_frame(smooth, 0.05, effort="best"),  # tag 0x14
     }
     return {f"frame-{name}": data for name, data in seeds.items()}
 
