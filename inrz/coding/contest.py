@@ -22,7 +22,7 @@ from numba import njit
 
 from . import ctxkernel, multidim, ranking
 from .lattice3 import view3
-from .predictors import Predictor, _round, candidates, lorenzo_forward
+from .predictors import KINDS, Predictor, _round, candidates, lorenzo_forward
 
 SAMPLE = 1 << 18  # predictors are ranked on a central block of at most this many values
 TUNE_FROM = 1 << 12  # chunks of fewer values try neither level-wise steps nor multi-dimensional interpolation
@@ -31,7 +31,6 @@ CONTEST_SAMPLE = SAMPLE  # contenders are compared on a central block of at most
 # misjudged ERA-Interim v at 1e-1 of its range: 14 % larger)
 TUNED = 1  # the level-wise steps tried, `interp3.TUNES[TUNED]`
 MULTIDIM = "multidim"  # the contender `inrz.coding.multidim` codes
-KINDS = ("linear", "cubic", "lorenzo")
 Contender = tuple[Predictor | str, tuple | None]
 Effort = Literal["fast", "best"]
 
@@ -70,7 +69,7 @@ def ranked(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Pr
     """The predictors, likeliest first, ranked on a central block (the whole array if the
     block tells them apart no better than chance, as in an empty background); with the
     whole array's corrections for the first where the block was the whole array. Compiled
-    (`inrz.coding.ranking`); the same figures as `_ranked_numpy`, which stays for arrays
+    (`inrz.coding.ranking`); the same figures as `ranked_numpy`, which stays for arrays
     with more than three axes longer than one."""
     return [(p, done) for p, done, _ in ranked_costs(r, step, keep)]
 

@@ -31,14 +31,13 @@ from ..core import fields
 from ..core.errors import ContainerError
 from ..signal.ndarray import cast
 from . import contest, ctxcoder, ctxkernel, interp3, intframe, multidim
-from .predictors import Predictor
+from .predictors import KINDS, Predictor
 
 MARGIN = 1e-3  # step = 2 * bound * (1 - MARGIN)
 TAG = 0x12  # what the encoder writes: uniform steps
 TAG_TUNED = 0x13  # what the encoder writes: level-wise steps (`interp3.level_steps`), one byte more
 TAG_MULTIDIM = 0x14  # what the encoder writes: multi-dimensional interpolation (`inrz.coding.multidim`)
 TAG_NUMPY = 0x11  # read only
-KINDS = ("linear", "cubic", "lorenzo")
 Effort = Literal["fast", "best"]
 
 

@@ -28,6 +28,7 @@ from . import interp3, ranking
 from .lattice import passes, sources, targets
 
 KMAX = 2.0**50  # corrections beyond this many steps are clipped (the value becomes an exception)
+KINDS = ("linear", "cubic", "lorenzo")  # predictor kinds, numbered in that order in residual sections
 
 
 @dataclass(frozen=True)
