@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from typing import Literal
 
 import numpy as np
@@ -164,8 +165,8 @@ def _ranked_numpy_costs(r: np.ndarray, step: float,
 def centre(shape: tuple[int, ...], size: int = SAMPLE) -> tuple[slice, ...]:
     """A block around the middle of at most `size` values, the longest axes shortened first."""
     lengths = list(shape)
-    while int(np.prod(lengths)) > size:
-        longest = int(np.argmax(lengths))
+    while math.prod(lengths) > size:
+        longest = lengths.index(max(lengths))
         lengths[longest] = (lengths[longest] + 1) // 2
     return tuple(slice((n - m) // 2, (n - m) // 2 + m) for n, m in zip(shape, lengths))
 

@@ -20,6 +20,7 @@ decoder will rebuild, and checks the bound against that.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,13 +76,18 @@ class Predictor:
 def candidates(shape: tuple[int, ...], compiled: bool = False) -> list[Predictor]:
     """The predictors the encoder tries: interpolation both ways, Lorenzo on every subset of
     the axes longer than one (differencing a length-1 axis predicts nothing)."""
+    return list(_candidates(tuple(int(n) for n in shape), compiled))
+
+
+@functools.lru_cache(maxsize=256)
+def _candidates(shape: tuple[int, ...], compiled: bool) -> tuple[Predictor, ...]:
     long = [a for a, n in enumerate(shape) if n > 1]
     out = [Predictor(kind, order, compiled) for kind in ("cubic", "linear")
            for order in ((0, 1) if len(long) > 1 else (0,))]
     if compiled and len(long) > 2:  # planes of a thin leading axis (levels, months) on their own
         out += [Predictor(kind, 2, compiled) for kind in ("cubic", "linear")]
     masks = {sum(1 << long[i] for i in range(len(long)) if pick >> i & 1) for pick in range(1, 1 << len(long))}
-    return out + [Predictor("lorenzo", mask, compiled) for mask in sorted(masks)]
+    return tuple(out + [Predictor("lorenzo", mask, compiled) for mask in sorted(masks)])
 
 
 def _round(values: np.ndarray) -> np.ndarray:
