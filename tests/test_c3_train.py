@@ -125,3 +125,26 @@ def test_quantize_in_chunks_equals_the_model_definition(mode):
             q2, dq2 = train_step.quantize(y, mode, 0.2, torch.Generator().manual_seed(1), p)
             assert torch.equal(q, q2)
             assert (dq is None) == (dq2 is None) and (dq is None or torch.allclose(dq, dq2, rtol=1e-12, atol=0))
+
+
+@pytest.mark.parametrize("shape,axis", [((3, 17), 1), ((2, 9, 13), 1), ((2, 9, 13), 2), ((2, 5, 6, 7), 2),
+                                        ((2, 5, 6, 7), 3), ((1, 1), 1), ((1, 2, 3), 2), ((4, 3), 1)])
+@pytest.mark.parametrize("periodic", [False, True])
+def test_compiled_upsampling_equals_the_torch_ops(shape, axis, periodic):
+    """The CPU kernels of one upsampling pass (forward, and backward to the input and the
+    kernel) against the torch ops every other device runs, float64, at the edges too."""
+    from inrz_c3 import upsample
+
+    if periodic and shape[axis] < upsample.PAD:
+        pytest.skip("the torch ops wrap at least PAD samples")
+    g = torch.Generator().manual_seed(len(shape) * 10 + axis)
+    z = torch.randn(shape, generator=g, dtype=torch.float64)
+    k = torch.randn(2, upsample.TAPS, generator=g, dtype=torch.float64)
+    out = upsample.up_axis(z, k, axis, periodic)
+    want = upsample.up_axis_torch(z, k, axis, periodic)
+    assert torch.allclose(out, want, rtol=1e-12, atol=1e-12)
+    grad = torch.randn(out.shape, generator=g, dtype=torch.float64)
+    gz, gk = upsample.up_axis_backward(grad, z, k, axis, periodic)
+    want_gz, want_gk = upsample.up_axis_backward_torch(grad, z, k, axis, periodic)
+    assert torch.allclose(gz, want_gz, rtol=1e-12, atol=1e-12)
+    assert torch.allclose(gk, want_gk, rtol=1e-12, atol=1e-12)

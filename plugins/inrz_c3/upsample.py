@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
+
+from . import upsample_kernels as kern
 
 TAPS = 4
 PAD = 2  # samples of padding on each side of an axis
@@ -53,24 +56,67 @@ def _fold_pad(g: torch.Tensor, axis: int, periodic: bool) -> torch.Tensor:
     return out
 
 
-def up_axis(z: torch.Tensor, k: list, axis: int, periodic: bool):
-    """Double `axis` of z; returns the output and the padded input (kept for the backward).
-    Slices along `axis` are contiguous blocks for any axis, so no transposes are needed."""
+def _view3(x: torch.Tensor, axis: int) -> tuple[int, int, int]:
+    """x's shape as (A, n, B) around `axis` (x contiguous)."""
+    return math.prod(x.shape[:axis]), x.shape[axis], math.prod(x.shape[axis + 1:])
+
+
+def up_axis(z: torch.Tensor, k: torch.Tensor, axis: int, periodic: bool) -> torch.Tensor:
+    """Double `axis` of z with the (2, TAPS) kernel k. On the CPU one compiled pass
+    (`upsample_kernels`); elsewhere torch ops on a padded copy (slices along `axis` are
+    contiguous blocks for any axis, so no transposes are needed)."""
+    if z.device.type == "cpu":
+        shape = list(z.shape)
+        shape[axis] = 2 * z.shape[axis]
+        z = z.contiguous()
+        out = torch.empty(shape, dtype=z.dtype)
+        A, n, B = _view3(z, axis)
+        kk = k.detach().to(z.dtype).numpy()
+        if B == 1:
+            kern.forward_last(z.numpy().reshape(A, n), kk, periodic, out.numpy().reshape(A, 2 * n))
+        else:
+            kern.forward(z.numpy().reshape(A, n, B), kk, periodic, out.numpy().reshape(A, 2 * n, B))
+        return out
+    return up_axis_torch(z, k, axis, periodic)
+
+
+def up_axis_torch(z: torch.Tensor, k: torch.Tensor, axis: int, periodic: bool) -> torch.Tensor:
+    """`up_axis` in torch ops, for any device."""
+    shape = list(z.shape)
+    shape[axis] = 2 * z.shape[axis]
+    taps = k.tolist()
     zp = _pad(z, axis, periodic)
     n = z.shape[axis]
-    even = zp.narrow(axis, 0, n) * k[0][0]
-    odd = zp.narrow(axis, 1, n) * k[1][0]
+    even = zp.narrow(axis, 0, n) * taps[0][0]
+    odd = zp.narrow(axis, 1, n) * taps[1][0]
     for i in range(1, TAPS):
-        even.add_(zp.narrow(axis, i, n), alpha=k[0][i])
-        odd.add_(zp.narrow(axis, 1 + i, n), alpha=k[1][i])
-    out = torch.stack([even, odd], axis + 1)  # (..., n, 2, ...) -> interleaved
-    shape = list(z.shape)
-    shape[axis] = 2 * n
-    return out.reshape(shape), zp
+        even.add_(zp.narrow(axis, i, n), alpha=taps[0][i])
+        odd.add_(zp.narrow(axis, 1 + i, n), alpha=taps[1][i])
+    return torch.stack([even, odd], axis + 1).reshape(shape)  # (..., n, 2, ...) -> interleaved
 
 
-def up_axis_backward(g: torch.Tensor, zp: torch.Tensor, k: list, axis: int, periodic: bool):
-    """Adjoint of `up_axis`: (grad input, grad kernel (2, 4))."""
+def up_axis_backward(g: torch.Tensor, z: torch.Tensor, k: torch.Tensor, axis: int, periodic: bool):
+    """Adjoint of `up_axis` at input z: (grad input, grad kernel (2, TAPS))."""
+    if g.device.type == "cpu":
+        g, z = g.contiguous(), z.contiguous()
+        gz = torch.empty_like(z)
+        gk = np.empty((2, TAPS))
+        A, n, B = _view3(z, axis)
+        kk = k.detach().to(z.dtype).numpy()
+        if B == 1:
+            kern.backward_last(g.numpy().reshape(A, 2 * n), z.numpy().reshape(A, n), kk, periodic,
+                               gz.numpy().reshape(A, n), gk)
+        else:
+            kern.backward(g.numpy().reshape(A, 2 * n, B), z.numpy().reshape(A, n, B), kk, periodic,
+                          gz.numpy().reshape(A, n, B), gk)
+        return gz, torch.from_numpy(gk).to(g.dtype)
+    return up_axis_backward_torch(g, z, k, axis, periodic)
+
+
+def up_axis_backward_torch(g: torch.Tensor, z: torch.Tensor, k: torch.Tensor, axis: int, periodic: bool):
+    """`up_axis_backward` in torch ops, for any device."""
+    taps = k.tolist()
+    zp = _pad(z, axis, periodic)
     n = g.shape[axis] // 2
     shape = list(g.shape)
     shape[axis:axis + 1] = [n, 2]
@@ -79,28 +125,26 @@ def up_axis_backward(g: torch.Tensor, zp: torch.Tensor, k: list, axis: int, peri
     gzp = torch.zeros_like(zp)
     gk = torch.empty(2, TAPS, dtype=g.dtype, device=g.device)
     for i in range(TAPS):
-        gzp.narrow(axis, i, n).add_(ge, alpha=k[0][i])
-        gzp.narrow(axis, 1 + i, n).add_(go, alpha=k[1][i])
+        gzp.narrow(axis, i, n).add_(ge, alpha=taps[0][i])
+        gzp.narrow(axis, 1 + i, n).add_(go, alpha=taps[1][i])
         gk[0, i] = torch.sum(ge * zp.narrow(axis, i, n))
         gk[1, i] = torch.sum(go * zp.narrow(axis, 1 + i, n))
     return _fold_pad(gzp, axis, periodic), gk
 
 
 def up2(x: torch.Tensor, k: torch.Tensor, periodic) -> tuple[torch.Tensor, list]:
-    """(C, *shape) -> (C, *2shape), one pass per spatial axis."""
-    taps = k.tolist()
+    """(C, *shape) -> (C, *2shape), one pass per spatial axis; the cache holds each pass's input."""
     cache = []
     for axis in range(1, x.dim()):
-        x, zp = up_axis(x, taps, axis, periodic[axis - 1])
-        cache.append(zp)
+        cache.append(x)
+        x = up_axis(x, k, axis, periodic[axis - 1])
     return x, cache
 
 
 def up2_backward(g: torch.Tensor, cache: list, k: torch.Tensor, periodic):
-    taps = k.tolist()
     gk_total = torch.zeros_like(k)
     for axis in range(g.dim() - 1, 0, -1):
-        g, gk = up_axis_backward(g, cache[axis - 1], taps, axis, periodic[axis - 1])
+        g, gk = up_axis_backward(g, cache[axis - 1], k, axis, periodic[axis - 1])
         gk_total += gk
     return g, gk_total
 

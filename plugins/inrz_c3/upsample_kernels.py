@@ -1,0 +1,163 @@
+"""Compiled 2x upsampling along one axis and its backward, for training on the CPU.
+
+`upsample.up_axis` in torch pads the input, forms eight shifted products, stacks the two
+phases and reshapes: five full-size temporaries per axis, a third of a medium-preset step on
+768x512. These kernels do the same arithmetic in one pass each, reading the clamped (or
+wrapped) source rows in place of a padded copy:
+
+    out[j] = sum_t k[j % 2, t] * z[src(j // 2 + j % 2 + t - PAD)],   j < m (m <= 2n: outputs kept)
+
+and the backward gathers, for every padded source position q, the outputs that read it, then
+folds the padding back onto the samples it copied (`upsample._fold_pad`). The kernel gradient
+is accumulated in float64. Arrays are viewed as (A, n, B): the axis in the middle, B = 1 for
+the last axis, which has kernels of its own (a unit-stride inner loop either way).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+TAPS = 4
+PAD = 2
+
+
+@njit(cache=True, nogil=True)
+def _src(q, n, periodic):
+    """The source sample at padded position q (q - PAD, clamped or wrapped into [0, n))."""
+    s = q - PAD
+    if periodic:
+        return s % n
+    return min(max(s, 0), n - 1)
+
+
+@njit(cache=True, nogil=True)
+def forward(z, k, periodic, out):
+    """z (A, n, B) -> out (A, m, B): the first m samples of z doubled on the middle axis."""
+    A, n, B = z.shape
+    m = out.shape[1]
+    for a in range(A):
+        for j in range(m):
+            i, ph = j >> 1, j & 1
+            k0, k1, k2, k3 = k[ph, 0], k[ph, 1], k[ph, 2], k[ph, 3]
+            r0, r1 = z[a, _src(i + ph, n, periodic)], z[a, _src(i + ph + 1, n, periodic)]
+            r2, r3 = z[a, _src(i + ph + 2, n, periodic)], z[a, _src(i + ph + 3, n, periodic)]
+            o = out[a, j]
+            for b in range(B):
+                o[b] = ((r0[b] * k0 + r1[b] * k1) + r2[b] * k2) + r3[b] * k3
+
+
+@njit(cache=True, nogil=True)
+def forward_last(z, k, periodic, out):
+    """`forward` on the last axis: z (A, n) -> out (A, m)."""
+    A, n = z.shape
+    m = out.shape[1]
+    lo, hi = PAD, max(PAD, min(n - PAD, (m - 1) // 2 + 1))  # outputs 2i, 2i+1 with every tap inside: i in [lo, hi)
+    ke0, ke1, ke2, ke3 = k[0, 0], k[0, 1], k[0, 2], k[0, 3]
+    ko0, ko1, ko2, ko3 = k[1, 0], k[1, 1], k[1, 2], k[1, 3]
+    for a in range(A):
+        x, y = z[a], out[a]
+        for i in range(lo, hi):
+            if 2 * i + 1 < m:
+                y[2 * i] = ((x[i - 2] * ke0 + x[i - 1] * ke1) + x[i] * ke2) + x[i + 1] * ke3
+                y[2 * i + 1] = ((x[i - 1] * ko0 + x[i] * ko1) + x[i + 1] * ko2) + x[i + 2] * ko3
+            else:
+                y[2 * i] = ((x[i - 2] * ke0 + x[i - 1] * ke1) + x[i] * ke2) + x[i + 1] * ke3
+        for j in range(m):
+            i, ph = j >> 1, j & 1
+            if lo <= i < hi:
+                continue
+            y[j] = ((x[_src(i + ph, n, periodic)] * k[ph, 0] + x[_src(i + ph + 1, n, periodic)] * k[ph, 1])
+                    + x[_src(i + ph + 2, n, periodic)] * k[ph, 2]) + x[_src(i + ph + 3, n, periodic)] * k[ph, 3]
+
+
+@njit(cache=True, nogil=True)
+def backward(g, z, k, periodic, gz, gk):
+    """Adjoint of `forward`: g (A, m, B) -> gz (A, n, B) (overwritten); gk (2, TAPS) float64
+    (overwritten) = sum over outputs of g * the source sample each tap read."""
+    A, n, B = z.shape
+    m = g.shape[1]
+    gz[:] = 0.0
+    acc = np.zeros((2, TAPS))
+    row = np.empty(B, gz.dtype)
+    for a in range(A):
+        for q in range(n + 2 * PAD):  # padded position q is read by output (i, ph) at tap t = q - i - ph
+            for b in range(B):
+                row[b] = 0.0
+            for ph in range(2):
+                for t in range(TAPS):
+                    i = q - ph - t
+                    if i < 0 or i >= n or 2 * i + ph >= m:
+                        continue
+                    kt = k[ph, t]
+                    gr = g[a, 2 * i + ph]
+                    for b in range(B):
+                        row[b] += kt * gr[b]
+            d = gz[a, _src(q, n, periodic)]
+            for b in range(B):
+                d[b] += row[b]
+        for j in range(m):
+            i, ph = j >> 1, j & 1
+            gr = g[a, j]
+            for t in range(TAPS):
+                zr = z[a, _src(i + ph + t, n, periodic)]
+                s = 0.0
+                for b in range(B):
+                    s += gr[b] * zr[b]
+                acc[ph, t] += s
+    gk[:] = acc
+
+
+@njit(cache=True, nogil=True)
+def backward_last(g, z, k, periodic, gz, gk):
+    """`backward` on the last axis: g (A, m), z (A, n), gz (A, n)."""
+    A, n = z.shape
+    m = g.shape[1]
+    gz[:] = 0.0
+    acc = np.zeros((2, TAPS))
+    ke0, ke1, ke2, ke3 = k[0, 0], k[0, 1], k[0, 2], k[0, 3]
+    ko0, ko1, ko2, ko3 = k[1, 0], k[1, 1], k[1, 2], k[1, 3]
+    # padded positions q whose 8 readers (i = q - t - ph, t < 4, ph < 2) all exist: i in [q - 4, q]
+    lo, hi = 2 * PAD, max(2 * PAD, min(n, (m - 2) // 2 + 1))
+    for a in range(A):
+        y, x, d = g[a], z[a], gz[a]
+        for q in range(lo, hi):  # interior: q - PAD is a sample itself (no fold)
+            d[q - PAD] += (((ke0 * y[2 * q] + ke1 * y[2 * q - 2]) + (ke2 * y[2 * q - 4] + ke3 * y[2 * q - 6]))
+                           + ((ko0 * y[2 * q - 1] + ko1 * y[2 * q - 3]) + (ko2 * y[2 * q - 5] + ko3 * y[2 * q - 7])))
+        for q in range(n + 2 * PAD):
+            if lo <= q < hi:
+                continue
+            s = 0.0
+            for ph in range(2):
+                for t in range(TAPS):
+                    i = q - ph - t
+                    if 0 <= i < n and 2 * i + ph < m:
+                        s += k[ph, t] * y[2 * i + ph]
+            d[_src(q, n, periodic)] += s
+        e0 = e1 = e2 = e3 = o0 = o1 = o2 = o3 = 0.0
+        for i in range(PAD, max(PAD, min(n - PAD, (m - 1) // 2 + 1))):
+            if 2 * i + 1 >= m:
+                break
+            ge, go = y[2 * i], y[2 * i + 1]
+            e0 += ge * x[i - 2]
+            e1 += ge * x[i - 1]
+            e2 += ge * x[i]
+            e3 += ge * x[i + 1]
+            o0 += go * x[i - 1]
+            o1 += go * x[i]
+            o2 += go * x[i + 1]
+            o3 += go * x[i + 2]
+        acc[0, 0] += e0
+        acc[0, 1] += e1
+        acc[0, 2] += e2
+        acc[0, 3] += e3
+        acc[1, 0] += o0
+        acc[1, 1] += o1
+        acc[1, 2] += o2
+        acc[1, 3] += o3
+        for j in range(m):  # the outputs the loop above left out
+            i, ph = j >> 1, j & 1
+            if PAD <= i < n - PAD and 2 * i + 1 < m:
+                continue
+            for t in range(TAPS):
+                acc[ph, t] += y[j] * x[_src(i + ph + t, n, periodic)]
+    gk[:] = acc
