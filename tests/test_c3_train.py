@@ -148,3 +148,25 @@ def test_compiled_upsampling_equals_the_torch_ops(shape, axis, periodic):
     want_gz, want_gk = upsample.up_axis_backward_torch(grad, z, k, axis, periodic)
     assert torch.allclose(gz, want_gz, rtol=1e-12, atol=1e-12)
     assert torch.allclose(gk, want_gk, rtol=1e-12, atol=1e-12)
+
+
+def test_compiled_laplace_rate_equals_the_torch_ops():
+    """The CPU kernel of the rate's bits and derivatives against the torch ops, float64: on and
+    off the mean's bin, at exact ties (v == mu), scales clamped at both ends, probabilities under
+    the floor, and a folded grid's free tail (`valid`)."""
+    from inrz_c3 import band_grads
+
+    g = torch.Generator().manual_seed(3)
+    n = 5000
+    mu = 4 * torch.randn(n, generator=g, dtype=torch.float64)
+    v = torch.round(mu + 3 * torch.randn(n, generator=g, dtype=torch.float64))
+    v[:50] = mu[:50]
+    v[50:100] = mu[50:100] + 400.0  # far tail: P under 2**-24
+    log_b = 3 * torch.randn(n, generator=g, dtype=torch.float64)
+    log_b[100:120] = 7.0
+    log_b[120:140] = -8.0
+    for valid in (None, n - 777):
+        bits, g_v, g_lb = band_grads.laplace_bits_grad(v, mu, log_b, valid)
+        want_bits, want_v, want_lb = band_grads.laplace_bits_grad_torch(v, mu, log_b, valid)
+        assert bits == pytest.approx(want_bits, rel=1e-12)
+        assert torch.allclose(g_v, want_v, rtol=1e-10, atol=1e-15) and torch.allclose(g_lb, want_lb, rtol=1e-10, atol=1e-15)

@@ -21,6 +21,8 @@ import threading
 
 import torch
 
+from . import rate_kernels
+
 LN2 = math.log(2.0)
 P_MIN = 2.0 ** -24  # probability floor of `model.laplace_bits`
 _local = threading.local()
@@ -39,6 +41,17 @@ def scratch(name: str, shape, like: torch.Tensor) -> torch.Tensor:
 # ---------------- rate ----------------
 
 def laplace_bits_grad(v, mu, log_b, valid: int | None = None):
+    """`laplace_bits_grad_torch`, in one compiled pass on the CPU (`rate_kernels`)."""
+    if v.device.type != "cpu":
+        return laplace_bits_grad_torch(v, mu, log_b, valid)
+    v, mu, log_b = v.contiguous(), mu.contiguous(), log_b.contiguous()
+    g_v, g_lb = scratch("g_v", v.shape, v), scratch("g_lb", v.shape, v)
+    bits = rate_kernels.laplace_bits_grad(v.numpy(), mu.numpy(), log_b.numpy(), v.numel() if valid is None else valid,
+                                          g_v.numpy(), g_lb.numpy())
+    return bits, g_v, g_lb
+
+
+def laplace_bits_grad_torch(v, mu, log_b, valid: int | None = None):
     """Sum of `model.laplace_bits(v, mu, log_b)[:valid]` and its gradients (dv, dlog_b; dmu = -dv).
 
     With a = |v - mu|, b = exp(clamp(log_b)), E2 = exp(-(a + 1/2)/b) and E = exp(-|a - 1/2|/b):
