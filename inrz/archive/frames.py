@@ -19,6 +19,7 @@ Side values no encoder writes (a kind-4 bound or origin that is NaN or infinite)
 """
 from __future__ import annotations
 
+import functools
 import math
 import struct
 import threading
@@ -43,9 +44,15 @@ def is_frame(data: bytes) -> bool:
 
 
 def head(kind: int, array: np.ndarray) -> bytes:
-    dtype = np.dtype(array.dtype).newbyteorder("<") if array.dtype.itemsize > 1 else array.dtype
-    out = bytes([kind, DTYPES.index(dtype.str), array.ndim])
-    return out + b"".join(uvarint(n) for n in array.shape)
+    return _head_bytes(kind, array.dtype, array.shape)
+
+
+@functools.lru_cache(maxsize=1024)
+def _head_bytes(kind: int, dtype: np.dtype, shape: tuple[int, ...]) -> bytes:
+    """`head`, cached per kind, dtype and shape (an encoder writes up to three per chunk, and the
+    chunks of a store share one shape)."""
+    little = dtype.newbyteorder("<") if dtype.itemsize > 1 else dtype
+    return bytes([kind, DTYPES.index(little.str), len(shape)]) + b"".join(uvarint(n) for n in shape)
 
 
 def constant(array: np.ndarray) -> bytes | None:

@@ -21,7 +21,7 @@ from typing import Literal
 import numpy as np
 from numba import njit
 
-from . import ctxkernel, multidim, ranking
+from . import ctxkernel, interp3, multidim, ranking
 from .lattice3 import view3
 from .predictors import KINDS, Predictor, _round, candidates, lorenzo_forward
 
@@ -51,8 +51,10 @@ def contest(r: np.ndarray, step: float, keep: np.ndarray | None, entrants: list[
     """The contenders to code in full: all of them on an array of at most CONTEST_SAMPLE values
     (the sizes decide); on a larger one, the one that codes smallest on a central block of
     that many values."""
+    if len(entrants) == 1:
+        return entrants
     block = centre(r.shape, CONTEST_SAMPLE)
-    if len(entrants) == 1 or r[block].size == r.size:
+    if r[block].size == r.size:
         return entrants
     kb = None if keep is None else keep[block]
     sizes = [size(p, r[block], step, kb) for p, _ in entrants]
@@ -77,29 +79,38 @@ def ranked(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Pr
 
 def ranked_costs(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None, float]]:
     """`ranked` with each predictor's ranking cost (bits on the block)."""
-    options = candidates(r.shape, compiled=True)
-    block = centre(r.shape)
-    if sum(n > 1 for n in r[block].shape) > 3:
+    options, block, compiled = _ranking_plan(r.shape)
+    if not compiled:
         return _ranked_numpy_costs(r, step, keep)
     costs, done = _rank_block(r, step, keep, block, options)
     if len(set(costs)) == 1 and r.size > SAMPLE:
         block = tuple(slice(None) for _ in r.shape)
         costs, done = _rank_block(r, step, keep, block, options)
-    return [(options[i], done[i], costs[i]) for i in sorted(range(len(options)), key=lambda i: costs[i])]
+    return [(options[i], done[i], costs[i]) for i in sorted(range(len(options)), key=costs.__getitem__)]
+
+
+@functools.lru_cache(maxsize=256)
+def _ranking_plan(shape: tuple[int, ...]) -> tuple[tuple[Predictor, ...], tuple[slice, ...], bool]:
+    """The candidates for chunks of `shape`, their central ranking block, and whether the
+    compiled ranking takes that block (at most three axes longer than one): cached per shape,
+    as the chunks of a store share one."""
+    block = centre(shape)
+    lengths = [len(range(n)[b]) for n, b in zip(shape, block)]
+    return tuple(candidates(shape, compiled=True)), block, sum(n > 1 for n in lengths) <= 3
 
 
 def _rank_block(r: np.ndarray, step: float, keep: np.ndarray | None, block: tuple[slice, ...],
-                options: list[Predictor]) -> tuple[list[float], list[tuple | None]]:
+                options: tuple[Predictor, ...]) -> tuple[list[float], list[tuple | None]]:
     """Every option's cost on `r[block]` in one compiled call, and the cheapest one's
     corrections and reconstruction where the block is the whole array."""
     rb = r[block]
     whole = rb.size == r.size
-    table, shape, shape_t = _rank_table(r.ndim, rb.shape, tuple(options))
+    table, shape, shape_t, transposed = _rank_table(r.shape, rb.shape)
     flat = np.ascontiguousarray(rb, np.float64).reshape(-1)
     kb = None if keep is None else keep[block]
-    mask = np.ones(1, np.uint8) if kb is None else np.ascontiguousarray(kb, np.uint8).reshape(-1)
+    mask = interp3.KEEP_ALL if kb is None else np.ascontiguousarray(kb, np.uint8).reshape(-1)
     flat_t, mask_t = flat, mask
-    if table[:, 1].any():
+    if transposed:
         flat_t = np.ascontiguousarray(rb.T, np.float64).reshape(-1)
         mask_t = mask if kb is None else np.ascontiguousarray(kb.T, np.uint8).reshape(-1)
     best_k = np.empty(flat.size if whole else 0, np.int64)
@@ -116,10 +127,11 @@ def _rank_block(r: np.ndarray, step: float, keep: np.ndarray | None, block: tupl
 
 
 @functools.lru_cache(maxsize=256)
-def _rank_table(ndim: int, shape: tuple[int, ...],
-                options: tuple[Predictor, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`ranking.costs`' candidate table for a block of `shape`, its 3-D view and its transpose's
-    (read only: cached per shape, chunks of a store share it)."""
+def _rank_table(whole: tuple[int, ...], shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """`ranking.costs`' table of the candidates for an array of shape `whole` (`_ranking_plan`),
+    on a block of `shape`, its 3-D view and its transpose's (read only: cached per shape, chunks of
+    a store share it), and whether a candidate runs on the transposed block."""
+    ndim, options = len(whole), _ranking_plan(whole)[0]
     live = [a for a, n in enumerate(shape) if n != 1]
     where = {a: 3 - len(live) + j for j, a in enumerate(live)}  # axis -> its axis in the 3-D view
     table = np.zeros((len(options), 4), np.int64)
@@ -131,7 +143,7 @@ def _rank_table(ndim: int, shape: tuple[int, ...],
     out = table, np.array(view3(shape), np.int64), np.array(view3(shape[::-1]), np.int64)
     for a in out:
         a.flags.writeable = False
-    return out
+    return (*out, bool(table[:, 1].any()))
 
 
 def ranked_numpy(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None]]:

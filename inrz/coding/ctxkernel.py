@@ -29,13 +29,14 @@ import math
 import numpy as np
 from numba import njit
 
-from .lattice3 import levels3, pass_box, view3
+from .lattice3 import levels3, pass_box, view3_array
 from .rangecoder import (OK, bin_decoder, bin_encoder, bin_end, bin_flush, bin_models, check, dec_get, dec_get_direct,
                          dec_load, dec_store, enc_load, enc_put, enc_put_direct, enc_room, enc_store)
 
 CLASSES = 40  # two per octave of 8 x the neighbours' mean magnitude
 CAP = 1 << 16  # neighbour magnitudes are capped here before they are summed
 EXP_MODELS, MAXE = 24, 62
+ROOM = 512  # bytes the encoder keeps free in its output for one symbol (at most 62 + 2 + 64 bits) and the flush
 
 
 @njit(cache=True, nogil=True)
@@ -212,7 +213,7 @@ def _code(shape, k, mag, out, data, encode):
                             act = np.int64(box[at - far]) + (np.int64(box[at + far]) if j + h < shape[d] else 0)
                             cls = CLASS_OF[ctab, act] if act < TABLED else _class(act, cells)
                         if encode:
-                            if not enc_room(s, out, 512):
+                            if not enc_room(s, out, ROOM):
                                 return np.int64(-1)
                             value = k[at]
                             s = enc_put(s, out, pf, ps, ZERO + cls, value != 0)
@@ -251,12 +252,12 @@ def _code(shape, k, mag, out, data, encode):
 
 def encode(k: np.ndarray) -> bytes:
     """The stream of corrections `k` (int64, any shape; its shape is the decoder's to know)."""
-    shape = np.array(view3(k.shape), np.int64)
+    shape = view3_array(k.shape)
     flat = np.ascontiguousarray(k, np.int64).reshape(-1)
-    size = 64 + flat.size * 2
+    size = 64 + ROOM + flat.size * 2  # ROOM: the kernel stops where fewer bytes are left (a tiny chunk would retry)
     while True:
         out = np.empty(size, np.uint8)
-        n = _code(shape, flat, np.empty(flat.size, np.int32), out, np.empty(0, np.uint8), True)
+        n = _code(shape, flat, np.empty(flat.size, np.int32), out, NO_BYTES, True)
         if n >= 0:
             return out[:n].tobytes()
         size *= 4
@@ -266,7 +267,9 @@ def decode(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
     """Inverse of `encode` for an array of `shape`; `ContainerError` for a stream no encoder writes."""
     size = math.prod(shape)
     k = np.empty(size, np.int64)
-    err = _code(np.array(view3(shape), np.int64), k, np.empty(size, np.int32), np.empty(0, np.uint8),
-                np.frombuffer(data, np.uint8), False)
+    err = _code(view3_array(shape), k, np.empty(size, np.int32), NO_BYTES, np.frombuffer(data, np.uint8), False)
     check(err, "the error-bound residual stream")
     return k.reshape(shape)
+
+
+NO_BYTES = np.empty(0, np.uint8)  # the stream `_code` does not use (shared: nothing is ever written to it)

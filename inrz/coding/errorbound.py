@@ -22,6 +22,7 @@ coder's (zigzag planes + zstd), still read.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 import numpy as np
@@ -78,7 +79,7 @@ def _misses(original: np.ndarray, approx: np.ndarray, rec: np.ndarray, bound: fl
     is beyond `bound` of the original or NaN; compiled for float32 / float64 chunks."""
     if original.dtype in (np.float32, np.float64) and approx.dtype in (np.float32, np.float64):
         out = np.empty(original.size, np.int64)
-        mask = np.ones(1, np.bool_) if keep is None else np.ascontiguousarray(keep, np.bool_).reshape(-1)
+        mask = _KEEP_ALL if keep is None else np.ascontiguousarray(keep, np.bool_).reshape(-1)
         n = _misses_float(np.ascontiguousarray(original).reshape(-1), np.ascontiguousarray(approx).reshape(-1),
                           np.ascontiguousarray(rec, np.float64).reshape(-1), float(bound), mask, keep is not None,
                           np.empty(1, original.dtype), out)
@@ -86,6 +87,10 @@ def _misses(original: np.ndarray, approx: np.ndarray, rec: np.ndarray, bound: fl
     fixed = cast(approx.astype(np.float64) + rec, original.dtype)
     ok = abs_diff(fixed, original) <= bound  # False for NaN too
     return np.flatnonzero(~ok.ravel() if keep is None else (keep & ~ok).ravel())
+
+
+_KEEP_ALL = np.ones(1, np.bool_)  # `_misses_float`'s mask where there is none (read only, shared)
+_KEEP_ALL.flags.writeable = False
 
 
 @njit(cache=True, nogil=True)
@@ -123,32 +128,69 @@ def decode(approx: np.ndarray, info: dict[str, Any], sections: dict[str, bytes])
     data = sections.get("residual")
     if data is None:
         raise ContainerError("error-bounded container has no 'residual' section")
-    tagged = data[:1] in (bytes([TAG]), bytes([TAG_TUNED]), bytes([TAG_MULTIDIM]), bytes([TAG_NUMPY]))
-    if data[:1] == bytes([TAG_MULTIDIM]):
-        fixed = cast(approx.astype(np.float64) + multidim.decode(data[1:], approx.shape, step), approx.dtype).ravel()
+    tag = data[0] if data else None
+    tagged = tag in (TAG, TAG_TUNED, TAG_MULTIDIM, TAG_NUMPY)
+    if tag == TAG_MULTIDIM:
+        fixed = _add(approx, multidim.decode(data[1:], approx.shape, step))
     elif tagged:
-        compiled = data[0] != TAG_NUMPY
-        predictor = _predictor(data, compiled)
-        k = (ctxkernel if compiled else ctxcoder).decode(data[4 if predictor.tune else 3:], approx.shape)
-        fixed = cast(approx.astype(np.float64) + predictor.decode(k, step), approx.dtype).ravel()
+        predictor = _predictor(bytes(data[:4]))
+        k = (ctxkernel if predictor.compiled else ctxcoder).decode(data[4 if predictor.tune else 3:], approx.shape)
+        fixed = _add(approx, predictor.decode(k, step))
     else:
         q, _ = intframe.decode_ints(data, approx.size)
         fixed = apply(approx, q, step, approx.dtype).ravel()
     if count or "exceptions" in sections or not tagged:
         _exceptions(fixed, sections, count, approx.dtype)
-    if fixed.dtype.kind == "f" and not np.isfinite(fixed[np.isfinite(approx.ravel())]).all():
+    if fixed.dtype.kind == "f" and _damaged(fixed, approx):
         raise ContainerError("the error-bound residual or exceptions make values NaN or infinite: the file is damaged")
     return fixed.reshape(approx.shape)
 
 
-def _predictor(data: bytes, compiled: bool) -> Predictor:
-    if len(data) < 3 or data[1] >= len(KINDS):
+def _add(approx: np.ndarray, rec: np.ndarray) -> np.ndarray:
+    """cast(approx + rec) to approx's dtype, flat (as `cast` does it; compiled for float32 /
+    float64, whose cast is numpy's round to nearest)."""
+    if approx.dtype not in (np.float32, np.float64):
+        return cast(approx.astype(np.float64) + rec, approx.dtype).ravel()
+    out = np.empty(approx.size, approx.dtype)
+    _add_float(np.ascontiguousarray(approx).reshape(-1), np.ascontiguousarray(rec, np.float64).reshape(-1), out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _add_float(approx, rec, out):
+    for i in range(out.size):
+        out[i] = np.float64(approx[i]) + rec[i]
+
+
+def _damaged(fixed: np.ndarray, approx: np.ndarray) -> bool:
+    """Whether a decoded value (`fixed`: float, flat) is NaN or infinite where the approximation
+    is finite; compiled for float32 / float64."""
+    flat = np.ascontiguousarray(approx).reshape(-1)
+    if approx.dtype in (np.float32, np.float64):
+        return _damaged_float(fixed, flat)
+    return not np.isfinite(fixed[np.isfinite(flat)]).all()
+
+
+@njit(cache=True, nogil=True)
+def _damaged_float(fixed, approx):
+    for i in range(fixed.size):
+        if np.isfinite(approx[i]) and not np.isfinite(fixed[i]):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=256)
+def _predictor(head: bytes) -> Predictor:
+    """The predictor a tagged `residual` section names in its first (up to) 4 bytes; cached
+    (`ContainerError`s are not)."""
+    compiled = head[0] != TAG_NUMPY
+    if len(head) < 3 or head[1] >= len(KINDS):
         raise ContainerError("error-bound residual names no known predictor")
-    if data[0] != TAG_TUNED:
-        return Predictor(KINDS[data[1]], data[2], compiled)
-    if len(data) < 4 or KINDS[data[1]] == "lorenzo" or not 0 < data[3] < len(interp3.TUNES):
+    if head[0] != TAG_TUNED:
+        return Predictor(KINDS[head[1]], head[2], compiled)
+    if len(head) < 4 or KINDS[head[1]] == "lorenzo" or not 0 < head[3] < len(interp3.TUNES):
         raise ContainerError("error-bound residual names no known level-wise steps for its predictor")
-    return Predictor(KINDS[data[1]], data[2], compiled, data[3])
+    return Predictor(KINDS[head[1]], head[2], compiled, head[3])
 
 
 def _exceptions(fixed: np.ndarray, sections: dict[str, bytes], count: int, dtype: np.dtype) -> None:

@@ -21,7 +21,7 @@ import functools
 import numpy as np
 from numba import njit
 
-from .lattice3 import levels3, pass_box, view3
+from .lattice3 import levels3, pass_box, view3_array
 
 KMAX = 2.0**50  # as predictors.KMAX: corrections beyond are clipped (the value becomes an exception)
 LEVELS = 64  # a 3-D view has at most 63 halvings
@@ -36,12 +36,14 @@ def level_steps(step: float, tune: int = 0) -> np.ndarray:
 
 @functools.lru_cache(maxsize=256)
 def _level_steps(step: float, tune: int) -> np.ndarray:
+    """`level_steps`, cached and read only (the kernels below take it as it is)."""
     alpha, beta = TUNES[tune]
     out = np.empty(LEVELS, np.float64)
     factor = 1.0
     for level in range(LEVELS):
         out[level] = step / factor
         factor = min(factor * alpha, beta)
+    out.flags.writeable = False
     return out
 
 
@@ -133,20 +135,23 @@ def encode(r: np.ndarray, step: float, cubic: bool, keep: np.ndarray | None,
     (`lattice3.view3`); `keep`: where False the correction is 0 (the value is stored apart);
     `slices`: each plane of the view's first axis interpolated on its own; `tune`: the
     level-wise steps (`level_steps`)."""
-    shape = np.array(view3(r.shape), np.int64)
     flat = np.ascontiguousarray(r, np.float64).reshape(-1)
     k = np.empty(flat.size, np.int64)
     rec = np.empty(flat.size, np.float64)
-    mask = np.ones(1, np.uint8) if keep is None else np.ascontiguousarray(keep, np.uint8).reshape(-1)
-    (_run_slices if slices else _run)(shape, flat, k, rec, mask, level_steps(step, tune), bool(cubic), True,
-                                      keep is not None)
+    mask = KEEP_ALL if keep is None else np.ascontiguousarray(keep, np.uint8).reshape(-1)
+    (_run_slices if slices else _run)(view3_array(r.shape), flat, k, rec, mask, _level_steps(float(step), tune),
+                                      bool(cubic), True, keep is not None)
     return k.reshape(r.shape), rec.reshape(r.shape)
 
 
 def decode(k: np.ndarray, step: float, cubic: bool, slices: bool = False, tune: int = 0) -> np.ndarray:
     """The reconstruction from corrections `k` (int64, any shape)."""
-    shape = np.array(view3(k.shape), np.int64)
     rec = np.empty(k.size, np.float64)
-    (_run_slices if slices else _run)(shape, np.empty(1, np.float64), np.ascontiguousarray(k, np.int64).reshape(-1),
-                                      rec, np.ones(1, np.uint8), level_steps(step, tune), bool(cubic), False, False)
+    (_run_slices if slices else _run)(view3_array(k.shape), NO_VALUES, np.ascontiguousarray(k, np.int64).reshape(-1),
+                                      rec, KEEP_ALL, _level_steps(float(step), tune), bool(cubic), False, False)
     return rec.reshape(k.shape)
+
+
+# what the kernels take where a mask or the residual is not used (read only, shared)
+KEEP_ALL, NO_VALUES = np.ones(1, np.uint8), np.zeros(1, np.float64)
+KEEP_ALL.flags.writeable = NO_VALUES.flags.writeable = False

@@ -9,6 +9,7 @@ order are exactly those of `inrz.coding.lattice`.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Sequence
 
@@ -21,6 +22,19 @@ def view3(shape: Sequence[int]) -> tuple[int, int, int]:
     if len(live) > 3:
         live = [math.prod(live[:-2]), *live[-2:]]
     return tuple([1] * (3 - len(live)) + live)  # type: ignore[return-value]
+
+
+def view3_array(shape: Sequence[int]) -> np.ndarray:
+    """`view3(shape)` as the int64 array the kernels take: cached per shape and read only (the
+    chunks of a store share one shape; building it costs more than a small chunk's kernel call)."""
+    return _view3_array(tuple(int(n) for n in shape))
+
+
+@functools.lru_cache(maxsize=256)
+def _view3_array(shape: tuple[int, ...]) -> np.ndarray:
+    out = np.array(view3(shape), np.int64)
+    out.flags.writeable = False
+    return out
 
 
 @njit(cache=True, nogil=True)

@@ -18,6 +18,8 @@ def read_uvarint(data: bytes, pos: int, what: str = "a length field", max_bits: 
     """(value, position after it); a truncated field, a value of `max_bits` bits or more, or
     one not in its fewest bytes (as `uvarint` writes it) is a `ContainerError` naming `what`,
     so a hostile length never turns into a huge number and every number has one spelling."""
+    if 0 <= pos < len(data) and data[pos] < 0x80 and max_bits > 0 and not data[pos] >> max_bits:
+        return data[pos], pos + 1  # one byte, as most fields are: what the loop returns, sooner
     value = shift = 0
     while True:
         if pos >= len(data) or shift >= max_bits:
