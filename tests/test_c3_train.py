@@ -140,14 +140,18 @@ def test_compiled_upsampling_equals_the_torch_ops(shape, axis, periodic):
     g = torch.Generator().manual_seed(len(shape) * 10 + axis)
     z = torch.randn(shape, generator=g, dtype=torch.float64)
     k = torch.randn(2, upsample.TAPS, generator=g, dtype=torch.float64)
-    out = upsample.up_axis(z, k, axis, periodic)
-    want = upsample.up_axis_torch(z, k, axis, periodic)
-    assert torch.allclose(out, want, rtol=1e-12, atol=1e-12)
-    grad = torch.randn(out.shape, generator=g, dtype=torch.float64)
-    gz, gk = upsample.up_axis_backward(grad, z, k, axis, periodic)
-    want_gz, want_gk = upsample.up_axis_backward_torch(grad, z, k, axis, periodic)
-    assert torch.allclose(gz, want_gz, rtol=1e-12, atol=1e-12)
-    assert torch.allclose(gk, want_gk, rtol=1e-12, atol=1e-12)
+    n = shape[axis]
+    for m in sorted({2 * n, 2 * n - 1, max(1, n + 1)}):  # the whole doubled axis, or a cut
+        out = upsample.up_axis(z, k, axis, periodic, m)
+        want = upsample.up_axis_torch(z, k, axis, periodic).narrow(axis, 0, m)
+        assert torch.allclose(out, want, rtol=1e-12, atol=1e-12)
+        grad = torch.randn(out.shape, generator=g, dtype=torch.float64)
+        gz, gk = upsample.up_axis_backward(grad, z, k, axis, periodic)
+        full = torch.zeros(want.shape[:axis] + (2 * n,) + want.shape[axis + 1:], dtype=torch.float64)
+        full.narrow(axis, 0, m).copy_(grad)
+        want_gz, want_gk = upsample.up_axis_backward_torch(full, z, k, axis, periodic)
+        assert torch.allclose(gz, want_gz, rtol=1e-12, atol=1e-12)
+        assert torch.allclose(gk, want_gk, rtol=1e-12, atol=1e-12)
 
 
 def test_compiled_laplace_rate_equals_the_torch_ops():

@@ -61,27 +61,31 @@ def _view3(x: torch.Tensor, axis: int) -> tuple[int, int, int]:
     return math.prod(x.shape[:axis]), x.shape[axis], math.prod(x.shape[axis + 1:])
 
 
-def up_axis(z: torch.Tensor, k: torch.Tensor, axis: int, periodic: bool) -> torch.Tensor:
-    """Double `axis` of z with the (2, TAPS) kernel k. On the CPU one compiled pass
-    (`upsample_kernels`); elsewhere torch ops on a padded copy (slices along `axis` are
-    contiguous blocks for any axis, so no transposes are needed)."""
-    if z.device.type == "cpu":
-        shape = list(z.shape)
-        shape[axis] = 2 * z.shape[axis]
-        z = z.contiguous()
-        out = torch.empty(shape, dtype=z.dtype)
-        A, n, B = _view3(z, axis)
-        kk = k.detach().to(z.dtype).numpy()
-        if B == 1:
-            kern.forward_last(z.numpy().reshape(A, n), kk, periodic, out.numpy().reshape(A, 2 * n))
-        else:
-            kern.forward(z.numpy().reshape(A, n, B), kk, periodic, out.numpy().reshape(A, 2 * n, B))
-        return out
-    return up_axis_torch(z, k, axis, periodic)
+def up_axis(z: torch.Tensor, k: torch.Tensor, axis: int, periodic: bool, m: int | None = None,
+            out: torch.Tensor | None = None) -> torch.Tensor:
+    """The first m (default: all 2n) samples of z doubled on `axis` with the (2, TAPS) kernel k
+    (into `out` when given). On the CPU one compiled pass (`upsample_kernels`); elsewhere torch
+    ops on a padded copy."""
+    n = z.shape[axis]
+    m = 2 * n if m is None else m
+    if z.device.type != "cpu":
+        r = up_axis_torch(z, k, axis, periodic).narrow(axis, 0, m)
+        return r if out is None else out.copy_(r)
+    z = z.contiguous()
+    if out is None:
+        out = torch.empty(z.shape[:axis] + (m,) + z.shape[axis + 1:], dtype=z.dtype)
+    A, _, B = _view3(z, axis)
+    kk = k.detach().to(z.dtype).numpy()
+    if B == 1:
+        kern.forward_last(z.numpy().reshape(A, n), kk, periodic, out.numpy().reshape(A, m))
+    else:
+        kern.forward(z.numpy().reshape(A, n, B), kk, periodic, out.numpy().reshape(A, m, B))
+    return out
 
 
 def up_axis_torch(z: torch.Tensor, k: torch.Tensor, axis: int, periodic: bool) -> torch.Tensor:
-    """`up_axis` in torch ops, for any device."""
+    """`up_axis` (all 2n samples) in torch ops, for any device. Slices along `axis` are
+    contiguous blocks for any axis, so no transposes are needed."""
     shape = list(z.shape)
     shape[axis] = 2 * z.shape[axis]
     taps = k.tolist()
@@ -96,25 +100,28 @@ def up_axis_torch(z: torch.Tensor, k: torch.Tensor, axis: int, periodic: bool) -
 
 
 def up_axis_backward(g: torch.Tensor, z: torch.Tensor, k: torch.Tensor, axis: int, periodic: bool):
-    """Adjoint of `up_axis` at input z: (grad input, grad kernel (2, TAPS))."""
-    if g.device.type == "cpu":
-        g, z = g.contiguous(), z.contiguous()
-        gz = torch.empty_like(z)
-        gk = np.empty((2, TAPS))
-        A, n, B = _view3(z, axis)
-        kk = k.detach().to(z.dtype).numpy()
-        if B == 1:
-            kern.backward_last(g.numpy().reshape(A, 2 * n), z.numpy().reshape(A, n), kk, periodic,
-                               gz.numpy().reshape(A, n), gk)
-        else:
-            kern.backward(g.numpy().reshape(A, 2 * n, B), z.numpy().reshape(A, n, B), kk, periodic,
-                          gz.numpy().reshape(A, n, B), gk)
-        return gz, torch.from_numpy(gk).to(g.dtype)
-    return up_axis_backward_torch(g, z, k, axis, periodic)
+    """Adjoint of `up_axis` at input z, g holding the gradient of the m samples kept:
+    (grad input, grad kernel (2, TAPS))."""
+    n, m = z.shape[axis], g.shape[axis]
+    if g.device.type != "cpu":
+        if m < 2 * n:  # the samples cut off had no gradient
+            g = torch.cat([g, g.new_zeros(g.shape[:axis] + (2 * n - m,) + g.shape[axis + 1:])], axis)
+        return up_axis_backward_torch(g, z, k, axis, periodic)
+    g, z = g.contiguous(), z.contiguous()
+    gz = torch.empty_like(z)
+    gk = np.empty((2, TAPS))
+    A, _, B = _view3(z, axis)
+    kk = k.detach().to(z.dtype).numpy()
+    if B == 1:
+        kern.backward_last(g.numpy().reshape(A, m), z.numpy().reshape(A, n), kk, periodic, gz.numpy().reshape(A, n), gk)
+    else:
+        kern.backward(g.numpy().reshape(A, m, B), z.numpy().reshape(A, n, B), kk, periodic, gz.numpy().reshape(A, n, B),
+                      gk)
+    return gz, torch.from_numpy(gk).to(g.dtype)
 
 
 def up_axis_backward_torch(g: torch.Tensor, z: torch.Tensor, k: torch.Tensor, axis: int, periodic: bool):
-    """`up_axis_backward` in torch ops, for any device."""
+    """`up_axis_backward` (all 2n samples) in torch ops, for any device."""
     taps = k.tolist()
     zp = _pad(z, axis, periodic)
     n = g.shape[axis] // 2
@@ -132,13 +139,15 @@ def up_axis_backward_torch(g: torch.Tensor, z: torch.Tensor, k: torch.Tensor, ax
     return _fold_pad(gzp, axis, periodic), gk
 
 
-def up2(x: torch.Tensor, k: torch.Tensor, periodic) -> tuple[torch.Tensor, list]:
-    """(C, *shape) -> (C, *2shape), one pass per spatial axis; the cache holds each pass's input."""
+def up2(x: torch.Tensor, k: torch.Tensor, periodic, out: torch.Tensor) -> list:
+    """(C, *shape) doubled on every spatial axis and cut to out's shape (C, *cut), into `out`,
+    one pass per axis (each keeping only the samples the cut keeps); returns each pass's input
+    (the backward's cache)."""
     cache = []
     for axis in range(1, x.dim()):
         cache.append(x)
-        x = up_axis(x, k, axis, periodic[axis - 1])
-    return x, cache
+        x = up_axis(x, k, axis, periodic[axis - 1], out.shape[axis], out if axis == x.dim() - 1 else None)
+    return cache
 
 
 def up2_backward(g: torch.Tensor, cache: list, k: torch.Tensor, periodic):
@@ -151,14 +160,15 @@ def up2_backward(g: torch.Tensor, cache: list, k: torch.Tensor, periodic):
 
 def upsample_pyramid(levels: list[torch.Tensor], kernels: torch.Tensor, periodic):
     """Latent levels (finest first, each `shape_l`) -> stack (L, *shape_0): coarsest level
-    upsampled stage by stage, each stage adding the next finer level as a channel."""
+    upsampled stage by stage, each stage adding the next finer level as a channel (the
+    upsampled stack written in place behind it)."""
     caches = []
     u = levels[-1][None]
     for l in range(len(levels) - 2, -1, -1):
-        v, cache = up2(u, kernels[l], periodic)
-        caches.append((cache, v.shape))
-        crop = (slice(None),) + tuple(slice(0, n) for n in levels[l].shape)
-        u = torch.cat([levels[l][None], v[crop]], 0)
+        stage = torch.empty((u.shape[0] + 1, *levels[l].shape), dtype=u.dtype, device=u.device)
+        stage[0] = levels[l]
+        caches.append(up2(u, kernels[l], periodic, stage[1:]))
+        u = stage
     return u, caches
 
 
@@ -168,12 +178,8 @@ def upsample_pyramid_backward(gU: torch.Tensor, levels, caches, kernels, periodi
     gkernels = torch.zeros_like(kernels)
     g = gU
     for l in range(len(levels) - 1):
-        cache, vshape = caches[len(levels) - 2 - l]
         glevels[l] = g[0]
-        gv = torch.zeros(vshape, dtype=g.dtype, device=g.device)
-        gv[(slice(None),) + tuple(slice(0, n) for n in g.shape[1:])] = g[1:]
-        g, gk = up2_backward(gv, cache, kernels[l], periodic)
-        gkernels[l] = gk
+        g, gkernels[l] = up2_backward(g[1:], caches[len(levels) - 2 - l], kernels[l], periodic)
     glevels[-1] = g[0]
     return glevels, gkernels
 
