@@ -48,8 +48,8 @@ class C3Config(ComponentConfig):
 class C3(Backend):
     id = "c3"
     Config: ClassVar = C3Config
-    version = 3  # 2: residual layers start open (bias 1e-3), so every tensor trains; 3: headers name no
-    # quantizer, entropy model or fit setting
+    version = 4  # 2: residual layers start open (bias 1e-3), so every tensor trains; 3: headers name no
+    # quantizer, entropy model or fit setting; 4: compiled upsampling and rate kernels in the fit (other roundings)
     coding = ()  # quantizes and range codes its own payload (`bitstream`)
     #: the fit's settings: a reader needs the preset and the levels only (the payload names its prior)
     encoder_only = frozenset({"lmbda", "steps", "lr", "lr_net", "lr_level_gain", "noise_frac", "hard_frac", "t_start",
