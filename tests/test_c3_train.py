@@ -174,3 +174,23 @@ def test_compiled_laplace_rate_equals_the_torch_ops():
         want_bits, want_v, want_lb = band_grads.laplace_bits_grad_torch(v, mu, log_b, valid)
         assert bits == pytest.approx(want_bits, rel=1e-12)
         assert torch.allclose(g_v, want_v, rtol=1e-10, atol=1e-15) and torch.allclose(g_lb, want_lb, rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize("channels,shape", [(3, (9, 13)), (1, (5, 4)), (3, (3, 3))])
+def test_compiled_residual_convolution_equals_torch(channels, shape):
+    """The CPU kernels of a 3x3 residual convolution (forward; backward to input, weight and
+    bias) against torch's conv2d and its autograd, float64."""
+    from inrz_c3 import band_grads
+
+    g = torch.Generator().manual_seed(channels)
+    x = torch.randn(1, channels, *shape, generator=g, dtype=torch.float64, requires_grad=True)
+    W = torch.randn(channels, channels, 3, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(channels, generator=g, dtype=torch.float64, requires_grad=True)
+    want = torch.nn.functional.conv2d(x, W, b)
+    out = band_grads._conv_compiled(x.detach(), W.detach(), b.detach())
+    assert torch.allclose(out, want, rtol=1e-12, atol=1e-12)
+    grad = torch.randn(want.shape, generator=g, dtype=torch.float64)
+    want.backward(grad)
+    gx, gw, gb = band_grads._conv_backward_compiled(grad, x.detach(), W.detach())
+    for got, ref in ((gx, x.grad), (gw, W.grad), (gb, b.grad)):
+        assert torch.allclose(got, ref, rtol=1e-12, atol=1e-12)

@@ -19,9 +19,10 @@ from __future__ import annotations
 import math
 import threading
 
+import numpy as np
 import torch
 
-from . import rate_kernels
+from . import conv_kernels, rate_kernels
 
 LN2 = math.log(2.0)
 P_MIN = 2.0 ** -24  # probability floor of `model.laplace_bits`
@@ -149,12 +150,13 @@ def synthesis_band(u: torch.Tensor, target: torch.Tensor, w: dict, a, scale: flo
     names = [f"syn{i}" for i in range(len(a.syn_dims()))]
     acts = mlp_forward(u.reshape(u.shape[0], -1), w, names, "syn")
     x = acts[-1].view(a.channels, *u.shape[1:])[None]
-    if a.res_layers and a.ndim in LAST:  # oneDNN's few-channel kernels are ~3x faster channels-last
+    compiled = a.ndim == 2 and x.device.type == "cpu"  # `conv_kernels`; else torch's (channels-last)
+    if a.res_layers and a.ndim in LAST and not compiled:  # oneDNN's few-channel kernels are ~3x faster channels-last
         x = x.contiguous(memory_format=LAST[a.ndim])
     xs, cs = [x], []
     inner = (slice(None), slice(None)) + (slice(1, -1),) * a.ndim
     for i in range(a.res_layers):
-        c = CONV[a.ndim](x, w[f"res{i}.W"], w[f"res{i}.b"])
+        c = (_conv_compiled if compiled else CONV[a.ndim])(x, w[f"res{i}.W"], w[f"res{i}.b"])
         if i < a.res_layers - 1:
             c.clamp_min_(0.0)
         x = x[inner] + c
@@ -166,11 +168,31 @@ def synthesis_band(u: torch.Tensor, target: torch.Tensor, w: dict, a, scale: flo
     grads = {}
     for i in range(a.res_layers - 1, -1, -1):
         gc = g if i == a.res_layers - 1 else torch.ops.aten.threshold_backward(g, cs[i], 0.0)
-        gx, grads[f"res{i}.W"], grads[f"res{i}.b"] = torch.ops.aten.convolution_backward(
-            gc, xs[i], w[f"res{i}.W"], [a.channels], [1] * a.ndim, [0] * a.ndim, [1] * a.ndim, False,
-            [0] * a.ndim, 1, [True, True, True])
+        if compiled:
+            gx, grads[f"res{i}.W"], grads[f"res{i}.b"] = _conv_backward_compiled(gc, xs[i], w[f"res{i}.W"])
+        else:
+            gx, grads[f"res{i}.W"], grads[f"res{i}.b"] = torch.ops.aten.convolution_backward(
+                gc, xs[i], w[f"res{i}.W"], [a.channels], [1] * a.ndim, [0] * a.ndim, [1] * a.ndim, False,
+                [0] * a.ndim, 1, [True, True, True])
         gx[inner] += g
         g = gx
     g = torch.ops.aten.contiguous(g[0])  # channels first again: BLAS is ~2x slower on the strided view
     gu = mlp_backward(g.view(a.channels, -1), acts, w, names, grads, "syn")
     return sse, grads, gu
+
+
+def _conv_compiled(x: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """conv2d (valid, one image) by `conv_kernels.forward`."""
+    x = x.contiguous()
+    out = torch.empty(1, W.shape[0], x.shape[2] - 2, x.shape[3] - 2, dtype=x.dtype)
+    conv_kernels.forward(x[0].numpy(), W.contiguous().numpy(), b.contiguous().numpy(), out[0].numpy())
+    return out
+
+
+def _conv_backward_compiled(g: torch.Tensor, x: torch.Tensor, W: torch.Tensor):
+    """(grad input, grad weight, grad bias) of `_conv_compiled` by `conv_kernels.backward`."""
+    g, x = g.contiguous(), x.contiguous()
+    gx = torch.empty_like(x)
+    gw, gb = np.empty(W.shape), np.empty(W.shape[0])
+    conv_kernels.backward(g[0].numpy(), x[0].numpy(), W.contiguous().numpy(), gx[0].numpy(), gw, gb)
+    return gx, torch.from_numpy(gw).to(x.dtype), torch.from_numpy(gb).to(x.dtype)
