@@ -57,7 +57,7 @@ def c3_point(host, img: np.ndarray, prior: str, steps: int, lmbda: float, thread
     start = time.perf_counter()
     data = codec.encode(codec.modality.from_array(img)).data
     seconds = time.perf_counter() - start
-    out = inrz.decode(data, host).signal.data
+    out = inrz.decode(data, host).signal.data.reshape(img.shape)  # a greyscale image decodes as (H, W, 1)
     return {"bytes": len(data), "bpp": 8 * len(data) / img.shape[0] / img.shape[1], "psnr": psnr(out, img),
             "seconds": seconds}
 

@@ -134,3 +134,15 @@ def test_a_prior_is_trained_by_the_encoders_own_loop_with_networks_shared_by_eve
     nets = prior.train(targets, a, schedule, 0.01, log=None)
     assert set(nets) == set(start) - {"y"} and all(not torch.equal(nets[k], start[k]) for k in nets)
     assert all(torch.equal(nets[k], both[0][k]) for k in nets)
+
+
+def test_priors_serve_two_dimensional_grids_only():
+    """The shipped priors were trained on photographs: a greyscale image starts from the 1-channel
+    one, while audio (1-D) and volumes (3-D), whose context models have the same shapes, start
+    from random networks."""
+    assert priorfile.path_for("medium", 1, 2) == priorfile.FOLDER / priorfile.DEFAULT[("medium", 1)]
+    assert prior.load("medium", arch.architecture("medium", (64, 64), 1)) is not None
+    for shape in ((4096,), (16, 16, 16)):
+        a = arch.architecture("medium", shape, 1)
+        assert priorfile.path_for("medium", 1, a.ndim) is None
+        assert prior.load("medium", a) is None and priorfile.base("medium", a) is None

@@ -105,7 +105,8 @@ class C3(Backend):
 
         c = self.config
         schedule = Schedule.from_settings(c.model_dump())
-        start = prior.load(c.preset, a) if c.prior else None
+        # priors are trained on photographs: a periodic grid (the sphere) starts from random networks
+        start = prior.load(c.preset, a) if c.prior and not any(periodic) else None
         params = fit(target, a, schedule, c.lmbda, periodic, ctx.seed, workers, c.band, ctx.progress, start)
         shapes = level_shapes(target.shape[1:], a.levels)
         levels = [l.round().to(torch.int64).cpu().numpy() for l in model.split_levels(params["y"], shapes)]

@@ -40,7 +40,7 @@ def load(preset: str, a: Architecture, path: Path | None = None) -> dict[str, to
     """The default prior for this preset and channel count (or the prior file `path`), with the
     tensors whose shapes fit `a` (a grid with fewer levels uses the prior's MLP and context model
     but not its first layer)."""
-    path = path or priorfile.path_for(preset, a.channels)
+    path = path or priorfile.path_for(preset, a.channels, a.ndim)
     if path is None:
         return None
     template = init_params(a, (1,) * a.ndim, 0, "cpu")

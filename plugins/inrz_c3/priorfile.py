@@ -26,12 +26,15 @@ from .shapes import weight_shapes
 FOLDER = Path(__file__).parent / "priors"
 
 #: the prior the encoder starts from, per (preset, channels): a file in FOLDER (none: random networks)
-DEFAULT = {("medium", 3): "medium-3ch-542acea8.json", ("fast", 3): "fast-3ch-d0bf1595.json"}
+DEFAULT = {("medium", 3): "medium-3ch-542acea8.json", ("fast", 3): "fast-3ch-d0bf1595.json",
+           ("medium", 1): "medium-1ch-ba2765d0.json"}
 
 
-def path_for(preset: str, channels: int) -> Path | None:
-    """The default prior's file for this preset and channel count, or None."""
-    name = DEFAULT.get((preset, channels))
+def path_for(preset: str, channels: int, ndim: int = 2) -> Path | None:
+    """The default prior's file for this preset and channel count, or None. Priors are trained
+    on photographs, so they serve 2-D grids only: audio, volumes and the sphere start from random
+    networks (an image's context model has the shapes of theirs, but was never measured there)."""
+    name = DEFAULT.get((preset, channels)) if ndim == 2 else None
     return FOLDER / name if name else None
 
 
@@ -76,7 +79,7 @@ def weights_of(path: Path, a: Architecture) -> dict[str, np.ndarray]:
 
 def base(preset: str, a: Architecture) -> tuple[bytes, dict[str, np.ndarray]] | None:
     """(tag, weights): the default prior's tensors whose shapes fit `a` (`prior.base`)."""
-    path = path_for(preset, a.channels)
+    path = path_for(preset, a.channels, a.ndim)
     return None if path is None else (digest(path), weights_of(path, a))
 
 
