@@ -119,8 +119,13 @@ def rate_band(band: torch.Tensor, rows: int, shape, pads, w: dict, a, scale: flo
     windows = [(slice(lead + o[0], lead + o[0] + rows),) + tuple(
         slice(p[0] + oi, p[0] + oi + m) for oi, p, m in zip(o[1:], pads[1:], shape[1:])) for o in a.offsets]
     ctx = scratch("ctx", (len(windows), rows, *shape[1:]), band)  # (context, rows, *rest)
-    for j, idx in enumerate(windows):
-        ctx[j].copy_(band[idx])
+    compiled = band.device.type == "cpu" and band.dim() == 2  # `rate_kernels.gather` / `scatter`
+    starts = np.asarray([[idx[0].start, idx[1].start] for idx in windows], np.int64) if compiled else None
+    if compiled:
+        rate_kernels.gather(band.numpy(), starts, ctx.numpy())
+    else:
+        for j, idx in enumerate(windows):
+            ctx[j].copy_(band[idx])
     acts = mlp_forward(ctx.view(-1, n), w, arm_names(a), "arm")
     center = (slice(lead, lead + rows),) + tuple(slice(p[0], p[0] + m) for p, m in zip(pads[1:], shape[1:]))
     v = band[center].reshape(n)
@@ -130,7 +135,12 @@ def rate_band(band: torch.Tensor, rows: int, shape, pads, w: dict, a, scale: flo
     torch.mul(g_lb, scale, out=go[1])
     grads = {}
     g_ctx = mlp_backward(go, acts, w, arm_names(a), grads, "arm").view(ctx.shape)
-    g_band = scratch("g_band", band.shape, band).zero_()
+    g_band = scratch("g_band", band.shape, band)
+    if compiled:
+        rate_kernels.scatter(g_ctx.numpy(), starts, np.asarray([lead, pads[1][0]], np.int64),
+                             g_v.view(rows, *shape[1:]).numpy(), scale, g_band.numpy())
+        return bits, grads, g_band
+    g_band.zero_()
     g_band[center] = g_v.mul_(scale).view(rows, *shape[1:])
     for j, idx in enumerate(windows):
         g_band[idx] += g_ctx[j]

@@ -41,3 +41,34 @@ def laplace_bits_grad(v, mu, log_b, valid, g_v, g_lb):
         g_v[i] = (e2 - e) / b * k * sign
         g_lb[i] = (t * e - hi * e2) * k if lb == x else 0.0  # the clamp passes the gradient inside [-5, 5]
     return -total
+
+
+@njit(cache=True, nogil=True)
+def gather(band, starts, ctx):
+    """ctx (C, rows, W)[j] = the window of the 2-D padded band at starts[j] (row, column)."""
+    C, rows, W = ctx.shape
+    for j in range(C):
+        r0, c0 = starts[j, 0], starts[j, 1]
+        for r in range(rows):
+            src, dst = band[r0 + r], ctx[j, r]
+            for x in range(W):
+                dst[x] = src[c0 + x]
+
+
+@njit(cache=True, nogil=True)
+def scatter(g_ctx, starts, centre, g_v, scale, g_band):
+    """The band's gradient (overwritten): scale * g_v (rows, W) on the centre window, plus each
+    context's gradient g_ctx[j] on its window, added in context order."""
+    C, rows, W = g_ctx.shape
+    g_band[:] = 0.0
+    r0, c0 = centre[0], centre[1]
+    for r in range(rows):
+        dst, src = g_band[r0 + r], g_v[r]
+        for x in range(W):
+            dst[c0 + x] = src[x] * scale
+    for j in range(C):
+        r0, c0 = starts[j, 0], starts[j, 1]
+        for r in range(rows):
+            dst, src = g_band[r0 + r], g_ctx[j, r]
+            for x in range(W):
+                dst[c0 + x] += src[x]

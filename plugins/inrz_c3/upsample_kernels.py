@@ -31,6 +31,20 @@ def _src(q, n, periodic):
 
 
 @njit(cache=True, nogil=True)
+def _outside(lo, hi, n):
+    """The indices of range(n) outside [lo, hi) (hi >= lo): the edges a kernel's fast loop skips."""
+    out = np.empty(max(0, min(lo, n)) + max(0, n - max(hi, lo)), np.int64)
+    c = 0
+    for j in range(min(lo, n)):
+        out[c] = j
+        c += 1
+    for j in range(max(hi, lo), n):
+        out[c] = j
+        c += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
 def forward(z, k, periodic, out):
     """z (A, n, B) -> out (A, m, B): the first m samples of z doubled on the middle axis."""
     A, n, B = z.shape
@@ -54,6 +68,7 @@ def forward_last(z, k, periodic, out):
     lo, hi = PAD, max(PAD, min(n - PAD, (m - 1) // 2 + 1))  # outputs 2i, 2i+1 with every tap inside: i in [lo, hi)
     ke0, ke1, ke2, ke3 = k[0, 0], k[0, 1], k[0, 2], k[0, 3]
     ko0, ko1, ko2, ko3 = k[1, 0], k[1, 1], k[1, 2], k[1, 3]
+    edges = _outside(2 * lo, 2 * hi, m)  # the outputs the fast loop leaves out
     for a in range(A):
         x, y = z[a], out[a]
         for i in range(lo, hi):
@@ -62,10 +77,8 @@ def forward_last(z, k, periodic, out):
                 y[2 * i + 1] = ((x[i - 1] * ko0 + x[i] * ko1) + x[i + 1] * ko2) + x[i + 2] * ko3
             else:
                 y[2 * i] = ((x[i - 2] * ke0 + x[i - 1] * ke1) + x[i] * ke2) + x[i + 1] * ke3
-        for j in range(m):
+        for j in edges:
             i, ph = j >> 1, j & 1
-            if lo <= i < hi:
-                continue
             y[j] = ((x[_src(i + ph, n, periodic)] * k[ph, 0] + x[_src(i + ph + 1, n, periodic)] * k[ph, 1])
                     + x[_src(i + ph + 2, n, periodic)] * k[ph, 2]) + x[_src(i + ph + 3, n, periodic)] * k[ph, 3]
 
@@ -79,8 +92,19 @@ def backward(g, z, k, periodic, gz, gk):
     gz[:] = 0.0
     acc = np.zeros((2, TAPS))
     row = np.empty(B, gz.dtype)
+    ke0, ke1, ke2, ke3 = k[0, 0], k[0, 1], k[0, 2], k[0, 3]
+    ko0, ko1, ko2, ko3 = k[1, 0], k[1, 1], k[1, 2], k[1, 3]
+    # padded positions q whose 8 readers (i = q - t - ph) all exist and which fold onto no other sample
+    lo, hi = 2 * PAD, max(2 * PAD, min(n, (m - 2) // 2 + 1))
     for a in range(A):
-        for q in range(n + 2 * PAD):  # padded position q is read by output (i, ph) at tap t = q - i - ph
+        for q in range(lo, hi):  # as `backward_last`'s interior, a row at a time
+            d = gz[a, q - PAD]
+            y0, y1, y2, y3 = g[a, 2 * q], g[a, 2 * q - 2], g[a, 2 * q - 4], g[a, 2 * q - 6]
+            v0, v1, v2, v3 = g[a, 2 * q - 1], g[a, 2 * q - 3], g[a, 2 * q - 5], g[a, 2 * q - 7]
+            for b in range(B):
+                d[b] += (((ke0 * y0[b] + ke1 * y1[b]) + (ke2 * y2[b] + ke3 * y3[b]))
+                         + ((ko0 * v0[b] + ko1 * v1[b]) + (ko2 * v2[b] + ko3 * v3[b])))
+        for q in _outside(lo, hi, n + 2 * PAD):  # padded position q is read by output (i, ph) at tap t = q - i - ph
             for b in range(B):
                 row[b] = 0.0
             for ph in range(2):
@@ -118,14 +142,14 @@ def backward_last(g, z, k, periodic, gz, gk):
     ko0, ko1, ko2, ko3 = k[1, 0], k[1, 1], k[1, 2], k[1, 3]
     # padded positions q whose 8 readers (i = q - t - ph, t < 4, ph < 2) all exist: i in [q - 4, q]
     lo, hi = 2 * PAD, max(2 * PAD, min(n, (m - 2) // 2 + 1))
+    inner_end = max(PAD, min(n - PAD, m // 2))  # outputs 2i, 2i + 1 with every tap inside: PAD <= i < inner_end
+    edge_q, edge_j = _outside(lo, hi, n + 2 * PAD), _outside(2 * PAD, 2 * inner_end, m)
     for a in range(A):
         y, x, d = g[a], z[a], gz[a]
         for q in range(lo, hi):  # interior: q - PAD is a sample itself (no fold)
             d[q - PAD] += (((ke0 * y[2 * q] + ke1 * y[2 * q - 2]) + (ke2 * y[2 * q - 4] + ke3 * y[2 * q - 6]))
                            + ((ko0 * y[2 * q - 1] + ko1 * y[2 * q - 3]) + (ko2 * y[2 * q - 5] + ko3 * y[2 * q - 7])))
-        for q in range(n + 2 * PAD):
-            if lo <= q < hi:
-                continue
+        for q in edge_q:
             s = 0.0
             for ph in range(2):
                 for t in range(TAPS):
@@ -134,9 +158,7 @@ def backward_last(g, z, k, periodic, gz, gk):
                         s += k[ph, t] * y[2 * i + ph]
             d[_src(q, n, periodic)] += s
         e0 = e1 = e2 = e3 = o0 = o1 = o2 = o3 = 0.0
-        for i in range(PAD, max(PAD, min(n - PAD, (m - 1) // 2 + 1))):
-            if 2 * i + 1 >= m:
-                break
+        for i in range(PAD, inner_end):  # every tap inside the row, both phases kept
             ge, go = y[2 * i], y[2 * i + 1]
             e0 += ge * x[i - 2]
             e1 += ge * x[i - 1]
@@ -154,10 +176,8 @@ def backward_last(g, z, k, periodic, gz, gk):
         acc[1, 1] += o1
         acc[1, 2] += o2
         acc[1, 3] += o3
-        for j in range(m):  # the outputs the loop above left out
+        for j in edge_j:  # the outputs the loop above left out
             i, ph = j >> 1, j & 1
-            if PAD <= i < n - PAD and 2 * i + 1 < m:
-                continue
             for t in range(TAPS):
                 acc[ph, t] += y[j] * x[_src(i + ph + t, n, periodic)]
     gk[:] = acc
