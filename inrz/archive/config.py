@@ -57,9 +57,9 @@ class ArchiveConfig(BaseModel):
     def network(self) -> bool:
         """Whether chunks are fitted with the backend at all: only where the config asks for a
         network (preset best, a bpp_search, or a backend of its own), never by default. The
-        estimate that gated the default's fits (archive.estimate) let them through on the ERA5
-        cube's first 240 steps at 0.5 K (28 s of fitting for the residual's bytes) and no fitted
-        network has won a chunk of the climate grids; it still gates the fits a config asks for."""
+        estimate that gated the default's fits (archive.estimate) let some through on a 3-D
+        benchmark grid (28 s of fitting for the residual's bytes) and no fitted network has won a
+        chunk of benchmarks/archive.py's grids; it still gates the fits a config asks for."""
         if self.preset == "fast":
             return False
         return self.preset == "best" or self.bpp_search is not None or self.backend != _NDARRAY["backend"]

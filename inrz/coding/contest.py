@@ -4,9 +4,9 @@ predictors are ranked by the order-0 entropy of their corrections on a central b
 holds a contest decided by coded size: the first three, and where the first interpolates a chunk
 of at least TUNE_FROM values its level-wise steps (tag 0x13) and the multi-dimensional
 interpolation (`inrz.coding.multidim`, tag 0x14). The entropy is only a proxy of the context
-coder's size: on the climate grids it misjudged level-wise steps by 3-10 %, and put CCSM TS's
-per-plane linear interpolation 1.2 % ahead of plain linear interpolation, which codes 14 %
-smaller. On `benchmarks/archive_speed.py`'s 64 cells (one thread, idle 2-core machine), the
+coder's size: on benchmarks/archive.py's grids it misjudged level-wise steps by 3-10 %, and on
+one of them put per-plane linear interpolation 1.2 % ahead of plain linear interpolation, which
+codes 14 % smaller. On `benchmarks/archive_speed.py`'s 64 cells (one thread, idle 2-core machine), the
 contest costs encoding speed: 32.0 MB/s for the first alone, 24.9 with the level-wise steps
 beside it, 25.0 with a second predictor within 5 % of the first, 6.8 for `effort="best"`
 (whose zstd runs at level 19 too).
@@ -27,9 +27,9 @@ from .predictors import KINDS, Predictor, _round, candidates, lorenzo_forward
 
 SAMPLE = 1 << 18  # predictors are ranked on a central block of at most this many values
 TUNE_FROM = 1 << 12  # chunks of fewer values try neither level-wise steps nor multi-dimensional interpolation
-# (few levels: on ERA5's 33 x 49 fields level-wise steps saved 0.1-0.5 %)
+# (few levels: on 33 x 49 fields level-wise steps saved 0.1-0.5 %)
 CONTEST_SAMPLE = SAMPLE  # contenders are compared on a central block of at most this many values (1 << 16
-# misjudged ERA-Interim v at 1e-1 of its range: 14 % larger)
+# misjudged one benchmark grid at 1e-1 of its range: 14 % larger)
 TUNED = 1  # the level-wise steps tried, `interp3.TUNES[TUNED]`
 MULTIDIM = "multidim"  # the contender `inrz.coding.multidim` codes
 Contender = tuple[Predictor | str, tuple | None]

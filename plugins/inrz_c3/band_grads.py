@@ -120,8 +120,8 @@ def rate_band(band: torch.Tensor, rows: int, shape, pads, w: dict, a, scale: flo
         slice(p[0] + oi, p[0] + oi + m) for oi, p, m in zip(o[1:], pads[1:], shape[1:])) for o in a.offsets]
     ctx = scratch("ctx", (len(windows), rows, *shape[1:]), band)  # (context, rows, *rest)
     compiled = band.device.type == "cpu" and band.dim() == 2  # `rate_kernels.gather` / `scatter`
-    starts = np.asarray([[idx[0].start, idx[1].start] for idx in windows], np.int64) if compiled else None
     if compiled:
+        starts = np.asarray([[idx[0].start, idx[1].start] for idx in windows], np.int64)
         rate_kernels.gather(band.numpy(), starts, ctx.numpy())
     else:
         for j, idx in enumerate(windows):
