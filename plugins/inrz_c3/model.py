@@ -171,9 +171,20 @@ def split_levels(flat: torch.Tensor, shapes) -> list[torch.Tensor]:
 def render(w: dict, levels: list[torch.Tensor], a: arch_mod.Architecture, periodic, band: int = 65536) -> torch.Tensor:
     """Decoder output (channels, *shape) from integer-valued latent levels and weights (float64 in,
     float64 out: the decoder's arithmetic, deterministic to the last bit on one machine)."""
+    return synthesized(upsampled(w, levels, a, periodic), w, a, band)
+
+
+@torch.no_grad()
+def upsampled(w: dict, levels: list[torch.Tensor], a: arch_mod.Architecture, periodic) -> torch.Tensor:
+    """`render`'s first half: the upsampled latent pyramid, padded for the residual convolutions."""
     U, _ = upsample.upsample_pyramid(levels, w["up"], periodic)
+    return pad_spatial(U, a.res_layers, periodic) if a.res_layers else U
+
+
+@torch.no_grad()
+def synthesized(Up: torch.Tensor, w: dict, a: arch_mod.Architecture, band: int = 65536) -> torch.Tensor:
+    """`render`'s second half: synthesis of `upsampled`'s result, in bands of about `band` points."""
     R = a.res_layers
-    Up = pad_spatial(U, R, periodic) if R else U
-    n0 = U.shape[1]
-    rows = max(1, band // max(1, math.prod(U.shape[2:])))
+    n0 = Up.shape[1] - 2 * R
+    rows = max(1, band // max(1, math.prod(n - 2 * R for n in Up.shape[2:])))
     return torch.cat([synthesis(Up[:, r0:min(n0, r0 + rows) + 2 * R], w, a) for r0 in range(0, n0, rows)], 1)
