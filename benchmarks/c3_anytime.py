@@ -7,7 +7,8 @@ c3's, also printed, is not an equal-size comparison where WebP has a gap: on kod
 0 gives 0.123 bpp and quality 1 already 0.218.)
 
     python benchmarks/c3_anytime.py [--image kodak/kodim01.png] [--steps 100 200 400 900]
-        [--lmbda 0.004] [--priors none medium-3ch-<tag>.json] [--threads 2] [--json OUT]
+        [--lmbda 0.004] [--priors none medium-3ch-<tag>.json fast-3ch-<tag>.json] [--preset medium]
+        [--threads 2] [--json OUT]
 
 A c3 encode's schedule (noise, soft, hard rounding, cosine decay) spans its number of steps, so
 each point is its own encode, as a user with that time budget would run it. The latents start at
@@ -73,18 +74,23 @@ def main() -> None:
     p.add_argument("--lmbda", type=float, default=0.004)
     p.add_argument("--priors", nargs="+", default=["none", priorfile.DEFAULT[("medium", 3)]])
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--preset", default="medium",
+                   help="the c3 preset for 'none'; a prior file's name gives its own (fast-3ch-<tag>.json: fast)")
     p.add_argument("--json", type=Path, help="append each point as a JSON line here")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     img = np.asarray(Image.open(data_path(*Path(args.image).parts)).convert("RGB"))
     host = inrz.PluginHost()
-    c3_point(host, img[:64, :64], "none", 2, args.lmbda, args.threads)  # compiled kernels loaded before timing
+    presets = {prior: prior.split("-")[0] if prior != "none" else args.preset for prior in args.priors}
+    for preset in sorted(set(presets.values())):  # compiled kernels loaded before timing
+        c3_point(host, img[:64, :64], "none", 2, args.lmbda, args.threads, preset)
     curve = webp_curve(img)
     rows, summary = [], []
     for prior in args.priors:
         points = []
         for steps in args.steps:
-            pt = {"start": prior, "steps": steps, **c3_point(host, img, prior, steps, args.lmbda, args.threads)}
+            pt = {"start": prior, "preset": presets[prior], "steps": steps,
+                  **c3_point(host, img, prior, steps, args.lmbda, args.threads, presets[prior])}
             pt.update(webp_at(img, pt["bytes"]), webp_psnr_at_rate=webp_at_rate(curve, pt["bpp"]))
             points.append(pt)
             print(table([pt], list(pt)), flush=True)
@@ -92,11 +98,11 @@ def main() -> None:
                 with args.json.open("a") as f:
                     f.write(json.dumps({"image": args.image, **pt}) + "\n")
         rows += points
-        summary.append({"start": prior, "seconds_to_webp_psnr": crossing(points)})
+        summary.append({"start": prior, "preset": presets[prior], "seconds_to_webp_psnr": crossing(points)})
     print()
-    print(table(rows, ["start", "steps", "seconds", "bpp", "psnr", "webp_psnr_at_rate", "webp_bpp", "webp_psnr"]))
+    print(table(rows, ["start", "preset", "steps", "seconds", "bpp", "psnr", "webp_psnr_at_rate", "webp_bpp", "webp_psnr"]))
     print()
-    print(table(summary, ["start", "seconds_to_webp_psnr"]))
+    print(table(summary, ["start", "preset", "seconds_to_webp_psnr"]))
 
 
 if __name__ == "__main__":
