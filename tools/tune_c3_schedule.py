@@ -1,0 +1,97 @@
+"""Tune c3's fit schedule for a step budget, on images that nothing reported is measured on.
+
+Each configuration is one encode per tuning image at the same preset, lambda and number of
+steps, so the same encode time; it prints and appends (JSON lines) the coded bpp and PSNR, the
+RD cost the fit minimises (MSE + lambda * bits per point, on decoded pixels in [0, 1]) and WebP's
+PSNR at c3's exact rate (WebP method 6 at every quality, read off its curve).
+
+The tuning images must stay disjoint from the evaluation data (Kodak, `shared/data/images`) and
+from the priors' training corpus. The set used so far is Set14's monarch (768x512), barbara
+(720x576) and zebra (586x391), from `cszn/IRCNN@d9dcd537bdac3ae5b753296cd675db8a303c8f72:
+testsets/Set14/<name>.bmp` (the repository states no licence; Set14 is Zeyde et al., 2010, a
+research test set), SHA-256 174ef56b... (monarch), 74d78e6e... (barbara), d563f2b3... (zebra)
+in full in `results/c3-schedule/README.md`.
+
+    python tools/tune_c3_schedule.py --images DIR/monarch.bmp DIR/barbara.bmp --steps 230 \
+        --lmbda 0.01 --set lr=0.08 --set lr=0.12,lr_net=0.02 --json OUT.jsonl
+
+A configuration is `name=value` pairs of c3's config (`lr`, `lr_net`, `noise_frac`, ...);
+`--set base` is the defaults. Threads: 2 unless `--threads`; time the runs on an idle machine.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+import inrz
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from c3_anytime import webp_at_rate, webp_curve  # noqa: E402
+
+
+def parse_set(text: str) -> dict:
+    if text == "base":
+        return {}
+    out = {}
+    for pair in text.split(","):
+        key, value = pair.split("=")
+        out[key] = float(value)
+    return out
+
+
+def encode(host, img: np.ndarray, settings: dict, threads: int) -> dict:
+    backend = {"id": "c3", "threads": threads, **settings}
+    codec = inrz.Codec(host.create("modality", "image"), host.create("backend", backend), None, None)
+    start = time.perf_counter()
+    data = codec.encode(codec.modality.from_array(img)).data
+    seconds = time.perf_counter() - start
+    out = inrz.decode(data, host).signal.data.reshape(img.shape)
+    mse = float(np.mean((out.astype(np.float64) / 255 - img.astype(np.float64) / 255) ** 2))
+    bpp = 8 * len(data) / img.shape[0] / img.shape[1]
+    return {"bytes": len(data), "bpp": bpp, "psnr": -10 * np.log10(mse), "mse": mse, "seconds": seconds}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--images", nargs="+", type=Path, required=True)
+    p.add_argument("--steps", type=int, default=230)
+    p.add_argument("--lmbda", type=float, default=0.01)
+    p.add_argument("--preset", default="medium")
+    p.add_argument("--set", dest="sets", action="append", default=None, help="a configuration (repeatable)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    host = inrz.PluginHost()
+    images = {path.name: np.asarray(Image.open(path).convert("RGB")) for path in args.images}
+    hashes = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in args.images}
+    curves = {name: webp_curve(img) for name, img in images.items()}
+    encode(host, next(iter(images.values()))[:64, :64], {"steps": 2}, args.threads)  # kernels loaded first
+    for text in args.sets or ["base"]:
+        costs = []
+        for name, img in images.items():
+            settings = {"preset": args.preset, "lmbda": args.lmbda, "steps": args.steps, **parse_set(text)}
+            r = encode(host, img, settings, args.threads)
+            r["cost"] = r["mse"] + args.lmbda * r["bpp"]
+            webp = webp_at_rate(curves[name], r["bpp"])
+            r["webp_gap_db"] = None if webp is None else r["psnr"] - webp
+            costs.append(r["cost"])
+            row = {"config": text, "image": name, "sha256": hashes[name], **settings, **r}
+            print(json.dumps(row), flush=True)
+            if args.json:
+                with args.json.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+        print(f"# {text}: mean cost {np.mean(costs):.6f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
