@@ -52,18 +52,19 @@ def webp_at_rate(curve: list[tuple[float, float]], bpp: float) -> float | None:
     return None
 
 
-def crossing(points: list[dict]) -> float | None:
-    """Seconds at which c3's PSNR minus WebP's at c3's rate first turns non-negative."""
+def crossing(points: list[dict], key: str = "seconds") -> float | None:
+    """Seconds (or, with key="steps", steps: the machine-independent figure) at which c3's PSNR
+    minus WebP's at c3's rate first turns non-negative."""
     prev = None
-    for pt in sorted(points, key=lambda r: r["seconds"]):
+    for pt in sorted(points, key=lambda r: r[key]):
         webp = pt.get("webp_psnr_at_rate")
         gap = pt["psnr"] - (float("inf") if webp is None else webp)
         if gap >= 0:
             if prev is None:
-                return pt["seconds"]
+                return pt[key]
             s0, g0 = prev
-            return s0 + (pt["seconds"] - s0) * (-g0) / (gap - g0)
-        prev = (pt["seconds"], gap)
+            return s0 + (pt[key] - s0) * (-g0) / (gap - g0)
+        prev = (pt[key], gap)
     return None
 
 
@@ -98,11 +99,12 @@ def main() -> None:
                 with args.json.open("a") as f:
                     f.write(json.dumps({"image": args.image, **pt}) + "\n")
         rows += points
-        summary.append({"start": prior, "preset": presets[prior], "seconds_to_webp_psnr": crossing(points)})
+        summary.append({"start": prior, "preset": presets[prior], "seconds_to_webp_psnr": crossing(points),
+                        "steps_to_webp_psnr": crossing(points, "steps")})
     print()
     print(table(rows, ["start", "preset", "steps", "seconds", "bpp", "psnr", "webp_psnr_at_rate", "webp_bpp", "webp_psnr"]))
     print()
-    print(table(summary, ["start", "preset", "seconds_to_webp_psnr"]))
+    print(table(summary, ["start", "preset", "seconds_to_webp_psnr", "steps_to_webp_psnr"]))
 
 
 if __name__ == "__main__":
