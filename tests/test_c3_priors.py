@@ -146,3 +146,12 @@ def test_priors_serve_two_dimensional_grids_only():
         a = arch.architecture("medium", shape, 1)
         assert priorfile.path_for("medium", 1, a.ndim) is None
         assert prior.load("medium", a) is None and priorfile.base("medium", a) is None
+
+
+def test_the_tuning_set_is_neither_evaluation_data_nor_the_priors_corpus():
+    tuning = json.loads((TOOLS / "c3_tuning_set" / "PROVENANCE.json").read_text())["files"]
+    corpus = json.loads((TOOLS / "c3_prior_corpus" / "PROVENANCE.json").read_text())["files"]
+    assert tuning and all(e["source"] and e["licence"] and len(e["sha256"]) == 64 for e in tuning)
+    hashes = {e["sha256"] for e in tuning}
+    assert not hashes & {e["sha256"] for e in corpus}
+    assert not hashes & set(data_file("SHA256SUMS").read_text().split())

@@ -9,8 +9,8 @@ The tuning images must stay disjoint from the evaluation data (Kodak, `shared/da
 from the priors' training corpus. The set used so far is Set14's monarch (768x512), barbara
 (720x576) and zebra (586x391), from `cszn/IRCNN@d9dcd537bdac3ae5b753296cd675db8a303c8f72:
 testsets/Set14/<name>.bmp` (the repository states no licence; Set14 is Zeyde et al., 2010, a
-research test set), SHA-256 174ef56b... (monarch), 74d78e6e... (barbara), d563f2b3... (zebra)
-in full in `results/c3-schedule/README.md`.
+research test set); sources and SHA-256 in `tools/c3_tuning_set/PROVENANCE.json`; an image whose
+hash is not recorded there is refused unless `--allow-unrecorded`.
 
     python tools/tune_c3_schedule.py --images DIR/monarch.bmp DIR/barbara.bmp --steps 230 \
         --lmbda 0.01 --set lr=0.08 --set lr=0.12,lr_net=0.02 --json OUT.jsonl
@@ -36,6 +36,8 @@ import inrz
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from c3_anytime import webp_at_rate, webp_curve  # noqa: E402
+
+PROVENANCE = Path(__file__).resolve().parent / "c3_tuning_set" / "PROVENANCE.json"
 
 
 def parse_set(text: str) -> dict:
@@ -69,11 +71,18 @@ def main() -> None:
     p.add_argument("--set", dest="sets", action="append", default=None, help="a configuration (repeatable)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", type=Path)
+    p.add_argument("--allow-unrecorded", action="store_true",
+                   help="tune on images outside the recorded tuning set (add them to its record first if results are kept)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     host = inrz.PluginHost()
     images = {path.name: np.asarray(Image.open(path).convert("RGB")) for path in args.images}
     hashes = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in args.images}
+    if not args.allow_unrecorded:
+        known = {f["sha256"] for f in json.loads(PROVENANCE.read_text())["files"]}
+        unknown = [name for name, h in hashes.items() if h not in known]
+        if unknown:
+            raise SystemExit(f"not in the tuning set ({PROVENANCE}): {', '.join(unknown)}")
     curves = {name: webp_curve(img) for name, img in images.items()}
     encode(host, next(iter(images.values()))[:64, :64], {"steps": 2}, args.threads)  # kernels loaded first
     for text in args.sets or ["base"]:
