@@ -84,14 +84,12 @@ def choose_shifts(params: dict, levels: list[np.ndarray], target: torch.Tensor, 
         return bitstream.latent_bits(levels, bitstream.arm_layers(w, s, a), a) + group_bits(w, "arm", s, base)
 
     chosen["arm"] = search(arm_cost)
-    fixed_up = None  # the upsampled latents while the upsampling's step stays at FINE (syn and res searches)
+    # the synthesis and residual searches keep the upsampling at FINE: one upsampled pyramid serves both
+    fine = {k: torch.from_numpy(v).float() for k, v in quantized_weights(params, chosen).items()}
+    fixed_up = model.upsampled(fine, [torch.from_numpy(l).float() for l in levels], a, periodic)
     for group in ("syn", "res", "up"):  # decoder groups: distortion (and their own bits)
         def cost(s: int, group=group) -> float:
-            nonlocal fixed_up
             w = quantized_weights(params, {**chosen, group: s})
-            if group != "up" and fixed_up is None:
-                fixed_up = model.upsampled({k: torch.from_numpy(v).float() for k, v in w.items()},
-                                           [torch.from_numpy(l).float() for l in levels], a, periodic)
             d = distortion(w, levels, target, a, periodic, None if group == "up" else fixed_up)
             return d + lmbda * group_bits(w, group, s, base) / points
 
