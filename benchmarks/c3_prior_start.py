@@ -47,12 +47,13 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def c3_point(host, img: np.ndarray, prior: str, steps: int, lmbda: float, threads: int = 1,
-             preset: str = "medium") -> dict:
-    """Encode with the prior file `prior` as the encoder's start ('none': random networks)."""
+             preset: str = "medium", settings: dict | None = None) -> dict:
+    """Encode with the prior file `prior` as the encoder's start ('none': random networks);
+    `settings`: more of c3's config (lr, noise_frac, ...)."""
     if prior != "none":
         priorfile.DEFAULT[(preset, 1 if img.ndim == 2 else img.shape[-1])] = prior  # this process's, for this encode
     backend = {"id": "c3", "preset": preset, "lmbda": lmbda, "steps": steps, "threads": threads,
-               "prior": prior != "none"}
+               "prior": prior != "none", **(settings or {})}
     codec = inrz.Codec(host.create("modality", "image"), host.create("backend", backend), None, None)
     start = time.perf_counter()
     data = codec.encode(codec.modality.from_array(img)).data
