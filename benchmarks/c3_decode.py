@@ -9,7 +9,9 @@ time depends on the model's size and the latents, not on how long it was fitted)
 figures are the median wall time of `inrz.decode` (container, range decoding, rendering, uint8
 image) after one warm-up, with CPU time (process_time, all threads) beside it: on a shared
 machine the steadier figure; the payload (range decoding with the context model) and the
-renderer (upsampling and synthesis) are timed alone too. `fresh` runs one decode in a new
+renderer are timed alone too. While the payload's finest level decodes, a second thread
+upsamples the coarser levels to full size (the renderer's last stage, `render.top_stage`): that
+work counts in the payload's time, and the renderer's is level 0 and the synthesis. `fresh` runs one decode in a new
 process: the seconds to import inrz and its plugins, and the first decode's milliseconds (numba
 loading its cached machine code) against the second's. CLI figures are the median wall time of
 `inrz decompress FILE -o x.png` in a fresh process (Python start, imports, decode, PNG write),

@@ -365,6 +365,34 @@ def test_renderer_equals_the_torch_renderer_on_every_grid(shape, periodic, chann
     assert got.shape == want.shape and np.abs(got - want).max() <= 1e-12 * max(1.0, np.abs(want).max())
 
 
+def test_renders_reusing_their_buffers_equal_fresh_ones_and_keep_no_alias():
+    """The pyramid's per-thread buffers: a render with them equals one from fresh arrays, its
+    output survives the next render, and a top stage made beforehand gives the same bits."""
+    from inrz_c3 import render
+    from inrz_c3.fit import weight_shapes
+
+    rng = np.random.default_rng(1)
+    shape = (37, 45)
+    a = arch.Architecture(2, 3, 4, 8, 8, 2, (12,), 2)
+    w = {k: rng.normal(size=s) * 0.3 for k, s in weight_shapes(a).items()}
+
+    def draw():
+        return [np.round(rng.laplace(size=s) * 3).astype(np.int64) for s in upsample.level_shapes(shape, a.levels)]
+
+    first, second = draw(), draw()
+    render.release_scratch()
+    fresh = [render.synthesis(np.pad(render.pyramid(lv, w["up"], (False, False)), ((0, 0), (2, 2), (2, 2)), mode="edge"),
+                              w, len(a.syn_dims()), a.res_layers) for lv in (first, second)]
+    out1 = render.render(w, first, len(a.syn_dims()), a.res_layers, (False, False))
+    kept = out1.copy()
+    out2 = render.render(w, second, len(a.syn_dims()), a.res_layers, (False, False))
+    assert np.array_equal(out1, kept) and not np.array_equal(out1, out2)
+    top = render.top_stage(second[1:], shape, w["up"], (False, False))
+    out3 = render.render(w, second, len(a.syn_dims()), a.res_layers, (False, False), top=top)
+    assert np.array_equal(out2, out3)
+    assert np.abs(out1 - fresh[0]).max() <= 1e-12 and np.abs(out2 - fresh[1]).max() <= 1e-12
+
+
 def test_cached_tables_are_used_only_when_their_digest_is_the_pinned_one(tmp_path, monkeypatch):
     path = tmp_path / "tables.npy"
     monkeypatch.setattr(tables, "_cache_path", lambda: path)
@@ -495,6 +523,71 @@ def test_golden_files_decode_to_the_same_bytes(path, host):
     assert inrz.decode(path.read_bytes(), host).signal.data.tobytes() == expected.tobytes()
 
 
+# ---------------- the finest level decoding beside the renderer's last stage ----------------
+
+def test_meanwhile_runs_before_the_finest_level_and_changes_nothing(monkeypatch):
+    from inrz import threads
+
+    monkeypatch.setattr(payload, "OVERLAP_POINTS", 0)  # the small model's finest level on the helper thread
+    monkeypatch.setattr(threads, "workers", lambda: 2)
+    a, tensors, layout = small_model(3, shape=(40, 36))
+    data = bitstream.encode(tensors, layout, a)
+    seen = []
+    out = bitstream.decode(data, layout, a, meanwhile=lambda t: seen.append(sorted(t)) or "done")
+    assert out.pop("meanwhile") == "done"
+    assert out.keys() == tensors.keys() and all(np.array_equal(out[k], tensors[k]) for k in tensors)
+    assert seen == [sorted(k for k in tensors if k != "latents.0")]
+    head, words = split(data)  # a damaged finest level is still the file's error, not the helper's
+    with pytest.raises(inrz.ContainerError, match="range-coded"):
+        bitstream.decode(head + words[:-2].astype("<u4").tobytes(), layout, a, meanwhile=lambda t: None)
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=[p.name for p in GOLDEN])
+def test_decode_with_the_last_stage_made_beside_the_finest_level_is_the_same(path, host, monkeypatch):
+    from inrz import threads
+    from inrz_c3 import render
+
+    tops = []
+    real = render.pyramid
+    monkeypatch.setattr(render, "pyramid", lambda *a, top=None, **k: tops.append(top is not None) or real(*a, top=top, **k))
+    monkeypatch.setattr(threads, "workers", lambda: 2)
+    outs = []
+    for points in (1 << 62, 0):  # sequential, then overlapped
+        monkeypatch.setattr(payload, "OVERLAP_POINTS", points)
+        outs.append(inrz.decode(path.read_bytes(), host).signal.data)
+    assert np.array_equal(outs[0], outs[1])
+    assert tops.count(True) == 2  # both renders completed the prepared stage (the images have no periodic axis)
+
+
+def test_a_prepared_last_stage_is_not_used_for_changed_levels(host):
+    """Tensors changed between unpack_payload and decode render as they now are."""
+    from inrz.pipeline import decode as pipeline
+
+    path = next(p for p in GOLDEN if "fast" in p.name)
+    header, sections = inrz.container.read(path.read_bytes())
+    components = pipeline.build_components(header, host)
+    grid, d_in, d_out, meta, norm = pipeline.header_fields(header)
+    backend = components["backend"]
+    layout = pipeline.layout_of(backend, grid, d_in, d_out)
+
+    def render(change) -> np.ndarray:
+        tensors = backend.unpack_payload(sections, layout, None, None)
+        change(tensors)
+        ctx = inrz.EncodeContext(periodic=(False,) * len(grid))
+        return backend.decode(tensors, inrz.grid_coordinates(grid), d_out, ctx)
+
+    def bump(tensors):
+        tensors["latents.2"][0, 0] += 5
+
+    changed = render(bump)
+    backend._top = None  # nothing prepared: the plain render of the same change
+    tensors = backend.unpack_payload(sections, layout, None, None)
+    backend._top = None
+    bump(tensors)
+    expected = backend.decode(tensors, inrz.grid_coordinates(grid), d_out, inrz.EncodeContext(periodic=(False,) * len(grid)))
+    assert np.array_equal(changed, expected) and not np.array_equal(changed, render(lambda t: None))
+
+
 # ---------------- the decode path and torch ----------------
 
 DECODE_MODULES = ["arch", "armint", "backend", "bitstream", "coding", "context", "payload", "priorfile",
@@ -580,3 +673,18 @@ def test_native_decode_does_not_depend_on_the_modalitys_coordinate_scale(scale):
     np.testing.assert_array_equal(out, expected)
     window = coordinates(grid)[1000:1500]  # a region, in the modality's coordinates
     np.testing.assert_allclose(backend.decode(tensors, window, 1, ctx), expected[1000:1500], atol=1e-12)
+
+
+def test_a_native_decode_computes_the_coordinates_once(host, monkeypatch):
+    """The core hands the backend its native coordinates and returns the same array when the
+    backend asks for that grid again (c3 compares them), instead of computing them twice."""
+    from inrz.signal import modality
+
+    calls = []
+    real = modality.grid_coordinates
+    monkeypatch.setattr(modality, "grid_coordinates", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    path = GOLDEN[0]
+    full = inrz.decode(path.read_bytes(), host).signal.data
+    assert len(calls) == 1
+    window = inrz.decode(path.read_bytes(), host, region=[(2, 10), (3, 9)]).signal.data  # another grid: its own
+    assert len(calls) == 3 and window.shape[:2] == (8, 6)

@@ -352,3 +352,16 @@ def test_kodak_carries_published_anchor_curves_with_their_sources(host):
         assert "@" in c["source"] and ":" in c["source"] and c["licence"] and c["convention"]
         assert len(c["bpp"]) == len(c["psnr"]) >= 4
         assert all(0 < b < 5 for b in c["bpp"]) and all(20 < p < 50 for p in c["psnr"])
+
+
+@pytest.mark.parametrize("dtype,peak,out", [(np.float64, 255, np.uint8), (np.float32, 255, np.uint8),
+                                            (np.float64, 65535, np.uint16)])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (7, 5, 4), (300, 2, 1), (130, 257, 3)])
+def test_blocked_quantization_equals_the_whole_array_expression(dtype, peak, out, shape):
+    from inrz_image.modality import quantize
+
+    rng = np.random.default_rng(shape[0])
+    f = rng.normal(0.5, 0.6, shape).astype(dtype)
+    f.flat[:min(f.size, 4)] = [0.5 / peak, 1.5 / peak, -0.0, 1.0][:min(f.size, 4)]  # ties round to even
+    got = quantize(f, peak, out)
+    assert got.dtype == out and np.array_equal(got, np.rint(np.clip(f, 0.0, 1.0) * peak).astype(out))

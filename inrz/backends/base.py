@@ -183,6 +183,8 @@ class Backend(Component):
         raise NotImplementedError
 
     def decode(self, tensors: Tensors, coords: np.ndarray, d_out: int, ctx: EncodeContext) -> np.ndarray:
+        """Features `(*coords.shape[:-1], d_out)` of the representation at `coords` (read them,
+        never write them: on the datum's own grid `ctx.coordinates` returns this same array)."""
         raise NotImplementedError
 
     # --- rate knobs (optional) -----------------------------------------------------------------

@@ -65,13 +65,14 @@ def render(components: dict[str, Any], header: dict[str, Any], sections: dict[st
     tensors = backend.unpack_payload(sections, layout, components.get("quantizer"), components.get("entropy"))
     _check_tensors(tensors, layout)
     out_grid, coord_region, placement = render_grid(grid, scale, region, modality.axis_names(meta, len(grid)))
-    coords = modality.coordinates(out_grid, coord_region, meta)
+    native = region is None and tuple(out_grid) == tuple(grid)
+    coords = modality.coordinates(out_grid, None if native else coord_region, meta)
     if coords.shape[-1] != d_in:
         raise ContainerError(f"header d_in is {d_in}, but the {modality.id} modality gives {coords.shape[-1]}-D coordinates")
-    ctx = EncodeContext(device, coordinates=coordinates_for(modality, meta), periodic=tuple(modality.periodic_axes(meta)))
+    ctx = EncodeContext(device, coordinates=coordinates_for(modality, meta, coords if native else None),
+                        periodic=tuple(modality.periodic_axes(meta)))
     features = backend.decode(tensors, coords, d_out, ctx)
     _check_features(features, out_grid, d_out)
-    native = region is None and tuple(out_grid) == tuple(grid)
     out_meta = meta if native else modality.resized_meta(meta, out_grid, placement)
     signal = modality.from_features(features, out_meta, norm)
     if bounded:
@@ -101,9 +102,16 @@ def _check_features(features: np.ndarray, grid: Sequence[int], d_out: int) -> No
         raise ContainerError("the representation decodes to NaN or infinite values: the file is damaged")
 
 
-def coordinates_for(modality: Modality, meta: dict[str, Any]):
-    """The modality's coordinate function for one datum, as backends receive it."""
-    return lambda shape: modality.coordinates(shape, meta=meta)
+def coordinates_for(modality: Modality, meta: dict[str, Any], native: np.ndarray | None = None):
+    """The modality's coordinate function for one datum, as backends receive it. `native`: the
+    coordinates of the datum's own grid, already computed (the array `Backend.decode` receives,
+    which backends read and never write), returned again, the same object, when that grid is
+    asked for instead of being computed twice: a backend that compares its render grid with the
+    native one (c3) finds them identical at no cost."""
+    if native is None:
+        return lambda shape: modality.coordinates(shape, meta=meta)
+    own = tuple(native.shape[:-1])
+    return lambda shape: native if tuple(shape) == own else modality.coordinates(shape, meta=meta)
 
 
 def build_components(header: dict[str, Any], host=None) -> dict[str, Any]:

@@ -150,13 +150,14 @@ def encode(tensors: dict, layout: dict, a: Architecture, base: tuple[bytes, dict
     return bytes(head) + uvarint(len(esc_bytes)) + esc_bytes + enc.get_compressed().astype("<u4").tobytes()
 
 
-def decode(data: bytes, layout: dict, a: Architecture, find_base=None) -> dict:
+def decode(data: bytes, layout: dict, a: Architecture, find_base=None, meanwhile=None) -> dict:
     """Inverse of `encode`: the tensors (latent levels as int64, weights as float64, shifts).
     `find_base(tag)`: the base weights a format-2 payload names (raises ContainerError if unknown).
+    `meanwhile`: work to run while the finest level decodes (`payload.decode`).
     The compiled decoder (`payload`); `reference.decode_payload` is the one it replaced."""
     from . import payload
 
-    return payload.decode(data, layout, a, find_base)
+    return payload.decode(data, layout, a, find_base, meanwhile)
 
 
 def _rows(sbin: int, n: int) -> np.ndarray:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from inrz import ContainerError, rangecoder, read_uvarint
+from inrz import ContainerError, rangecoder, read_uvarint, threads
 
 from . import armint, context, rangedec, tables
 from .arch import Architecture
@@ -84,11 +86,12 @@ def grid(words, st, bits, bst, shape, offsets, valid, arm, memo=None) -> np.ndar
     """One latent grid (`shape`, C order) from the streams at their current positions; `memo`
     (`rangedec.memo_table`, shared by the grids of one payload) caches the context model."""
     grid3, slopes, offs, ring_shape = plan(tuple(shape), tuple(offsets))
-    out = np.zeros(grid3, np.int64)
+    valid = math.prod(shape) if valid is None else int(valid)
+    out = np.empty(grid3, np.int64)  # the kernel writes every coded point (not calloc's fresh pages)
+    out.reshape(-1)[valid:] = 0
     W, b, dims, woff, boff, inv = arm
     h = armint.scratch(dims, grid3[0] * grid3[1])
     cdf = tables.coder_cdf().reshape(-1, tables.ALPHABET + 1)
-    valid = math.prod(shape) if valid is None else int(valid)
     code = rangedec.decode_grid(words, st, bits, bst, cdf, out, slopes, valid, offs, np.empty(ring_shape, np.int64), h, W, b,
                                 dims, woff, boff, inv, rangedec.memo_table() if memo is None else memo)
     rangecoder.check(code, WHAT)
@@ -101,8 +104,27 @@ def finish(words, st, bits, bst) -> None:
     rangecoder.check(rangecoder.golomb_end(bits, bst[0]), WHAT)
 
 
-def decode(data: bytes, layout: dict, a: Architecture, find_base=None) -> dict:
-    """The tensors of a payload (latent levels int64, weights float64, shifts): see `bitstream.decode`."""
+OVERLAP_POINTS = 1 << 16  # a finest level this large decodes on a helper thread beside `meanwhile`
+_helper_lock = threading.Lock()
+_helper: dict = {"executor": None}
+
+
+def _helper_thread() -> ThreadPoolExecutor:
+    """The thread finest levels decode on (it runs one compiled call and waits on nothing, so a
+    caller that waits on it, or on the renderer's pool meanwhile, cannot deadlock)."""
+    with _helper_lock:
+        if _helper["executor"] is None:
+            _helper["executor"] = ThreadPoolExecutor(max(1, threads.workers()), thread_name_prefix="inrz-c3-grid")
+        return _helper["executor"]
+
+
+def decode(data: bytes, layout: dict, a: Architecture, find_base=None, meanwhile=None) -> dict:
+    """The tensors of a payload (latent levels int64, weights float64, shifts): see `bitstream.decode`.
+
+    `meanwhile(tensors)`: called once every tensor but the finest level ("latents.0") is in
+    `tensors`; with more than one worker thread and a large finest level, while that level
+    decodes on another thread (the compiled kernel releases the GIL). What it returns is stored
+    under "meanwhile" in the result (absent when it is not called: no latent levels)."""
     base, shifts, sbins, bits, words = _head(data, find_base)
     cdf = tables.coder_cdf().reshape(-1, tables.ALPHABET + 1)
     st, bst = rangecoder.queue_start(words), np.zeros(1, np.int64)
@@ -121,10 +143,27 @@ def decode(data: bytes, layout: dict, a: Architecture, find_base=None) -> dict:
             out[k] = from_ints(ints[k], k, shifts[group])
     arm = context_model(ints, shifts["arm"], a)
     memo = rangedec.memo_table()  # one context model and one set of offsets for every level
-    for l in range(a.levels - 1, -1, -1):
+
+    def level(l: int) -> np.ndarray:
         shape = tuple(layout[f"latents.{l}"])
         folded, valid = fold(np.zeros(shape, np.int8), a)
         values = grid(words, st, bits, bst, folded.shape, a.offsets, valid, arm, memo)
-        out[f"latents.{l}"] = values.reshape(-1)[:int(np.prod(shape))].reshape(shape)
+        return values.reshape(-1)[:int(np.prod(shape))].reshape(shape)
+
+    for l in range(a.levels - 1, 0, -1):
+        out[f"latents.{l}"] = level(l)
+    if a.levels:
+        if meanwhile is None:
+            out["latents.0"] = level(0)
+        elif threads.workers() > 1 and math.prod(layout["latents.0"]) >= OVERLAP_POINTS:
+            finest = _helper_thread().submit(level, 0)  # the stream is the helper's until it returns
+            try:
+                result = meanwhile(out)
+            finally:
+                values = finest.result()  # its ContainerError first: a damaged file, whatever `meanwhile` did
+            out["latents.0"], out["meanwhile"] = values, result
+        else:
+            result = meanwhile(out)
+            out["latents.0"], out["meanwhile"] = level(0), result
     finish(words, st, bits, bst)
     return out

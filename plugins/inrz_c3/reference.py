@@ -94,9 +94,10 @@ def decode_grid(shape, layers, offsets, decoder, escapes, valid=None):
     return padded[geo.base].reshape(shape)
 
 
-def decode_payload(data: bytes, layout: dict, a, find_base=None) -> dict:
+def decode_payload(data: bytes, layout: dict, a, find_base=None, meanwhile=None) -> dict:
     """`bitstream.decode` as first written: constriction's decoder, torch's GEMMs, one Python step
-    per wavefront, no bounds or stream-end checks (the compiled decoder adds those)."""
+    per wavefront, no bounds or stream-end checks (the compiled decoder adds those). `meanwhile`
+    as `payload.decode`'s, called in turn (no helper thread)."""
     import constriction
 
     from .payload import WHAT, parse_head
@@ -118,6 +119,8 @@ def decode_payload(data: bytes, layout: dict, a, find_base=None) -> dict:
             out[k] = from_ints(ints, k, shifts[group])
     layers = arm_layers(out, shifts["arm"], a)
     for l in range(a.levels - 1, -1, -1):
+        if l == 0 and meanwhile is not None:
+            out["meanwhile"] = meanwhile(out)
         shape = layout[f"latents.{l}"]
         grid, valid = fold(np.zeros(shape, np.int64), a)
         values = decode_grid(grid.shape, layers, a.offsets, dec, escapes, valid)

@@ -22,6 +22,25 @@ NATIVE_MODES: dict[str, dict[int, str | None]] = {
 CONVERT_ON_LOAD = {"1": "L", "PA": "RGBA", "La": "LA", "RGBa": "RGBA", "RGBX": "RGB",
                    "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
 PEAKS = {"uint8": 255, "uint16": 65535}
+QUANTIZE_ROWS = 1 << 15  # values per block of `quantize`: its float temporary stays in cache
+
+
+def quantize(features: np.ndarray, peak: float, dtype) -> np.ndarray:
+    """rint(clip(features, 0, 1) * peak) as `dtype`, in blocks of rows through one small float
+    temporary: the same values as the whole-array expression, without its three full-size float
+    arrays (each a fresh allocation whose pages fault on first touch)."""
+    out = np.empty(features.shape, dtype)
+    flat_in = features.reshape(features.shape[0], -1)
+    flat_out = out.reshape(out.shape[0], -1)
+    rows = max(1, QUANTIZE_ROWS // max(1, flat_in.shape[1]))
+    tmp = np.empty((min(rows, flat_in.shape[0]), flat_in.shape[1]), np.result_type(features.dtype, np.float32))
+    for lo in range(0, flat_in.shape[0], rows):
+        block, t = flat_in[lo:lo + rows], tmp[:min(rows, flat_in.shape[0] - lo)]
+        np.clip(block, 0.0, 1.0, out=t)
+        np.multiply(t, peak, out=t)
+        np.rint(t, out=t)
+        flat_out[lo:lo + rows] = t
+    return out
 #: Pillow formats whose writers lose information by default (palettes, DCT or wavelet quantisation)
 LOSSY_FORMATS = frozenset({"JPEG", "MPO", "WEBP", "AVIF", "HEIF", "GIF"})
 
@@ -167,8 +186,7 @@ class ImageModality(Modality):
         if features.ndim != 3 or features.shape[-1] != meta["shape"][-1]:
             raise ImageError(f"expected features (H, W, {meta['shape'][-1]}), got shape {tuple(features.shape)}")
         peak = norm.get("peak", self.peak(meta))
-        data = np.rint(np.clip(features, 0.0, 1.0) * peak).astype(meta["dtype"])
-        return Signal(data, {**meta, "shape": list(data.shape)})
+        return Signal(quantize(features, peak, meta["dtype"]), {**meta, "shape": list(features.shape)})
 
     def check_header(self, meta, norm, grid_shape, d_out) -> None:
         """(H, W, C) = grid + channels with C in 1..4, uint8 or uint16, a positive peak."""
