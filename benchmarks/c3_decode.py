@@ -2,7 +2,7 @@
 AVIF, WebP and JPEG XL decoders of imagecodecs on the same image at about the same size.
 
     python benchmarks/c3_decode.py [--files kodim01_fast.inrz ...] [--steps 300] [--repeats 7]
-                                   [--reference]
+                                   [--reference] [--against REV [--rounds 6]]
 
 Without --files, kodim01 is encoded at each preset with --steps fit steps into --cache (decode
 time depends on the model's size and the latents, not on how long it was fitted). In-process
@@ -19,6 +19,8 @@ and for the other codecs of a fresh `python -c` that imports imagecodecs, decode
 PNG the same way. The floor line: the same fresh-process wall time for starting Python, importing
 numpy, importing numba, and one call of a trivial cached numba function (what any numba
 decoder pays before decoding). --reference also times the per-wavefront decoder the compiled one replaced.
+--against REV only compares the in-process decode of the first file with inrz at git revision REV
+(the whole tree, imported from a `git archive` by PYTHONPATH), alternating fresh processes.
 """
 from __future__ import annotations
 
@@ -145,6 +147,45 @@ def floor(cache: Path, repeats: int) -> dict:
             for name, code in FLOOR_STEPS.items()}
 
 
+AGAINST = """
+import resource, sys, time
+import inrz
+data = open(sys.argv[1], "rb").read()
+for _ in range(3):
+    inrz.decode(data)
+faults, times = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, []
+for _ in range(int(sys.argv[2])):
+    t = time.perf_counter()
+    inrz.decode(data)
+    times.append(time.perf_counter() - t)
+faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / len(times)
+times.sort()
+print(f"median {1e3 * times[len(times) // 2]:.1f} min {1e3 * times[0]:.1f} ms, {faults:.0f} page faults a decode")
+"""
+
+
+def against(rev: str, path: Path, rounds: int, decodes: int) -> list[str]:
+    """In-process decode ms of `path` by inrz at git revision `rev` (the whole tree: core and
+    plugins) and by this tree, alternating fresh processes (`rounds` each, `decodes` timed
+    decodes after 3 warm-ups), with minor page faults per decode: a comparison fair on a
+    machine whose speed drifts."""
+    import io
+    import tarfile
+
+    root = Path(__file__).resolve().parents[1]
+    tree = Path(tempfile.mkdtemp(prefix="inrz_rev_"))
+    tar = subprocess.run(["git", "archive", rev], cwd=root, capture_output=True, check=True).stdout
+    tarfile.open(fileobj=io.BytesIO(tar)).extractall(tree)
+    env_rev = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'plugins'}"}
+    lines = []
+    for _ in range(rounds):
+        for name, env in ((rev, env_rev), ("this tree", None)):
+            out = subprocess.run([sys.executable, "-c", AGAINST, str(path), str(decodes)], check=True,
+                                 capture_output=True, text=True, env=env, cwd=tempfile.gettempdir()).stdout
+            lines.append(f"{name}: {out.strip()}")
+    return lines
+
+
 def cli_wall(cmd: list[str], repeats: int) -> float:
     walls = []
     for _ in range(repeats):
@@ -179,7 +220,17 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "inrz-c3-decode-bench")
     ap.add_argument("--reference", action="store_true", help="also time the reference payload decoder (slow)")
+    ap.add_argument("--against", metavar="REV", help="only compare in-process decode with git revision REV, "
+                                                       "alternating fresh processes (the first file)")
+    ap.add_argument("--rounds", type=int, default=6, help="--against: fresh processes per side")
     args = ap.parse_args()
+    if args.against:
+        if not args.files:
+            ap.error("--against needs --files")
+        print(f"{args.files[0].name}: in-process decode, {args.against} against this tree, alternating fresh "
+              f"processes of {args.repeats} decodes after 3 warm-ups")
+        print("\n".join(against(args.against, args.files[0].resolve(), args.rounds, args.repeats)))
+        return
     import imagecodecs
     import numba
 
