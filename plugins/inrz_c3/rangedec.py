@@ -27,7 +27,7 @@ ESCAPE_RIGHT = 2 * K + 2
 MEAN_BINS = 16  # tables.MEAN_BINS: cdf rows are scale bin * MEAN_BINS + mean bin
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _value(sym, centre, bits, bst):
     """Latent (or weight) of a decoded symbol; escapes read their magnitude. Error: -2**62."""
     r = np.int64(sym) - (K + 1)
@@ -75,7 +75,7 @@ def _slot(memo, key):
     return np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)) & (memo.shape[0] - 1)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _lookup(memo, key):
     """The slot of a packed context, or -1. A packed context holds the context's C values v,
     each as v + 2**(fb - 1) in fb bits (fb = min(8, 63 // C)): when every field fits, the
@@ -93,7 +93,7 @@ def _lookup(memo, key):
     return -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _insert(memo, key, value):
     """Add key -> value unless present or its probe run is full (the memo is only a cache)."""
     i = _slot(memo, key)

@@ -152,7 +152,7 @@ def queue_symbol(words, st, cdf, row):
     return s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def queue_step(words, cdf, row, lower, rng, point, pos, missing):
     """`queue_symbol` on a state held in locals: (symbol or -error code, lower, range, point,
     next word, words missing)."""
@@ -177,7 +177,7 @@ def queue_step(words, cdf, row, lower, rng, point, pos, missing):
     return s, lower, rng, point, pos, missing
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _find(cdf, row, x, scale):
     """The symbol s with cdf[row, s] <= q < cdf[row, s + 1] for the quantile q = x // scale,
     tested as cdf * scale <= x (floor(x / scale) >= c exactly when x >= c * scale; a 64-bit
