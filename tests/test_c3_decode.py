@@ -688,3 +688,19 @@ def test_a_native_decode_computes_the_coordinates_once(host, monkeypatch):
     assert len(calls) == 1
     window = inrz.decode(path.read_bytes(), host, region=[(2, 10), (3, 9)]).signal.data  # another grid: its own
     assert len(calls) == 3 and window.shape[:2] == (8, 6)
+
+
+def test_concurrent_decodes_in_threads_equal_one_at_a_time(host, monkeypatch):
+    """Four threads decoding at once (zarr's and Dask's case), each finest level on the helper
+    thread and each top stage on the renderer's pool: the images of decoding one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from inrz import threads
+
+    monkeypatch.setattr(payload, "OVERLAP_POINTS", 0)
+    monkeypatch.setattr(threads, "workers", lambda: 2)
+    files = [p.read_bytes() for p in GOLDEN] * 2
+    alone = [inrz.decode(d, host).signal.data for d in files]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda d: inrz.decode(d, host).signal.data, files))
+    assert all(np.array_equal(a, b) for a, b in zip(alone, together))
