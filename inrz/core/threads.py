@@ -159,6 +159,39 @@ def _pool(n: int) -> ThreadPoolExecutor:
         return _state["pool"]
 
 
+_executors: dict[str, tuple[ThreadPoolExecutor, int]] = {}
+
+
+def executor(name: str, n: int) -> ThreadPoolExecutor:
+    """A process-wide pool of at least `n` threads (named inrz-`name`) for compiled kernels that
+    release the GIL, kept between calls. The work it is given must not wait on work given to
+    the same pool (a caller waits on it, never a worker). A forked child starts without it
+    (`_after_fork`)."""
+    with _lock:
+        pool, size = _executors.get(name, (None, 0))
+        if pool is None or size < n:
+            if pool is not None:
+                pool.shutdown(wait=False)
+            pool = ThreadPoolExecutor(n, thread_name_prefix=f"inrz-{name}")
+            _executors[name] = (pool, n)
+        return pool
+
+
+def _after_fork() -> None:
+    """In a forked child (multiprocessing's or Dask's process workers on Linux): none of the
+    parent's worker threads exist there, so a pool carried over would queue work that never
+    runs. Forget the pools and the lock (which another thread may have held at the fork); the
+    next call starts new ones."""
+    global _lock
+    _lock = threading.Lock()
+    _executors.clear()
+    _state["pool"], _state["pool_size"] = None, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
 def _one_torch_thread() -> None:
     """A worker's torch runs on one thread. Torch applies its process default to a thread the
     first time the thread asks, so ask first, then set."""

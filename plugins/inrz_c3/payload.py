@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import functools
 import math
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -105,17 +103,6 @@ def finish(words, st, bits, bst) -> None:
 
 
 OVERLAP_POINTS = 1 << 16  # a finest level this large decodes on a helper thread beside `meanwhile`
-_helper_lock = threading.Lock()
-_helper: dict = {"executor": None}
-
-
-def _helper_thread() -> ThreadPoolExecutor:
-    """The thread finest levels decode on (it runs one compiled call and waits on nothing, so a
-    caller that waits on it, or on the renderer's pool meanwhile, cannot deadlock)."""
-    with _helper_lock:
-        if _helper["executor"] is None:
-            _helper["executor"] = ThreadPoolExecutor(max(1, threads.workers()), thread_name_prefix="inrz-c3-grid")
-        return _helper["executor"]
 
 
 def decode(data: bytes, layout: dict, a: Architecture, find_base=None, meanwhile=None) -> dict:
@@ -156,7 +143,9 @@ def decode(data: bytes, layout: dict, a: Architecture, find_base=None, meanwhile
         if meanwhile is None:
             out["latents.0"] = level(0)
         elif threads.workers() > 1 and math.prod(layout["latents.0"]) >= OVERLAP_POINTS:
-            finest = _helper_thread().submit(level, 0)  # the stream is the helper's until it returns
+            # the stream is the helper's until it returns; a pool of its own: its work (one compiled
+            # call) waits on nothing, while `meanwhile` may wait on the renderer's pool
+            finest = threads.executor("c3-grid", threads.workers()).submit(level, 0)
             try:
                 result = meanwhile(out)
             finally:

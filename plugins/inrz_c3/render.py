@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
@@ -41,10 +40,6 @@ TASK_WORK = 1 << 18  # about this many multiply-adds per task (~0.1-1 ms)
 
 # ---------------- worker threads ----------------
 
-_pool_lock = threading.Lock()
-_pool: dict = {"executor": None, "size": 0}
-
-
 def _run(kernel, args: tuple, ranges: list[tuple[int, int]]) -> None:
     """kernel(*args, lo, hi) for every range, on up to `threads.workers()` threads (the kernels
     release the GIL and write disjoint outputs)."""
@@ -53,12 +48,7 @@ def _run(kernel, args: tuple, ranges: list[tuple[int, int]]) -> None:
         for lo, hi in ranges:
             kernel(*args, lo, hi)
         return
-    with _pool_lock:
-        if _pool["size"] < n:
-            if _pool["executor"] is not None:
-                _pool["executor"].shutdown(wait=False)
-            _pool["executor"], _pool["size"] = ThreadPoolExecutor(n, thread_name_prefix="inrz-c3"), n
-        pool = _pool["executor"]
+    pool = threads.executor("c3", n)
     for future in [pool.submit(kernel, *args, lo, hi) for lo, hi in ranges]:
         future.result()
 
