@@ -182,6 +182,7 @@ class C3(Backend):
         w = {k: np.asarray(v, np.float64) for k, v in tensors.items() if not k.startswith("latents") and k != "shifts"}
         levels = [np.asarray(tensors[f"latents.{l}"]) for l in range(a.levels)]  # integers: made float64 where used
         periodic = ctx.periodic_for(len(native))
+        top, self._top = self._prepared_top(tensors, periodic), None  # used (native grid) or dropped
         positions = None
         if len(out_grid) != len(native):
             raise InrzError(f"c3 renders {len(native)}-axis grids, not {len(out_grid)}")
@@ -195,9 +196,7 @@ class C3(Backend):
                 np.array_equal(p, np.arange(n)) for p, n in zip(positions, native))):
             out = resample.render_at(w, levels, len(a.syn_dims()), a.res_layers, periodic, positions)
         elif out_grid == native:
-            out = render.render(w, levels, len(a.syn_dims()), a.res_layers, periodic,
-                                top=self._prepared_top(tensors, periodic))
-            self._top = None
+            out = render.render(w, levels, len(a.syn_dims()), a.res_layers, periodic, top=top)
         else:
             raise InrzError("this c3 container's coordinates are not a rectilinear grid: it decodes at its own "
                             "grid only (no --scale/--region)")
