@@ -123,3 +123,22 @@ def test_openmp_waits_passively_unless_the_environment_says(env, expected):
     out = subprocess.run([sys.executable, "-c", "import inrz, os; print(os.environ['OMP_WAIT_POLICY'])"],
                          env={**clean, **env}, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == expected
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork on this platform")
+def test_executor_pools_work_in_a_forked_child():
+    """A pool started before a fork has no threads in the child: the child gets a new one
+    (before, its first task waited forever)."""
+    import multiprocessing
+
+    pool = threads.executor("test-fork", 2)
+    assert pool.submit(lambda: 1).result(timeout=10) == 1 and threads.executor("test-fork", 1) is pool
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=lambda: queue.put(threads.executor("test-fork", 2).submit(lambda: 41 + 1).result()))
+    child.start()
+    child.join(30)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child's task did not run within 30 s")
+    assert queue.get(timeout=5) == 42
