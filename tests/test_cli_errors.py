@@ -134,3 +134,36 @@ def test_usage_errors_exit_2_through_argparse(capsys):
         main(["decompress"])
     assert info.value.code == 2
     assert "required" in capsys.readouterr().err
+
+
+# ---------------- several inputs in one process ----------------
+
+GOLDEN_C3 = sorted((__import__("pathlib").Path(__file__).parent / "golden").glob("c3_*.inrz"))
+
+
+def test_decompress_of_several_files_writes_each_as_alone(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    pattern = str(tmp_path / "all" / "{stem}.png")
+    (tmp_path / "all").mkdir()
+    code, _, err = run_cli(capsys, "decompress", *GOLDEN_C3, "-o", pattern)
+    assert code == 0, err
+    for path in GOLDEN_C3:
+        alone = tmp_path / f"alone_{path.stem}.png"
+        assert run_cli(capsys, "decompress", path, "-o", alone)[0] == 0
+        together = tmp_path / "all" / f"{path.stem}.png"
+        assert np.array_equal(np.asarray(Image.open(together)), np.asarray(Image.open(alone)))
+
+
+@pytest.mark.parametrize("output,message", [("{stem}", None), ("out.png", "need an output pattern holding {stem}"),
+                                            ("{stem}_{n}.png", "the only placeholder is {stem}")])
+def test_decompress_of_several_files_refuses_a_bad_pattern_before_decoding(tmp_path, capsys, output, message):
+    first, second = tmp_path / "a" / "x.inrz", tmp_path / "b" / "x.inrz"  # the same stem
+    for path, source in ((first, GOLDEN_C3[0]), (second, GOLDEN_C3[1])):
+        path.parent.mkdir()
+        path.write_bytes(source.read_bytes())
+    code, _, err = run_cli(capsys, "decompress", first, second, "-o", tmp_path / (output + ("" if message else ".png")))
+    assert code == 2
+    assert (message or "would both be written to") in assert_one_error_line(err)
+    assert not list(tmp_path.glob("*.png"))  # nothing decoded, nothing written

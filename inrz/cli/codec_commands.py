@@ -1,4 +1,5 @@
-"""`inrz compress`, `inrz decompress`, `inrz info`: one file at a time."""
+"""`inrz compress`, `inrz decompress`, `inrz info`: one file at a time (`decompress` takes
+several, written through an output pattern, in one process)."""
 from __future__ import annotations
 
 import dataclasses
@@ -48,9 +49,12 @@ def add(sub, common) -> None:
     target.add_argument("--target-psnr", type=float, default=None, help="pick the configuration reaching this PSNR")
     p.set_defaults(func=_compress)
 
-    p = sub.add_parser("decompress", help="decode an .inrz container to a file", parents=[common])
-    p.add_argument("input")
-    p.add_argument("-o", "--output", required=True)
+    p = sub.add_parser("decompress", help="decode .inrz containers to files", parents=[common])
+    p.add_argument("input", nargs="+", help="one container, or several (then -o holds {stem})")
+    p.add_argument("-o", "--output", required=True,
+                   help="the output file; with several inputs a pattern, {stem} replaced by each input's name "
+                   "without its suffix (e.g. 'out/{stem}.png'): one process decodes them all, paying its "
+                   "start-up once")
     p.add_argument("--scale", type=float, default=1.0, help="render at this scale (INRs decode at any resolution)")
     p.add_argument("--region", default=None, help=REGION_HELP)
     p.add_argument("--convert", action="store_true",
@@ -109,19 +113,41 @@ def _compress(args) -> int:
 
 def _decompress(args) -> int:
     region = _parse_region(args.region)
-    data = container.read_file(args.input)
-    header = container.read_header(data)
-    modality = build_components(header)["modality"]
-    change = modality.format_change(header.get("meta", {}), args.output)
-    if change is not None and change.lossy and not args.convert:
-        raise SpecError(f"{args.input} holds {change.source}; writing {args.output} would re-encode it as "
-                        f"{change.target}, which is lossy: name a {change.source} file, or pass --convert")
     limits = DecodeLimits.trusted() if args.trusted else None
-    decoded = decode(data, device=args.device, scale=args.scale, region=region, limits=limits)
-    modality.save(decoded.signal, args.output)
-    note = f" (converted {change.source} -> {change.target})" if change is not None else ""
-    print(f"{args.output}: {tuple(decoded.signal.data.shape)} {decoded.signal.data.dtype}{note}", file=sys.stderr)
+    for source, target in _outputs(args.input, args.output):  # in order; the first error stops the rest
+        data = container.read_file(source)
+        header = container.read_header(data)
+        modality = build_components(header)["modality"]
+        change = modality.format_change(header.get("meta", {}), target)
+        if change is not None and change.lossy and not args.convert:
+            raise SpecError(f"{source} holds {change.source}; writing {target} would re-encode it as "
+                            f"{change.target}, which is lossy: name a {change.source} file, or pass --convert")
+        decoded = decode(data, device=args.device, scale=args.scale, region=region, limits=limits)
+        modality.save(decoded.signal, target)
+        note = f" (converted {change.source} -> {change.target})" if change is not None else ""
+        print(f"{target}: {tuple(decoded.signal.data.shape)} {decoded.signal.data.dtype}{note}", file=sys.stderr)
     return 0
+
+
+def _outputs(inputs: list[str], output: str) -> list[tuple[str, str]]:
+    """(input, output path) pairs: `output` itself for one input without {stem}, else the pattern
+    filled with each input's stem. Refused before anything is decoded: several inputs without
+    {stem}, another placeholder, or two inputs that would write the same file."""
+    if len(inputs) == 1 and "{stem}" not in output:
+        return [(inputs[0], output)]
+    if "{stem}" not in output:
+        raise SpecError(f"{len(inputs)} inputs need an output pattern holding {{stem}} (e.g. out/{{stem}}.png), "
+                        f"got -o {output!r}")
+    try:
+        pairs = [(source, output.format(stem=Path(source).stem)) for source in inputs]
+    except (KeyError, IndexError, ValueError) as exc:
+        raise SpecError(f"-o {output!r}: the only placeholder is {{stem}} ({exc})") from None
+    seen: dict[str, str] = {}
+    for source, target in pairs:
+        if target in seen:
+            raise SpecError(f"{seen[target]} and {source} would both be written to {target}")
+        seen[target] = source
+    return pairs
 
 
 def _info(args) -> int:
