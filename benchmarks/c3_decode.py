@@ -10,7 +10,7 @@ figures are the median wall time of `inrz.decode` (container, range decoding, re
 image) after one warm-up, with CPU time (process_time, all threads) beside it: on a shared
 machine the steadier figure; the payload (range decoding with the context model) and the
 renderer are timed alone too. While the payload's finest level decodes, a second thread
-upsamples the coarser levels to full size (the renderer's last stage, `render.top_stage`): that
+upsamples the coarser levels to full size (the renderer's last stage, `latent_pyramid.top_stage`): that
 work counts in the payload's time, and the renderer's is level 0 and the synthesis. `fresh` runs one decode in a new
 process: the seconds to import inrz and its plugins, and the first decode's milliseconds (numba
 loading its cached machine code) against the second's. CLI figures are the median wall time of

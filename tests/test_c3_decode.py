@@ -368,7 +368,7 @@ def test_renderer_equals_the_torch_renderer_on_every_grid(shape, periodic, chann
 def test_renders_reusing_their_buffers_equal_fresh_ones_and_keep_no_alias():
     """The pyramid's per-thread buffers: a render with them equals one from fresh arrays, its
     output survives the next render, and a top stage made beforehand gives the same bits."""
-    from inrz_c3 import render
+    from inrz_c3 import latent_pyramid, render
     from inrz_c3.fit import weight_shapes
 
     rng = np.random.default_rng(1)
@@ -380,14 +380,14 @@ def test_renders_reusing_their_buffers_equal_fresh_ones_and_keep_no_alias():
         return [np.round(rng.laplace(size=s) * 3).astype(np.int64) for s in upsample.level_shapes(shape, a.levels)]
 
     first, second = draw(), draw()
-    render.release_scratch()
-    fresh = [render.synthesis(np.pad(render.pyramid(lv, w["up"], (False, False)), ((0, 0), (2, 2), (2, 2)), mode="edge"),
+    latent_pyramid.release_scratch()
+    fresh = [render.synthesis(np.pad(latent_pyramid.pyramid(lv, w["up"], (False, False)), ((0, 0), (2, 2), (2, 2)), mode="edge"),
                               w, len(a.syn_dims()), a.res_layers) for lv in (first, second)]
     out1 = render.render(w, first, len(a.syn_dims()), a.res_layers, (False, False))
     kept = out1.copy()
     out2 = render.render(w, second, len(a.syn_dims()), a.res_layers, (False, False))
     assert np.array_equal(out1, kept) and not np.array_equal(out1, out2)
-    top = render.top_stage(second[1:], shape, w["up"], (False, False))
+    top = latent_pyramid.top_stage(second[1:], shape, w["up"], (False, False))
     out3 = render.render(w, second, len(a.syn_dims()), a.res_layers, (False, False), top=top)
     assert np.array_equal(out2, out3)
     assert np.abs(out1 - fresh[0]).max() <= 1e-12 and np.abs(out2 - fresh[1]).max() <= 1e-12
@@ -590,8 +590,8 @@ def test_a_prepared_last_stage_is_not_used_for_changed_levels(host):
 
 # ---------------- the decode path and torch ----------------
 
-DECODE_MODULES = ["arch", "armint", "backend", "bitstream", "coding", "context", "payload", "priorfile",
-                  "rangedec", "render", "resample", "shapes", "tables"]
+DECODE_MODULES = ["arch", "armint", "backend", "bands", "bitstream", "coding", "context", "latent_pyramid", "payload",
+                  "priorfile", "rangedec", "render", "resample", "shapes", "tables"]
 
 
 @pytest.mark.parametrize("module", DECODE_MODULES)

@@ -126,13 +126,13 @@ class C3(Backend):
     def unpack_payload(self, sections, layout, quantizer, entropy):
         if SECTION not in sections:
             raise ContainerError(f"the container has no {SECTION!r} section (written by another backend?)")
-        from . import render
+        from . import latent_pyramid
 
         a = self._arch_of(layout)
 
         def top(tensors):  # the renderer's last stage from the coarser levels, while the finest decodes
             made_from = [tensors[f"latents.{l}"].copy() for l in range(1, a.levels)] + [tensors["up"].copy()]
-            return made_from, render.top_stage(made_from[:-1], layout["latents.0"], made_from[-1], (False,) * a.ndim)
+            return made_from, latent_pyramid.top_stage(made_from[:-1], layout["latents.0"], made_from[-1], (False,) * a.ndim)
 
         tensors = bitstream.decode(sections[SECTION], layout, a, priorfile.base_finder(self.config.preset, a), top)
         self._top = (tensors, tensors.pop("meanwhile", None))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import render
+from . import latent_pyramid, render
 
 
 def _cubic(t: np.ndarray, a: float = -0.75) -> np.ndarray:
@@ -73,7 +73,7 @@ def render_at(w: dict, levels: list[np.ndarray], n_mlp: int, res_layers: int, pe
               positions: list[np.ndarray]) -> np.ndarray:
     """(channels, *output grid): the stack resampled at `positions` (+ res_layers per side), then
     the synthesis. Positions one apart along an axis keep that axis at native scale."""
-    U = render.pyramid(levels, w["up"], periodic)
+    U = latent_pyramid.pyramid(levels, w["up"], periodic)
     R = res_layers
     exts = []
     for pos in positions:
