@@ -1,7 +1,11 @@
 """Helpers shared by the benchmark programs (not part of the library)."""
 from __future__ import annotations
 
+import io
 import statistics
+import subprocess
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,3 +42,13 @@ def table(rows: list[dict], cols: list[str]) -> str:
 
 def _fmt(v) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def git_tree(rev: str, *paths: str) -> Path:
+    """A new temporary folder holding `paths` (default: everything) of this repository at git
+    revision `rev` (`git archive`): the code another benchmark run is compared against."""
+    root = Path(__file__).resolve().parents[1]
+    tar = subprocess.run(["git", "archive", rev, *paths], cwd=root, capture_output=True, check=True).stdout
+    folder = Path(tempfile.mkdtemp(prefix=f"inrz_{rev.replace('/', '_')}_"))
+    tarfile.open(fileobj=io.BytesIO(tar)).extractall(folder)
+    return folder

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import data_path, median, table
+from _common import data_path, git_tree, median, table
 
 import inrz
 
@@ -169,13 +169,7 @@ def against(rev: str, path: Path, rounds: int, decodes: int) -> list[str]:
     plugins) and by this tree, alternating fresh processes (`rounds` each, `decodes` timed
     decodes after 3 warm-ups), with minor page faults per decode: a comparison fair on a
     machine whose speed drifts."""
-    import io
-    import tarfile
-
-    root = Path(__file__).resolve().parents[1]
-    tree = Path(tempfile.mkdtemp(prefix="inrz_rev_"))
-    tar = subprocess.run(["git", "archive", rev], cwd=root, capture_output=True, check=True).stdout
-    tarfile.open(fileobj=io.BytesIO(tar)).extractall(tree)
+    tree = git_tree(rev)
     env_rev = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'plugins'}"}
     lines = []
     for _ in range(rounds):

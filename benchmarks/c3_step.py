@@ -18,21 +18,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
-import io
 import resource
-import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from _common import data_path, median, table
+from _common import data_path, git_tree, median, table
 from inrz_c3 import arch, bitstream, fit, model, quantsearch, reference, train_step, upsample
 
 
@@ -47,10 +42,7 @@ def image(index: int) -> torch.Tensor:
 
 def revision(rev: str):
     """`inrz_c3` as it was at git revision `rev`, imported under another name (inrz_c3_<rev>)."""
-    root = Path(__file__).resolve().parents[1]
-    tar = subprocess.run(["git", "archive", rev, "plugins/inrz_c3"], cwd=root, capture_output=True, check=True).stdout
-    folder = Path(tempfile.mkdtemp(prefix="c3_rev_"))
-    tarfile.open(fileobj=io.BytesIO(tar)).extractall(folder)
+    folder = git_tree(rev, "plugins/inrz_c3")
     name = f"inrz_c3_{rev.replace('-', '_').replace('.', '_')}"
     (folder / "plugins" / "inrz_c3").rename(folder / name)
     sys.path.insert(0, str(folder))
