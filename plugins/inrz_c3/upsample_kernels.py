@@ -68,15 +68,15 @@ def forward_last(z, k, periodic, out):
     lo, hi = PAD, max(PAD, min(n - PAD, (m - 1) // 2 + 1))  # outputs 2i, 2i+1 with every tap inside: i in [lo, hi)
     ke0, ke1, ke2, ke3 = k[0, 0], k[0, 1], k[0, 2], k[0, 3]
     ko0, ko1, ko2, ko3 = k[1, 0], k[1, 1], k[1, 2], k[1, 3]
+    both = min(hi, m // 2)  # i below this keep both outputs (2i + 1 < m)
     edges = _outside(2 * lo, 2 * hi, m)  # the outputs the fast loop leaves out
     for a in range(A):
         x, y = z[a], out[a]
-        for i in range(lo, hi):
-            if 2 * i + 1 < m:
-                y[2 * i] = ((x[i - 2] * ke0 + x[i - 1] * ke1) + x[i] * ke2) + x[i + 1] * ke3
-                y[2 * i + 1] = ((x[i - 1] * ko0 + x[i] * ko1) + x[i + 1] * ko2) + x[i + 2] * ko3
-            else:
-                y[2 * i] = ((x[i - 2] * ke0 + x[i - 1] * ke1) + x[i] * ke2) + x[i + 1] * ke3
+        for i in range(lo, both):  # no branch in the loop: it vectorises
+            y[2 * i] = ((x[i - 2] * ke0 + x[i - 1] * ke1) + x[i] * ke2) + x[i + 1] * ke3
+            y[2 * i + 1] = ((x[i - 1] * ko0 + x[i] * ko1) + x[i + 1] * ko2) + x[i + 2] * ko3
+        for i in range(max(lo, both), hi):  # an odd m's last even output
+            y[2 * i] = ((x[i - 2] * ke0 + x[i - 1] * ke1) + x[i] * ke2) + x[i + 1] * ke3
         for j in edges:
             i, ph = j >> 1, j & 1
             y[j] = ((x[_src(i + ph, n, periodic)] * k[ph, 0] + x[_src(i + ph + 1, n, periodic)] * k[ph, 1])
@@ -90,7 +90,7 @@ def backward(g, z, k, periodic, gz, gk):
     A, n, B = z.shape
     m = g.shape[1]
     gz[:] = 0.0
-    acc = np.zeros((2, TAPS))
+    lanes = np.zeros((2, TAPS, B))
     row = np.empty(B, gz.dtype)
     ke0, ke1, ke2, ke3 = k[0, 0], k[0, 1], k[0, 2], k[0, 3]
     ko0, ko1, ko2, ko3 = k[1, 0], k[1, 1], k[1, 2], k[1, 3]
@@ -119,16 +119,17 @@ def backward(g, z, k, periodic, gz, gk):
             d = gz[a, _src(q, n, periodic)]
             for b in range(B):
                 d[b] += row[b]
-        for j in range(m):
+        for j in range(m):  # per-lane sums (lanes[ph, t, b]): a vector loop, no serial reduction
             i, ph = j >> 1, j & 1
             gr = g[a, j]
             for t in range(TAPS):
                 zr = z[a, _src(i + ph + t, n, periodic)]
-                s = 0.0
+                lane = lanes[ph, t]
                 for b in range(B):
-                    s += gr[b] * zr[b]
-                acc[ph, t] += s
-    gk[:] = acc
+                    lane[b] += gr[b] * zr[b]
+    for ph in range(2):
+        for t in range(TAPS):
+            gk[ph, t] = lanes[ph, t].sum()
 
 
 @njit(cache=True, nogil=True)
@@ -137,18 +138,28 @@ def backward_last(g, z, k, periodic, gz, gk):
     A, n = z.shape
     m = g.shape[1]
     gz[:] = 0.0
-    acc = np.zeros((2, TAPS))
+    acc = np.zeros((2, TAPS))  # the edge outputs' kernel gradient
+    lanes = np.zeros((2 * TAPS, n))  # the interior's, per input position i (a vector loop over i)
     ke0, ke1, ke2, ke3 = k[0, 0], k[0, 1], k[0, 2], k[0, 3]
     ko0, ko1, ko2, ko3 = k[1, 0], k[1, 1], k[1, 2], k[1, 3]
     # padded positions q whose 8 readers (i = q - t - ph, t < 4, ph < 2) all exist: i in [q - 4, q]
     lo, hi = 2 * PAD, max(2 * PAD, min(n, (m - 2) // 2 + 1))
     inner_end = max(PAD, min(n - PAD, m // 2))  # outputs 2i, 2i + 1 with every tap inside: PAD <= i < inner_end
     edge_q, edge_j = _outside(lo, hi, n + 2 * PAD), _outside(2 * PAD, 2 * inner_end, m)
+    # a row's outputs by phase, 4 samples late: ye[4 + i] = y[2i], yo[4 + i] = y[2i + 1]. Loops below
+    # count from 0 so that every index is provably >= 0: numba then drops its negative-index
+    # wraparound and the loops vectorise (2-3x)
+    ye, yo = np.zeros((m + 1) // 2 + 4, g.dtype), np.zeros(m // 2 + 4, g.dtype)
     for a in range(A):
         y, x, d = g[a], z[a], gz[a]
-        for q in range(lo, hi):  # interior: q - PAD is a sample itself (no fold)
-            d[q - PAD] += (((ke0 * y[2 * q] + ke1 * y[2 * q - 2]) + (ke2 * y[2 * q - 4] + ke3 * y[2 * q - 6]))
-                           + ((ko0 * y[2 * q - 1] + ko1 * y[2 * q - 3]) + (ko2 * y[2 * q - 5] + ko3 * y[2 * q - 7])))
+        for i in range(m // 2):
+            ye[4 + i], yo[4 + i] = y[2 * i], y[2 * i + 1]
+        if m % 2:
+            ye[4 + m // 2] = y[m - 1]
+        for r in range(hi - lo):  # interior q = lo + r: q - PAD is a sample itself (no fold)
+            q = r + lo + 4  # shifted by 4 (lo = 2 * PAD = 4)
+            d[r + lo - PAD] += (((ke0 * ye[q] + ke1 * ye[q - 1]) + (ke2 * ye[q - 2] + ke3 * ye[q - 3]))
+                                + ((ko0 * yo[q - 1] + ko1 * yo[q - 2]) + (ko2 * yo[q - 3] + ko3 * yo[q - 4])))
         for q in edge_q:
             s = 0.0
             for ph in range(2):
@@ -157,27 +168,21 @@ def backward_last(g, z, k, periodic, gz, gk):
                     if 0 <= i < n and 2 * i + ph < m:
                         s += k[ph, t] * y[2 * i + ph]
             d[_src(q, n, periodic)] += s
-        e0 = e1 = e2 = e3 = o0 = o1 = o2 = o3 = 0.0
-        for i in range(PAD, inner_end):  # every tap inside the row, both phases kept
-            ge, go = y[2 * i], y[2 * i + 1]
-            e0 += ge * x[i - 2]
-            e1 += ge * x[i - 1]
-            e2 += ge * x[i]
-            e3 += ge * x[i + 1]
-            o0 += go * x[i - 1]
-            o1 += go * x[i]
-            o2 += go * x[i + 1]
-            o3 += go * x[i + 2]
-        acc[0, 0] += e0
-        acc[0, 1] += e1
-        acc[0, 2] += e2
-        acc[0, 3] += e3
-        acc[1, 0] += o0
-        acc[1, 1] += o1
-        acc[1, 2] += o2
-        acc[1, 3] += o3
+        e0, e1, e2, e3, o0, o1, o2, o3 = lanes[0], lanes[1], lanes[2], lanes[3], lanes[4], lanes[5], lanes[6], lanes[7]
+        for r in range(inner_end - PAD):  # i = PAD + r: every tap inside the row, both phases kept; per i
+            ge, go = ye[r + PAD + 4], yo[r + PAD + 4]
+            e0[r] += ge * x[r]
+            e1[r] += ge * x[r + 1]
+            e2[r] += ge * x[r + 2]
+            e3[r] += ge * x[r + 3]
+            o0[r] += go * x[r + 1]
+            o1[r] += go * x[r + 2]
+            o2[r] += go * x[r + 3]
+            o3[r] += go * x[r + 4]
         for j in edge_j:  # the outputs the loop above left out
             i, ph = j >> 1, j & 1
             for t in range(TAPS):
                 acc[ph, t] += y[j] * x[_src(i + ph + t, n, periodic)]
-    gk[:] = acc
+    for ph in range(2):
+        for t in range(TAPS):
+            gk[ph, t] = acc[ph, t] + lanes[4 * ph + t].sum()
