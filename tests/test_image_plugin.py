@@ -365,3 +365,27 @@ def test_blocked_quantization_equals_the_whole_array_expression(dtype, peak, out
     f.flat[:min(f.size, 4)] = [0.5 / peak, 1.5 / peak, -0.0, 1.0][:min(f.size, 4)]  # ties round to even
     got = quantize(f, peak, out)
     assert got.dtype == out and np.array_equal(got, np.rint(np.clip(f, 0.0, 1.0) * peak).astype(out))
+
+
+@pytest.mark.parametrize("name", ["a.png", "a.PNG", "a.jpg", "a.jpeg", "b.bmp", "c.gif", "d.ppm", "e.webp", "f.tif",
+                                  "g.tiff", "h.jp2", "i.avif", "noext", "j.unknownsuffix", "dir.d/k.png"])
+def test_format_for_names_the_format_pillow_registers_for_the_suffix(name):
+    from PIL import Image
+
+    from inrz_image.modality import format_for
+
+    assert format_for(name) == Image.registered_extensions().get(Path(name).suffix.lower(), "PNG")
+
+
+def test_writing_a_png_imports_no_other_pillow_plugin(tmp_path):
+    """Only the common formats' plugins load for a PNG (every plugin cost ~0.1 s per `inrz decompress`)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from inrz_image.modality import ImageModality\n"
+            "m = ImageModality()\n"
+            f"m.save(m.from_array(np.zeros((4, 4, 3), np.uint8)), {str(tmp_path / 'x.png')!r})\n"
+            "print(sorted(k for k in sys.modules if k.startswith('PIL.') and k.endswith('ImagePlugin')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "PIL.PngImagePlugin" in out and "PIL.WebPImagePlugin" not in out and "PIL.TiffImagePlugin" not in out
