@@ -319,13 +319,14 @@ def test_reader_shapes_equal_the_encoders(preset, shape, channels, levels):
 def test_reader_prior_equals_the_encoders():
     from inrz_c3 import prior, priorfile
 
-    for preset in ("medium", "fast"):
+    for preset in ("medium", "fast", "high"):
         a = arch.architecture(preset, (64, 96), 3)
         tag, weights = priorfile.base(preset, a)
         want_tag, want = prior.base(preset, a)
         assert tag == want_tag == prior.tag(preset, 3)
         assert weights.keys() == want.keys() and all(np.array_equal(weights[k], want[k]) for k in want)
-    assert priorfile.base("high", a) is None is prior.base("high", a)  # no prior for this preset (yet)
+    a = arch.architecture("fast", (64, 96), 1)
+    assert priorfile.base("fast", a) is None is prior.base("fast", a)  # no prior for this preset and layout (yet)
 
 
 @pytest.mark.parametrize("path", GOLDEN, ids=[p.name for p in GOLDEN])
