@@ -325,8 +325,8 @@ def test_reader_prior_equals_the_encoders():
         want_tag, want = prior.base(preset, a)
         assert tag == want_tag == prior.tag(preset, 3)
         assert weights.keys() == want.keys() and all(np.array_equal(weights[k], want[k]) for k in want)
-    a = arch.architecture("fast", (64, 96), 1)
-    assert priorfile.base("fast", a) is None is prior.base("fast", a)  # no prior for this preset and layout (yet)
+    a = arch.architecture("high", (64, 96), 1)
+    assert priorfile.base("high", a) is None is prior.base("high", a)  # no prior for this preset and layout (yet)
 
 
 @pytest.mark.parametrize("path", GOLDEN, ids=[p.name for p in GOLDEN])
