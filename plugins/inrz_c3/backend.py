@@ -48,9 +48,10 @@ class C3Config(ComponentConfig):
 class C3(Backend):
     id = "c3"
     Config: ClassVar = C3Config
-    version = 5  # 2: residual layers start open (bias 1e-3), so every tensor trains; 3: headers name no
+    version = 6  # 2: residual layers start open (bias 1e-3), so every tensor trains; 3: headers name no
     # quantizer, entropy model or fit setting; 4: compiled upsampling and rate kernels in the fit (other roundings);
-    # 5: weight steps found by a walk from the middle (`quantsearch.search`; can pick another step)
+    # 5: weight steps found by a walk from the middle (`quantsearch.search`; can pick another step);
+    # 6: the upsampling kernels' gradient summed per vector lane (the fit rounds differently)
     coding = ()  # quantizes and range codes its own payload (`bitstream`)
     #: the fit's settings: a reader needs the preset and the levels only (the payload names its prior)
     encoder_only = frozenset({"lmbda", "steps", "lr", "lr_net", "lr_level_gain", "noise_frac", "hard_frac", "t_start",
