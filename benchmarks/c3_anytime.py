@@ -13,8 +13,9 @@ c3's, also printed, is not an equal-size comparison where WebP has a gap: on kod
 A c3 encode's schedule (noise, soft, hard rounding, cosine decay) spans its number of steps, so
 each point is its own encode, as a user with that time budget would run it. The latents start at
 zero in every case (a learned start was measured and not kept: results/c3-latent-start/).
-Wall-seconds include the weight search and the range coding (not the process's one-off loading of compiled kernels: a small
-encode runs first) and depend on the machine's load: say which when quoting them.
+Wall-seconds include the weight search and the range coding (not the process's one-off loading
+of compiled kernels: a small encode runs first) and depend on the machine's load: say which when
+quoting them.
 """
 from __future__ import annotations
 

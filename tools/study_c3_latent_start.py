@@ -83,25 +83,21 @@ def fitted_latents(img: np.ndarray, steps: int, lmbda: float, workers: int) -> l
     return [v.numpy().copy() for v in model.split_levels(params["y"], shapes)]
 
 
-def regress(samples: list[tuple[np.ndarray, list[np.ndarray]]], ridge: float = 1e-3) -> np.ndarray:
-    """(levels, FEATURES): per-level ridge regression of the latents on `features` (bias unpenalised)."""
-    levels = len(samples[0][1])
-    W = []
-    for l in range(levels):
-        X = np.concatenate([features(img, levels)[l] for img, _ in samples])
-        Y = np.concatenate([lat[l].reshape(-1) for _, lat in samples])
-        penalty = ridge * len(X) * np.diag([1.0] * (FEATURES - 1) + [0.0])
-        W.append(np.linalg.solve(X.T @ X + penalty, X.T @ Y))
-    return np.stack(W)
+def design(samples: list[tuple[np.ndarray, list[np.ndarray]]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per level, (X, Y): every sample's `features` and latents stacked (each image's pyramid once)."""
+    feats = [features(img, len(latents)) for img, latents in samples]
+    return [(np.concatenate([f[l] for f in feats]), np.concatenate([lat[l].reshape(-1) for _, lat in samples]))
+            for l in range(len(samples[0][1]))]
 
 
-def r2(W: np.ndarray, samples) -> list[float]:
-    out = []
-    for l in range(len(W)):
-        X = np.concatenate([features(img, len(W))[l] for img, _ in samples])
-        Y = np.concatenate([lat[l].reshape(-1) for _, lat in samples])
-        out.append(float(1 - ((X @ W[l] - Y) ** 2).mean() / Y.var()))
-    return out
+def regress(data: list[tuple[np.ndarray, np.ndarray]], ridge: float = 1e-3) -> np.ndarray:
+    """(levels, FEATURES): per-level ridge regression of Y on X (`design`; bias unpenalised)."""
+    penalty = np.diag([1.0] * (FEATURES - 1) + [0.0])
+    return np.stack([np.linalg.solve(X.T @ X + ridge * len(X) * penalty, X.T @ Y) for X, Y in data])
+
+
+def r2(W: np.ndarray, data: list[tuple[np.ndarray, np.ndarray]]) -> list[float]:
+    return [float(1 - ((X @ w - Y) ** 2).mean() / Y.var()) for w, (X, Y) in zip(W, data)]
 
 
 def start_for(W: np.ndarray, img: np.ndarray, kind: str) -> torch.Tensor | None:
@@ -158,8 +154,8 @@ def main() -> None:
         print(f"fitted {path.name}", flush=True)
     held = len(samples) * 2 // 3
     print("R^2 on held-out fits, per level (finest first):",
-          " ".join(f"{v:.3f}" for v in r2(regress(samples[:held]), samples[held:])), flush=True)
-    W = regress(samples)
+          " ".join(f"{v:.3f}" for v in r2(regress(design(samples[:held])), design(samples[held:]))), flush=True)
+    W = regress(design(samples))
     print("rule (levels x [band RGB, low RGB, bias]):\n" + np.array2string(W, precision=3), flush=True)
     torch.set_num_threads(args.threads)
     host = inrz.PluginHost()

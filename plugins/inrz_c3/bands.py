@@ -20,8 +20,10 @@ def run(kernel, args: tuple, ranges: list[tuple[int, int]]) -> None:
         future.result()
 
 
-def split(n: int, work_per_item: int) -> list[tuple[int, int]]:
-    """[0, n) in ranges of about TASK_WORK multiply-adds, at least one per worker when n allows."""
-    parts = max(1, min(n, max(threads.workers(), n * work_per_item // TASK_WORK)))
-    bounds = [n * i // parts for i in range(parts + 1)]
+def split(n: int, work_per_item: int, unit: int = 1) -> list[tuple[int, int]]:
+    """[0, n) in ranges of about TASK_WORK multiply-adds, at least one per worker when n allows,
+    each starting at a multiple of `unit` (a range of whole units: the renderer's bands)."""
+    units = -(-n // unit)
+    parts = max(1, min(units, max(threads.workers(), n * work_per_item // TASK_WORK)))
+    bounds = [min(n, unit * (units * i // parts)) for i in range(parts + 1)]
     return [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]

@@ -27,24 +27,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from inrz import threads
-
-from .bands import TASK_WORK, run, split
+from .bands import run, split
 from .latent_pyramid import pyramid
 
 BLOCK = 256  # points per MLP block (its hidden layer stays in L1)
 BAND = 32  # rows per band of the fused synthesis (`_synth_rows`): its buffers stay in L2
-
-
-# ---------------- worker threads ----------------
-
-def _split_bands(n: int, work_per_item: int) -> list[tuple[int, int]]:
-    """`bands.split` in whole bands of BAND rows (a band recomputes the rows its convolutions reach
-    past it, so it must not be cut smaller)."""
-    bands = -(-n // BAND)
-    parts = max(1, min(bands, max(threads.workers(), n * work_per_item // TASK_WORK)))
-    bounds = [min(n, BAND * (bands * i // parts)) for i in range(parts + 1)]
-    return [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
 
 
 def _as3(shape) -> tuple[int, int, int]:
@@ -275,8 +262,9 @@ def _synthesise(u: np.ndarray, w: dict, n_mlp: int, res_layers: int, pads, perio
         shape = (Z, Y + 2 * pads[1] - res_layers * (ky - 1), X + 2 * pads[2] - res_layers * (kx - 1))
         out = _last_layer(shape, channels)
         work = X * int(dims[1:].sum()) + shape[2] * res_layers * channels * channels * ky * kx
+        # whole bands of BAND rows: a band recomputes the rows its convolutions reach past it
         run(_synth_rows, (u, W, b, dims, woff, boff, Wr, br, pads, np.asarray(periodic, np.bool_), out),
-             _split_bands(shape[0] * shape[1], work))
+            split(shape[0] * shape[1], work, BAND))
         return out
     shape = (Z + 2 * pads[0], Y + 2 * pads[1], X + 2 * pads[2])
     x = _last_layer(shape, channels) if res_layers == 0 else np.empty((channels,) + shape)
