@@ -27,6 +27,7 @@ from .core.errors import (BaseNetworkError, CheckpointError, ContainerError, Dat
                           MissingDependencyError, PluginError, SpecError, UnknownComponentError, missing, require)
 from .core.hookspecs import hookimpl
 from .core.paths import cache_dir
+from .core.compiled import kernel
 from .api.functions import (codec_for, codec_from_preset, codec_from_spec, compress, decompress, modality_for_path,
                              read_header)
 from .baselines.baseline import Baseline, BaselineResult
@@ -67,7 +68,7 @@ __all__ = [
     "Rung", "Signal", "SpecError", "Symbols", "Tensors", "UnknownComponentError", "get_host", "hookimpl", "missing",
     "require",
     # helpers for plugins: datasets, coordinates, patches, metrics, bit packing, files, devices, CPU threads
-    "atomic_write", "cache_dir", "fetch", "fields", "folder_lock", "grid_coordinates", "layout_size", "merge_patches",
+    "atomic_write", "cache_dir", "kernel", "fetch", "fields", "folder_lock", "grid_coordinates", "layout_size", "merge_patches",
     "mse", "pack_bits", "psnr", "resolve", "resolve_device", "sha256_of", "split_patches", "split_symbols", "threads",
     "unpack_bits",
     # a spec as a backend prepares it (`Backend.prepare`, a backend's own commands)

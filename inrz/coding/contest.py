@@ -19,8 +19,8 @@ import math
 from typing import Literal
 
 import numpy as np
-from numba import njit
 
+from ..core.compiled import kernel
 from . import ctxkernel, interp3, multidim, ranking
 from .lattice3 import view3
 from .predictors import KINDS, Predictor, _round, candidates, lorenzo_forward
@@ -189,7 +189,7 @@ def entropy(k: np.ndarray) -> float:
     return _entropy_bits(np.ascontiguousarray(k).reshape(-1))
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _entropy_bits(flat):
     counts = np.zeros(2 * WIDE + 1, np.int64)
     for v in flat:

@@ -27,8 +27,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from ..core.compiled import kernel
 from .lattice3 import levels3, pass_box, view3_array
 from .rangecoder import (OK, bin_decoder, bin_encoder, bin_end, bin_flush, bin_models, check, dec_get, dec_get_direct,
                          dec_load, dec_store, enc_load, enc_put, enc_put_direct, enc_room, enc_store)
@@ -39,7 +39,7 @@ EXP_MODELS, MAXE = 24, 62
 ROOM = 512  # bytes the encoder keeps free in its output for one symbol (at most 62 + 2 + 64 bits) and the flush
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _boxes(mag, box, tmp, shape, strides, h, d):
     """box[p] for every point p on the even planes along d of pass (h, d)'s lattice: the sum of
     the capped magnitudes 3 wide along the two other axes (stride h on axes before d, 2h after
@@ -69,7 +69,7 @@ def _boxes(mag, box, tmp, shape, strides, h, d):
                     dst[at] = total
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _bitlength(v):
     n = 0
     while v > 0:
@@ -78,7 +78,7 @@ def _bitlength(v):
     return n
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _class(act, cells):
     """0 for 8 x the mean neighbour magnitude s = 0, 1 for s = 1, then two classes per octave."""
     scaled = act * 8 // cells
@@ -103,18 +103,18 @@ TABLED = 1024  # neighbour sums below this take their class from CLASS_OF
 CLASS_OF = np.array([_class_table(c) for c in (2, 6, 18)], np.int64)  # rows: `_cells` 2, 6, 18; a constant to numba
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _table_row(cells):
     return 0 if cells == 2 else (1 if cells == 6 else 2)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _low_bits(cls):
     """Bits of |k| - 1 sent at probability 1/2 in a class: 2 below the class's typical magnitude."""
     return max(0, cls // 2 - 5)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _put_magnitude(s, out, pf, ps, cls, m):
     """Code m = |k| - 1 of a nonzero symbol in class cls past its first unary bit (which the
     kernel's loop codes with the ZERO and SIGN decisions: a call per symbol costs more than
@@ -135,7 +135,7 @@ def _put_magnitude(s, out, pf, ps, cls, m):
     return s
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _get_magnitude(s, data, pf, ps, cls, one):
     """(m = |k| - 1, the decoder's new state) of a nonzero symbol in class cls whose sign and
     first unary bit (`one`) the kernel's loop has read (|k| = 1 costs no call where the class
@@ -161,7 +161,7 @@ def _get_magnitude(s, data, pf, ps, cls, one):
     return m, s
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _cells(shape, d):
     """2 * 3 ** (the other axes longer than one): the cells a context sums over."""
     c = 2
@@ -176,7 +176,7 @@ MANT = EXPO + CLASSES * EXP_MODELS
 MODELS = MANT + CLASSES * 64
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _code(shape, k, mag, out, data, encode):
     """Encode k into out (the bytes written; -1 if out may be too small), or decode data into k
     (an error code). k (int64) and mag (int32, the capped magnitudes): flat C-order arrays of the

@@ -26,9 +26,9 @@ import functools
 from typing import Any, Literal
 
 import numpy as np
-from numba import njit
 
 from ..core import fields
+from ..core.compiled import kernel
 from ..core.errors import ContainerError
 from ..signal.ndarray import cast
 from . import contest, ctxcoder, ctxkernel, interp3, intframe, multidim
@@ -93,7 +93,7 @@ _KEEP_ALL = np.ones(1, np.bool_)  # `_misses_float`'s mask where there is none (
 _KEEP_ALL.flags.writeable = False
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _misses_float(original, approx, rec, bound, keep, use_keep, one, out):
     """`_misses` in one pass; `one` (a value of the chunk's dtype) rounds as numpy's cast does."""
     n = 0
@@ -156,7 +156,7 @@ def _add(approx: np.ndarray, rec: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _add_float(approx, rec, out):
     for i in range(out.size):
         out[i] = np.float64(approx[i]) + rec[i]
@@ -171,7 +171,7 @@ def _damaged(fixed: np.ndarray, approx: np.ndarray) -> bool:
     return not np.isfinite(fixed[np.isfinite(flat)]).all()
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _damaged_float(fixed, approx):
     for i in range(fixed.size):
         if np.isfinite(approx[i]) and not np.isfinite(fixed[i]):

@@ -19,8 +19,8 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import njit
 
+from ..core.compiled import kernel
 from .lattice3 import levels3, pass_box, view3_array
 
 KMAX = 2.0**50  # as predictors.KMAX: corrections beyond are clipped (the value becomes an exception)
@@ -47,7 +47,7 @@ def _level_steps(step: float, tune: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(cache=True, nogil=True, inline="always")
 def _quantise(x, step):
     q = x / step
     if q > KMAX:
@@ -59,7 +59,7 @@ def _quantise(x, step):
     return np.int64(np.rint(q))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(cache=True, nogil=True, inline="always")
 def _predict(rec, at, i, h, n, s, cubic):
     """Prediction of rec[at], the i-th point of a line of n with stride s (i an odd multiple of
     h), from the points h and 3h away along it (SZ3's formulas: cubic inside, quadratic one step
@@ -80,7 +80,7 @@ def _predict(rec, at, i, h, n, s, cubic):
     return (a0 + a1) * 0.5
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _run(shape, r, k, rec, keep, steps, cubic, encode, use_keep):
     """One sweep over the passes of a chunk of `shape` (flat C-order arrays); encode: fill k
     from r (k = 0 where keep is 0), else read k. steps[l]: the step of level l (`level_steps`)."""
@@ -117,7 +117,7 @@ def _run(shape, r, k, rec, keep, steps, cubic, encode, use_keep):
                         rec[at] = pred + k[at] * step
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _run_slices(shape, r, k, rec, keep, steps, cubic, encode, use_keep):
     """`_run` on each plane of the first axis on its own (2-D interpolation per plane, each with
     its own anchor): for thin leading axes whose planes lie far apart (levels, months)."""

@@ -14,7 +14,8 @@ import math
 from typing import Sequence
 
 import numpy as np
-from numba import njit
+
+from ..core.compiled import kernel
 
 
 def view3(shape: Sequence[int]) -> tuple[int, int, int]:
@@ -37,7 +38,7 @@ def _view3_array(shape: tuple[int, ...]) -> np.ndarray:
     return out
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def levels3(n0, n1, n2):
     """L: the number of halvings that take the largest axis down to one point."""
     m = max(n0, max(n1, n2)) - 1
@@ -48,7 +49,7 @@ def levels3(n0, n1, n2):
     return bits
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def pass_box(n, h, d):
     """Start and stride along each axis of the points pass (h, d) visits (d < 0: the anchor)."""
     start = np.zeros(3, np.int64)

@@ -15,8 +15,8 @@ is keyed on the caller's file only: after editing ctxkernel.py or this file, tou
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..core.compiled import kernel
 from .ctxkernel import (CAP, CLASSES, EXP_MODELS, EXPO, MANT, SIGN, TABLED, ZERO, _class, _class_table,
                         _get_magnitude, _low_bits, _put_magnitude)
 from .rangecoder import dec_get, enc_put
@@ -31,7 +31,7 @@ MAXCELLS = 32
 CLASS_OF = np.array([[0] * TABLED] + [_class_table(c) for c in range(1, MAXCELLS)], np.uint8)  # [cells, act]
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def klass(act, cells):
     """The context class of neighbour sum `act` over `cells` points (0 where there are none)."""
     if cells == 0:
@@ -41,7 +41,7 @@ def klass(act, cells):
     return _class(act, cells)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def neighbours(mask, h, shape, strides, offs, dirs):
     """Fill offs (flat offsets) and dirs (offset / h along each axis) with the decoded neighbours
     of category `mask`'s points at level h that can lie inside `shape` (axes no longer than h
@@ -65,7 +65,7 @@ def neighbours(mask, h, shape, strides, offs, dirs):
     return n
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def border_sum(mag, at, i0, i1, i2, h, n0, n1, n2, offs, dirs, count):
     """(sum of the magnitudes, points) over the decoded neighbours (`neighbours`) of the point at
     flat `at` = (i0, i1, i2) that lie inside the volume: for points near its faces (the kernel
@@ -80,7 +80,7 @@ def border_sum(mag, at, i0, i1, i2, h, n0, n1, n2, offs, dirs, count):
     return act, cells
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def put_symbol(s, out, pf, ps, cls, value):
     """Code correction `value` in class cls; the coder's new state."""
     s = enc_put(s, out, pf, ps, ZERO + cls, value != 0)
@@ -89,7 +89,7 @@ def put_symbol(s, out, pf, ps, cls, value):
     return put_nonzero(s, out, pf, ps, cls, value)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def put_nonzero(s, out, pf, ps, cls, value):
     """`put_symbol` past the ZERO decision (`ctxkernel`'s sign, first unary bit and magnitude)."""
     s = enc_put(s, out, pf, ps, SIGN + cls, value < 0)
@@ -100,7 +100,7 @@ def put_nonzero(s, out, pf, ps, cls, value):
     return s
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def get_symbol(s, data, pf, ps, cls):
     """The correction `put_symbol` coded in class cls and the decoder's new state."""
     nonzero, s = dec_get(s, data, pf, ps, ZERO + cls)
@@ -109,7 +109,7 @@ def get_symbol(s, data, pf, ps, cls):
     return get_nonzero(s, data, pf, ps, cls)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def get_nonzero(s, data, pf, ps, cls):
     """`get_symbol` past the ZERO decision."""
     negative, s = dec_get(s, data, pf, ps, SIGN + cls)
@@ -120,7 +120,7 @@ def get_nonzero(s, data, pf, ps, cls):
     return (-(m + 1) if negative else m + 1), s
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def put_choice(s, out, pf, ps, c, bits, choice):
     """Category c's predictor choice (option * 2 + cubic, the option in `bits` bits)."""
     base = CHOICE + c * 17
@@ -133,7 +133,7 @@ def put_choice(s, out, pf, ps, c, bits, choice):
     return s
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def get_choice(s, data, pf, ps, c, bits):
     base = CHOICE + c * 17
     cubic, s = dec_get(s, data, pf, ps, base)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from ..core.compiled import kernel
 from .ctxkernel import _bitlength
 from .interp3 import _predict as axis_prediction
 from .interp3 import _quantise as quantise
@@ -76,7 +76,7 @@ def level_steps(step: float, tune: int) -> np.ndarray:
     return np.array([step / f for f in _factors(tune)], np.float64)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def combine(p0, p1, p2, v0, v1, v2, mask, w0, w1, w2):
     """The weighted mean of the axis predictions p (axes of `mask`; v: the axis has a point h
     after, an interpolation rather than an extrapolation) over the weighted axes with one; else
@@ -117,14 +117,14 @@ def combine(p0, p1, p2, v0, v1, v2, mask, w0, w1, w2):
     return total / weight
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _gcd(a, b):
     while b:
         a, b = b, a % b
     return a
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def fast_quantise(x, step, inv):
     """quantise(x, step) through x * inv (inv = 1 / step) where that provably rounds alike: |q| < 2**30,
     so x * inv is within 2**-21 of x / step, and q at least 1e-4 from a half; else by the division."""
@@ -135,7 +135,7 @@ def fast_quantise(x, step, inv):
     return quantise(x, step)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def choose(r, rec, keep, use_keep, shape, strides, base, h, c, mask, step, counts, extra):
     """option * 2 + cubic for category c (`mask`) at level h: the smallest order-0 entropy of
     the corrections (fixed point) over at most SAMPLE of its points, every m-th in C order (m

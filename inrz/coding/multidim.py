@@ -34,8 +34,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from ..core.compiled import kernel
 from ..core.errors import ContainerError
 from .lattice3 import levels3, view3
 from .mdctx import (CAP, CAT_MASKS, CLASS_OF, MODELS, TABLED, ZERO, border_sum, get_choice, get_nonzero, get_symbol,
@@ -53,7 +53,7 @@ OUT_OF_ROOM = -1
 TRIED = (0, 1)  # the steps the encoder tries
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _category(s, shape, strides, base, h, c, mask, choice, r, keep, use_keep, rec, mag, out, data, step, encode,
               pf, ps, offs, dirs):
     """Code (or decode) the points of category c at level h of the volume at `base`; (state,
@@ -115,7 +115,7 @@ def _category(s, shape, strides, base, h, c, mask, choice, r, keep, use_keep, re
     return s, OK
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _volume(s, shape, base, r, keep, use_keep, rec, mag, out, data, steps, encode, pf, ps, offs, dirs, counts,
             extra):
     """Code (or decode) one volume of `shape` at flat `base` (steps[l]: level l's step); (state,
@@ -165,7 +165,7 @@ def _volume(s, shape, base, r, keep, use_keep, rec, mag, out, data, steps, encod
     return s, OK
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _code(shape, planes, r, keep, use_keep, rec, out, data, steps, encode):
     """Encode `planes` volumes of `shape` (flat C-order r, keep) into out (the bytes written;
     OUT_OF_ROOM if out may be too small), or decode data (an error code); rec: the

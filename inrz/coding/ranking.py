@@ -17,8 +17,8 @@ ones) are kept, in that candidate's own layout.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..core.compiled import kernel
 from .interp3 import LEVELS, _run, _run_slices
 from .lattice3 import view3
 
@@ -26,7 +26,7 @@ WIDE = 4096  # corrections beyond +-WIDE are pooled (24 bits extra each)
 KMAX = 2.0**50  # as predictors.KMAX
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def entropy_bits(counts, n, lo=0, hi=2 * WIDE):
     """Order-0 entropy in bits of `n` symbols of histogram `counts` (2 WIDE + 1 bins, the two
     end bins pooling everything beyond), plus 24 bits per pooled symbol; `lo`, `hi`: the
@@ -39,12 +39,12 @@ def entropy_bits(counts, n, lo=0, hi=2 * WIDE):
     return bits + 24.0 * (counts[0] + counts[2 * WIDE])
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(cache=True, nogil=True, inline="always")
 def _bin(v):
     return min(max(v, -WIDE), WIDE) + WIDE
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _grid(r, q, step):
     """q = the residual rounded to the step grid (as `predictors._round(r / step)`)."""
     for i in range(r.size):
@@ -56,7 +56,7 @@ def _grid(r, q, step):
         q[i] = np.int64(np.rint(x))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(cache=True, nogil=True, inline="always")
 def _lorenzo_at(q, i0, i1, i2, n1, n2, mask):
     """The Lorenzo difference at (i0, i1, i2): sum over the subsets of `mask`'s axes of
     (-1)^|subset| q at the point one back along them (0 outside the array)."""
@@ -73,7 +73,7 @@ def _lorenzo_at(q, i0, i1, i2, n1, n2, mask):
     return total
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _lorenzo(shape, q, mask, k):
     n0, n1, n2 = shape[0], shape[1], shape[2]
     at = 0
@@ -96,7 +96,7 @@ def lorenzo(r: np.ndarray, step: float, axes: int) -> tuple[np.ndarray, np.ndarr
     return k.reshape(r.shape), rec.reshape(r.shape)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _lorenzo_encode(shape, r, step, mask, q, k, rec):
     _grid(r, q, step)
     _lorenzo(shape, q, mask, k)
@@ -104,7 +104,7 @@ def _lorenzo_encode(shape, r, step, mask, q, k, rec):
         rec[i] = q[i] * step
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _histogram(k, counts):
     """counts[bin] += 1 for each of k; the first and last bins touched."""
     lo, hi = 2 * WIDE, 0
@@ -116,7 +116,7 @@ def _histogram(k, counts):
     return lo, hi
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def costs(table, shape, r, shape_t, r_t, keep, keep_t, use_keep, step, keep_best, best_k, best_rec):
     """Each candidate's cost in bits; with `keep_best`, the cheapest one's corrections and
     reconstruction in best_k / best_rec (the index of that candidate is returned too)."""

@@ -13,47 +13,16 @@ the row's inputs (LATENT_LIMIT * 2**FRAC on the first layer, ACT_LIMIT on the ot
 partial sum of that row, in any order, is then bounded by the same figure, so this kernel, a
 BLAS of any blocking and the Python-integer definition give the same integers.
 
-Numba is the compiler: it ships as wheels for every platform numpy does (no toolchain at install
-time), keeps the kernel readable Python, and caches the machine code on disk so a decode process
-pays no compile time after the first.
+Numba is the compiler (through `inrz.kernel`): it ships as wheels for every platform numpy does
+(no toolchain at install time) and keeps the kernel readable Python. The decoder's entry points
+(`rangedec`, `render`, `latent_pyramid`) are `native`: their machine code is cached on disk
+after the first decode, and later processes load it without importing numba.
 """
 from __future__ import annotations
 
-import sys
-
 import numpy as np
-from numba import njit
 
-
-class _NoScipyLinalg:
-    """Import hook refusing `scipy.linalg` while numba's array implementations load (below)."""
-
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        if name == "scipy.linalg":
-            raise ImportError("not needed by inrz's compiled kernels")
-
-
-def _load_numba_array_support() -> None:
-    """Load numba's array implementations now, with `scipy.linalg` hidden from them.
-
-    numba loads them in a process's first compiled call (even one served from its on-disk
-    cache), and with them probes for a BLAS by importing `scipy.linalg`: 0.3-1 s, more than
-    the rest of a c3 decode. None of inrz's kernels call BLAS. Hidden, the probe records "no
-    BLAS", which changes only how numba compiles `np.convolve`/`np.correlate` (a loop instead
-    of BLAS; inrz compiles neither); `np.dot` and `np.linalg` still import scipy when a kernel
-    that uses them is compiled. Nothing is hidden once scipy.linalg is loaded anyway.
-    """
-    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
-        return
-    sys.meta_path.insert(0, _NoScipyLinalg)
-    try:
-        import numba.np.arraymath  # noqa: F401
-    finally:
-        sys.meta_path.remove(_NoScipyLinalg)
-
-
-_load_numba_array_support()
+from inrz import kernel
 
 FRAC = 8  # fractional bits of context-model activations
 ACT_LIMIT = float(2 ** 30)  # activations are clipped here
@@ -86,7 +55,7 @@ def within_bounds(Ws, bs) -> bool:
     return all(int(r.max(initial=0)) < int(EXACT) for r in row_bounds(Ws, bs))
 
 
-@njit(cache=True, nogil=True, fastmath={"contract"})
+@kernel(cache=True, nogil=True, fastmath={"contract"})
 def forward_cols(h, n, W, b, dims, woff, boff, inv):
     """Points in columns: h (2 * max(dims), >= n) holds the contexts (scaled by 2**FRAC) in rows
     0..dims[0] of its first n columns; on return rows `out`, `out + 1` hold mean and log-scale.
@@ -137,7 +106,7 @@ def scratch(dims, n: int) -> np.ndarray:
     return np.empty((2 * max(int(dims.max()), 2), (n // 512 + 1) * 512 + 8))
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _forward_batch(ctx, h, W, b, dims, woff, boff, inv, mean, logb):
     step = h.shape[1]
     one = float(1 << FRAC)
@@ -159,7 +128,7 @@ def forward_batch(ctx, W, b, dims, woff, boff, inv):
     return mean, logb
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def bins(mean, logb):
     """Rounded mean, scale bin and mean-offset bin of one prediction (integer arithmetic).
     Equals `coding.table_bins`: centre = floor((m + 1/2) in FRAC units), fbin by 1/16, sbin by 1/8."""
@@ -171,7 +140,7 @@ def bins(mean, logb):
     return centre, min(max(sbin, 0), 79), fbin  # SCALE_BINS = 80
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def bins_batch(mean, logb):
     n = mean.shape[0]
     centre, sbin, fbin = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)

@@ -11,10 +11,11 @@ touched, in float64. Arrays are channels-first (C, H, W); convolutions are "vali
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from inrz import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def forward(x, w, b, out):
     """out (O, H - 2, W - 2) = b + sum over c, dy, dx of w[o, c, dy, dx] * x[c, y + dy, x + dx]."""
     O, C = w.shape[0], w.shape[1]
@@ -33,7 +34,7 @@ def forward(x, w, b, out):
                         r[j] += (w0 * s[j] + w1 * s[j + 1]) + w2 * s[j + 2]
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+@kernel(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def backward(g, x, w, gx, gw, gb):
     """Adjoint of `forward` for the output gradient g (O, H - 2, W - 2): gx (C, H, W), gw
     (O, C, 3, 3) float64 and gb (O,) float64, all overwritten."""

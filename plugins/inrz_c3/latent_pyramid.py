@@ -9,7 +9,8 @@ import math
 import threading
 
 import numpy as np
-from numba import njit
+
+from inrz import kernel
 
 from .bands import run, split
 
@@ -18,7 +19,7 @@ TAPS, PAD = 4, 2  # upsample.TAPS / upsample.PAD
 
 # ---------------- upsampling ----------------
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True, native=True)
 def _up_into(src, k, periodic, dst, lo, hi):
     """src (outer, n, inner) -> dst (outer, m, inner), m <= 2n, for outer rows lo..hi: output
     2j + ph = sum_i k[ph, i] * src[j + ph + i - PAD] with the index clamped to the axis (or
@@ -39,7 +40,7 @@ def _up_into(src, k, periodic, dst, lo, hi):
                 out[v] = ((r0[v] * k0 + r1[v] * k1) + r2[v] * k2) + r3[v] * k3
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True, native=True)
 def _up_last(src, k, periodic, dst, lo, hi):
     """`_up_into` along the last (contiguous) axis: src (rows, n), dst (rows, m)."""
     n, m = src.shape[1], dst.shape[1]

@@ -11,9 +11,8 @@ Kernels return an error code from `inrz.rangecoder`'s table; `payload` raises it
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from inrz import rangecoder
+from inrz import kernel, rangecoder
 
 from .armint import FRAC, LATENT_LIMIT, bins, forward_cols
 
@@ -27,7 +26,7 @@ ESCAPE_RIGHT = 2 * K + 2
 MEAN_BINS = 16  # tables.MEAN_BINS: cdf rows are scale bin * MEAN_BINS + mean bin
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(cache=True, nogil=True, inline="always")
 def _value(sym, centre, bits, bst):
     """Latent (or weight) of a decoded symbol; escapes read their magnitude. Error: -2**62."""
     r = np.int64(sym) - (K + 1)
@@ -39,7 +38,7 @@ def _value(sym, centre, bits, bst):
     return centre + r
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True, native=True)
 def decode_flat(words, st, bits, bst, cdf, row, n, out):
     """n zero-mean integers coded with table cdf[row] (the weights); returns an error code."""
     lower, rng, point, pos, missing = load(st)
@@ -70,12 +69,12 @@ def memo_table(slots: int = 1 << 16) -> np.ndarray:
     return np.zeros((slots, 2), np.int64)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(cache=True, nogil=True, inline="always")
 def _slot(memo, key):
     return np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)) & (memo.shape[0] - 1)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(cache=True, nogil=True, inline="always")
 def _lookup(memo, key):
     """The slot of a packed context, or -1. A packed context holds the context's C values v,
     each as v + 2**(fb - 1) in fb bits (fb = min(8, 63 // C)): when every field fits, the
@@ -93,7 +92,7 @@ def _lookup(memo, key):
     return -1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(cache=True, nogil=True, inline="always")
 def _insert(memo, key, value):
     """Add key -> value unless present or its probe run is full (the memo is only a cache)."""
     i = _slot(memo, key)
@@ -107,7 +106,7 @@ def _insert(memo, key, value):
         i = (i + 1) & (memo.shape[0] - 1)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True, native=True)
 def decode_grid(words, st, bits, bst, cdf, grid, slopes, valid, offsets, ring, h, W, b, dims, woff, boff, inv, memo):
     """One grid's latents into `grid` (3 axes, leading ones added), in coding order: wavefront
     t = slopes . p (slopes[2] == 1), inside it C order, skipping flat indices >= `valid`.

@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from inrz import kernel
 
 LN2 = math.log(2.0)
 P_MIN = 2.0 ** -24  # `model.laplace_bits`'s probability floor
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def laplace_bits_grad(v, mu, log_b, valid, g_v, g_lb):
     """-sum(log2 P(v[:valid])) in float64; g_v, g_lb (overwritten): the derivatives of that
     sum with respect to v and log_b (zero past `valid`), as `band_grads.laplace_bits_grad`."""
@@ -43,7 +44,7 @@ def laplace_bits_grad(v, mu, log_b, valid, g_v, g_lb):
     return -total
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def gather(band, starts, ctx):
     """ctx (C, rows, W)[j] = the window of the 2-D padded band at starts[j] (row, column)."""
     C, rows, W = ctx.shape
@@ -55,7 +56,7 @@ def gather(band, starts, ctx):
                 dst[x] = src[c0 + x]
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def scatter(g_ctx, starts, centre, g_v, scale, g_band):
     """The band's gradient (overwritten): scale * g_v (rows, W) on the centre window, plus each
     context's gradient g_ctx[j] on its window, added in context order."""

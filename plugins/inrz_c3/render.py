@@ -25,7 +25,8 @@ bands.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from inrz import kernel
 
 from .bands import run, split
 from .latent_pyramid import pyramid
@@ -40,7 +41,7 @@ def _as3(shape) -> tuple[int, int, int]:
 
 # ---------------- synthesis ----------------
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True, native=True)
 def _mlp_into(u, W, b, dims, woff, boff, out, pads, lo, hi):
     """Points lo..hi of u (L, Z, Y, X) (C order) -> out (channels, Z + 2 pz, Y + 2 py, X + 2 px)
     at offset `pads`: per point W_k h + b_k, ReLU between layers (layer k's W at W[woff[k]:],
@@ -70,7 +71,7 @@ def _mlp_into(u, W, b, dims, woff, boff, out, pads, lo, hi):
         p += m
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _mlp_block(h0, h1, m, W, b, dims, woff, boff):
     """The MLP on the first m columns of h0, layers ping-ponging between h0 and h1. Inputs are
     added four at a time, each sum in the sequence 0 + w_0 x_0 + w_1 x_1 + ... (as one at a time)."""
@@ -119,7 +120,7 @@ def _pad_borders(x: np.ndarray, pads, periodic) -> None:
             x[index] = np.take(x, src, axis=axis)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True, native=True)
 def _conv_rows(x, W, b, relu, out, lo, hi):
     """Rows lo..hi (flat over (Z', Y')) of out (C, Z', Y', X') = x[centre] + f(conv(x) + b):
     valid convolution of x (C, Z, Y, X) with W (C, C, kz, ky, kx) (kernel extent 1 on axes the
@@ -154,7 +155,7 @@ def _conv_rows(x, W, b, relu, out, lo, hi):
                 dst[v] = centre[v + kx // 2] + c
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True, native=True)
 def _synth_rows(u, W, b, dims, woff, boff, Wr, br, pads, periodic, out, lo, hi):
     """Output rows lo..hi (flat over (Z, Y')) of out (C, Z, Y', X'), the whole synthesis at once
     for residual convolutions that do not span the first axis (every 1- and 2-axis grid): in

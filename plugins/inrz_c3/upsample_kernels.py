@@ -15,13 +15,14 @@ the last axis, which has kernels of its own (a unit-stride inner loop either way
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from inrz import kernel
 
 TAPS = 4
 PAD = 2
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _src(q, n, periodic):
     """The source sample at padded position q (q - PAD, clamped or wrapped into [0, n))."""
     s = q - PAD
@@ -30,7 +31,7 @@ def _src(q, n, periodic):
     return min(max(s, 0), n - 1)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _outside(lo, hi, n):
     """The indices of range(n) outside [lo, hi) (hi >= lo): the edges a kernel's fast loop skips."""
     out = np.empty(max(0, min(lo, n)) + max(0, n - max(hi, lo)), np.int64)
@@ -44,7 +45,7 @@ def _outside(lo, hi, n):
     return out
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def forward(z, k, periodic, out):
     """z (A, n, B) -> out (A, m, B): the first m samples of z doubled on the middle axis."""
     A, n, B = z.shape
@@ -60,7 +61,7 @@ def forward(z, k, periodic, out):
                 o[b] = ((r0[b] * k0 + r1[b] * k1) + r2[b] * k2) + r3[b] * k3
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def forward_last(z, k, periodic, out):
     """`forward` on the last axis: z (A, n) -> out (A, m)."""
     A, n = z.shape
@@ -83,7 +84,7 @@ def forward_last(z, k, periodic, out):
                     + x[_src(i + ph + 2, n, periodic)] * k[ph, 2]) + x[_src(i + ph + 3, n, periodic)] * k[ph, 3]
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def backward(g, z, k, periodic, gz, gk):
     """Adjoint of `forward`: g (A, m, B) -> gz (A, n, B) (overwritten); gk (2, TAPS) float64
     (overwritten) = sum over outputs of g * the source sample each tap read."""
@@ -132,7 +133,7 @@ def backward(g, z, k, periodic, gz, gk):
             gk[ph, t] = lanes[ph, t].sum()
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def backward_last(g, z, k, periodic, gz, gk):
     """`backward` on the last axis: g (A, m), z (A, n), gz (A, n)."""
     A, n = z.shape

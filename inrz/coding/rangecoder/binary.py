@@ -14,8 +14,8 @@ code no encoder leaves (direct bits out of range).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ...core.compiled import kernel
 from .errors import BAD_START, CORRUPT, OK, PAST_END, TRAILING
 
 ONE = 1 << 16  # probabilities are out of 2**16
@@ -28,12 +28,12 @@ LOW, RANGE, CACHE, PENDING, POS = 0, 1, 2, 3, 4
 CODE, DPOS, MISSING, BAD = 0, 2, 3, 4
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _prob(pf, ps, i):
     return (pf[i] + ps[i]) >> 1
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _adapt(pf, ps, i, bit):
     if bit:
         pf[i] -= pf[i] >> FAST
@@ -43,7 +43,7 @@ def _adapt(pf, ps, i, bit):
         ps[i] += (ONE - ps[i]) >> SLOW
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _shift(low, cache, pending, pos, out):
     """Move low's top byte out (through the cached byte and the pending 0xFF bytes, which a
     carry turns to 0x00); the new (low, cache, pending, pos)."""
@@ -67,7 +67,7 @@ def _shift(low, cache, pending, pos, out):
 # (`enc_store`, `dec_store`): the probability tables may alias `st`, its fields would
 # otherwise be read and written in memory for every bit.
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def enc_put(s, out, pf, ps, i, bit):
     """`bin_put` on the state tuple s; the new state."""
     low, rng, cache, pending, pos = s
@@ -84,7 +84,7 @@ def enc_put(s, out, pf, ps, i, bit):
     return low, rng, cache, pending, pos
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def enc_put_direct(s, out, bits, count):
     """`bin_put_direct` on the state tuple s; the new state."""
     low, rng, cache, pending, pos = s
@@ -99,23 +99,23 @@ def enc_put_direct(s, out, bits, count):
     return low, rng, cache, pending, pos
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def enc_room(s, out, margin):
     """Whether `out` has room for `margin` more bytes beyond those written and pending (state tuple s)."""
     return s[POS] + s[PENDING] + margin <= out.size
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def enc_load(st):
     return st[LOW], st[RANGE], st[CACHE], st[PENDING], st[POS]
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def enc_store(st, s):
     st[LOW], st[RANGE], st[CACHE], st[PENDING], st[POS] = s
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _refill(data, code, rng, dpos, missing):
     """Renormalise a decoder: shift in bytes (zeros past the end, counted as missing) until the
     range is at least TOP; (code, range, next byte, missing bytes)."""
@@ -131,7 +131,7 @@ def _refill(data, code, rng, dpos, missing):
     return code, rng, dpos, missing
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def dec_get(s, data, pf, ps, i):
     """`bin_get` on the state tuple s: (bit, new state)."""
     code, rng, dpos, missing, bad = s
@@ -148,7 +148,7 @@ def dec_get(s, data, pf, ps, i):
     return bit, (code, rng, dpos, missing, bad)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def dec_get_direct(s, data, count):
     """`bin_get_direct` on the state tuple s: (bits, new state)."""
     code, rng, dpos, missing, bad = s
@@ -167,34 +167,34 @@ def dec_get_direct(s, data, count):
     return bits, (code, rng, dpos, missing, bad)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def dec_load(st):
     return st[CODE], st[RANGE], st[DPOS], st[MISSING], st[BAD]
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def dec_store(st, s):
     st[CODE], st[RANGE], st[DPOS], st[MISSING], st[BAD] = s
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _shift_low(st, out):
     st[LOW], st[CACHE], st[PENDING], st[POS] = _shift(st[LOW], st[CACHE], st[PENDING], st[POS], out)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def bin_put(st, out, pf, ps, i, bit):
     """Code `bit` with model i (pf, ps: `bin_models`), then adapt the model."""
     enc_store(st, enc_put(enc_load(st), out, pf, ps, i, bit))
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def bin_put_direct(st, out, bits, count):
     """`count` bits of `bits` at probability 1/2, up to 16 per division of the range."""
     enc_store(st, enc_put_direct(enc_load(st), out, bits, count))
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _next_byte(st, data):
     if st[DPOS] < data.size:
         b = np.int64(data[st[DPOS]])
@@ -204,7 +204,7 @@ def _next_byte(st, data):
     return np.int64(0)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def bin_get(st, data, pf, ps, i):
     """The bit `bin_put` coded with model i, adapting the model the same way."""
     bit, s = dec_get(dec_load(st), data, pf, ps, i)
@@ -212,7 +212,7 @@ def bin_get(st, data, pf, ps, i):
     return bit
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def bin_get_direct(st, data, count):
     """`count` bits `bin_put_direct` wrote; a code no encoder leaves is counted (BAD) for `bin_end`."""
     bits, s = dec_get_direct(dec_load(st), data, count)
@@ -220,21 +220,21 @@ def bin_get_direct(st, data, count):
     return bits
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def bin_models(n):
     """(fast, slow) estimates of n adaptive models, each at probability 1/2."""
     pf = np.full(n, ONE // 2, np.int64)
     return pf, pf.copy()
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def bin_encoder():
     st = np.zeros(5, np.int64)
     st[RANGE], st[PENDING] = MASK32, 1
     return st
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def bin_flush(st, out):
     """Seal the stream; the number of bytes written to `out`."""
     for _ in range(5):
@@ -242,7 +242,7 @@ def bin_flush(st, out):
     return st[POS]
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def bin_decoder(data):
     """(state, OK) after reading the first 5 bytes, or BAD_START when the first is not 0."""
     st = np.zeros(5, np.int64)
@@ -254,7 +254,7 @@ def bin_decoder(data):
     return st, OK
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def bin_end(st, data):
     """After the last symbol: OK when the decoder read exactly the stream's bytes and met no
     code an encoder does not leave; else PAST_END, CORRUPT or TRAILING."""

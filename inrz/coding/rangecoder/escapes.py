@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import constriction
 import numpy as np
-from numba import njit
 
+from ...core.compiled import kernel
 from .errors import BAD_ESCAPE, ESCAPE_TAIL, OK, corrupt
 
 MAX_ESCAPE_BITS = 40  # leading zeros of an Exp-Golomb code: values below 2**40
@@ -38,7 +38,7 @@ class GolombWriter:
         return np.packbits(np.asarray(self.bits, np.uint8)).tobytes() if self.bits else b""
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def golomb(bits, bst):
     """One Exp-Golomb value from the unpacked bits at bst[0] (advanced past it); -1 when
     truncated or longer than any encoder writes."""

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import constriction
 import numpy as np
-from numba import njit
 
+from ...core.compiled import kernel
 from .errors import CORRUPT, NOT_WORDS, OK, PAST_END, TRAILING, corrupt
 
 MASK64 = (1 << 64) - 1
@@ -129,20 +129,20 @@ def queue_end(words: np.ndarray, st: np.ndarray) -> int:
     return OK if point == (point_word << 32) & MASK64 else CORRUPT
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def queue_load(st):
     """(lower, range, point, next word, words missing): the state into locals (registers in a
     kernel's loop); `queue_store` puts them back with the symbols decoded."""
     return st[LOWER], st[RANGE], st[POINT], st[POS], st[MISSING]
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def queue_store(st, lower, rng, point, pos, missing, count):
     st[LOWER], st[RANGE], st[POINT], st[POS], st[MISSING] = lower, rng, point, pos, missing
     st[COUNT] += np.uint64(count)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def queue_symbol(words, st, cdf, row):
     """Decode one symbol with cumulative frequencies cdf[row] (cdf: (tables, alphabet + 1),
     rising strictly from 0 to 2**24); -CORRUPT or -PAST_END on a stream no encoder writes."""
@@ -152,7 +152,7 @@ def queue_symbol(words, st, cdf, row):
     return s
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(cache=True, nogil=True, inline="always")
 def queue_step(words, cdf, row, lower, rng, point, pos, missing):
     """`queue_symbol` on a state held in locals: (symbol or -error code, lower, range, point,
     next word, words missing)."""
@@ -177,7 +177,7 @@ def queue_step(words, cdf, row, lower, rng, point, pos, missing):
     return s, lower, rng, point, pos, missing
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(cache=True, nogil=True, inline="always")
 def _find(cdf, row, x, scale):
     """The symbol s with cdf[row, s] <= q < cdf[row, s + 1] for the quantile q = x // scale,
     tested as cdf * scale <= x (floor(x / scale) >= c exactly when x >= c * scale; a 64-bit
