@@ -12,13 +12,19 @@ machine the steadier figure; the payload (range decoding with the context model)
 renderer are timed alone too. While the payload's finest level decodes, a second thread
 upsamples the coarser levels to full size (the renderer's last stage, `latent_pyramid.top_stage`): that
 work counts in the payload's time, and the renderer's is level 0 and the synthesis. `fresh` runs one decode in a new
-process: the seconds to import inrz and its plugins, and the first decode's milliseconds (numba
-loading its cached machine code) against the second's. CLI figures are the median wall time of
-`inrz decompress FILE -o x.png` in a fresh process (Python start, imports, decode, PNG write),
-and for the other codecs of a fresh `python -c` that imports imagecodecs, decodes and writes the
-PNG the same way. The floor line: the same fresh-process wall time for starting Python, importing
-numpy, importing numba, and one call of a trivial cached numba function (what any numba
-decoder pays before decoding). --reference also times the per-wavefront decoder the compiled one replaced.
+process: the seconds to import inrz and its plugins, and the first decode's milliseconds (loading
+the decoder's cached machine code, `inrz.kernel`) against the second's, and whether numba was
+imported. CLI figures are the median wall time of `inrz decompress FILE -o x.png` in a fresh
+process (Python start, imports, decode, PNG write), run as the console script installed beside
+this Python (not through a shell shim such as pyenv's, which adds ~0.1 s), once as installed and
+once with INRZ_NATIVE=0 (the kernels on numba's path: what the CLI cost before); for the other
+codecs, of a fresh `python -c` that imports imagecodecs, decodes and writes the PNG the same way.
+The floor line: the same fresh-process wall time for starting Python, importing numpy, importing
+numpy and llvmlite's binding (what loading cached machine code needs), importing inrz, and, for
+comparison, importing numba and calling one trivial cached numba function (what a decoder on
+numba's path pays before decoding). The matmul line: 2-thread float32 GFLOP/s of torch in the
+same run (this machine's speed drifts: compare figures from one run only).
+--reference also times the per-wavefront decoder the compiled one replaced.
 --against REV only compares the in-process decode of the first file with inrz at git revision REV
 (the whole tree, imported from a `git archive` by PYTHONPATH), alternating fresh processes.
 """
@@ -40,10 +46,30 @@ import inrz
 
 
 
+def console_script() -> str:
+    """The `inrz` command installed beside this Python (a shim on PATH may add its own start-up)."""
+    here = Path(sys.executable).parent / ("inrz.exe" if os.name == "nt" else "inrz")
+    return str(here) if here.exists() else "inrz"
+
+
+def matmul_gflops() -> float:
+    """Best of 5: a 1024^3 float32 matmul with torch on 2 threads."""
+    import torch
+
+    torch.set_num_threads(2)
+    a = torch.randn(1024, 1024)
+    best = float("inf")
+    for _ in range(6):
+        t = time.perf_counter()
+        a @ a
+        best = min(best, time.perf_counter() - t)
+    return 2 * 1024 ** 3 / best / 1e9
+
+
 def encode_c3(image: Path, preset: str, steps: int, cache: Path) -> Path:
     out = cache / f"{image.stem}_{preset}_{steps}.inrz"
     if not out.exists():
-        subprocess.run(["inrz", "compress", str(image), "-o", str(out), "--set", "backend.id=c3",
+        subprocess.run([console_script(), "compress", str(image), "-o", str(out), "--set", "backend.id=c3",
                         "--set", f"backend.preset={preset}", "--set", f"backend.steps={steps}"], check=True)
     return out
 
@@ -98,7 +124,7 @@ t2 = time.perf_counter()
 inrz.decode(data, host)
 t3 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "first_ms": 1e3 * (t2 - t1), "second_ms": 1e3 * (t3 - t2),
-                  "torch": "torch" in sys.modules}))
+                  "torch": "torch" in sys.modules, "numba": "numba" in sys.modules}))
 """
 
 
@@ -108,6 +134,7 @@ def fresh_process(path: Path, repeats: int) -> dict:
                                       text=True).stdout.splitlines()[-1]) for _ in range(repeats)]
     out = {k: median([r[k] for r in runs]) for k in ("import_s", "first_ms", "second_ms")}
     out["torch_loaded"] = any(r["torch"] for r in runs)
+    out["numba_loaded"] = any(r["numba"] for r in runs)
     return out
 
 
@@ -126,22 +153,29 @@ def total(a):
 FLOOR_STEPS = {
     "python": "pass",
     "numpy": "import numpy",
+    "llvmlite": "import numpy, llvmlite.binding as b; b.initialize_native_target(); b.initialize_native_asmprinter()",
+    "inrz": "import inrz",
     "numba": "import numpy, numba",
-    "numba_call": "import importlib.util as u, numpy, numba, sys; sys.path.insert(0, sys.argv[1]); "
-                  "s = u.spec_from_file_location('armint', sys.argv[2]); s.loader.exec_module(u.module_from_spec(s)); "
-                  "import floor_kernel; floor_kernel.total(numpy.ones(4))",
+    "numba_call": ("import sys, numpy, numba\n"
+                   "class Hide:  # scipy.linalg hidden while numba loads its array support, as inrz.kernel does\n"
+                   "    find_spec = staticmethod(lambda name, *a: (_ for _ in ()).throw(ImportError())"
+                   " if name == 'scipy.linalg' else None)\n"
+                   "sys.meta_path.insert(0, Hide)\n"
+                   "import numba.np.arraymath\n"
+                   "sys.meta_path.remove(Hide)\n"
+                   "sys.path.insert(0, sys.argv[1])\n"
+                   "import floor_kernel\n"
+                   "floor_kernel.total(numpy.ones(4))"),
 }
 
 
 def floor(cache: Path, repeats: int) -> dict:
-    """What any numba-compiled decoder costs a fresh process before it decodes anything: median
-    wall seconds of `python -c` starting, importing numpy, importing numba, and calling one
+    """Median wall seconds of `python -c` starting, importing numpy, importing llvmlite's binding
+    (what loading cached machine code needs), importing inrz, importing numba, and calling one
     trivial compiled function from numba's disk cache (numba loading its implementations, with
-    scipy.linalg hidden as `inrz_c3.armint` hides it). The first run fills the cache."""
-    from inrz_c3 import armint
-
+    scipy.linalg hidden as `inrz.kernel` hides it). The first run fills the cache."""
     (cache / "floor_kernel.py").write_text(FLOOR_KERNEL)
-    argv = [str(cache), armint.__file__]  # armint alone (numpy and numba only): its scipy.linalg hiding
+    argv = [str(cache)]
     subprocess.run([sys.executable, "-c", FLOOR_STEPS["numba_call"], *argv], check=True)
     return {f"floor_{name}_s": cli_wall([sys.executable, "-c", code, *argv], repeats)
             for name, code in FLOOR_STEPS.items()}
@@ -180,11 +214,12 @@ def against(rev: str, path: Path, rounds: int, decodes: int) -> list[str]:
     return lines
 
 
-def cli_wall(cmd: list[str], repeats: int) -> float:
+def cli_wall(cmd: list[str], repeats: int, env: dict | None = None) -> float:
     walls = []
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)  # warm-up: caches filled
     for _ in range(repeats):
         w = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
         walls.append(time.perf_counter() - w)
     return median(walls)
 
@@ -240,12 +275,14 @@ def main() -> None:
         wall, cpu = timings(lambda: inrz.decode(data, host), args.repeats)
         stages = stage_timings(data, host, args.repeats, args.reference)
         fresh = fresh_process(path, max(3, args.repeats // 2))
-        cli = cli_wall(["inrz", "decompress", str(path), "-o", str(out_png)], max(3, args.repeats // 2))
+        command = [console_script(), "decompress", str(path), "-o", str(out_png)]
+        cli = cli_wall(command, max(3, args.repeats // 2))
+        cli_numba = cli_wall(command, max(3, args.repeats // 2), {**os.environ, "INRZ_NATIVE": "0"})
         rows.append({"decoder": f"c3 {header['backend'].get('preset', '?')}", "bytes": len(data),
                      "in_process_ms": 1e3 * wall, "cpu_ms": 1e3 * cpu, **stages,
                      "fresh_import_s": fresh["import_s"], "fresh_first_ms": fresh["first_ms"],
-                     "fresh_second_ms": fresh["second_ms"], "cli_wall_s": cli,
-                     "torch_loaded": fresh["torch_loaded"]})
+                     "fresh_second_ms": fresh["second_ms"], "cli_wall_s": cli, "cli_numba_path_s": cli_numba,
+                     "torch_loaded": fresh["torch_loaded"], "numba_loaded": fresh["numba_loaded"]})
     size = int(np.median([r["bytes"] for r in rows]))
     for codec in ("avif", "webp", "jpegxl"):
         blob = at_size(codec, pixels, size)
@@ -262,6 +299,7 @@ def main() -> None:
     for r in rows:
         r["vs_avif"] = r["in_process_ms"] / base
     fl = floor(args.cache, max(3, args.repeats // 2))
+    gflops = matmul_gflops()
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"kodim01 768x512, median of {args.repeats} (CLI and fresh processes: of {max(3, args.repeats // 2)}), "
           f"imagecodecs {imagecodecs.__version__}, numba {numba.__version__}, {os.cpu_count()} CPUs, c3 decoding on "
@@ -269,7 +307,8 @@ def main() -> None:
           f"at the end")
     cols = [c for c in rows[0]] + [c for c in ("vs_avif",) if c not in rows[0]]
     print(table(rows, cols))
-    print("fresh-process floor of a numba decoder (wall s): " + ", ".join(f"{k[6:-2]} {v:.3f}" for k, v in fl.items()))
+    print("fresh-process floor (wall s): " + ", ".join(f"{k[6:-2]} {v:.3f}" for k, v in fl.items()))
+    print(f"matmul: {gflops:.1f} GFLOP/s (torch, float32, 2 threads, same run)")
 
 
 if __name__ == "__main__":
