@@ -1,6 +1,6 @@
 """`python -m inrz ...` (and `torchrun -m inrz train ...`)."""
 import sys
 
-from .cli.main import main
+from .cli import console
 
-sys.exit(main())
+sys.exit(console())

@@ -165,15 +165,24 @@ def torch_loaders() -> frozenset[str]:
 def test_imports_sit_at_the_top_of_the_file(path):
     """Only optional libraries are imported where they are first needed, and torch: torch itself,
     or an inrz module that loads it, may be imported inside the function that needs it, so that
-    registering a backend or decoding a file that needs no torch (c3) never loads it."""
+    registering a backend or decoding a file that needs no torch (c3) never loads it. Any other
+    import placed late on purpose says why on its line (`# late: ...`: what a decode or the
+    command's start-up would otherwise load); `if TYPE_CHECKING:` blocks are for type checkers."""
     if module_name(path) in ALIASES:
         return
-    tree = ast.parse(path.read_text())
+    source = path.read_text()
+    tree = ast.parse(source)
+    lines = source.splitlines()
     top = {id(node) for node in tree.body}
+    for node in tree.body:  # `if TYPE_CHECKING:` imports run for type checkers only
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            top |= {id(n) for n in ast.walk(node)}
     required = required_imports()
     late = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in top:
+            if "# late:" in lines[node.lineno - 1]:
+                continue
             names = imported_modules(node, module_name(path), path.name == "__init__.py")
             if any(imports_torch(n) or n in torch_loaders() for n in names):
                 continue

@@ -647,6 +647,27 @@ def test_the_decompress_command_on_a_c3_file_does_not_import_torch(tmp_path):
     assert out.stat().st_size > 0
 
 
+def test_a_c3_decode_runs_cached_machine_code_without_importing_numba(tmp_path):
+    """The decoder's kernels are `inrz.kernel(native=True)`: the first process compiles their
+    entries into the cache; a later one loads them without importing numba (or torch) and
+    decodes to the bytes numba's own path gives (INRZ_NATIVE=0)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import atexit, os, sys; from inrz.cli.main import main; "
+            "atexit.register(lambda: os._exit(9) if 'numba' in sys.modules and sys.argv[-1] == 'lean' else None); "
+            "sys.exit(main(sys.argv[1:-1]))")
+    outs = []
+    for i, (native, check) in enumerate((("1", "warm"), ("1", "lean"), ("0", "numba"))):
+        out = tmp_path / f"out{i}.png"
+        done = subprocess.run([sys.executable, "-c", code, "decompress", str(GOLDEN[0]), "-o", str(out), check],
+                              capture_output=True, text=True, env={**os.environ, "INRZ_NATIVE": native})
+        assert done.returncode == 0, (check, done.stderr)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == outs[2]
+
+
 @pytest.mark.parametrize("scale", [1.0, 5.0])
 def test_native_decode_does_not_depend_on_the_modalitys_coordinate_scale(scale):
     """Audio's coordinates run over [-5, 5]: read as [-1, 1] positions, the native grid was

@@ -174,3 +174,11 @@ def test_the_cache_key_follows_the_kernels_and_their_callees(kmod, tmp_path):
     key = compiled._source_key(mod.mix)
     assert "mix.SCALE" in dict(key[1])  # a constant the kernel reads
     assert "kmod" in dict(key[0])  # its file (and its callee's: the same file here)
+
+
+def test_a_kernel_pickles_by_name():
+    import pickle
+
+    from inrz.coding.rangecoder import queue_step
+
+    assert pickle.loads(pickle.dumps(queue_step)) is queue_step

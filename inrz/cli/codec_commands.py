@@ -2,25 +2,17 @@
 several, written through an output pattern, in one process)."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
 
 from .. import container
-from ..core.device import resolve_device
 from ..core.errors import InrzError, SpecError
-from ..host.manager import get_host
-from ..api.functions import codec_from_spec, modality_for_path, with_settings
-from ..pipeline.codec import Codec
-from ..pipeline.decode import build_components, decode
+from ..pipeline.defaults import RATE_PRESETS
 from ..pipeline.limits import DecodeLimits
-from ..pipeline.defaults import RATE_PRESETS, codec_sections, rate_preset
-from ..pipeline.inspect import describe
-from ..pipeline.progress import progress_callback, terminal
-from ..pipeline.ratecontrol import encode_to_target
-from ..runs.spec import load_spec, override_sections
-from .info import info_text
+
+# The encoder's modules are imported by `inrz compress` (`compress.py`), so that `inrz decompress`
+# and `inrz info` load only what decoding needs: the process starts faster.
 
 REGION_HELP = ("render only this region: start:stop per grid axis, in native samples, in the order `inrz info` "
                "names the axes (e.g. 0:256,128:384 for two axes)")
@@ -70,48 +62,15 @@ def add(sub, common) -> None:
     p.set_defaults(func=_info)
 
 
-def build_codec(args) -> tuple[Codec, float | None]:
-    """The codec and rate target of `inrz compress`: a spec's, or the modality's defaults with
-    `--preset` and `--set` on top (the same checks either way)."""
-    host = get_host()
-    fixed = None if rate_preset(args.preset) is not None else args.preset
-    if args.spec:
-        codec = codec_from_spec(args.spec, args.overrides, path_hint=args.input, device=args.device, host=host)
-        spec_target = load_spec(args.spec, args.overrides, host).target_bpp
-    else:
-        modality = modality_for_path(args.input, host)
-        raw = override_sections(codec_sections(modality, fixed, host=host), args.overrides, host)
-        device = resolve_device(args.device or raw.get("device", "auto"))
-        codec = Codec.from_sections(host, modality, raw, device, raw.get("seed", 0))
-        spec_target = raw.get("target_bpp")
-    if args.steps is not None:
-        codec = with_settings(codec, {"steps": args.steps}, host)
-    targets = {t for t in (rate_preset(args.preset), args.target_bpp) if t is not None}
-    if len(targets) > 1:
-        raise SpecError(f"--preset {args.preset} and --target-bpp {args.target_bpp} ask for two rates; give one")
-    return codec, targets.pop() if targets else spec_target
-
-
 def _compress(args) -> int:
-    codec, target_bpp = build_codec(args)
-    if args.max_abs_error is not None:
-        codec = dataclasses.replace(codec, max_abs_error=args.max_abs_error)
-    signal = codec.modality.load(args.input)
-    with progress_callback(terminal()) as callback:
-        if target_bpp is not None or args.target_psnr is not None:
-            encoded, codec = encode_to_target(codec, signal, bpp=target_bpp, psnr=args.target_psnr,
-                                              progress=callback)
-        else:
-            encoded = codec.encode(signal, callback)
-    container.write_file(args.output, encoded.data)
-    points = codec.modality.num_points(signal)
-    rung = f", configuration {encoded.info['rung']}" if "rung" in encoded.info else ""
-    print(f"{args.output}: {len(encoded.data)} bytes, {8 * len(encoded.data) / points:.4f} bits per "
-          f"{codec.modality.unit} ({8 * encoded.payload_bytes / points:.4f} payload only){rung}", file=sys.stderr)
-    return 0
+    from .compress import compress  # late: the encoder's modules, which decompress and info do not need
+
+    return compress(args)
 
 
 def _decompress(args) -> int:
+    from ..pipeline.decode import build_components, decode  # late: with the backend, not at start-up
+
     region = _parse_region(args.region)
     limits = DecodeLimits.trusted() if args.trusted else None
     for source, target in _outputs(args.input, args.output):  # in order; the first error stops the rest
@@ -151,6 +110,9 @@ def _outputs(inputs: list[str], output: str) -> list[tuple[str, str]]:
 
 
 def _info(args) -> int:
+    from ..pipeline.inspect import describe  # late: only this command
+    from .info import info_text  # late: only this command
+
     data = container.read_file(args.input)
     facts = describe(data)
     if args.json:

@@ -91,8 +91,12 @@ def backend_commands(sub, common) -> None:
         host.registry.get("backend", id).add_commands(sub, common)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, on_parsed=None) -> int:
+    """Run one command (`argv`: default the process's arguments); its exit code. `on_parsed()`
+    is called once the arguments are parsed, before the command runs (`console`)."""
     args = build_parser().parse_args(argv)
+    if on_parsed is not None:
+        on_parsed()
     if getattr(args, "threads", None) is not None:
         if args.threads < 1:
             print("inrz: error: --threads must be at least 1", file=sys.stderr)

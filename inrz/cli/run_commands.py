@@ -6,10 +6,8 @@ import sys
 from pathlib import Path
 
 from ..core.errors import InrzError
-from ..host.manager import PluginHost
-from ..runs import curves
-from ..runs.plot import bd_text, rd_plot
-from ..runs.run import run
+
+# the runs' modules are imported by the commands that use them (`inrz decompress` starts faster)
 
 
 def add(sub, common) -> None:
@@ -43,6 +41,9 @@ def add(sub, common) -> None:
 
 
 def _run(args) -> int:
+    from ..runs.plot import bd_text  # late: the runs' modules, not at start-up
+    from ..runs.run import run  # late: as above
+
     results = run(args.spec, args.overrides, progress=not args.no_progress, fresh=args.fresh)
     out = results["spec"].get("output") or f"results/{results['spec']['name']}"
     labels = results["labels"]
@@ -59,6 +60,9 @@ def _run(args) -> int:
 
 
 def _plot(args) -> int:
+    from ..runs import curves  # late: the runs' modules, not at start-up
+    from ..runs.plot import bd_text, rd_plot  # late: as above
+
     mixed = curves.mixed_items(args.results)
     if mixed and not args.mixed_items:
         raise InrzError(f"{mixed}: their curves would mix means over different data; plot runs over the same "
@@ -89,6 +93,8 @@ def _plot(args) -> int:
 def _plugins(args) -> int:
     """Never strict: a plugin that fails to import is listed as unavailable with the reason,
     which is what someone debugging a broken install needs to see."""
+    from ..host.manager import PluginHost  # late: as the other commands
+
     host = PluginHost(strict=False)
     listed = [host.describe(name) for name in host.info if args.all or name != "inrz"]
     print(json.dumps(listed, indent=2))

@@ -7,10 +7,7 @@ decode it runs. So a kernel marked `native=True` keeps, per kind of arguments (d
 axes, axis order of each array; type of each scalar), a C-ABI entry compiled by numba (`cfunc`)
 around the very same kernel, whose object code is written to `cache_dir()/native`. A process
 that finds it there loads it with llvmlite's MCJIT (~20 ms for llvmlite, ~1 ms per entry) and
-calls it through ctypes (which releases the GIL, like `nogil`). numba's own C helpers (its
-runtime's allocator, its exception helpers) are loaded from numba's extension modules without
-importing the numba package, and registered under the names numba's code links against, as
-numba itself does.
+calls it through ctypes (which releases the GIL, like `nogil`); `native` builds and loads them.
 
 Same code, same numbers: the entry calls the kernel, compiled by the same numba from the same
 source for the same CPU. The cache key holds the kernel's source files (and those of every
@@ -24,12 +21,9 @@ wraps (`_numba_type_`, and `targetoptions`/`py_func` for its inliner).
 """
 from __future__ import annotations
 
-import ctypes
 import functools
-import glob
 import hashlib
-import importlib.machinery
-import importlib.util
+import importlib
 import inspect
 import json
 import os
@@ -39,6 +33,7 @@ import types as pytypes
 
 import numpy as np
 
+from . import native as _native
 from .fsutil import atomic_write
 from .paths import cache_dir
 
@@ -81,11 +76,12 @@ def _numba():
     compiles `np.convolve`/`np.correlate` (a loop instead of BLAS; inrz compiles neither);
     `np.dot` and `np.linalg` still import scipy when a kernel that uses them is compiled.
     Nothing is hidden once scipy.linalg is loaded anyway."""
-    import numba
+    import numba  # late: numba loads only when a kernel runs on its path (0.4 s)
+
     if "numba.np.arraymath" not in sys.modules and "scipy.linalg" not in sys.modules:
         sys.meta_path.insert(0, _NoScipyLinalg)
         try:
-            import numba.np.arraymath  # noqa: F401
+            import numba.np.arraymath  # noqa: F401  # late: with numba
         finally:
             sys.meta_path.remove(_NoScipyLinalg)
     return numba
@@ -113,7 +109,8 @@ class Kernel:
 
     @property
     def _numba_type_(self):  # what numba's typeof sees when a kernel calls this one
-        from numba.core import types
+        from numba.core import types  # late: only numba asks
+
         return types.Dispatcher(self.dispatcher)
 
     def __call__(self, *args):
@@ -130,19 +127,22 @@ class Kernel:
     def __repr__(self) -> str:
         return f"<kernel {self.__module__}.{self.__qualname__}>"
 
+    def __reduce__(self):  # pickled by name, as the function it replaces in its module
+        return _by_name, (self.__module__, self.__qualname__)
+
     def _entry(self, kinds):
         with _lock:
             if kinds in self._entries:
                 return self._entries[kinds]
             path = cache_dir() / "native" / f"{self.__module__}.{self.__qualname__}-{self._hash(kinds)}.bin"
             try:
-                entry = _Entry.load(path, kinds) if path.exists() else None
+                entry = _native.Entry.load(path, kinds) if path.exists() else None
             except Exception:  # unreadable or unloadable: rebuilt below
                 entry = None
             if entry is None:
                 try:
-                    blob = _build(self, kinds)
-                    entry = _Entry.from_blob(blob, kinds)
+                    blob = _native.build(_numba(), self.dispatcher, self.__qualname__, kinds)
+                    entry = _native.Entry.from_blob(blob, kinds)
                 except Exception:  # numba could not make an entry of this kind: numba's path
                     entry = False
                 else:
@@ -156,8 +156,15 @@ class Kernel:
     def _hash(self, kinds) -> str:
         if self._key is None:
             self._key = _source_key(self)
-        h = hashlib.sha256(json.dumps([FORMAT, self._key, _platform_key(), repr(kinds)]).encode())
+        h = hashlib.sha256(json.dumps([FORMAT, self._key, _native.platform_key(), repr(kinds)]).encode())
         return h.hexdigest()[:24]
+
+
+def _by_name(module: str, qualname: str):
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 # ---------------- argument kinds ----------------
@@ -188,26 +195,6 @@ def _kinds(args) -> tuple | None:
         else:
             return None
     return tuple(out)
-
-
-def _argv(kinds, args) -> list:
-    """The C arguments: per array its data pointer and the shape of its C-ordered form."""
-    out = []
-    for k, x in zip(kinds, args):
-        if k[0] == "a":
-            if k[3] is not None:
-                x = x.transpose(k[3])
-            out.append(x.__array_interface__["data"][0])
-            out.extend(x.shape)
-        elif k[0] == "f":
-            out.append(float(x))
-        else:
-            out.append(int(x))
-    return out
-
-
-def _jsonable(kinds) -> list:
-    return json.loads(json.dumps(kinds))
 
 
 # ---------------- cache key ----------------
@@ -251,192 +238,3 @@ def _source_key(root: Kernel) -> list:
     return [sorted(files.items()), sorted(consts.items())]
 
 
-@functools.lru_cache(maxsize=None)
-def _platform_key() -> list:
-    import llvmlite
-    ll = _llvm()
-    env = {k: v for k, v in os.environ.items() if k.startswith("NUMBA_")}
-    return [_numba_files(), llvmlite.__version__, np.__version__, sys.version, ll.get_host_cpu_name(),
-            ll.get_host_cpu_features().flatten(), sorted(env.items())]
-
-
-def _numba_files() -> list:
-    """numba's installed files that its code depends on (version file, C extensions), by size
-    and modification time: what an upgrade changes, read without importing numba or scanning
-    the installed distributions' metadata."""
-    spec = importlib.util.find_spec("numba")
-    if spec is None or not spec.submodule_search_locations:
-        return []
-    root = list(spec.submodule_search_locations)[0]
-    out = []
-    for rel in ("_version.py", "_helperlib", "_dynfunc", "core/runtime/_nrt_python"):
-        path = os.path.join(root, rel if rel.endswith(".py") else rel + importlib.machinery.EXTENSION_SUFFIXES[0])
-        try:
-            st = os.stat(path)
-            out.append([rel, st.st_size, st.st_mtime_ns])
-        except OSError:
-            out.append([rel, None, None])
-    return out
-
-
-# ---------------- building an entry (needs numba) ----------------
-
-def _build(k: Kernel, kinds) -> bytes:
-    """A C-ABI entry for `k` on arguments of `kinds`, as bytes: a JSON head line, then object code."""
-    numba = _numba()
-    from numba.core import types
-    dispatcher = k.dispatcher
-    sig_args, params, lines, call = [], [], [], []
-    nptype = {"b1": types.boolean}
-    for j, kd in enumerate(kinds):
-        if kd[0] == "a":
-            dt = nptype.get(kd[1]) or numba.from_dtype(np.dtype(kd[1]))
-            sig_args.append(types.CPointer(dt))
-            sig_args.extend([types.int64] * kd[2])
-            shape = [f"s{j}_{i}" for i in range(kd[2])]
-            params.append(f"p{j}")
-            params.extend(shape)
-            view = f"carray(p{j}, ({', '.join(shape)},))"
-            if kd[3] is not None:
-                inverse = tuple(int(i) for i in np.argsort(kd[3]))
-                view += f".transpose({inverse})"
-            lines.append(f"    a{j} = {view}")
-        elif kd[0] == "b":
-            sig_args.append(types.int64)
-            params.append(f"p{j}")
-            lines.append(f"    a{j} = p{j} != 0")
-        else:
-            sig_args.append(types.int64 if kd[0] == "i" else types.float64)
-            params.append(f"p{j}")
-            lines.append(f"    a{j} = p{j}")
-        call.append(f"a{j}")
-    # the kernel's return type, from numba's own compile for these argument types
-    argtypes = []
-    for kd in kinds:
-        if kd[0] == "a":
-            dt = nptype.get(kd[1]) or numba.from_dtype(np.dtype(kd[1]))
-            argtypes.append(types.Array(dt, kd[2], "C" if kd[3] is None else "A"))
-        else:
-            argtypes.append({"b": types.boolean, "i": types.int64, "f": types.float64}[kd[0]])
-    dispatcher.compile(tuple(argtypes))
-    ret = dispatcher.overloads[tuple(argtypes)].signature.return_type
-    parts = list(ret.types) if isinstance(ret, types.BaseTuple) else ([] if ret == types.none else [ret])
-    spec = []
-    for t in parts:
-        if isinstance(t, types.Boolean):
-            spec.append("b")
-        elif isinstance(t, types.Integer):
-            spec.append("i")
-        elif isinstance(t, types.Float):
-            spec.append("f")
-        else:
-            raise TypeError(f"{k.__qualname__} returns {t}: no native entry")
-    sig_args += [types.CPointer(types.int64), types.CPointer(types.float64)]
-    params += ["iret", "fret"]
-    body = [f"def entry({', '.join(params)}):", *lines, "    try:",
-            f"        r = kernel({', '.join(call)},)" if call else "        r = kernel()"]
-    if len(parts) == 1:
-        body.append("        r = (r,)")
-    for i, s in enumerate(spec):
-        body.append(f"        {'fret' if s == 'f' else 'iret'}[{i}] = r[{i}]")
-    body += ["    except Exception:", "        return 1", "    return 0"]
-    scope = {"carray": numba.carray, "kernel": dispatcher}
-    exec(compile("\n".join(body), f"<inrz native entry for {k.__qualname__}>", "exec"), scope)
-    cf = numba.cfunc(types.int64(*sig_args), nopython=True)(scope["entry"])
-    lib = cf._library
-    obj = lib._codegen._tm.emit_object(lib._final_module)
-    obj = bytes(obj)
-    head = {"symbol": cf.native_name, "kinds": _jsonable(kinds), "ret": spec, "sha256": hashlib.sha256(obj).hexdigest(),
-            "nargs": len(sig_args), "argtypes": ["f" if t == types.float64 else "i" for t in sig_args]}
-    return json.dumps(head).encode() + b"\n" + obj
-
-
-# ---------------- loading an entry (no numba) ----------------
-
-@functools.lru_cache(maxsize=None)
-def _llvm():
-    import llvmlite.binding as ll
-    ll.initialize_native_target()
-    ll.initialize_native_asmprinter()
-    return ll
-
-
-def _extension(name: str, relative: str):
-    """numba's C extension `name`, imported without importing the numba package (the same
-    module object numba gets if it is imported later)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec("numba")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("numba is not installed")
-    root = list(spec.submodule_search_locations)[0]
-    paths = glob.glob(os.path.join(root, relative + importlib.machinery.EXTENSION_SUFFIXES[0]))
-    if not paths:
-        raise ImportError(f"numba's {relative} extension is missing")
-    loader = importlib.machinery.ExtensionFileLoader(name, paths[0])
-    module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(name, paths[0], loader=loader))
-    loader.exec_module(module)
-    sys.modules[name] = module
-    return module
-
-
-@functools.lru_cache(maxsize=None)
-def _runtime():
-    """numba's C helpers under the symbol names its code links against (as numba registers
-    them: `numba.core.base._load_global_helpers`, `numba.core.runtime.nrt`)."""
-    ll = _llvm()
-    import builtins
-    ll.add_symbol("_Py_NoneStruct", id(None))
-    for module in (_extension("numba._helperlib", "_helperlib"), _extension("numba._dynfunc", "_dynfunc")):
-        for name, address in module.c_helpers.items():
-            ll.add_symbol("numba_" + name, address)
-    for obj in builtins.__dict__.values():
-        if isinstance(obj, type) and issubclass(obj, BaseException):
-            ll.add_symbol(f"PyExc_{obj.__name__}", id(obj))
-    nrt = _extension("numba.core.runtime._nrt_python", "core/runtime/_nrt_python")
-    if "numba.core.runtime.nrt" not in sys.modules:
-        nrt.memsys_use_cpython_allocator()  # what numba's nrt.py does on import
-    for name, address in nrt.c_helpers.items():
-        ll.add_symbol(name if name.startswith("_") else "NRT_" + name, address)
-    return ll
-
-
-class _Entry:
-    """A loaded entry: call it with the kernel's arguments."""
-
-    def __init__(self, head: dict, kinds, engine, address: int):
-        self.head, self._kinds, self._engine = head, kinds, engine  # the engine owns the code
-        types = [ctypes.c_double if t == "f" else ctypes.c_int64 for t in head["argtypes"][:-2]]
-        self._fn = ctypes.CFUNCTYPE(ctypes.c_int64, *types, ctypes.c_void_p, ctypes.c_void_p)(address)
-        self._ret = head["ret"]
-
-    @classmethod
-    def from_blob(cls, blob: bytes, kinds) -> "_Entry":
-        line, obj = blob.split(b"\n", 1)
-        head = json.loads(line)
-        if head.get("sha256") != hashlib.sha256(obj).hexdigest() or head.get("kinds") != _jsonable(kinds):
-            raise ImportError("a damaged entry, or one made for other arguments")
-        ll = _runtime()
-        machine = ll.Target.from_default_triple().create_target_machine()
-        engine = ll.create_mcjit_compiler(ll.parse_assembly(""), machine)
-        engine.add_object_file(ll.ObjectFileRef.from_data(obj))
-        engine.finalize_object()
-        address = engine.get_function_address(head["symbol"])
-        if not address:
-            raise ImportError(f"entry symbol {head['symbol']} not found")
-        return cls(head, kinds, engine, address)
-
-    @classmethod
-    def load(cls, path, kinds) -> "_Entry":
-        with open(path, "rb") as f:
-            return cls.from_blob(f.read(), kinds)
-
-    def __call__(self, args):
-        iret, fret = np.zeros(max(1, len(self._ret)), np.int64), np.zeros(max(1, len(self._ret)))
-        status = self._fn(*_argv(self._kinds, args), iret.ctypes.data, fret.ctypes.data)
-        if status:
-            raise RuntimeError("a compiled kernel raised an exception in native code "
-                               f"(run with {ENV}=0 for numba's message)")
-        out = tuple(bool(iret[i]) if s == "b" else int(iret[i]) if s == "i" else float(fret[i])
-                    for i, s in enumerate(self._ret))
-        return None if not out else out[0] if len(out) == 1 else out

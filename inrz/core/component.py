@@ -28,7 +28,7 @@ class ComponentConfig(BaseModel):
     """Base for component configs: unknown keys are errors, values are validated on assignment,
     and floats are finite (a header's 1e999 parses as infinity; no setting means that)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 class Component:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -71,6 +70,8 @@ def fetch(url: str, dest: Path, sha256: str | None = None, timeout: float = 60.0
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
     try:
+        import urllib.request  # only a download needs it (ssl and http load with it)
+
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
             for block in iter(lambda: resp.read(1 << 20), b""):
                 out.write(block)

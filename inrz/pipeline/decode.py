@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import container
 from ..backends.base import EncodeContext
-from ..coding import errorbound, specials
+from ..coding import specials
 from ..core.errors import ContainerError, InrzError
 from ..host.manager import get_host
 from ..signal.modality import Modality, Placement, Signal
@@ -58,6 +58,8 @@ def render(components: dict[str, Any], header: dict[str, Any], sections: dict[st
     modality.check_header(meta, norm, grid, d_out)
     bounded = is_bounded(header, sections)
     if bounded:
+        from ..coding import errorbound  # late: the archive's modules, only for an error-bounded file
+
         errorbound.check_info(header["error_bound"], num_values(grid, d_out))
         if scale != 1.0 or region is not None:
             raise InrzError("an error-bounded container decodes at its own grid only (no --scale/--region)")
@@ -76,6 +78,8 @@ def render(components: dict[str, Any], header: dict[str, Any], sections: dict[st
     out_meta = meta if native else modality.resized_meta(meta, out_grid, placement)
     signal = modality.from_features(features, out_meta, norm)
     if bounded:
+        from ..coding import errorbound  # late: as above
+
         signal.data = errorbound.decode(signal.data, header["error_bound"], sections)
     if "specials" in sections:
         if tuple(out_grid) != tuple(grid):

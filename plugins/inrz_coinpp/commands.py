@@ -4,8 +4,6 @@ from __future__ import annotations
 import json
 import sys
 
-from inrz import spec_context
-
 from .artifacts import list_models
 
 
@@ -24,6 +22,8 @@ def add(sub, common) -> None:
 
 def _train(args) -> int:
     from .training import train_from_spec  # torch: loaded by this command, not by `inrz` itself
+
+    from inrz import spec_context  # the runs' modules, only when the command runs
 
     ctx = spec_context(args.spec, args.overrides, log=lambda m: print(m, file=sys.stderr))
     print(train_from_spec(ctx, force=args.force))
