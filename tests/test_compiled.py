@@ -100,7 +100,7 @@ def test_a_later_process_runs_the_cached_entries_without_numba(kmod):
     _, src, native = kmod
     first = _run(src, native.parent)  # builds the entries (numba imported)
     assert first["numba"]
-    files = sorted(p.name for p in native.iterdir())
+    files = sorted(p.name for p in native.rglob("*.bin"))
     assert len(files) == 3 and all(n.startswith("kmod.") for n in files), files  # mix twice (two kinds), fill
     second = _run(src, native.parent)
     assert not second["numba"]  # machine code from the cache, numba never imported
@@ -124,7 +124,7 @@ def test_in_process_results_match_the_python_function(kmod):
     w = mod.mix.py_func(a, b, want, 2, 0.75, False)
     np.testing.assert_array_equal(got, want)
     assert r[1:] == w[1:] and r[0] == pytest.approx(w[0], rel=1e-12)
-    assert any(native.iterdir())
+    assert any(native.rglob("*.bin"))
 
 
 def test_arguments_of_other_kinds_take_numbas_path(kmod):
@@ -134,7 +134,7 @@ def test_arguments_of_other_kinds_take_numbas_path(kmod):
     np.testing.assert_array_equal(out, [1.5, 2.5, 3.5])
     mod.fill(out[::2], 1.0)  # a strided view that no axis order makes contiguous
     np.testing.assert_array_equal(out, [1.0, 2.5, 2.0])
-    assert not native.exists() or not list(native.iterdir())
+    assert not list(native.rglob("*.bin"))
 
 
 def test_an_exception_inside_native_code_is_raised(kmod):
@@ -154,7 +154,7 @@ def test_an_exception_inside_native_code_is_raised(kmod):
 def test_a_damaged_cache_entry_is_rebuilt(kmod):
     _, src, native = kmod
     first = _run(src, native.parent)
-    for path in native.iterdir():
+    for path in native.rglob("*.bin"):
         blob = path.read_bytes()
         path.write_bytes(blob[:-100] + bytes(100))  # the object code damaged, the head intact
     again = _run(src, native.parent)
@@ -182,3 +182,26 @@ def test_a_kernel_pickles_by_name():
     from inrz.coding.rangecoder import queue_step
 
     assert pickle.loads(pickle.dumps(queue_step)) is queue_step
+
+
+def test_entries_of_other_code_are_pruned_and_an_unwritable_cache_is_not_used(kmod, tmp_path, monkeypatch):
+    mod, _, native = kmod
+    from inrz.core import compiled
+
+    out = np.zeros(3, np.int64)
+    mod.fill(out, 2)
+    (entry,) = native.rglob("kmod.fill-*.bin")
+    stale = entry.with_name("kmod.fill-0123456789abcdef-000000000000.bin")
+    stale.write_bytes(b"old")
+    other = entry.with_name("kmod.fill_other-0123456789abcdef-000000000000.bin")
+    other.write_bytes(b"another kernel's")
+    entry.unlink()
+    mod.fill._entries.clear()
+    mod.fill(out, 3)  # rebuilt: the stale entry of this kernel goes, another kernel's stays
+    assert not stale.exists() and other.exists() and entry.exists()
+    np.testing.assert_array_equal(out, [3, 4, 5])
+
+    monkeypatch.setattr(compiled, "_writable", lambda folder: False)
+    mod.divide._entries.clear()
+    assert mod.divide(np.array([9]), 2) == 4  # numba's path, nothing built
+    assert not list(native.rglob("kmod.divide-*.bin"))

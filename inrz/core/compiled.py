@@ -5,7 +5,7 @@ Why: a process pays ~0.4 s to import numba and ~0.8 s more for its first compile
 served from numba's on-disk cache (numba builds its whole CPU target then). That is 10x the c3
 decode it runs. So a kernel marked `native=True` keeps, per kind of arguments (dtype, number of
 axes, axis order of each array; type of each scalar), a C-ABI entry compiled by numba (`cfunc`)
-around the very same kernel, whose object code is written to `cache_dir()/native`. A process
+around the very same kernel, whose object code is written to `cache_dir()/native/<environment>`. A process
 that finds it there loads it with llvmlite's MCJIT (~20 ms for llvmlite, ~1 ms per entry) and
 calls it through ctypes (which releases the GIL, like `nogil`); `native` builds and loads them.
 
@@ -134,12 +134,15 @@ class Kernel:
         with _lock:
             if kinds in self._entries:
                 return self._entries[kinds]
-            path = cache_dir() / "native" / f"{self.__module__}.{self.__qualname__}-{self._hash(kinds)}.bin"
+            folder = _folder()
+            code, args = self._hashes(kinds)
+            name = f"{self.__module__}.{self.__qualname__}"
+            path = folder / f"{name}-{code}-{args}.bin"
             try:
                 entry = _native.Entry.load(path, kinds) if path.exists() else None
             except Exception:  # unreadable or unloadable: rebuilt below
                 entry = None
-            if entry is None:
+            if entry is None and _writable(folder):
                 try:
                     blob = _native.build(_numba(), self.dispatcher, self.__qualname__, kinds)
                     entry = _native.Entry.from_blob(blob, kinds)
@@ -148,16 +151,53 @@ class Kernel:
                 else:
                     try:
                         atomic_write(path, blob)
+                        _prune(folder, name, code)
                     except OSError:
-                        pass  # a read-only cache: this process keeps its entry
-            self._entries[kinds] = entry
-            return entry
+                        pass  # the cache went away meanwhile: this process keeps its entry
+            self._entries[kinds] = False if entry is None else entry
+            return self._entries[kinds]
 
-    def _hash(self, kinds) -> str:
+    def _hashes(self, kinds) -> tuple[str, str]:
+        """(what decides the machine code: sources, constants, platform; the argument kinds)"""
         if self._key is None:
             self._key = _source_key(self)
-        h = hashlib.sha256(json.dumps([FORMAT, self._key, _native.platform_key(), repr(kinds)]).encode())
-        return h.hexdigest()[:24]
+        code = hashlib.sha256(json.dumps([FORMAT, self._key, _native.platform_key()]).encode()).hexdigest()[:16]
+        return code, hashlib.sha256(repr(kinds).encode()).hexdigest()[:12]
+
+    def _hash(self, kinds) -> str:
+        return "-".join(self._hashes(kinds))
+
+
+def _folder():
+    """This installation's entries: one folder per Python environment and inrz checkout, so that
+    two of them sharing a user cache never prune each other's entries (`_prune`)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return cache_dir() / "native" / hashlib.sha256(f"{sys.prefix}\n{here}".encode()).hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=None)
+def _writable(folder) -> bool:
+    """Whether entries can be cached here. Where they cannot (a read-only home, say), building
+    one would cost every process a compile: numba's own path (and its cache) serves instead."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+        return True
+    except OSError:
+        return False
+
+
+def _prune(folder, name: str, code: str) -> None:
+    """Remove this kernel's entries made by other code or another platform (best effort): the
+    cache holds what the installed code can use, not every version it ever ran."""
+    for old in folder.glob(f"{name}-*.bin"):
+        if old.name.count("-") >= 2 and old.name.rsplit("-", 2)[-2] != code:
+            try:
+                old.unlink()
+            except OSError:
+                pass
 
 
 def _by_name(module: str, qualname: str):
