@@ -28,7 +28,7 @@ FOLDER = Path(__file__).parent / "priors"
 #: the prior the encoder starts from, per (preset, channels): a file in FOLDER (none: random networks)
 DEFAULT = {("medium", 3): "medium-3ch-542acea8.json", ("fast", 3): "fast-3ch-d0bf1595.json",
            ("high", 3): "high-3ch-fa1476f6.json", ("medium", 1): "medium-1ch-ba2765d0.json",
-           ("fast", 1): "fast-1ch-86b45c64.json"}
+           ("fast", 1): "fast-1ch-86b45c64.json", ("high", 1): "high-1ch-6f428585.json"}
 
 
 def path_for(preset: str, channels: int, ndim: int = 2) -> Path | None:
