@@ -146,3 +146,42 @@ def test_the_c3_prior_tag_is_part_of_the_resume_key(host, monkeypatch):
     assert _producer(spec, host, point) == before
     monkeypatch.setattr(inrz_c3.priorfile, "tag", lambda preset, channels: b"\x01\x02\x03\x04" if channels == 3 else None)
     assert _producer(spec, host, point) != before
+
+
+def test_a_batch_of_rgb_and_greyscale_images_fits_each_shape_together(tmp_path, host):
+    """`batch_size: 2` over a folder that mixes an RGB and a greyscale image of one size: the
+    two cannot stack into one fit (their features have 3 and 1 channels), so each shape is
+    fitted on its own, and every item gets its container (this was an internal error)."""
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rgb = np.asarray(Image.open(data_file("cifar10", "test_jpg", "airplane", "0000.jpg")))
+    Image.fromarray(rgb).save(folder / "a_rgb.png")
+    Image.fromarray(rgb[..., 1]).save(folder / "b_grey.png")
+    Image.fromarray(rgb[::-1]).save(folder / "c_rgb.png")
+    spec = tmp_path / "mixed.yaml"
+    spec.write_text(SPEC.replace('glob: "000[0-2].jpg"', 'glob: "*.png"').format(folder=folder, out=tmp_path / "out")
+                    .replace("baselines: [{id: jpeg}, {id: webp}]", "batch_size: 2\nbaselines: [{id: jpeg}]"))
+    results = run(spec, host=host, progress=False)
+    assert [r["name"] for r in results["items"]] == ["a_rgb", "b_grey", "c_rgb"]
+    import inrz
+
+    for r in results["items"]:
+        data = (tmp_path / "out" / "containers" / f"{r['name']}.inrz").read_bytes()
+        source = np.asarray(Image.open(folder / f"{r['name']}.png"))
+        assert np.squeeze(np.asarray(inrz.decompress(data))).shape == source.shape  # each decodes to its own shape
+        assert r["inrz"]["bpp"] == 8 * len(data) / (32 * 32)
+
+
+def test_encode_batch_refuses_signals_of_different_channels_with_a_typed_error(host):
+    import numpy as np
+
+    from inrz import InrzError, Signal, codec_for
+
+    codec = codec_for("image", steps=2, device="cpu", host=host)
+    rgb = Signal(np.zeros((8, 8, 3), np.uint8), {})
+    grey = Signal(np.zeros((8, 8, 1), np.uint8), {})
+    with pytest.raises(InrzError, match="one shape"):
+        codec.encode_batch([rgb, grey])

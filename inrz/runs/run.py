@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from .. import container
@@ -164,10 +165,18 @@ def _encode(codec: Codec, batch: list[Pending], progress, target_bpp: float | No
             host) -> list[tuple[Encoded, float]]:
     """Each item's encoding and its encoding time in seconds: a batch fitted together shares its
     time out; a rate target is met item by item (each datum gets its own configuration)."""
-    if target_bpp is None:
-        start = time.perf_counter()
-        encoded = codec.encode_batch([p.signal for p in batch], progress=progress)
-        return [(enc, (time.perf_counter() - start) / len(batch)) for enc in encoded]
+    if target_bpp is None:  # fitted together: items of one shape (an RGB and a greyscale image do not stack)
+        groups: dict[tuple, list[int]] = {}
+        for i, p in enumerate(batch):
+            groups.setdefault(tuple(np.shape(p.signal.data)), []).append(i)
+        out: list = [None] * len(batch)
+        for members in groups.values():
+            start = time.perf_counter()
+            encoded = codec.encode_batch([batch[i].signal for i in members], progress=progress)
+            seconds = (time.perf_counter() - start) / len(members)
+            for i, enc in zip(members, encoded):
+                out[i] = (enc, seconds)
+        return out
     out = []
     for p in batch:
         start = time.perf_counter()
