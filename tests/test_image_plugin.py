@@ -218,6 +218,19 @@ def test_avif_is_bisected_to_the_file_size_like_webp(host, modality):
     assert psnr == sorted(psnr) and psnr[0] > 20
 
 
+def test_avif_codes_a_greyscale_image_lossy_at_every_quality(host, modality):
+    """imagecodecs codes a 1-channel AVIF losslessly whatever the level: at equal size the
+    baseline then had no file below ~4 bpp for a greyscale image, and reported infinite PSNR."""
+    fast = host.create("baseline", {"id": "avif", "speed": 8})
+    grey = modality.load(data_file("images/camera.png"))
+    crop = modality.from_array(grey.data[:128, :128])
+    sizes = [len(fast.encode(crop, q)) for q in (0, 50, 90)]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1] / 1.5  # the level acts (lossless: one size)
+    result = fast.at_size(crop, 1_200)
+    assert len(result.data) <= 1_200 and result.decoded.data.shape == crop.data.shape
+    assert 20 < PSNR().compute(crop, result.decoded, modality) < 60
+
+
 def test_ms_ssim_agrees_with_pytorch_msssim(host, modality):
     """The figure CompressAI reports, computed by an independent implementation."""
     torch = pytest.importorskip("torch")

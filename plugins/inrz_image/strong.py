@@ -76,8 +76,11 @@ class ArrayCodecBaseline(Baseline):
         raise NotImplementedError
 
     def decode(self, data: bytes, original: Signal) -> Signal:
+        return self.decode_pixels(np.asarray(self.decode_array(data)), original)
+
+    def decode_pixels(self, decoded: np.ndarray, original: Signal) -> Signal:
+        """Decoded pixels as a signal of the original's shape and dtype (refused if they differ)."""
         shape, dtype = original.data.shape, original.data.dtype
-        decoded = np.asarray(self.decode_array(data))
         if decoded.ndim == 2:
             decoded = decoded[..., None]
         if decoded.shape[:2] + (decoded.shape[-1],) != tuple(shape[:2]) + (check_array(original.data).shape[-1],):
@@ -96,7 +99,7 @@ class Avif(ArrayCodecBaseline):
     id = "avif"
     Config: ClassVar = AvifConfig
     quality_range = (0, 100)
-    version = 3  # 3: imagecodecs, aom, 4:4:4, speed 2 (2: Pillow 4:2:0 speed 4)
+    version = 4  # 4: greyscale coded lossy (3 coded it losslessly); 3: imagecodecs, aom, 4:4:4, speed 2
     channels = (1, 3, 4)
 
     @classmethod
@@ -122,12 +125,23 @@ class Avif(ArrayCodecBaseline):
         ic = imagecodecs()
         formats = {"4:4:4": ic.AVIF.PIXEL_FORMAT.YUV444, "4:2:2": ic.AVIF.PIXEL_FORMAT.YUV422,
                    "4:2:0": ic.AVIF.PIXEL_FORMAT.YUV420}
-        fmt = ic.AVIF.PIXEL_FORMAT.YUV400 if pixels.ndim == 2 else formats[self.config.subsampling]
-        return ic.avif_encode(pixels, level=quality, speed=self.config.speed, pixelformat=fmt,
+        if pixels.ndim == 2:  # monochrome AV1 (4:0:0). imagecodecs codes a 1-channel array losslessly
+            # at every level; the grey plane given three times with the 4:0:0 format is coded at the level
+            # asked and decodes to one channel
+            return ic.avif_encode(np.repeat(pixels[..., None], 3, axis=2), level=quality, speed=self.config.speed,
+                                  pixelformat=ic.AVIF.PIXEL_FORMAT.YUV400, codec=ic.AVIF.CODEC_CHOICE.AOM)
+        return ic.avif_encode(pixels, level=quality, speed=self.config.speed, pixelformat=formats[self.config.subsampling],
                               codec=ic.AVIF.CODEC_CHOICE.AOM)
 
     def decode_array(self, data: bytes) -> np.ndarray:
         return imagecodecs().avif_decode(data)
+
+    def decode(self, data: bytes, original: Signal) -> Signal:
+        if check_array(original.data).shape[-1] == 1:  # coded 4:0:0: imagecodecs may return its grey plane
+            decoded = np.asarray(self.decode_array(data))  # as three equal RGB planes (small images)
+            if decoded.ndim == 3 and decoded.shape[-1] == 3:
+                return super().decode_pixels(decoded[..., 0], original)
+        return super().decode(data, original)
 
 
 class JpegXlConfig(ComponentConfig):
