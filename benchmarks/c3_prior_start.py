@@ -1,11 +1,11 @@
 """Latent-grid backend (c3): what the encoder's start is worth. Each held-out 256x256 crop is
 encoded at the same settings and number of steps from random networks and from each prior named,
 then decoded: bits per pixel of the whole file, PSNR, encode wall-seconds; and WebP (method 6)
-at the largest file not above c3's, for scale.
+at the largest file not above c3's, for scale (`--avif`: AVIF too, at its strongest settings).
 
     python benchmarks/c3_prior_start.py [--steps 900] [--lmbda 0.004] [--priors none medium-3ch.json ...]
         [--preset medium] [--grey] [--crop images/retina.jpg:600,150] [--crop /path/to/photo.png:TOP,LEFT ...]
-        [--json OUT]
+        [--json OUT] [--avif]
 
 `--priors`: files in plugins/inrz_c3/priors (default: none = random networks, and every shipped
 prior of `--preset` for colour images, or for greyscale ones with `--grey`: the crops' luma). A crop path is relative to ../shared/data unless absolute. The crops must be
@@ -78,6 +78,16 @@ def webp_at(img: np.ndarray, max_bytes: int) -> dict:
     return {"webp_bpp": 8 * len(best[1]) / img.shape[0] / img.shape[1], "webp_psnr": psnr(out, img)}
 
 
+def avif_at(host, img: np.ndarray, max_bytes: int) -> dict:
+    """AVIF (the image plugin's baseline: libavif/aom, 4:4:4, speed 2; greyscale as 4:0:0) at the
+    largest file not above `max_bytes`."""
+    modality = host.create("modality", "image")
+    signal = modality.from_array(img)
+    result = host.create("baseline", {"id": "avif"}).at_size(signal, max_bytes)
+    out = np.asarray(result.decoded.data).reshape(img.shape)
+    return {"avif_bpp": 8 * len(result.data) / img.shape[0] / img.shape[1], "avif_psnr": psnr(out, img)}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=900)  # the quick spec's
@@ -87,6 +97,7 @@ def main() -> None:
     p.add_argument("--priors", nargs="+", help="default: none, then every shipped prior of the preset and layout")
     p.add_argument("--crop", action="append", help="PATH:TOP,LEFT (default: images/retina.jpg:600,150)")
     p.add_argument("--json", type=Path, help="append each result as a JSON line here")
+    p.add_argument("--avif", action="store_true", help="also AVIF at the largest file not above c3's")
     args = p.parse_args()
     torch.set_num_threads(1)
     host = inrz.PluginHost()
@@ -98,13 +109,16 @@ def main() -> None:
             row = {"crop": name, "preset": args.preset, "start": prior, "steps": args.steps,
                    **c3_point(host, img, prior, args.steps, args.lmbda, preset=args.preset)}
             row.update(webp_at(img, row["bytes"]))
+            if args.avif:
+                row.update(avif_at(host, img, row["bytes"]))
             rows.append(row)
             print(table([row], list(row)), flush=True)
             if args.json:
                 with args.json.open("a") as f:
                     f.write(json.dumps(row) + "\n")
     print()
-    print(table(rows, ["crop", "preset", "start", "steps", "bpp", "psnr", "webp_psnr", "seconds"]))
+    print(table(rows, ["crop", "preset", "start", "steps", "bpp", "psnr", "webp_psnr", "seconds"]
+                + (["avif_bpp", "avif_psnr"] if args.avif else [])))
 
 
 if __name__ == "__main__":
