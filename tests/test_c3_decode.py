@@ -320,13 +320,14 @@ def test_reader_prior_equals_the_encoders():
     from inrz_c3 import prior, priorfile
 
     for preset in ("medium", "fast", "high"):
-        a = arch.architecture(preset, (64, 96), 3)
-        tag, weights = priorfile.base(preset, a)
-        want_tag, want = prior.base(preset, a)
-        assert tag == want_tag == prior.tag(preset, 3)
-        assert weights.keys() == want.keys() and all(np.array_equal(weights[k], want[k]) for k in want)
-    a = arch.architecture("high", (64, 96), 1)
-    assert priorfile.base("high", a) is None is prior.base("high", a)  # no prior for this preset and layout (yet)
+        for channels in (3, 1):
+            a = arch.architecture(preset, (64, 96), channels)
+            tag, weights = priorfile.base(preset, a)
+            want_tag, want = prior.base(preset, a)
+            assert tag == want_tag == prior.tag(preset, channels)
+            assert weights.keys() == want.keys() and all(np.array_equal(weights[k], want[k]) for k in want)
+    a = arch.architecture("high", (64, 96), 2)
+    assert priorfile.base("high", a) is None is prior.base("high", a)  # no prior for this layout
 
 
 @pytest.mark.parametrize("path", GOLDEN, ids=[p.name for p in GOLDEN])
