@@ -39,7 +39,8 @@ from .paths import cache_dir
 
 FORMAT = 1  # of an entry file; part of the key
 ENV = "INRZ_NATIVE"
-_lock = threading.RLock()
+_lock = threading.RLock()  # entries: loading and building
+_dispatcher_lock = threading.Lock()
 _DTYPES = {"f8", "f4", "i8", "i4", "i2", "i1", "u8", "u4", "u2", "u1", "b1"}
 
 
@@ -102,7 +103,10 @@ class Kernel:
     @property
     def dispatcher(self):
         if self._dispatcher is None:
-            with _lock:
+            # its own lock, never held while numba compiles: numba asks for a callee's dispatcher
+            # (`_numba_type_`) while holding its compiler lock, which a thread building an entry
+            # (holding `_lock`) may be waiting for
+            with _dispatcher_lock:
                 if self._dispatcher is None:
                     self._dispatcher = _numba().njit(**self.targetoptions)(self.py_func)
         return self._dispatcher
