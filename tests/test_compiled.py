@@ -205,3 +205,11 @@ def test_entries_of_other_code_are_pruned_and_an_unwritable_cache_is_not_used(km
     mod.divide._entries.clear()
     assert mod.divide(np.array([9]), 2) == 4  # numba's path, nothing built
     assert not list(native.rglob("kmod.divide-*.bin"))
+
+
+def test_keyword_arguments_take_numbas_path(kmod):
+    mod, _, native = kmod
+    out = np.zeros(2, np.int64)
+    mod.fill(out, v=5)
+    np.testing.assert_array_equal(out, [5, 6])
+    assert not list(native.rglob("kmod.fill-*.bin"))

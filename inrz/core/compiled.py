@@ -117,7 +117,9 @@ class Kernel:
 
         return types.Dispatcher(self.dispatcher)
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
+        if kwargs:  # numba's dispatcher binds keywords; the native entries take positions only
+            return self.dispatcher(*args, **kwargs)
         if self.native and enabled():
             kinds = _kinds(args)
             if kinds is not None:
