@@ -258,6 +258,13 @@ def _names(code) -> set:
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def _file_hash(path: str) -> str:
+    """A source file's SHA-256, read once per process (many kernels share a file)."""
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
 def _source_key(root: Kernel) -> list:
     """The source files of `root` and of every kernel it reaches through its globals, and the
     values of the simple constants and arrays those kernels read (as numba freezes them)."""
@@ -268,8 +275,7 @@ def _source_key(root: Kernel) -> list:
             continue
         seen.add(id(k))
         f = k.py_func
-        with open(inspect.getsourcefile(f), "rb") as fh:
-            files[f.__module__] = hashlib.sha256(fh.read()).hexdigest()
+        files[f.__module__] = _file_hash(inspect.getsourcefile(f))
         names = _names(f.__code__)
         scopes = [f.__globals__] + [vars(v) for v in f.__globals__.values() if isinstance(v, pytypes.ModuleType)]
         for name in sorted(names):

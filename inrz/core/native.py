@@ -78,38 +78,26 @@ def build(numba, dispatcher, name: str, kinds) -> bytes:
     `kinds`, as bytes: a JSON head line, then object code."""
     from numba.core import types  # late: numba is imported only to build an entry
 
-    sig_args, params, lines, call = [], [], [], []
-    nptype = {"b1": types.boolean}
+    sig_args, params, lines, call, argtypes = [], [], [], [], []  # argtypes: the kernel's, inside the entry
+    scalars = {"b": types.boolean, "i": types.int64, "f": types.float64}
     for j, kd in enumerate(kinds):
-        if kd[0] == "a":
-            dt = nptype.get(kd[1]) or numba.from_dtype(np.dtype(kd[1]))
-            sig_args.append(types.CPointer(dt))
-            sig_args.extend([types.int64] * kd[2])
-            shape = [f"s{j}_{i}" for i in range(kd[2])]
-            params.append(f"p{j}")
-            params.extend(shape)
-            view = f"carray(p{j}, ({', '.join(shape)},))"
-            if kd[3] is not None:
-                inverse = tuple(int(i) for i in np.argsort(kd[3]))
-                view += f".transpose({inverse})"
-            lines.append(f"    a{j} = {view}")
-        elif kd[0] == "b":
-            sig_args.append(types.int64)
-            params.append(f"p{j}")
-            lines.append(f"    a{j} = p{j} != 0")
-        else:
-            sig_args.append(types.int64 if kd[0] == "i" else types.float64)
-            params.append(f"p{j}")
-            lines.append(f"    a{j} = p{j}")
+        params.append(f"p{j}")
         call.append(f"a{j}")
+        if kd[0] != "a":
+            sig_args.append(types.float64 if kd[0] == "f" else types.int64)  # a bool travels as an int64
+            lines.append(f"    a{j} = p{j} != 0" if kd[0] == "b" else f"    a{j} = p{j}")
+            argtypes.append(scalars[kd[0]])
+            continue
+        dt = types.boolean if kd[1] == "b1" else numba.from_dtype(np.dtype(kd[1]))
+        shape = [f"s{j}_{i}" for i in range(kd[2])]
+        sig_args += [types.CPointer(dt)] + [types.int64] * kd[2]
+        params.extend(shape)
+        view = f"carray(p{j}, ({', '.join(shape)},))"
+        if kd[3] is not None:
+            view += f".transpose({tuple(int(i) for i in np.argsort(kd[3]))})"
+        lines.append(f"    a{j} = {view}")
+        argtypes.append(types.Array(dt, kd[2], "C" if kd[3] is None else "A"))
     # the kernel's return type, from numba's own compile for these argument types
-    argtypes = []
-    for kd in kinds:
-        if kd[0] == "a":
-            dt = nptype.get(kd[1]) or numba.from_dtype(np.dtype(kd[1]))
-            argtypes.append(types.Array(dt, kd[2], "C" if kd[3] is None else "A"))
-        else:
-            argtypes.append({"b": types.boolean, "i": types.int64, "f": types.float64}[kd[0]])
     dispatcher.compile(tuple(argtypes))
     ret = dispatcher.overloads[tuple(argtypes)].signature.return_type
     parts = list(ret.types) if isinstance(ret, types.BaseTuple) else ([] if ret == types.none else [ret])

@@ -69,9 +69,10 @@ class Codec:
             raise InrzError(f"encode_batch needs signals of one grid shape, got {sorted(grids)}")
         grid = grids.pop()
         feats, norms = zip(*(self.modality.to_features(s) for s in signals))
-        if len({np.shape(f) for f in feats}) != 1:
-            raise InrzError(f"encode_batch needs signals of one shape, got features of shapes "
-                            f"{sorted({np.shape(f) for f in feats})} (e.g. RGB and greyscale images)")
+        shapes = {np.shape(f) for f in feats}
+        if len(shapes) != 1:
+            raise InrzError(f"encode_batch needs signals of one shape, got features of shapes {sorted(shapes)} "
+                            "(e.g. RGB and greyscale images)")
         features = np.stack(feats).astype(np.float32)  # (B, *grid, d_out)
         coords = self.modality.coordinates(grid, meta=signals[0].meta)  # (*grid, d_in)
         self._check_before_fit(signals, norms, grid, coords, features)

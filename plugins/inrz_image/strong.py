@@ -137,11 +137,10 @@ class Avif(ArrayCodecBaseline):
         return imagecodecs().avif_decode(data)
 
     def decode(self, data: bytes, original: Signal) -> Signal:
-        if check_array(original.data).shape[-1] == 1:  # coded 4:0:0: imagecodecs may return its grey plane
-            decoded = np.asarray(self.decode_array(data))  # as three equal RGB planes (small images)
-            if decoded.ndim == 3 and decoded.shape[-1] == 3:
-                return super().decode_pixels(decoded[..., 0], original)
-        return super().decode(data, original)
+        decoded = np.asarray(self.decode_array(data))
+        if check_array(original.data).shape[-1] == 1 and decoded.ndim == 3 and decoded.shape[-1] == 3:
+            decoded = decoded[..., 0]  # coded 4:0:0: imagecodecs may return it as three equal planes (small images)
+        return self.decode_pixels(decoded, original)
 
 
 class JpegXlConfig(ComponentConfig):
