@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # what the names are, for type checkers and IDEs
     from .core.hookspecs import hookimpl
     from .core.paths import cache_dir
     from .core.compiled import kernel
-    from .api.functions import (codec_for, codec_from_preset, codec_from_spec, compress, decompress, modality_for_path,
-                                 read_header)
+    from .api.functions import codec_for, codec_from_preset, codec_from_spec, compress, modality_for_path
+    from .api.reading import decompress, read_header
     from .baselines.baseline import Baseline, BaselineResult
     from .datasets.dataset import Dataset, DatasetItem, fetch, resolve, sha256_of
     from .host.manager import PluginHost, get_host
@@ -91,9 +91,9 @@ _EXPORTS = {
     "codec_from_preset": (".api.functions", "codec_from_preset"),
     "codec_from_spec": (".api.functions", "codec_from_spec"),
     "compress": (".api.functions", "compress"),
-    "decompress": (".api.functions", "decompress"),
+    "decompress": (".api.reading", "decompress"),
     "modality_for_path": (".api.functions", "modality_for_path"),
-    "read_header": (".api.functions", "read_header"),
+    "read_header": (".api.reading", "read_header"),
     "Baseline": (".baselines.baseline", "Baseline"),
     "BaselineResult": (".baselines.baseline", "BaselineResult"),
     "Dataset": (".datasets.dataset", "Dataset"),

@@ -22,6 +22,7 @@ from ..pipeline.decode import Decoded, decode
 from ..pipeline.defaults import check_settings, codec_sections, rate_preset
 from ..pipeline.limits import DecodeLimits
 from ..pipeline.progress import progress_callback
+from .reading import decompress, read_header  # re-exported: callers import them from here too
 from ..pipeline.ratecontrol import encode_to_target
 from ..runs.spec import Spec, load_spec
 from ..signal import select
@@ -157,18 +158,6 @@ def _rate_target(preset: str | None, target_bpp: float | None) -> float | None:
     if rate is not None and target_bpp is not None and rate != target_bpp:
         raise SpecError(f"preset {preset!r} and target_bpp={target_bpp} ask for two rates; give one")
     return target_bpp if rate is None else rate
-
-
-def decompress(data: bytes, *, device: str = "cpu", host=None, limits: DecodeLimits | None = None) -> np.ndarray:
-    """Decode `.inrz` bytes to the array (use `decode` for the metadata too). `limits` bound the
-    work a file may ask for (`DecodeLimits`; `DecodeLimits.trusted()` for files you trust)."""
-    threads.configure()
-    return decode(data, _host(host), device, limits=limits).signal.data
-
-
-def read_header(path: str | Path) -> dict[str, Any]:
-    """Read a container's header without decoding it (also `inrz.open`, its first name)."""
-    return container.read_header(container.read_file(path))
 
 
 __all__ = ["Codec", "Decoded", "codec_for", "codec_from_preset", "codec_from_spec", "compress", "decode",
