@@ -105,7 +105,7 @@ def test_level_steps_are_finer_on_coarse_levels_and_uniform_for_pair_0():
     assert (np.diff(steps) <= 0).all()
 
 
-def test_the_best_effort_writes_the_smallest_of_its_contenders_and_the_default_the_first_ranked():
+def test_the_best_effort_writes_the_smallest_of_its_contenders():
     t2m = np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"][:16, :24, :24]
     r = t2m.astype(np.float64) - t2m.flat[0]
     header, best = errorbound.residual_sections(r, np.zeros_like(r), 0.5, effort="best")
@@ -122,8 +122,25 @@ def test_the_best_effort_writes_the_smallest_of_its_contenders_and_the_default_t
     tuned = dataclasses.replace(first, tune=contest.TUNED)
     plain_size = len(errorbound._section(first, first.encode(r, step)[0]))
     assert len(errorbound._section(tuned, tuned.encode(r, step)[0])) < plain_size  # level-wise steps pay here
-    _, fast = errorbound.residual_sections(r, np.zeros_like(r), 0.5)
-    assert fast["residual"] == errorbound._section(first, first.encode(r, step)[0])
+
+
+@pytest.mark.parametrize("bound, multi", [(0.5, True), (0.2, False), (0.05, False)])
+def test_the_default_writes_the_first_ranked_or_multidim_below_the_gate(bound, multi):
+    """effort "fast" codes the first ranked predictor, except where that interpolates a large
+    enough chunk ranked at fewer than MULTIDIM_BELOW bits per value: multi-dimensional
+    interpolation then (0.5 K: linear at 0.65 bits; 0.2 K: cubic at 1.35; 0.05 K: Lorenzo)."""
+    t2m = np.load(data_file("climate", "era5_t2m_2019-03_uk.npz"))["t2m"][:16, :24, :24]
+    r = t2m.astype(np.float64) - t2m.flat[0]
+    header, fast = errorbound.residual_sections(r, np.zeros_like(r), bound)
+    step = header["step"]
+    ranked = contest.ranked_costs(r, step, None)
+    first, bits = ranked[0][0], ranked[0][2] / contest.ranked_size(r.shape, ranked)
+    assert (first.kind != "lorenzo" and r.size >= contest.TUNE_FROM and bits < contest.MULTIDIM_BELOW) == multi
+    if multi:
+        assert fast["residual"] == bytes([errorbound.TAG_MULTIDIM]) + multidim.encode(r, step, None)[0]
+    else:
+        assert fast["residual"] == errorbound._section(first, first.encode(r, step)[0])
+    assert np.abs(errorbound.decode(np.zeros_like(r), header, fast) - r).max() <= bound
 
 
 @pytest.mark.parametrize("head, message", [

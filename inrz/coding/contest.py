@@ -1,6 +1,8 @@
 """Which predictors the error-bounded residual (`inrz.coding.errorbound`) codes. The candidate
 predictors are ranked by the order-0 entropy of their corrections on a central block (compiled:
-`inrz.coding.ranking`). `effort="fast"` (the archive's default) codes the first. `effort="best"`
+`inrz.coding.ranking`). `effort="fast"` (the archive's default) codes the first, or, where that
+interpolates a chunk of at least TUNE_FROM values ranked at fewer than MULTIDIM_BELOW bits per
+value, the multi-dimensional interpolation (tag 0x14) instead. `effort="best"`
 holds a contest decided by coded size: the first three, and where the first interpolates a chunk
 of at least TUNE_FROM values its level-wise steps (tag 0x13) and the multi-dimensional
 interpolation (`inrz.coding.multidim`, tag 0x14). The entropy is only a proxy of the context
@@ -32,17 +34,26 @@ CONTEST_SAMPLE = SAMPLE  # contenders are compared on a central block of at most
 # misjudged one benchmark grid at 1e-1 of its range: 14 % larger)
 TUNED = 1  # the level-wise steps tried, `interp3.TUNES[TUNED]`
 MULTIDIM = "multidim"  # the contender `inrz.coding.multidim` codes
+MULTIDIM_BELOW = 1.0  # effort "fast": multi-dimensional interpolation replaces the first predictor where that
+# interpolates a chunk of at least TUNE_FROM values whose ranking costs fewer bits per value than this (a
+# smooth field at a loose bound, where it codes 5-50 % smaller; at tight bounds it gained ~1 % for 3-7x the
+# encoding time). Tuned on tools/archive_tuning_set (tools/tune_archive_gate.py), not on the benchmark's grids
 Contender = tuple[Predictor | str, tuple | None]
 Effort = Literal["fast", "best"]
 
 
-def contenders(ranked: list[tuple[Predictor, tuple | None, float]], effort: Effort, size: int) -> list[Contender]:
-    """What is coded to pick the smallest (see the module's docstring); `ranked`: `ranked_costs`."""
+def contenders(ranked: list[tuple[Predictor, tuple | None, float]], effort: Effort, size: int,
+               ranked_values: int | None = None) -> list[Contender]:
+    """What is coded to pick the smallest (see the module's docstring); `ranked`: `ranked_costs`,
+    whose costs are bits on `ranked_values` values (the ranking block: `ranked_size`)."""
+    first = ranked[0][0]
+    tunable = first.kind != "lorenzo" and size >= TUNE_FROM
     if effort != "best":
+        if tunable and ranked_values and ranked[0][2] < MULTIDIM_BELOW * ranked_values:
+            return [(MULTIDIM, None)]
         return [ranked[0][:2]]
     out: list[Contender] = [(p, done) for p, done, _ in ranked[:3]]
-    first = ranked[0][0]
-    if first.kind != "lorenzo" and size >= TUNE_FROM:
+    if tunable:
         out += [(dataclasses.replace(first, tune=TUNED), None), (MULTIDIM, None)]
     return out
 
@@ -87,6 +98,16 @@ def ranked_costs(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tu
         block = tuple(slice(None) for _ in r.shape)
         costs, done = _rank_block(r, step, keep, block, options)
     return [(options[i], done[i], costs[i]) for i in sorted(range(len(options)), key=costs.__getitem__)]
+
+
+def ranked_size(shape: tuple[int, ...], ranked: list[tuple[Predictor, tuple | None, float]]) -> int:
+    """How many values the costs of `ranked_costs(r, ...)` (for r of `shape`) are bits on: its
+    central block, or the whole array where the block told the predictors apart no better
+    than chance (all costs equal, `ranked_costs`)."""
+    size = math.prod(shape)
+    if len({cost for _, _, cost in ranked}) == 1 and size > SAMPLE:
+        return size
+    return math.prod(len(range(n)[b]) for n, b in zip(shape, centre(shape)))
 
 
 @functools.lru_cache(maxsize=256)
