@@ -271,10 +271,11 @@ def main() -> None:
                              f"{len(bad)} VIOLATIONS:\n" + "\n".join(bad)))
     env["load_end"] = os.getloadavg()
     say(f"load average at the end {env['load_end']}")
-    if args.plot:
-        plot(rd, args.plot)
-    if args.out:
+    if args.out:  # first: a plot inside --out needs the folder
         write(Path(args.out), env, records, rd, eq, bad)
+    if args.plot:
+        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
+        plot(rd, args.plot)
     sys.exit(1 if bad else 0)
 
 
