@@ -43,8 +43,9 @@ class ArchiveConfig(BaseModel):
     # "best": every rung of the backend's ladder, and the three likeliest residual predictors coded
     preset: Literal["fast", "best"] | None = None
     # how hard the residual's predictor is searched: "fast" (the default, and with preset fast) codes the ranked
-    # predictor, a close second and level-wise steps; "best" (the default with preset best) also the three likeliest
-    # and the multi-dimensional interpolation (inrz.coding.contest): smaller files, about half the encoding speed
+    # predictor, or the multi-dimensional interpolation on a smooth chunk at a loose bound; "best" (the default with
+    # preset best) codes the three likeliest, level-wise steps and the multi-dimensional interpolation and keeps the
+    # smallest (inrz.coding.contest): smaller files, about a quarter of the encoding speed
     effort: Literal["fast", "best"] | None = None
     # seconds of encoding per call after which no further network rung is started (the one running
     # finishes); the best file so far is kept. Files then depend on the machine's speed. None: no limit
