@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from inrz import ContainerError, FormatChange, InrzError, Modality, Signal, fields, missing, require
+from inrz import ContainerError, FormatChange, InrzError, Modality, Signal, atomic_write, fields, missing, require
+
+from . import png
 
 #: array dtype -> {channels: the Pillow mode that stores it}; None: no Pillow mode can write it
 NATIVE_MODES: dict[str, dict[int, str | None]] = {
@@ -180,8 +182,12 @@ class ImageModality(Modality):
         """Write in the format the suffix names (PNG if none), in the signal's mode and bit depth."""
         path = Path(path)
         fmt = format_for(path)
+        data = check_array(signal.data)
         try:
-            array_to_image(check_array(signal.data)).save(path, format=fmt)
+            if fmt == "PNG" and native_mode(data) is not None:  # our writer: Pillow's size in about half the time
+                atomic_write(path, png.encode(data))
+            else:
+                array_to_image(data).save(path, format=fmt)
         except (OSError, ValueError, KeyError) as exc:  # e.g. RGBA or 16-bit to JPEG
             raise ImageError(f"cannot write {signal.data.dtype} image of shape {signal.data.shape} as {fmt} "
                              f"to {path}: {exc}; use .png, which stores every image inrz reads") from exc
