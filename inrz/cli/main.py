@@ -67,7 +67,10 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given the `argv` it will parse, and that names one of the core's commands,
+    without the backends' commands (finding those loads every plugin: `inrz decompress` needs
+    only the two its file names)."""
     parser = argparse.ArgumentParser(prog="inrz", description="Compression with implicit neural representations.",
                                      epilog=epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=None, metavar="N",
@@ -76,8 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     common = common_options()
     run_commands.add(sub, common)
     codec_commands.add(sub, common)
-    backend_commands(sub, common)
+    if argv is None or _command(argv) not in sub.choices:
+        backend_commands(sub, common)
     return parser
+
+
+def _command(argv: list[str]) -> str | None:
+    """The command `argv` names: its first word that is neither an option nor `--threads`' value."""
+    words = iter(argv)
+    for word in words:
+        if word == "--threads":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def backend_commands(sub, common) -> None:
@@ -94,7 +109,8 @@ def backend_commands(sub, common) -> None:
 def main(argv: list[str] | None = None, *, on_parsed=None) -> int:
     """Run one command (`argv`: default the process's arguments); its exit code. `on_parsed()`
     is called once the arguments are parsed, before the command runs (`console`)."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     if on_parsed is not None:
         on_parsed()
     if getattr(args, "threads", None) is not None:

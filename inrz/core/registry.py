@@ -26,10 +26,14 @@ class Registry:
     told which hook to use.
     """
 
-    def __init__(self, bases: dict[str, type[Component]], hooks: dict[str, str] | None = None):
+    def __init__(self, bases: dict[str, type[Component]], hooks: dict[str, str] | None = None,
+                 on_miss: Callable[[str, str | None], None] | None = None):
         self.bases = dict(bases)
         self.hooks = dict(hooks or {})
         self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in bases}
+        # a host that loads plugins on demand (`PluginHost(lazy=True)`): called with (kind, id)
+        # before an id is reported missing, and with (kind, None) before a kind is listed
+        self.on_miss = on_miss
 
     def register(self, kind: str, cls: type[Component], plugin: str) -> None:
         base = self.bases.get(kind)
@@ -66,6 +70,9 @@ class Registry:
         if entries is None:
             raise UnknownComponentError(f"unknown component kind {kind!r} (kinds: {', '.join(self.bases)})")
         entry = entries.get(id)
+        if entry is None and self.on_miss is not None:
+            self.on_miss(kind, id)
+            entry = entries.get(id)
         if entry is None:
             available = ", ".join(sorted(entries)) or "none"
             raise UnknownComponentError(f"unknown {kind} {id!r}; available: {available}")
@@ -80,9 +87,17 @@ class Registry:
         return self.get(kind, config["id"]).from_config(config)
 
     def names(self, kind: str) -> list[str]:
+        if self.on_miss is not None:
+            self.on_miss(kind, None)
         return sorted(self._entries.get(kind, {}))
 
     def entries(self, kind: str) -> dict[str, Entry]:
+        if self.on_miss is not None:
+            self.on_miss(kind, None)
+        return dict(self._entries.get(kind, {}))
+
+    def entries_loaded(self, kind: str) -> dict[str, Entry]:
+        """`entries` without asking a lazy host to load more plugins first."""
         return dict(self._entries.get(kind, {}))
 
     def unregister_plugin(self, plugin: str) -> None:

@@ -4,6 +4,13 @@ Built-in components (`inrz.host.builtins`) go through the same hooks as third-pa
 Third-party and bundled modality plugins are found through the entry-point group `inrz`;
 the env var `INRZ_PLUGINS` (comma-separated entry-point names) limits which ones load.
 Each `PluginHost` has its own plugin manager, so embedding applications stay isolated.
+
+A lazy host (`PluginHost(lazy=True)`: the process-wide `get_host()` and the archive codecs') loads
+its entry points on demand: a component is looked up first in the plugins already loaded, then in
+the plugin whose entry point is named like the component (`c3` for backend `c3`), and only then in
+all of them; listing a kind, `info`, `add_plugin` and `remove_plugin` load them all. A decoder
+then imports the two plugins its file names instead of every installed one, and a broken plugin
+it does not need cannot stop it.
 """
 from __future__ import annotations
 
@@ -53,34 +60,60 @@ class PluginHost:
     """
 
     def __init__(self, *, entry_points: bool = True, only: list[str] | None = None, extra: list[ModuleType] = (),
-                 strict: bool = True):
+                 strict: bool = True, lazy: bool = False):
         self.strict = strict
         self.pm = pluggy.PluginManager("inrz")
         self.pm.add_hookspecs(hookspecs)
-        self.registry = Registry(KIND_BASES, hooks={kind: hook for hook, kind in HOOK_KINDS.items()})
-        self.info: dict[str, PluginInfo] = {}
+        self.registry = Registry(KIND_BASES, hooks={kind: hook for hook, kind in HOOK_KINDS.items()},
+                                 on_miss=self._on_miss if lazy else None)
+        self._info: dict[str, PluginInfo] = {}
+        self._pending: list[md.EntryPoint] = []  # entry points a lazy host has not loaded yet
         self._load(builtins, "inrz", _version("inrz"))
         if entry_points:
-            self._load_entry_points(only if only is not None else _env_filter())
+            only = only if only is not None else _env_filter()
+            self._pending = [ep for ep in md.entry_points(group=ENTRY_POINT_GROUP)
+                             if (only is None or ep.name in only) and ep.name != "inrz"]
+            if not lazy:
+                self.load_all()
         for module in extra:
             self._load(module, getattr(module, "__name__", str(module)), None)
 
-    def _load_entry_points(self, only: list[str] | None) -> None:
-        for ep in md.entry_points(group=ENTRY_POINT_GROUP):
-            if (only is not None and ep.name not in only) or ep.name in self.info:
-                continue
-            version = ep.dist.version if ep.dist else None
-            try:
-                module = ep.load()
-            except Exception as exc:  # any import failure of a plugin is the plugin's, not ours
-                error = PluginError(f"plugin {ep.name!r} ({ep.value}) failed to import: {type(exc).__name__}: {exc}")
-                self._failed(PluginInfo(ep.name, version, ep.value), error, exc)
-                continue
-            self._load(module, ep.name, version)
+    @property
+    def info(self) -> dict[str, PluginInfo]:
+        """Every plugin, loaded or failed (`strict=False`), by name."""
+        self.load_all()
+        return self._info
+
+    def load_all(self) -> None:
+        """Load every entry point a lazy host has not loaded yet (in the installed order)."""
+        while self._pending:
+            self._load_entry_point(self._pending.pop(0))
+
+    def _on_miss(self, kind: str, id: str | None) -> None:
+        """A lazy host's registry misses `id` (or lists `kind`): the entry point named `id` first."""
+        if id is not None:
+            for ep in [ep for ep in self._pending if ep.name == id]:
+                self._pending.remove(ep)
+                self._load_entry_point(ep)
+            if id in self.registry.entries_loaded(kind):
+                return
+        self.load_all()
+
+    def _load_entry_point(self, ep: md.EntryPoint) -> None:
+        if ep.name in self._info:  # a plugin of that name is loaded already (same entry point listed twice)
+            return
+        version = ep.dist.version if ep.dist else None
+        try:
+            module = ep.load()
+        except Exception as exc:  # any import failure of a plugin is the plugin's, not ours
+            error = PluginError(f"plugin {ep.name!r} ({ep.value}) failed to import: {type(exc).__name__}: {exc}")
+            self._failed(PluginInfo(ep.name, version, ep.value), error, exc)
+            return
+        self._load(module, ep.name, version)
 
     def _load(self, module: ModuleType, name: str, version: str | None) -> None:
         try:
-            self.add_plugin(module, name, version)
+            self._register(module, name, version)
         except PluginError as exc:
             self._failed(PluginInfo(name, version, getattr(module, "__name__", str(module))), exc, exc.__cause__)
 
@@ -90,7 +123,7 @@ class PluginHost:
         if self.pm.has_plugin(info.name):  # the name is taken by a plugin that works: keep its record
             return
         info.error = str(error)
-        self.info[info.name] = info
+        self._info[info.name] = info
 
     def _add(self, module: ModuleType, name: str, version: str | None) -> None:
         if self.pm.has_plugin(name):  # pluggy would raise a bare ValueError
@@ -102,7 +135,7 @@ class PluginHost:
             self.pm.unregister(name=name)
             detail = " ".join(str(exc).split())  # pluggy's message spans lines
             raise PluginError(f"plugin {name!r}: {detail}; {_hook_fix(exc)}valid hooks: {', '.join(HOOK_KINDS)}") from exc
-        self.info[name] = PluginInfo(name, version, getattr(module, "__name__", str(module)))
+        self._info[name] = PluginInfo(name, version, getattr(module, "__name__", str(module)))
 
     def _call(self, impl, kind: str) -> None:
         registered: list[str] = []
@@ -117,13 +150,17 @@ class PluginHost:
             raise
         except Exception as exc:
             raise PluginError(f"plugin {impl.plugin_name!r} failed in {kind} registration: {exc}") from exc
-        self.info[impl.plugin_name].components.setdefault(kind, []).extend(registered)
+        self._info[impl.plugin_name].components.setdefault(kind, []).extend(registered)
 
     def add_plugin(self, module: ModuleType, name: str, version: str | None = None) -> None:
         """Register a plugin object and its components (also after construction: tests, embedding apps).
 
         Always strict: on failure nothing of the plugin stays behind and `PluginError` is raised.
         """
+        self.load_all()  # a lazy host: the name and the ids are checked against every plugin, as when eager
+        self._register(module, name, version)
+
+    def _register(self, module: ModuleType, name: str, version: str | None) -> None:
         self._add(module, name, version)
         try:
             for hook_name, kind in HOOK_KINDS.items():
@@ -131,14 +168,18 @@ class PluginHost:
                     if impl.plugin_name == name:
                         self._call(impl, kind)
         except PluginError:  # leave no half-registered plugin behind
-            self.remove_plugin(name)
+            self._remove(name)
             raise
 
     def remove_plugin(self, name: str) -> None:
+        self.load_all()
+        self._remove(name)
+
+    def _remove(self, name: str) -> None:
         if self.pm.has_plugin(name):
             self.pm.unregister(name=name)
         self.registry.unregister_plugin(name)
-        self.info.pop(name, None)
+        self._info.pop(name, None)
 
     def status(self, name: str) -> tuple[str, str | None]:
         """`("available" | "partial" | "unavailable", reason)`: the load error, else what
@@ -223,5 +264,5 @@ def get_host() -> PluginHost:
     """The process-wide host used by the CLI and the convenience API."""
     global _default
     if _default is None:
-        _default = PluginHost()
+        _default = PluginHost(lazy=True)
     return _default
