@@ -71,7 +71,7 @@ class ArchiveConfig(BaseModel):
 
 @functools.lru_cache(maxsize=1)
 def _host() -> PluginHost:
-    return PluginHost()
+    return PluginHost(lazy=True)  # a chunk needs the ndarray modality and its backend, not every plugin
 
 
 @functools.lru_cache(maxsize=32)
