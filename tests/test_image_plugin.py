@@ -390,8 +390,9 @@ def test_format_for_names_the_format_pillow_registers_for_the_suffix(name):
     assert format_for(name) == Image.registered_extensions().get(Path(name).suffix.lower(), "PNG")
 
 
-def test_writing_a_png_imports_no_other_pillow_plugin(tmp_path):
-    """Only the common formats' plugins load for a PNG (every plugin cost ~0.1 s per `inrz decompress`)."""
+def test_writing_a_png_imports_no_pillow(tmp_path):
+    """A PNG is written by the plugin's own writer without importing Pillow (its common formats'
+    plugins cost ~20 ms per `inrz decompress`, every plugin ~0.1 s)."""
     import subprocess
     import sys
 
@@ -399,6 +400,6 @@ def test_writing_a_png_imports_no_other_pillow_plugin(tmp_path):
             "from inrz_image.modality import ImageModality\n"
             "m = ImageModality()\n"
             f"m.save(m.from_array(np.zeros((4, 4, 3), np.uint8)), {str(tmp_path / 'x.png')!r})\n"
-            "print(sorted(k for k in sys.modules if k.startswith('PIL.') and k.endswith('ImagePlugin')))\n")
+            "print(sorted(k for k in sys.modules if k == 'PIL' or k.startswith('PIL.')))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "PIL.PngImagePlugin" in out and "PIL.WebPImagePlugin" not in out and "PIL.TiffImagePlugin" not in out
+    assert out.strip() == "[]"
