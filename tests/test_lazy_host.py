@@ -93,3 +93,16 @@ def test_decompress_imports_only_the_plugins_its_file_names(tmp_path):
             "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith('inrz_')})); sys.exit(code)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "['inrz_c3', 'inrz_image']"
+
+
+def test_threads_looking_components_up_at_once_load_each_plugin_once():
+    """zarr's thread pool and Dask's threads share the archive codec's lazy host."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    eager = PluginHost()
+    wanted = [(kind, id) for kind in ("backend", "modality", "baseline") for id in eager.registry.names(kind)]
+    for _ in range(5):
+        host = PluginHost(lazy=True)
+        with ThreadPoolExecutor(8) as pool:
+            found = list(pool.map(lambda kid: host.registry.get(*kid), wanted * 3))
+        assert found == [eager.registry.get(*kid) for kid in wanted * 3]  # none missed while another thread loaded

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import importlib.metadata as md
 import os
+import threading
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -68,6 +69,7 @@ class PluginHost:
                                  on_miss=self._on_miss if lazy else None)
         self._info: dict[str, PluginInfo] = {}
         self._pending: list[md.EntryPoint] = []  # entry points a lazy host has not loaded yet
+        self._loading = threading.RLock()  # zarr's and Dask's threads may look components up at once
         self._load(builtins, "inrz", _version("inrz"))
         if entry_points:
             only = only if only is not None else _env_filter()
@@ -85,19 +87,23 @@ class PluginHost:
         return self._info
 
     def load_all(self) -> None:
-        """Load every entry point a lazy host has not loaded yet (in the installed order)."""
-        while self._pending:
-            self._load_entry_point(self._pending.pop(0))
+        """Load every entry point a lazy host has not loaded yet (in the installed order). Always
+        under the lock: another thread may have taken an entry point off the list and not yet
+        registered its components."""
+        with self._loading:
+            while self._pending:
+                self._load_entry_point(self._pending.pop(0))
 
     def _on_miss(self, kind: str, id: str | None) -> None:
         """A lazy host's registry misses `id` (or lists `kind`): the entry point named `id` first."""
-        if id is not None:
-            for ep in [ep for ep in self._pending if ep.name == id]:
-                self._pending.remove(ep)
-                self._load_entry_point(ep)
-            if id in self.registry.entries_loaded(kind):
-                return
-        self.load_all()
+        with self._loading:
+            if id is not None:
+                for ep in [ep for ep in self._pending if ep.name == id]:
+                    self._pending.remove(ep)
+                    self._load_entry_point(ep)
+                if id in self.registry.entries_loaded(kind):
+                    return
+            self.load_all()
 
     def _load_entry_point(self, ep: md.EntryPoint) -> None:
         if ep.name in self._info:  # a plugin of that name is loaded already (same entry point listed twice)
