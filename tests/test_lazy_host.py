@@ -64,8 +64,9 @@ def test_a_broken_plugin_stops_only_what_needs_every_plugin(monkeypatch):
     monkeypatch.setattr(md, "entry_points", lambda group=None: [*real, broken] if group == "inrz" else [])
     host = PluginHost(lazy=True)
     assert host.registry.get("backend", "c3").id == "c3"
-    with pytest.raises(PluginError, match="test_broken"):
-        host.registry.names("backend")
+    for _ in range(2):  # every time: the broken plugin stays pending, as an eager host would not start at all
+        with pytest.raises(PluginError, match="test_broken"):
+            host.registry.names("backend")
     lenient = PluginHost(lazy=True, strict=False)
     assert lenient.status("test_broken")[0] == "unavailable" and "c3" in lenient.registry.names("backend")
 

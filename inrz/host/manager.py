@@ -92,18 +92,29 @@ class PluginHost:
         registered its components."""
         with self._loading:
             while self._pending:
-                self._load_entry_point(self._pending.pop(0))
+                self._load_pending(self._pending[0])
 
     def _on_miss(self, kind: str, id: str | None) -> None:
         """A lazy host's registry misses `id` (or lists `kind`): the entry point named `id` first."""
         with self._loading:
             if id is not None:
                 for ep in [ep for ep in self._pending if ep.name == id]:
-                    self._pending.remove(ep)
-                    self._load_entry_point(ep)
+                    self._load_pending(ep)
                 if id in self.registry.entries_loaded(kind):
                     return
             self.load_all()
+
+    def _load_pending(self, ep: md.EntryPoint) -> None:
+        """Load a pending entry point. It leaves the list first (a lookup made while its module
+        imports does not load it again) and goes back where it was if loading raises, so a strict
+        lazy host raises for a broken plugin every time one is needed, as an eager one would."""
+        at = self._pending.index(ep)
+        del self._pending[at]
+        try:
+            self._load_entry_point(ep)
+        except BaseException:
+            self._pending.insert(at, ep)
+            raise
 
     def _load_entry_point(self, ep: md.EntryPoint) -> None:
         if ep.name in self._info:  # a plugin of that name is loaded already (same entry point listed twice)
