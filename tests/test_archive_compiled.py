@@ -133,8 +133,8 @@ def test_the_default_writes_the_first_ranked_or_multidim_below_the_gate(bound, m
     r = t2m.astype(np.float64) - t2m.flat[0]
     header, fast = errorbound.residual_sections(r, np.zeros_like(r), bound)
     step = header["step"]
-    ranked = contest.ranked_costs(r, step, None)
-    first, bits = ranked[0][0], ranked[0][2] / contest.ranked_size(r.shape, ranked)
+    ranked, values = contest.ranked_counted(r, step, None)
+    first, bits = ranked[0][0], ranked[0][2] / values
     assert (first.kind != "lorenzo" and r.size >= contest.TUNE_FROM and bits < contest.MULTIDIM_BELOW) == multi
     if multi:
         assert fast["residual"] == bytes([errorbound.TAG_MULTIDIM]) + multidim.encode(r, step, None)[0]
@@ -218,3 +218,20 @@ def test_compiled_miss_check_equals_the_numpy_one(dtype, masked):
         ok = errorbound.abs_diff(cast(approx.astype(np.float64) + rec, x.dtype), x) <= bound
         want = np.flatnonzero(~ok.ravel() if keep is None else (keep & ~ok).ravel())
         assert np.array_equal(errorbound._misses(x, approx, rec, bound, keep), want)
+
+
+def test_the_ranking_counts_the_values_its_costs_are_on():
+    """The gate of the default's multi-dimensional interpolation divides the first cost by the
+    values ranked: the central block, or the whole array where the block could not tell the
+    predictors apart (a flat block), on the compiled and the numpy path alike."""
+    rng = np.random.default_rng(0)
+    smooth = np.cumsum(rng.normal(size=(80, 70, 60)), axis=0)  # 336,000 values > SAMPLE
+    ranked, values = contest.ranked_counted(smooth, 0.5, None)
+    block = contest.centre(smooth.shape)
+    assert values == smooth[block].size < smooth.size and len({c for *_, c in ranked}) > 1
+    flat = smooth.copy()
+    flat[block] = 0.0  # the block ranks every predictor alike: the whole array is ranked
+    assert contest.ranked_counted(flat, 0.5, None)[1] == flat.size
+    four = np.cumsum(rng.normal(size=(4, 5, 6, 7)), axis=3)  # four long axes: numpy's path
+    assert contest.ranked_counted(four, 0.5, None)[1] == four.size
+    assert [p for p, _ in contest.ranked(four, 0.5, None)] == [p for p, _ in contest.ranked_numpy(four, 0.5, None)]

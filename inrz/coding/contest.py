@@ -45,7 +45,7 @@ Effort = Literal["fast", "best"]
 def contenders(ranked: list[tuple[Predictor, tuple | None, float]], effort: Effort, size: int,
                ranked_values: int | None = None) -> list[Contender]:
     """What is coded to pick the smallest (see the module's docstring); `ranked`: `ranked_costs`,
-    whose costs are bits on `ranked_values` values (the ranking block: `ranked_size`)."""
+    whose costs are bits on `ranked_values` values (`ranked_counted`)."""
     first = ranked[0][0]
     tunable = first.kind != "lorenzo" and size >= TUNE_FROM
     if effort != "best":
@@ -90,6 +90,13 @@ def ranked(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Pr
 
 def ranked_costs(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None, float]]:
     """`ranked` with each predictor's ranking cost (bits on the block)."""
+    return ranked_counted(r, step, keep)[0]
+
+
+def ranked_counted(r: np.ndarray, step: float,
+                   keep: np.ndarray | None) -> tuple[list[tuple[Predictor, tuple | None, float]], int]:
+    """`ranked_costs`, and how many values its costs are bits on: the central block's, or the
+    whole array's where the block told the predictors apart no better than chance."""
     options, block, compiled = _ranking_plan(r.shape)
     if not compiled:
         return _ranked_numpy_costs(r, step, keep)
@@ -97,17 +104,8 @@ def ranked_costs(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tu
     if len(set(costs)) == 1 and r.size > SAMPLE:
         block = tuple(slice(None) for _ in r.shape)
         costs, done = _rank_block(r, step, keep, block, options)
-    return [(options[i], done[i], costs[i]) for i in sorted(range(len(options)), key=costs.__getitem__)]
-
-
-def ranked_size(shape: tuple[int, ...], ranked: list[tuple[Predictor, tuple | None, float]]) -> int:
-    """How many values the costs of `ranked_costs(r, ...)` (for r of `shape`) are bits on: its
-    central block, or the whole array where the block told the predictors apart no better
-    than chance (all costs equal, `ranked_costs`)."""
-    size = math.prod(shape)
-    if len({cost for _, _, cost in ranked}) == 1 and size > SAMPLE:
-        return size
-    return math.prod(len(range(n)[b]) for n, b in zip(shape, centre(shape)))
+    order = sorted(range(len(options)), key=costs.__getitem__)
+    return [(options[i], done[i], costs[i]) for i in order], r[block].size
 
 
 @functools.lru_cache(maxsize=256)
@@ -169,12 +167,12 @@ def _rank_table(whole: tuple[int, ...], shape: tuple[int, ...]) -> tuple[np.ndar
 
 def ranked_numpy(r: np.ndarray, step: float, keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None]]:
     """`ranked` in numpy, candidate by candidate (any number of axes)."""
-    return [(p, done) for p, done, _ in _ranked_numpy_costs(r, step, keep)]
+    return [(p, done) for p, done, _ in _ranked_numpy_costs(r, step, keep)[0]]
 
 
 def _ranked_numpy_costs(r: np.ndarray, step: float,
-                        keep: np.ndarray | None) -> list[tuple[Predictor, tuple | None, float]]:
-    """`ranked_costs` in numpy."""
+                        keep: np.ndarray | None) -> tuple[list[tuple[Predictor, tuple | None, float]], int]:
+    """`ranked_counted` in numpy."""
     def run(block):
         rb, kb, grid = r[block], None if keep is None else keep[block], []
         coded = []
@@ -189,10 +187,12 @@ def _ranked_numpy_costs(r: np.ndarray, step: float,
         return [entropy(k) for k, _ in coded], coded if rb.size == r.size else [None] * len(options)
 
     options = candidates(r.shape, compiled=True)
-    costs, done = run(centre(r.shape))
+    block = centre(r.shape)
+    costs, done = run(block)
     if len(set(costs)) == 1 and r.size > SAMPLE:
-        costs, done = run(tuple(slice(None) for _ in r.shape))
-    return [(options[i], done[i], costs[i]) for i in sorted(range(len(options)), key=lambda i: costs[i])]
+        block = tuple(slice(None) for _ in r.shape)
+        costs, done = run(block)
+    return [(options[i], done[i], costs[i]) for i in sorted(range(len(options)), key=lambda i: costs[i])], r[block].size
 
 
 def centre(shape: tuple[int, ...], size: int = SAMPLE) -> tuple[slice, ...]:

@@ -49,8 +49,8 @@ def residual_sections(original: np.ndarray, approx: np.ndarray, bound: float, ke
     step = 2.0 * bound * (1.0 - MARGIN)
     r = original.astype(np.float64) - approx.astype(np.float64)
     coded = []
-    ranked = contest.ranked_costs(r, step, keep)
-    entrants = contest.contenders(ranked, effort, r.size, contest.ranked_size(r.shape, ranked))
+    ranked, values = contest.ranked_counted(r, step, keep)
+    entrants = contest.contenders(ranked, effort, r.size, values)
     for p, done in contest.contest(r, step, keep, entrants):
         if p == contest.MULTIDIM:
             payload, rec = multidim.encode(r, step, keep)
