@@ -18,7 +18,7 @@ import numpy as np
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 COLOUR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type (grey, grey + alpha, RGB, RGBA)
 LEVEL = 6  # zlib's default, and Pillow's
-BAND = 256  # rows filtered at a time (bounds the filter's scratch memory)
+BAND_BYTES = 1 << 21  # image bytes filtered at a time: the filter's int16 scratch is ~20x this (~40 MB)
 IDAT_MAX = 1 << 30  # bytes per IDAT chunk (the format allows up to 2**31 - 1)
 
 
@@ -31,10 +31,11 @@ def encode(image: np.ndarray, level: int = LEVEL) -> bytes:
     rows = np.ascontiguousarray(image, dtype=">u2" if depth == 16 else np.uint8).view(np.uint8).reshape(height, -1)
     stride = channels * image.dtype.itemsize  # bytes per pixel: Sub, Average and Paeth look this far left
     filtered = np.empty((height, rows.shape[1] + 1), np.uint8)
-    for top in range(0, height, BAND):
+    band = max(1, BAND_BYTES // rows.shape[1])  # rows at a time
+    for top in range(0, height, band):
         above = rows[top - 1] if top else None
-        filtered[top:top + BAND] = _filter(rows[top:top + BAND], above, stride)
-    data = _deflate(filtered.tobytes(), level)
+        filtered[top:top + band] = _filter(rows[top:top + band], above, stride)
+    data = _deflate(filtered, level)  # the array's buffer, not a bytes copy of it
     head = struct.pack(">IIBBBBB", width, height, depth, COLOUR_TYPES[channels], 0, 0, 0)
     idat = b"".join(_chunk(b"IDAT", data[i:i + IDAT_MAX]) for i in range(0, max(len(data), 1), IDAT_MAX))
     return SIGNATURE + _chunk(b"IHDR", head) + idat + _chunk(b"IEND", b"")
@@ -62,7 +63,7 @@ def _filter(rows: np.ndarray, above: np.ndarray | None, stride: int) -> np.ndarr
     return out
 
 
-def _deflate(raw: bytes, level: int) -> bytes:
+def _deflate(raw: np.ndarray, level: int) -> bytes:
     """A zlib stream of `raw` (zlib-ng where imagecodecs has it: the same format, ~2x faster)."""
     try:
         import imagecodecs  # late: optional (the image extra installs it); zlib is the fallback
