@@ -1,43 +1,36 @@
 """BD-rate and BD-PSNR of inrz against each baseline on the mean curve of some items of one or
-more `inrz run` results.csv files: to compare runs that coded different subsets of a dataset on
-the items they share.
+more `inrz run` results.json files: to compare runs that coded different subsets of a dataset on
+the items they share. The means and BD figures are the run report's own (`inrz.runs.report.summary`,
+`inrz.runs.curves.bd_table`), taken over the chosen items only.
 
-    python benchmarks/bd_subset.py results/kodak-c3-rd-quick/results.csv \
-        results/kodak-c3-rd-budget/results.csv --items kodim01 kodim02
+    python benchmarks/bd_subset.py results/kodak-c3-rd-quick/results.json \
+        results/kodak-c3-rd-budget/results.json --items kodim01 kodim02
 """
 from __future__ import annotations
 
 import argparse
-import csv
-from collections import defaultdict
+import json
+from pathlib import Path
 
-from inrz.runs.bjontegaard import delta
-
-
-def mean_curves(path: str, items: set[str]) -> dict[str, tuple[list[float], list[float]]]:
-    """codec -> (mean bpp, mean PSNR) per rate point over `items`, points in the file's order."""
-    points: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            if row["item"] in items:
-                points[row["codec"]][row["point"]].append((float(row["bpp"]), float(row["psnr"])))
-    return {codec: ([sum(b for b, _ in v) / len(v) for v in by.values()],
-                    [sum(q for _, q in v) / len(v) for v in by.values()]) for codec, by in points.items()}
+from inrz.runs.curves import BASELINE, INRZ, Curve, bd_table
+from inrz.runs.report import kinds, summary
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--items", nargs="+", required=True)
-    ap.add_argument("results", nargs="+", help="results.csv files of `inrz run`")
+    ap.add_argument("results", nargs="+", help="results.json files of `inrz run`")
     args = ap.parse_args()
     for path in args.results:
-        curves = mean_curves(path, set(args.items))
-        test = curves.pop("inrz")
+        records = [r for r in json.loads(Path(path).read_text())["items"] if r["name"] in args.items]
+        kind = kinds(records)
+        curves = [Curve(c, kind.get(c, BASELINE), pts) for c, pts in summary(records).items()]
+        rate, quality = next(c for c in curves if c.name == INRZ).xy("bpp", "psnr")
         print(f"{path} ({', '.join(args.items)}): inrz " +
-              ", ".join(f"{b:.4f} bpp / {q:.2f} dB" for b, q in zip(*test)))
-        for base, anchor in sorted(curves.items()):
-            d = delta(*anchor, *test)
-            print(f"  vs {base}: BD-rate {d.rate_percent:+.1f} %, BD-PSNR {d.quality:+.2f} dB ({d.points} points)")
+              ", ".join(f"{b:.4f} bpp / {q:.2f} dB" for b, q in zip(rate, quality)))
+        for row in bd_table(curves, "bpp", "psnr"):
+            print(f"  vs {row['anchor']}: BD-rate {row['bd_rate_percent']:+.1f} %, BD-PSNR {row['bd_psnr']:+.2f} dB "
+                  f"({row['points']} points)")
 
 
 if __name__ == "__main__":
