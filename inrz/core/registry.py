@@ -87,14 +87,12 @@ class Registry:
         return self.get(kind, config["id"]).from_config(config)
 
     def names(self, kind: str) -> list[str]:
-        if self.on_miss is not None:
-            self.on_miss(kind, None)
-        return sorted(self._entries.get(kind, {}))
+        return sorted(self.entries(kind))
 
     def entries(self, kind: str) -> dict[str, Entry]:
         if self.on_miss is not None:
             self.on_miss(kind, None)
-        return dict(self._entries.get(kind, {}))
+        return self.entries_loaded(kind)
 
     def entries_loaded(self, kind: str) -> dict[str, Entry]:
         """`entries` without asking a lazy host to load more plugins first."""

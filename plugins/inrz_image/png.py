@@ -37,7 +37,7 @@ def encode(image: np.ndarray, level: int = LEVEL) -> bytes:
         filtered[top:top + band] = _filter(rows[top:top + band], above, stride)
     data = _deflate(filtered, level)  # the array's buffer, not a bytes copy of it
     head = struct.pack(">IIBBBBB", width, height, depth, COLOUR_TYPES[channels], 0, 0, 0)
-    idat = b"".join(_chunk(b"IDAT", data[i:i + IDAT_MAX]) for i in range(0, max(len(data), 1), IDAT_MAX))
+    idat = b"".join(_chunk(b"IDAT", data[i:i + IDAT_MAX]) for i in range(0, len(data), IDAT_MAX))  # zlib never writes 0 bytes
     return SIGNATURE + _chunk(b"IHDR", head) + idat + _chunk(b"IEND", b"")
 
 

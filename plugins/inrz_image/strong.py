@@ -125,12 +125,12 @@ class Avif(ArrayCodecBaseline):
         ic = imagecodecs()
         formats = {"4:4:4": ic.AVIF.PIXEL_FORMAT.YUV444, "4:2:2": ic.AVIF.PIXEL_FORMAT.YUV422,
                    "4:2:0": ic.AVIF.PIXEL_FORMAT.YUV420}
+        fmt = formats[self.config.subsampling]
         if pixels.ndim == 2:  # monochrome AV1 (4:0:0). imagecodecs codes a 1-channel array losslessly
             # at every level; the grey plane given three times with the 4:0:0 format is coded at the level
             # asked and decodes to one channel
-            return ic.avif_encode(np.repeat(pixels[..., None], 3, axis=2), level=quality, speed=self.config.speed,
-                                  pixelformat=ic.AVIF.PIXEL_FORMAT.YUV400, codec=ic.AVIF.CODEC_CHOICE.AOM)
-        return ic.avif_encode(pixels, level=quality, speed=self.config.speed, pixelformat=formats[self.config.subsampling],
+            pixels, fmt = np.repeat(pixels[..., None], 3, axis=2), ic.AVIF.PIXEL_FORMAT.YUV400
+        return ic.avif_encode(pixels, level=quality, speed=self.config.speed, pixelformat=fmt,
                               codec=ic.AVIF.CODEC_CHOICE.AOM)
 
     def decode_array(self, data: bytes) -> np.ndarray:
